@@ -1,0 +1,15 @@
+# bptt — see README.md. Every target uses the Swift toolchain only.
+.PHONY: build test demo bench gradcheck clean
+
+# build: optimised build of the library and the `bptt` command
+build: ; swift build -c release
+# test: the full test suite, as CI runs it (optimised: the checks do real numerics)
+test: ; swift test -c release
+# demo: train an RNN on palindromes of length 5 with the seed's hyperparameters
+demo: build ; .build/release/bptt train --model rnn --task palindrome --length 5 --steps 10000 --batch 128 --hidden 128 --optim rmsprop --lr 1e-3 --clip 10 --seed 0
+# bench: training throughput of the RNN at T = 10, batch 128, hidden 128
+bench: build ; .build/release/bptt bench --model rnn
+# gradcheck: finite-difference checks of every RNN gradient, tanh and ReLU
+gradcheck: build ; .build/release/bptt gradcheck --model rnn && .build/release/bptt gradcheck --model rnn-relu
+# clean: remove build products
+clean: ; rm -rf .build

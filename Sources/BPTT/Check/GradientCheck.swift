@@ -1,0 +1,112 @@
+/// Finite-difference gradient checking in Float64, reusable by every part.
+///
+/// For each element θ_i of each tensor, the numeric gradient is a central difference,
+/// by default the five-point stencil (error O(ε⁴), so ε can be large enough that rounding in L
+/// stays far below the 1e-7 pass mark even for gradients of 1e-5):
+///
+///     n_i = (L(θ − 2ε e_i) − 8 L(θ − ε e_i) + 8 L(θ + ε e_i) − L(θ + 2ε e_i)) / 12ε
+///
+/// or the three-point one, (L(θ + ε e_i) − L(θ − ε e_i)) / 2ε, error O(ε²).
+///
+/// and its error against the analytic a_i is the relative error
+///
+///     |a − n| / max(|a|, |n|, 1e-5)
+///
+/// (0 when a = n). The floor 1e-5 keeps gradients that are nearly zero (vanished paths, dead
+/// ReLU units) from being judged against rounding noise: below it the test is absolute,
+/// |a − n| < 1e-12, about the noise of the stencil at ε = 1e-3. A tensor's error is the maximum
+/// over its elements.
+///
+/// Piecewise-smooth models (ReLU) report an activation pattern with each loss; when a nudge
+/// changes the pattern, the difference straddles a kink and is meaningless, so the step is
+/// shrunk (÷10, twice); an element that still straddles a kink is counted in `kinks` and left out.
+public enum GradientCheck {
+    /// The pass mark: a correct backward pass agrees with central differences to ~1e-9 here.
+    public static let threshold = 1e-7
+
+    public struct Tensor {
+        public var name: String
+        public var value: Matrix<Double>
+        public var analytic: Matrix<Double>
+        public init(name: String, value: Matrix<Double>, analytic: Matrix<Double>) {
+            precondition(value.rows == analytic.rows && value.cols == analytic.cols, "gradient of \(name) has the wrong shape")
+            self.name = name
+            self.value = value
+            self.analytic = analytic
+        }
+    }
+
+    /// A loss value and, for piecewise-smooth models, a hash of which pieces were active
+    /// (0 for smooth models).
+    public struct Evaluation {
+        public var loss: Double
+        public var pattern: Int
+        public init(loss: Double, pattern: Int = 0) { self.loss = loss; self.pattern = pattern }
+    }
+
+    /// Scale below which the relative error becomes an absolute one (see above).
+    public static let scaleFloor = 1e-5
+
+    public struct Result: Sendable {
+        public let name: String
+        public let maxRelError: Double
+        /// Flat index of the worst element and the two gradients there.
+        public let worstIndex: Int
+        public let analytic: Double
+        public let numeric: Double
+        public let count: Int
+        /// Elements left out because every step tried straddled a ReLU kink.
+        public let kinks: Int
+        public var passed: Bool { maxRelError < GradientCheck.threshold }
+    }
+
+    public static func relativeError(_ a: Double, _ n: Double) -> Double {
+        a == n ? 0 : abs(a - n) / max(abs(a), abs(n), scaleFloor)
+    }
+
+    /// Checks every element of every tensor. `loss` receives all tensors (one of them nudged)
+    /// in the order given and returns the scalar loss.
+    public enum Stencil: String, Sendable { case threePoint = "3", fivePoint = "5" }
+
+    public static let defaultStep = 1e-3
+
+    public static func run(_ tensors: [Tensor], step: Double = defaultStep, stencil: Stencil = .fivePoint,
+                           loss: ([Matrix<Double>]) -> Evaluation) -> [Result] {
+        let base = loss(tensors.map(\.value)).pattern
+        var values = tensors.map(\.value)
+        var results: [Result] = []
+        for (k, tensor) in tensors.enumerated() {
+            var worst = (error: 0.0, index: 0, a: 0.0, n: 0.0)
+            var kinks = 0
+            for i in 0..<tensor.value.count {
+                let original = values[k].data[i]
+                var straddles = false
+                func at(_ offset: Double) -> Double {
+                    values[k].data[i] = original + offset
+                    defer { values[k].data[i] = original }
+                    let e = loss(values)
+                    if e.pattern != base { straddles = true }
+                    return e.loss
+                }
+                var n = 0.0
+                var h = step
+                for _ in 0..<3 {
+                    straddles = false
+                    switch stencil {
+                    case .threePoint: n = (at(h) - at(-h)) / (2 * h)
+                    case .fivePoint: n = (at(-2 * h) - 8 * at(-h) + 8 * at(h) - at(2 * h)) / (12 * h)
+                    }
+                    if !straddles { break }
+                    h /= 10
+                }
+                if straddles { kinks += 1; continue }
+                let a = tensor.analytic.data[i]
+                let e = relativeError(a, n)
+                if e > worst.error || i == 0 { worst = (e, i, a, n) }
+            }
+            results.append(Result(name: tensor.name, maxRelError: worst.error, worstIndex: worst.index,
+                                  analytic: worst.a, numeric: worst.n, count: tensor.value.count, kinks: kinks))
+        }
+        return results
+    }
+}

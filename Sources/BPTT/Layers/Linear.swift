@@ -1,0 +1,51 @@
+/// Fully connected layer, derived in `derivations/linear.md`.
+///
+///     y = x Wᵀ + b          (linear.y)      x B×in, W out×in, b 1×out, y B×out
+public struct Linear<T: Scalar> {
+    public struct Parameters: ParameterSet {
+        public var W: Matrix<T>  // out × in
+        public var b: Matrix<T>  // 1 × out
+        public static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
+            [("W", \.W), ("b", \.b)]
+        }
+    }
+
+    public let inputSize: Int
+    public let outputSize: Int
+
+    public init(inputSize: Int, outputSize: Int) {
+        self.inputSize = inputSize
+        self.outputSize = outputSize
+    }
+
+    public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
+        let (i, o) = (inputSize, outputSize)
+        return Parameters(
+            W: .initialized(o, i, initializer, fanIn: i, fanOut: o, pytorchFan: i, rng: &rng),
+            b: .initialized(1, o, initializer, fanIn: i, fanOut: o, pytorchFan: i, rng: &rng))
+    }
+
+    /// y = x Wᵀ + b, written into `y` (B×out).
+    public func forward(_ x: Matrix<T>, _ p: Parameters, into y: inout Matrix<T>) {
+        ensure(&y, x.rows, outputSize)
+        gemm(x, p.W, transB: true, into: &y)   // (linear.y)
+        y.addRowVector(p.b)                    // (linear.y)
+    }
+
+    /// Given dy = ∂L/∂y, accumulates ∂L/∂W and ∂L/∂b into `grads` and, if asked, writes
+    /// ∂L/∂x into `dx` (or adds to it with `accumulateInput`).
+    public func backward(_ dy: Matrix<T>, x: Matrix<T>, _ p: Parameters, grads: inout Parameters,
+                         dx: inout Matrix<T>, accumulateInput: Bool = false) {
+        // forward (linear.y): y = x Wᵀ + b
+        gemm(dy, transA: true, x, into: &grads.W, beta: 1)           // (linear.dW)
+        dy.accumulateColumnSums(into: &grads.b)                       // (linear.db)
+        ensure(&dx, dy.rows, inputSize)
+        gemm(dy, p.W, into: &dx, beta: accumulateInput ? 1 : 0)       // (linear.dx)
+    }
+
+    /// Parameter gradients only (the input needs no gradient).
+    public func backward(_ dy: Matrix<T>, x: Matrix<T>, grads: inout Parameters) {
+        gemm(dy, transA: true, x, into: &grads.W, beta: 1)           // (linear.dW)
+        dy.accumulateColumnSums(into: &grads.b)                       // (linear.db)
+    }
+}

@@ -1,0 +1,51 @@
+/// Softmax cross-entropy with integer targets, derived in `derivations/losses.md`.
+///
+///     ŷ = softmax(p)                      (losses.softmax)
+///     ℓ = −log ŷ_y                        (losses.ce)
+///     ∂ℓ/∂p = ŷ − onehot(y)               (losses.dp)
+public enum SoftmaxCrossEntropy {
+    /// Writes ŷ = softmax(p) row by row into `probs` and returns Σ_rows −log ŷ[row, y_row]
+    /// (in Double) and the number of rows whose arg-max equals the target.
+    public static func forward<T: Scalar>(logits p: Matrix<T>, targets: ArraySlice<Int>, probs: inout Matrix<T>)
+        -> (lossSum: Double, correct: Int)
+    {
+        precondition(targets.count == p.rows, "cross-entropy: \(targets.count) targets for \(p.rows) rows")
+        ensure(&probs, p.rows, p.cols)
+        let K = p.cols
+        var lossSum = 0.0
+        var correct = 0
+        p.data.withUnsafeBufferPointer { p in
+            probs.data.withUnsafeMutableBufferPointer { y in
+                for r in 0..<targets.count {
+                    let row = p.baseAddress! + r * K
+                    let out = y.baseAddress! + r * K
+                    var maxV = row[0], arg = 0
+                    for k in 1..<K where row[k] > maxV { maxV = row[k]; arg = k }
+                    // (losses.softmax) ŷ_k = e^{p_k − max} / Σ_j e^{p_j − max}
+                    var sum: T = 0
+                    for k in 0..<K { out[k] = T.exp(row[k] - maxV); sum += out[k] }   // (losses.softmax)
+                    for k in 0..<K { out[k] /= sum }                                   // (losses.softmax)
+                    let target = targets[targets.startIndex + r]
+                    // (losses.ce) ℓ = −log ŷ_y = log Σ_j e^{p_j − max} − (p_y − max)
+                    lossSum += Double(T.log(sum)) - Double(row[target] - maxV)         // (losses.ce)
+                    if arg == target { correct += 1 }
+                }
+            }
+        }
+        return (lossSum, correct)
+    }
+
+    /// dp = scale · (ŷ − onehot(y)); `scale` is 1/(number of terms averaged in the loss).
+    public static func backward<T: Scalar>(probs: Matrix<T>, targets: ArraySlice<Int>, scale: T, into dp: inout Matrix<T>) {
+        ensure(&dp, probs.rows, probs.cols)
+        let K = probs.cols
+        probs.data.withUnsafeBufferPointer { y in
+            dp.data.withUnsafeMutableBufferPointer { d in
+                for r in 0..<probs.rows {
+                    for k in 0..<K { d[r * K + k] = scale * y[r * K + k] }          // (losses.dp)
+                    d[r * K + targets[targets.startIndex + r]] -= scale              // (losses.dp)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+/// Optimisers with PyTorch's update rules and defaults, derived in `derivations/optimizers.md`.
+/// Every rule works tensor by tensor over a `ParameterSet`; its state is one or two tensors of
+/// the same shapes, plus the step counter.
+public enum OptimizerKind: String, CaseIterable, Sendable {
+    case sgd, momentum, nesterov, adagrad, rmsprop, adam
+}
+
+public struct OptimizerConfig: Sendable, Equatable {
+    public var kind: OptimizerKind
+    public var lr: Double
+    /// SGD momentum μ (`momentum`, `nesterov`; PyTorch's SGD default is 0, ours 0.9 for those kinds).
+    public var momentum: Double = 0.9
+    /// RMSprop smoothing α (PyTorch: 0.99).
+    public var alpha: Double = 0.99
+    /// Adam β1, β2 (PyTorch: 0.9, 0.999).
+    public var beta1: Double = 0.9
+    public var beta2: Double = 0.999
+    /// ε: PyTorch uses 1e-8 for RMSprop and Adam, 1e-10 for Adagrad.
+    public var eps: Double? = nil
+    /// L2 weight decay added to the gradient (PyTorch's `weight_decay`).
+    public var weightDecay: Double = 0
+
+    public init(kind: OptimizerKind, lr: Double) {
+        self.kind = kind
+        self.lr = lr
+    }
+
+    public var epsilon: Double { eps ?? (kind == .adagrad ? 1e-10 : 1e-8) }
+}
+
+public struct Optimizer<P: ParameterSet> {
+    public typealias T = P.T
+    public let config: OptimizerConfig
+    /// Number of updates made so far (Adam's bias correction uses it).
+    public internal(set) var step: Int = 0
+    /// First state tensor per parameter: momentum buffer (SGD), Σg² (Adagrad), E[g²] (RMSprop), m (Adam).
+    public internal(set) var s1: [Matrix<T>] = []
+    /// Second state tensor per parameter: v (Adam).
+    public internal(set) var s2: [Matrix<T>] = []
+
+    public init(_ config: OptimizerConfig) { self.config = config }
+
+    /// Restores saved state (checkpoints).
+    public init(_ config: OptimizerConfig, step: Int, s1: [Matrix<T>], s2: [Matrix<T>]) {
+        self.config = config
+        self.step = step
+        self.s1 = s1
+        self.s2 = s2
+    }
+
+    /// θ ← update(θ, g) for every tensor.
+    public mutating func update(_ params: inout P, grads: P) {
+        let paths = P.tensorPaths
+        if s1.isEmpty {
+            s1 = paths.map { Matrix(zerosLike: params[keyPath: $0.path]) }
+            s2 = config.kind == .adam ? s1 : []
+        }
+        step += 1
+        for (i, (_, path)) in paths.enumerated() {
+            if config.kind == .adam {
+                update(&params[keyPath: path], grads[keyPath: path], &s1[i], &s2[i])
+            } else {
+                var unused = Matrix<T>(rows: 0, cols: 0)
+                update(&params[keyPath: path], grads[keyPath: path], &s1[i], &unused)
+            }
+        }
+    }
+
+    private func update(_ theta: inout Matrix<T>, _ grad: Matrix<T>, _ s1: inout Matrix<T>, _ s2: inout Matrix<T>) {
+        let lr = T(config.lr), eps = T(config.epsilon), wd = T(config.weightDecay)
+        let mu = T(config.momentum), alpha = T(config.alpha)
+        let beta1 = T(config.beta1), beta2 = T(config.beta2)
+        let kind = config.kind
+        let first = step == 1
+        // Adam's bias corrections, computed as PyTorch does.
+        let bc1 = 1 - Foundation.pow(config.beta1, Double(step))
+        let bc2 = 1 - Foundation.pow(config.beta2, Double(step))
+        let stepSize = T(config.lr / bc1)
+        let bc2Sqrt = T(bc2.squareRoot())
+        theta.data.withUnsafeMutableBufferPointer { th in
+            grad.data.withUnsafeBufferPointer { gr in
+                s1.data.withUnsafeMutableBufferPointer { s in
+                    s2.data.withUnsafeMutableBufferPointer { v in
+                        for i in 0..<th.count {
+                            let g = wd == 0 ? gr[i] : gr[i] + wd * th[i]               // (optimizers.wd)
+                            switch kind {
+                            case .sgd:
+                                th[i] -= lr * g                                        // (optimizers.sgd)
+                            case .momentum, .nesterov:
+                                s[i] = first ? g : mu * s[i] + g                       // (optimizers.momentum)
+                                let d = kind == .nesterov ? g + mu * s[i] : s[i]       // (optimizers.nesterov)
+                                th[i] -= lr * d                                        // (optimizers.momentum)
+                            case .adagrad:
+                                s[i] += g * g                                          // (optimizers.adagrad)
+                                th[i] -= lr * g / (s[i].squareRoot() + eps)            // (optimizers.adagrad)
+                            case .rmsprop:
+                                s[i] = alpha * s[i] + (1 - alpha) * g * g              // (optimizers.rmsprop)
+                                th[i] -= lr * g / (s[i].squareRoot() + eps)            // (optimizers.rmsprop)
+                            case .adam:
+                                s[i] = beta1 * s[i] + (1 - beta1) * g                  // (optimizers.adam)
+                                v[i] = beta2 * v[i] + (1 - beta2) * g * g              // (optimizers.adam)
+                                th[i] -= stepSize * s[i] / (v[i].squareRoot() / bc2Sqrt + eps)  // (optimizers.adam)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Scales all gradients so their global L2 norm is at most `maxNorm` (PyTorch's
+/// `clip_grad_norm_`: coefficient maxNorm / (norm + 1e-6), applied only when below 1).
+/// Returns the norm before clipping.
+@discardableResult
+public func clipGradientNorm<P: ParameterSet>(_ grads: inout P, maxNorm: Double) -> Double {
+    let norm = grads.globalNorm                                                // (optimizers.clip)
+    let coef = maxNorm / (norm + 1e-6)
+    if coef < 1 {
+        for (_, p) in P.tensorPaths { grads[keyPath: p].scale(by: P.T(coef)) }  // (optimizers.clip)
+    }
+    return norm
+}
+
+import Foundation

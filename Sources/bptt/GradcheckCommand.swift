@@ -1,0 +1,68 @@
+import BPTT
+import Foundation
+
+let gradcheckCommand = Command(
+    name: "gradcheck",
+    summary: """
+    Check every analytic gradient (parameters, inputs x_t, h0) against central finite differences
+    in Float64. Exit 1 when any tensor's max relative error reaches \(GradientCheck.threshold).
+    """,
+    usage: "gradcheck --model rnn|rnn-relu [--json] [--dump FILE] [options]",
+    options: [
+        Option("model", "NAME", "rnn | rnn-relu (default rnn)"),
+        Option("length", "T", "time steps (default 4)"),
+        Option("batch", "B", "batch size (default 3)"),
+        Option("input", "D", "input width (default 2)"),
+        Option("hidden", "H", "hidden units (default 5)"),
+        Option("classes", "K", "classes (default 4)"),
+        Option("output", "MODE", "last (many-to-one) | every-step (many-to-many) (default last)"),
+        Option("no-h0", nil, "start from h0 = 0 instead of a random h0"),
+        Option("seed", "S", "random seed of the case (default 0)"),
+        Option("step", "EPS", "finite-difference step (default \(GradientCheck.defaultStep))"),
+        Option("stencil", "N", "3 or 5 points (default 5)"),
+        Option("dump", "FILE", "write the checked case (inputs, targets, h0, parameters, gradients, loss) as JSON"),
+        Option("json", nil, "end with one JSON line of results"),
+    ],
+    run: runGradcheck
+)
+
+func runGradcheck(_ a: inout Arguments) throws -> Int32 {
+    let model = try a.choice("model", ["rnn", "rnn-relu"], default: "rnn")
+    let output = try a.choice("output", ["last", "every-step"], default: "last")
+    let stencil = GradientCheck.Stencil(rawValue: try a.choice("stencil", ["3", "5"], default: "5"))!
+    let step = try a.double("step", default: GradientCheck.defaultStep, positive: true)
+    let c = RNNCheckCase.random(
+        activation: model == "rnn-relu" ? .relu : .tanh,
+        output: output == "last" ? .last : .everyStep,
+        batch: try a.int("batch", default: 3, min: 1, max: 64),
+        length: try a.int("length", default: 4, min: 1, max: 64),
+        input: try a.int("input", default: 2, min: 1, max: 64),
+        hidden: try a.int("hidden", default: 5, min: 1, max: 64),
+        classes: try a.int("classes", default: 4, min: 2, max: 64),
+        withH0: !a.flag("no-h0"), seed: try a.seed())
+    if let path = a.string("dump") {
+        try writeFileAtomically(path, c.dump().serialized() + "\n")
+    }
+    let results = c.check(step: step, stencil: stencil)
+    let worst = results.map(\.maxRelError).max() ?? 0
+    let json = a.flag("json")
+    print("gradient check: \(model), T=\(c.length) B=\(c.batch) D=\(c.input) H=\(c.hidden) K=\(c.classes), Float64, \(stencil.rawValue)-point stencil, step \(step)")
+    print("tensor  elements  max rel error  analytic (worst)   numeric (worst)")
+    for r in results {
+        let kinks = r.kinks > 0 ? "  (\(r.kinks) at a ReLU kink, left out)" : ""
+        print(r.name.padding(toLength: 7, withPad: " ", startingAt: 0)
+              + String(format: " %8d  %13.3e  %+.10e  %+.10e  ", r.count, r.maxRelError, r.analytic, r.numeric)
+              + (r.passed ? "ok" : "FAIL") + kinks)
+    }
+    print(String(format: "max relative error %.3e (threshold %.0e): %@", worst, GradientCheck.threshold,
+                 (worst < GradientCheck.threshold ? "pass" : "FAIL") as NSString))
+    if json {
+        print(JSON.object([
+            ("model", .string(model)), ("max_rel_error", .number(worst)),
+            ("threshold", .number(GradientCheck.threshold)),
+            ("passed", .bool(worst < GradientCheck.threshold)),
+            ("tensors", .object(results.map { ($0.name, .number($0.maxRelError)) })),
+        ]).serialized())
+    }
+    return worst < GradientCheck.threshold ? 0 : 1
+}

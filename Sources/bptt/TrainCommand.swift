@@ -1,0 +1,106 @@
+import BPTT
+import Foundation
+
+let trainCommand = Command(
+    name: "train",
+    summary: "Train a model on a task with hand-derived backpropagation (Float32, both cores).",
+    usage: "train --model rnn --task palindrome --length 10 --steps 10000 [options]",
+    options: [
+        Option("model", "NAME", "rnn | rnn-relu (default rnn)"),
+        Option("task", "NAME", "palindrome (default)"),
+        Option("length", "T", "digits the model sees (default 10)"),
+        Option("steps", "N", "optimisation steps (default 10000)"),
+        Option("batch", "B", "batch size (default 128)"),
+        Option("hidden", "H", "hidden units (default 128)"),
+        Option("optim", "NAME", "sgd | momentum | nesterov | adagrad | rmsprop | adam (default rmsprop)"),
+        Option("lr", "RATE", "learning rate (default 1e-3)"),
+        Option("momentum", "MU", "momentum for momentum/nesterov (default 0.9)"),
+        Option("weight-decay", "L2", "L2 penalty added to the gradient (default 0)"),
+        Option("clip", "NORM", "clip the global gradient norm to NORM; 0 = off (default 10)"),
+        Option("truncate", "K", "truncated BPTT: backpropagate through at most K steps; 0 = full (default 0)"),
+        Option("init", "NAME", "pytorch | xavier | normal | randn (default pytorch)"),
+        Option("seed", "S", "random seed (default 0)"),
+        Option("threads", "N", "worker threads, 1 or 2 (default 2); results do not depend on it"),
+        Option("eval-size", "N", "fresh palindromes for the final evaluation (default 1000)"),
+        Option("log", "FILE.csv", "write step, loss, accuracy, grad norm, examples/s every --log-every steps"),
+        Option("log-every", "N", "steps between log rows (default 10)"),
+        Option("quiet", nil, "no progress lines"),
+        Option("json", nil, "end with one JSON line of results"),
+    ],
+    run: runTrain
+)
+
+func trainConfig(from a: Arguments) throws -> TrainConfig {
+    var c = TrainConfig()
+    c.model = try a.choice("model", PalindromeTrainer.models, default: "rnn")
+    c.task = try a.choice("task", ["palindrome"], default: "palindrome")
+    c.length = try a.int("length", default: 10, min: 1, max: 100_000)
+    c.steps = try a.int("steps", default: 10_000, min: 0)
+    c.batch = try a.int("batch", default: 128, min: 1, max: 1_000_000)
+    c.hidden = try a.int("hidden", default: 128, min: 1, max: 100_000)
+    let kind = OptimizerKind(rawValue: try a.choice("optim", OptimizerKind.allCases.map(\.rawValue), default: "rmsprop"))!
+    c.optimizer = OptimizerConfig(kind: kind, lr: try a.double("lr", default: 1e-3, positive: true))
+    c.optimizer.momentum = try a.double("momentum", default: 0.9, nonNegative: true)
+    c.optimizer.weightDecay = try a.double("weight-decay", default: 0, nonNegative: true)
+    let clip = try a.double("clip", default: 10, nonNegative: true)
+    c.clip = clip > 0 ? clip : nil
+    c.truncation = try a.int("truncate", default: 0, min: 0)
+    c.initializer = Initializer(rawValue: try a.choice("init", Initializer.allCases.map(\.rawValue), default: "pytorch"))!
+    c.seed = try a.seed()
+    c.threads = try a.int("threads", default: 2, min: 1, max: 64)
+    c.evalSize = try a.int("eval-size", default: 1000, min: 1)
+    return c
+}
+
+func runTrain(_ a: inout Arguments) throws -> Int32 {
+    let config = try trainConfig(from: a)
+    let logEvery = try a.int("log-every", default: 10, min: 1)
+    let json = a.flag("json"), quiet = a.flag("quiet")
+    let trainer = try PalindromeTrainer(config)
+    var log: CSVWriter? = nil
+    if let path = a.string("log") {
+        log = try CSVWriter(path: path, header: ["step", "loss", "accuracy", "grad_norm", "examples_per_s"])
+    }
+    if !quiet {
+        print("training \(config.model) on \(config.task) T=\(config.length): \(config.steps) steps, batch \(config.batch), hidden \(config.hidden), \(config.optimizer.kind.rawValue) lr \(config.optimizer.lr), \(trainer.params.parameterCount) parameters")
+    }
+    let start = Date()
+    var lastPrint = Date.distantPast
+    var last = StepStats(step: 0, loss: .nan, accuracy: .nan, gradNorm: .nan)
+    for _ in 0..<config.steps {
+        last = trainer.trainStep()
+        let elapsed = Date().timeIntervalSince(start)
+        let rate = Double(last.step * config.batch) / max(elapsed, 1e-9)
+        if let l = log, last.step % logEvery == 0 || last.step == config.steps {
+            try l.write([String(last.step), fmt(last.loss), fmt(last.accuracy), fmt(last.gradNorm), String(format: "%.0f", rate)])
+        }
+        if !quiet, Date().timeIntervalSince(lastPrint) >= 1 || last.step == config.steps {
+            lastPrint = Date()
+            print(String(format: "step %6d/%d  loss %.4f  accuracy %.3f  grad-norm %.3g  %.0f examples/s",
+                         last.step, config.steps, last.loss, last.accuracy, last.gradNorm, rate))
+            fflush(stdout)
+        }
+    }
+    let seconds = Date().timeIntervalSince(start)
+    try log?.close()
+    let eval = trainer.evaluate()
+    let rate = Double(config.steps * config.batch) / max(seconds, 1e-9)
+    if !quiet {
+        print(String(format: "eval accuracy %.4f on %d fresh palindromes (loss %.4f); %.1f s, %.0f examples/s",
+                     eval.accuracy, config.evalSize, eval.loss, seconds, rate))
+    }
+    if json {
+        print(JSON.object([
+            ("model", .string(config.model)), ("task", .string(config.task)), ("length", .int(config.length)),
+            ("steps", .int(config.steps)), ("batch", .int(config.batch)), ("hidden", .int(config.hidden)),
+            ("optimizer", .string(config.optimizer.kind.rawValue)), ("lr", .number(config.optimizer.lr)),
+            ("seed", .int(Int(truncatingIfNeeded: config.seed))),
+            ("final_loss", .number(last.loss)), ("final_accuracy", .number(last.accuracy)),
+            ("eval_accuracy", .number(eval.accuracy)), ("eval_loss", .number(eval.loss)),
+            ("examples_per_s", .number(rate.rounded())), ("seconds", .number((seconds * 1000).rounded() / 1000)),
+        ]).serialized())
+    }
+    return 0
+}
+
+func fmt(_ x: Double) -> String { String(format: "%.6g", x) }

@@ -1,0 +1,48 @@
+import XCTest
+import BPTT
+
+final class GEMMTests: XCTestCase {
+    /// Reference: C = op(A)·op(B) by the textbook triple loop, in Double.
+    func naive(_ a: Matrix<Double>, _ ta: Bool, _ b: Matrix<Double>, _ tb: Bool) -> Matrix<Double> {
+        let A = ta ? a.transposed() : a
+        let B = tb ? b.transposed() : b
+        var c = Matrix<Double>(rows: A.rows, cols: B.cols)
+        for i in 0..<A.rows { for j in 0..<B.cols {
+            var s = 0.0
+            for k in 0..<A.cols { s += A[i, k] * B[k, j] }
+            c[i, j] = s
+        } }
+        return c
+    }
+
+    func testAllFormsAndShapesMatchTheTripleLoop() {
+        var rng = RNG(seed: 1)
+        // shapes straddle the 6-row and 16-column blocking, including tails and K = 1
+        for (m, n, k) in [(1, 1, 1), (6, 16, 3), (7, 17, 5), (13, 33, 1), (5, 10, 128), (12, 48, 7), (2, 3, 4)] {
+            for ta in [false, true] { for tb in [false, true] {
+                let a = Matrix<Double>.normal(ta ? k : m, ta ? m : k, std: 1, rng: &rng)
+                let b = Matrix<Double>.normal(tb ? n : k, tb ? k : n, std: 1, rng: &rng)
+                let expected = naive(a, ta, b, tb)
+                var c = Matrix<Double>(rows: m, cols: n)
+                gemm(a, transA: ta, b, transB: tb, into: &c)
+                for i in 0..<c.count { XCTAssertEqual(c.data[i], expected.data[i], accuracy: 1e-12, "m\(m) n\(n) k\(k) ta\(ta) tb\(tb)") }
+                // beta = 1 accumulates onto what is there
+                let before = Matrix<Double>.normal(m, n, std: 1, rng: &rng)
+                var acc = before
+                gemm(a, transA: ta, b, transB: tb, into: &acc, beta: 1)
+                for i in 0..<acc.count { XCTAssertEqual(acc.data[i], before.data[i] + expected.data[i], accuracy: 1e-12) }
+            } }
+        }
+    }
+
+    func testFloatAgreesWithDouble() {
+        var rng = RNG(seed: 2)
+        let a = Matrix<Double>.normal(37, 129, std: 1, rng: &rng)
+        let b = Matrix<Double>.normal(129, 70, std: 1, rng: &rng)
+        var cd = Matrix<Double>(rows: 37, cols: 70)
+        gemm(a, b, into: &cd)
+        var cf = Matrix<Float>(rows: 37, cols: 70)
+        gemm(a.converted(to: Float.self), b.converted(to: Float.self), into: &cf)
+        for i in 0..<cd.count { XCTAssertEqual(Double(cf.data[i]), cd.data[i], accuracy: 1e-3) }
+    }
+}
