@@ -18,6 +18,10 @@ final class CLITests: XCTestCase {
         let p = Process()
         p.executableURL = exe
         p.arguments = args
+        // A crash must fail the test at once, not wait on the backtracer holding our pipes.
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

@@ -75,10 +75,10 @@ private func gemmNN<T: Scalar>(
     let rest = n - fullN
     // Scratch: one packed strip of A (K×6, contiguous per k) and, for a column tail,
     // a zero-padded K×16 copy of B's last columns plus a 6×16 tile of C.
-    withUnsafeTemporaryAllocation(of: T.self, capacity: k * mr + (rest > 0 ? k * nr + mr * nr : 0)) { buf in
+    withUnsafeTemporaryAllocation(of: T.self, capacity: k * mr + mr * nr + (rest > 0 ? k * nr : 0)) { buf in
         let strip = buf.baseAddress!
-        let panel = strip + k * mr
-        let tile = panel + k * nr
+        let tile = strip + k * mr     // 6×16: rows or columns beyond C's edge
+        let panel = tile + mr * nr    // K×16, only when there is a column tail
         if rest > 0 {
             for p in 0..<k {
                 for q in 0..<nr { panel[p * nr + q] = q < rest ? b[p * ldb + fullN + q] : 0 }
