@@ -62,3 +62,36 @@ final class MLPGradientTests: XCTestCase {
         XCTAssertEqual(e1, e2)
     }
 }
+
+final class AutoencoderTests: XCTestCase {
+    func testEveryMaskModeAndLossTarget() {
+        let masks: [MaskedAutoencoder<Double>.Mask] = [.leftHalf, .rightHalf, .random(0.5), .patches(2)]
+        for (i, mask) in masks.enumerated() {
+            for lossOn in [MaskedAutoencoder<Double>.LossOn.masked, .all] {
+                let c = AutoencoderCheckCase.random(mask: mask, lossOn: lossOn, seed: UInt64(i + 1))
+                let results = c.check()
+                XCTAssertEqual(results.map(\.name), ["W1", "b1", "W2", "b2", "W3", "b3", "x"])
+                assertGradientsPass(results, "\(mask) \(lossOn)")
+            }
+        }
+    }
+
+    func testMasksHideWhatTheySay() {
+        var rng = RNG(seed: 2)
+        var m = Matrix<Float>(rows: 0, cols: 0)
+        MaskedAutoencoder<Float>.Mask.leftHalf.fill(&m, batch: 2, height: 3, width: 4, rng: &rng)
+        XCTAssertEqual(Array(m.data[0..<4]), [0, 0, 1, 1])
+        MaskedAutoencoder<Float>.Mask.rightHalf.fill(&m, batch: 2, height: 3, width: 4, rng: &rng)
+        XCTAssertEqual(Array(m.data[4..<8]), [1, 1, 0, 0])
+        MaskedAutoencoder<Float>.Mask.random(0.5).fill(&m, batch: 50, height: 8, width: 8, rng: &rng)
+        let hidden = m.data.filter { $0 == 0 }.count
+        XCTAssertGreaterThan(hidden, 1400); XCTAssertLessThan(hidden, 1800)   // 3200 pixels, p = 0.5
+        MaskedAutoencoder<Float>.Mask.patches(4).fill(&m, batch: 20, height: 8, width: 8, rng: &rng)
+        for b in 0..<20 {   // constant on each 4×4 square, never all shown
+            for r in 0..<8 { for c in 0..<8 { XCTAssertEqual(m[b, r * 8 + c], m[b, (r / 4) * 32 + (c / 4) * 4]) } }
+            XCTAssertTrue((0..<64).contains { m[b, $0] == 0 })
+        }
+        XCTAssertNil(MaskedAutoencoder<Float>.Mask(parsing: "random:1.5"))
+        XCTAssertNil(MaskedAutoencoder<Float>.Mask(parsing: "top-half"))
+    }
+}
