@@ -95,3 +95,17 @@ final class AutoencoderTests: XCTestCase {
         XCTAssertNil(MaskedAutoencoder<Float>.Mask(parsing: "top-half"))
     }
 }
+
+final class GANGradientTests: XCTestCase {
+    func testDiscriminatorAndGeneratorThroughDiscriminator() {
+        for seed in [UInt64(1), 2] {
+            let c = GANCheckCase.random(seed: seed)
+            let d = c.checkDiscriminator()
+            XCTAssertEqual(d.map(\.name), ["D.W1", "D.b1", "D.W2", "D.b2", "D.W3", "D.b3", "x_real", "x_fake"])
+            assertGradientsPass(d, "D seed \(seed)")
+            let g = c.checkGenerator()
+            XCTAssertEqual(g.map(\.name), ["G.W1", "G.b1", "G.W2", "G.b2", "G.W3", "G.b3", "z"])
+            assertGradientsPass(g, "G through D seed \(seed)")
+        }
+    }
+}
