@@ -7,9 +7,10 @@ let gradcheckCommand = Command(
     Check every analytic gradient (parameters, inputs x_t, h0) against central finite differences
     in Float64. Exit 1 when any tensor's max relative error reaches \(GradientCheck.threshold).
     """,
-    usage: "gradcheck --model rnn|rnn-relu [--json] [--dump FILE] [options]",
+    usage: "gradcheck --model rnn|rnn-relu|mlp|autoencoder|gan [--json] [--dump FILE] [options]",
     options: [
-        Option("model", "NAME", "rnn | rnn-relu (default rnn)"),
+        Option("model", "NAME", "rnn | rnn-relu | mlp | autoencoder | gan (default rnn)"),
+        Option("mask", "MODE", "autoencoder: left-half | right-half | random:P | patches:K | all (default all)"),
         Option("length", "T", "time steps (default 4)"),
         Option("batch", "B", "batch size (default 3)"),
         Option("input", "D", "input width (default 2)"),
@@ -27,7 +28,8 @@ let gradcheckCommand = Command(
 )
 
 func runGradcheck(_ a: inout Arguments) throws -> Int32 {
-    let model = try a.choice("model", ["rnn", "rnn-relu"], default: "rnn")
+    let model = try a.choice("model", ["rnn", "rnn-relu", "mlp", "autoencoder", "gan"], default: "rnn")
+    if ["mlp", "autoencoder", "gan"].contains(model) { return try runImageModelGradcheck(model, a) }
     let output = try a.choice("output", ["last", "every-step"], default: "last")
     let stencil = GradientCheck.Stencil(rawValue: try a.choice("stencil", ["3", "5"], default: "5"))!
     let step = try a.double("step", default: GradientCheck.defaultStep, positive: true)
@@ -62,6 +64,57 @@ func runGradcheck(_ a: inout Arguments) throws -> Int32 {
             ("threshold", .number(GradientCheck.threshold)),
             ("passed", .bool(worst < GradientCheck.threshold)),
             ("tensors", .object(results.map { ($0.name, .number($0.maxRelError)) })),
+        ]).serialized())
+    }
+    return worst < GradientCheck.threshold ? 0 : 1
+}
+
+/// The MLP-family checks: every loss and hidden activation (mlp), every mask mode (autoencoder),
+/// D and G-through-D (gan). Same table and JSON shape as the RNN check.
+func runImageModelGradcheck(_ model: String, _ a: Arguments) throws -> Int32 {
+    let seed = try a.seed()
+    let step = try a.double("step", default: GradientCheck.defaultStep, positive: true)
+    var results: [(name: String, r: GradientCheck.Result)] = []
+    func add(_ prefix: String, _ rs: [GradientCheck.Result]) { results += rs.map { (prefix + $0.name, $0) } }
+    switch model {
+    case "mlp":
+        let hiddens: [Activation] = [.relu, .leakyReLU(alpha: 0.2), .sigmoid, .tanh]
+        for loss in MLPCheckCase.Loss.allCases {
+            for h in hiddens {
+                add("\(loss.rawValue)/\(h)/", MLPCheckCase.random(loss: loss, hidden: h, seed: seed).check(step: step))
+            }
+        }
+        add("dropout/", MLPCheckCase.random(loss: .mse, hidden: .tanh, sizes: [5, 8, 7, 4], batch: 4, dropout: 0.5, seed: seed).check(step: step))
+    case "autoencoder":
+        let text = a.string("mask", default: "all")
+        let masks: [MaskedAutoencoder<Double>.Mask]
+        if text == "all" { masks = [.leftHalf, .rightHalf, .random(0.5), .patches(2)] }
+        else if let m = MaskedAutoencoder<Double>.Mask(parsing: text) { masks = [m] }
+        else { throw BPTTError.usage("--mask: unknown value '\(text)'") }
+        for m in masks {
+            for on in [MaskedAutoencoder<Double>.LossOn.masked, .all] {
+                add("\(m)/\(on.rawValue)/", AutoencoderCheckCase.random(mask: m, lossOn: on, seed: seed).check(step: step))
+            }
+        }
+    default:
+        let c = GANCheckCase.random(seed: seed)
+        add("", c.checkDiscriminator(step: step))
+        add("", c.checkGenerator(step: step))
+    }
+    let worst = results.map(\.r.maxRelError).max() ?? 0
+    print("gradient check: \(model), Float64, 5-point stencil, step \(step)")
+    for (name, r) in results {
+        let kinks = r.kinks > 0 ? "  (\(r.kinks) at a kink, left out)" : ""
+        print(name.padding(toLength: 34, withPad: " ", startingAt: 0)
+              + String(format: " %6d  %10.3e  ", r.count, r.maxRelError) + (r.passed ? "ok" : "FAIL") + kinks)
+    }
+    print(String(format: "max relative error %.3e (threshold %.0e): %@", worst, GradientCheck.threshold,
+                 (worst < GradientCheck.threshold ? "pass" : "FAIL") as NSString))
+    if a.flag("json") {
+        print(JSON.object([
+            ("model", .string(model)), ("max_rel_error", .number(worst)),
+            ("threshold", .number(GradientCheck.threshold)), ("passed", .bool(worst < GradientCheck.threshold)),
+            ("tensors", .object(results.map { ($0.name, .number($0.r.maxRelError)) })),
         ]).serialized())
     }
     return worst < GradientCheck.threshold ? 0 : 1

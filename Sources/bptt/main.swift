@@ -3,7 +3,7 @@ import Foundation
 
 // bptt: the command-line front end. Argument parsing and printing only; the math is in BPTT.
 
-let commands = [trainCommand, gradcheckCommand, benchCommand]
+let commands = [trainCommand, gradcheckCommand, benchCommand, autoencoderCommand, classifyCommand, ganCommand, ganInterpolateCommand]
 
 let topHelp = """
 bptt — recurrent and MLP networks with hand-derived backpropagation
@@ -26,7 +26,11 @@ if argv.isEmpty || argv[0] == "--help" || argv[0] == "-h" || argv[0] == "help" {
     print(topHelp)
     exit(argv.isEmpty ? 2 : 0)
 }
-let name = argv.removeFirst()
+var name = argv.removeFirst()
+// two-word commands ("gan interpolate")
+if let sub = argv.first, !sub.hasPrefix("-"), commands.contains(where: { $0.name == name + " " + sub }) {
+    name += " " + argv.removeFirst()
+}
 guard let command = commands.first(where: { $0.name == name }) else {
     fail("unknown command '\(name)' (commands: \(commands.map(\.name).joined(separator: ", ")); see bptt --help)", code: 2)
 }

@@ -48,8 +48,19 @@ public func gemm<T: Scalar>(
         // B is stored N×K; the kernel wants K×N rows. Copy once (cheap next to the M·N·K work).
         withUnsafeTemporaryAllocation(of: T.self, capacity: k * n) { bt in
             let bt = bt.baseAddress!
-            for j in 0..<n {
-                for p in 0..<k { bt[p * n + j] = b[j * ldb + p] }
+            // Blocked 16×16 so that both the reads and the strided writes stay in cache.
+            var j0 = 0
+            while j0 < n {
+                let j1 = min(j0 + 16, n)
+                var p0 = 0
+                while p0 < k {
+                    let p1 = min(p0 + 16, k)
+                    for j in j0..<j1 {
+                        for p in p0..<p1 { bt[p * n + j] = b[j * ldb + p] }
+                    }
+                    p0 = p1
+                }
+                j0 = j1
             }
             gemmNN(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: bt, ldb: n, c: c, ldc: ldc, accumulate: beta == 1)
         }

@@ -26,26 +26,33 @@ public struct Linear<T: Scalar> {
     }
 
     /// y = x Wᵀ + b, written into `y` (B×out).
-    public func forward(_ x: Matrix<T>, _ p: Parameters, into y: inout Matrix<T>) {
+    public func forward(_ x: Matrix<T>, _ p: Parameters, into y: inout Matrix<T>, threads: Int = 1) {
         ensure(&y, x.rows, outputSize)
-        gemm(x, p.W, transB: true, into: &y)   // (linear.y)
+        gemm(x, p.W, transB: true, into: &y, threads: threads)   // (linear.y)
         y.addRowVector(p.b)                    // (linear.y)
     }
 
     /// Given dy = ∂L/∂y, accumulates ∂L/∂W and ∂L/∂b into `grads` and, if asked, writes
     /// ∂L/∂x into `dx` (or adds to it with `accumulateInput`).
     public func backward(_ dy: Matrix<T>, x: Matrix<T>, _ p: Parameters, grads: inout Parameters,
-                         dx: inout Matrix<T>, accumulateInput: Bool = false) {
+                         dx: inout Matrix<T>, accumulateInput: Bool = false, threads: Int = 1) {
         // forward (linear.y): y = x Wᵀ + b
-        gemm(dy, transA: true, x, into: &grads.W, beta: 1)           // (linear.dW)
-        dy.accumulateColumnSums(into: &grads.b)                       // (linear.db)
+        gemm(dy, transA: true, x, into: &grads.W, beta: 1, threads: threads)         // (linear.dW)
+        dy.accumulateColumnSums(into: &grads.b)                                       // (linear.db)
         ensure(&dx, dy.rows, inputSize)
-        gemm(dy, p.W, into: &dx, beta: accumulateInput ? 1 : 0)       // (linear.dx)
+        gemm(dy, p.W, into: &dx, beta: accumulateInput ? 1 : 0, threads: threads)     // (linear.dx)
+    }
+
+    /// ∂L/∂x only, written into `dx` (parameters held fixed, e.g. D while training G).
+    public func inputBackward(_ dy: Matrix<T>, _ p: Parameters, dx: inout Matrix<T>, threads: Int = 1) {
+        // forward (linear.y): y = x Wᵀ + b
+        ensure(&dx, dy.rows, inputSize)
+        gemm(dy, p.W, into: &dx, threads: threads)                                    // (linear.dx)
     }
 
     /// Parameter gradients only (the input needs no gradient).
-    public func backward(_ dy: Matrix<T>, x: Matrix<T>, grads: inout Parameters) {
-        gemm(dy, transA: true, x, into: &grads.W, beta: 1)           // (linear.dW)
+    public func backward(_ dy: Matrix<T>, x: Matrix<T>, grads: inout Parameters, threads: Int = 1) {
+        gemm(dy, transA: true, x, into: &grads.W, beta: 1, threads: threads)         // (linear.dW)
         dy.accumulateColumnSums(into: &grads.b)                       // (linear.db)
     }
 }

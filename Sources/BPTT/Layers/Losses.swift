@@ -1,0 +1,75 @@
+/// Mean squared error and binary cross-entropy, derived in `derivations/losses.md`.
+/// Each `forward` returns the loss L (in Double); each `backward` writes dŷ = ∂L/∂ŷ (or ∂L/∂s).
+/// `scale` is 1/N, the number of terms averaged (the caller decides what N counts).
+
+/// L = scale · Σ w ⊙ (ŷ − y)²; the weights w select pixels (a mask) or are all 1 (`nil`).
+public enum MSELoss {
+    public static func forward<T: Scalar>(_ yhat: Matrix<T>, target y: Matrix<T>, weights w: Matrix<T>? = nil, scale: Double) -> Double {
+        precondition(yhat.count == y.count && (w == nil || w!.count == y.count), "mse: shape mismatch")
+        var sum = 0.0
+        for i in 0..<yhat.count {
+            let e = Double(yhat.data[i] - y.data[i])
+            sum += (w.map { Double($0.data[i]) } ?? 1) * e * e                     // (losses.mse)
+        }
+        return scale * sum                                                          // (losses.mse)
+    }
+
+    public static func backward<T: Scalar>(_ yhat: Matrix<T>, target y: Matrix<T>, weights w: Matrix<T>? = nil,
+                                           scale: Double, into dyhat: inout Matrix<T>) {
+        ensure(&dyhat, yhat.rows, yhat.cols)
+        let s = T(2 * scale)
+        // forward (losses.mse): L = (1/N) Σ w (ŷ − y)²
+        for i in 0..<yhat.count {
+            dyhat.data[i] = s * (w?.data[i] ?? 1) * (yhat.data[i] - y.data[i])      // (losses.dmse)
+        }
+    }
+}
+
+/// Binary cross-entropy on probabilities p ∈ (0, 1): L = −scale · Σ [y log p + (1 − y) log(1 − p)].
+/// Logarithms are clamped at −100 as PyTorch's `BCELoss` does, so p = 0 or 1 gives a finite loss.
+public enum BCELoss {
+    public static func forward<T: Scalar>(_ p: Matrix<T>, target y: Matrix<T>, scale: Double) -> Double {
+        precondition(p.count == y.count, "bce: shape mismatch")
+        var sum = 0.0
+        for i in 0..<p.count {
+            let pi = Double(p.data[i]), yi = Double(y.data[i])
+            let logP = max(Foundation.log(pi), -100), log1mP = max(Foundation.log(1 - pi), -100)
+            sum -= yi * logP + (1 - yi) * log1mP                                     // (losses.bce)
+        }
+        return scale * sum
+    }
+
+    public static func backward<T: Scalar>(_ p: Matrix<T>, target y: Matrix<T>, scale: Double, into dp: inout Matrix<T>) {
+        ensure(&dp, p.rows, p.cols)
+        let eps = T(1e-12)
+        // forward (losses.bce): ℓ = −[y log p + (1 − y) log(1 − p)]
+        for i in 0..<p.count {
+            let pi = p.data[i]
+            dp.data[i] = T(scale) * (pi - y.data[i]) / max(pi * (1 - pi), eps)      // (losses.dbce)
+        }
+    }
+}
+
+/// Binary cross-entropy on logits s (p = σ(s)), in the stable form
+/// ℓ = max(s, 0) − s·y + log(1 + e^{−|s|}), which neither overflows nor loses precision for large |s|.
+public enum BCEWithLogitsLoss {
+    public static func forward<T: Scalar>(_ s: Matrix<T>, target y: Matrix<T>, scale: Double) -> Double {
+        precondition(s.count == y.count, "bce-with-logits: shape mismatch")
+        var sum = 0.0
+        for i in 0..<s.count {
+            let si = Double(s.data[i]), yi = Double(y.data[i])
+            sum += max(si, 0) - si * yi + Foundation.log1p(Foundation.exp(-abs(si)))   // (losses.bcelogits)
+        }
+        return scale * sum
+    }
+
+    public static func backward<T: Scalar>(_ s: Matrix<T>, target y: Matrix<T>, scale: Double, into ds: inout Matrix<T>) {
+        ensure(&ds, s.rows, s.cols)
+        // forward (losses.bcelogits): ℓ = max(s, 0) − s y + log(1 + e^{−|s|}); ∂ℓ/∂s = σ(s) − y
+        for i in 0..<s.count {
+            ds.data[i] = T(scale) * (T.sigmoid(s.data[i]) - y.data[i])               // (losses.dbcelogits)
+        }
+    }
+}
+
+import Foundation

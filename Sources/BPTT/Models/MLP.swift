@@ -1,0 +1,202 @@
+/// A sequential multi-layer perceptron: Linear → φ → (dropout) → Linear → φ → … → Linear → φ_out.
+///
+/// Layer l (1-based in the derivations, 0-based here) computes, for the batch X = h_0 (B×n_0):
+///
+///     z_l = h_{l−1} W_lᵀ + b_l          (linear.y)         W_l n_l×n_{l−1}, z_l B×n_l
+///     a_l = φ_l(z_l)                    (activations.*)
+///     h_l = a_l ⊙ r_l                   (dropout.h)        hidden layers, training only
+///
+/// and the backward pass walks the same lines in reverse (see `backward`). The network's output
+/// is a_L; a loss turns it into dh_L = ∂L/∂a_L.
+public struct MLP<T: Scalar> {
+    public struct Layer {
+        public var linear: Linear<T>
+        public var activation: Activation
+        /// Dropout rate on this layer's output while training (0 = none).
+        public var dropout: Double
+    }
+
+    /// Weights and biases of every layer, named W1, b1, W2, b2, … in the order of the layers.
+    public struct Parameters {
+        public var layers: [Linear<T>.Parameters]
+
+        public var names: [String] { layers.indices.flatMap { ["W\($0 + 1)", "b\($0 + 1)"] } }
+        /// The tensors in the order of `names`.
+        public var tensors: [Matrix<T>] {
+            get { layers.flatMap { [$0.W, $0.b] } }
+            set {
+                precondition(newValue.count == 2 * layers.count, "MLP has \(2 * layers.count) tensors")
+                for l in layers.indices { layers[l].W = newValue[2 * l]; layers[l].b = newValue[2 * l + 1] }
+            }
+        }
+        public func zeros() -> Parameters { Parameters(layers: layers.map { $0.zeros() }) }
+        public mutating func zero() { for l in layers.indices { layers[l].zero() } }
+        public mutating func add(_ o: Parameters) { for l in layers.indices { layers[l].add(o.layers[l]) } }
+        public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
+        public var sumOfSquares: Double { layers.reduce(0) { $0 + $1.W.sumOfSquares + $1.b.sumOfSquares } }
+        public var globalNorm: Double { sumOfSquares.squareRoot() }
+        public var isFinite: Bool { layers.allSatisfy { $0.W.isFinite && $0.b.isFinite } }
+        public func converted<U: Scalar>(to: U.Type) -> MLP<U>.Parameters {
+            MLP<U>.Parameters(layers: layers.map { .init(W: $0.W.converted(to: U.self), b: $0.b.converted(to: U.self)) })
+        }
+    }
+
+    /// Everything the forward pass saves for the backward pass, plus reused gradient buffers.
+    public struct Cache {
+        public var z: [Matrix<T>] = []      // pre-activations z_l, B×n_l
+        public var a: [Matrix<T>] = []      // activations a_l = φ(z_l)
+        var h: [Matrix<T>] = []             // a_l ⊙ r_l (only where dropout was applied)
+        var r: [Matrix<T>] = []             // scaled dropout masks r_l
+        var dropped: [Bool] = []            // whether layer l applied dropout in this forward
+        var da: [Matrix<T>] = []            // ∂L/∂a_l (then ∂L/∂h_l ⊙ r_l)
+        var dz: [Matrix<T>] = []            // ∂L/∂z_l
+        /// ∂L/∂x after `backward(…, inputGradient: true)`.
+        public var dx = Matrix<T>(rows: 0, cols: 0)
+        public init() {}
+
+        /// h_l: the input of layer l + 1.
+        func output(_ l: Int) -> Matrix<T> { dropped[l] ? h[l] : a[l] }
+        /// The network's output a_L.
+        public var output: Matrix<T> { a[a.count - 1] }
+        /// Buffer for dh_L = ∂L/∂a_L: a loss writes it, `backward` reads it.
+        public var dOutput: Matrix<T> {
+            get { da[da.count - 1] }
+            set { da[da.count - 1] = newValue }
+        }
+    }
+
+    public let layers: [Layer]
+    /// Threads for each large GEMM (results do not depend on it).
+    public var threads: Int = 1
+
+    public var inputSize: Int { layers[0].linear.inputSize }
+    public var outputSize: Int { layers[layers.count - 1].linear.outputSize }
+
+    /// sizes = [n_0, n_1, …, n_L]; `hidden` after every layer but the last, `output` after the last.
+    public init(sizes: [Int], hidden: Activation, output: Activation, dropout: Double = 0) {
+        precondition(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 }, "an MLP needs at least an input and an output size")
+        let L = sizes.count - 1
+        layers = (0..<L).map { l in
+            Layer(linear: Linear(inputSize: sizes[l], outputSize: sizes[l + 1]),
+                  activation: l == L - 1 ? output : hidden, dropout: l == L - 1 ? 0 : dropout)
+        }
+    }
+
+    public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
+        Parameters(layers: layers.map { $0.linear.initialParameters(initializer, rng: &rng) })
+    }
+
+    /// Forward pass of a batch x (B×n_0). With `dropoutRNG`, hidden layers apply dropout (training);
+    /// without, none do (evaluation). Returns a_L (also `cache.output`).
+    @discardableResult
+    public func forward(_ x: Matrix<T>, _ p: Parameters, cache c: inout Cache, dropoutRNG: UnsafeMutablePointer<RNG>? = nil) -> Matrix<T> {
+        precondition(x.cols == inputSize, "MLP input has \(x.cols) columns, expected \(inputSize)")
+        let L = layers.count
+        if c.z.count != L {
+            c.z = Array(repeating: Matrix(rows: 0, cols: 0), count: L)
+            c.a = c.z; c.h = c.z; c.r = c.z; c.da = c.z; c.dz = c.z
+            c.dropped = Array(repeating: false, count: L)
+        }
+        for l in 0..<L {
+            let layer = layers[l]
+            let input = l == 0 ? x : c.output(l - 1)
+            layer.linear.forward(input, p.layers[l], into: &c.z[l], threads: threads)       // (linear.y)
+            layer.activation.forward(c.z[l], into: &c.a[l])                                   // φ: (activations.*)
+            c.dropped[l] = layer.dropout > 0 && dropoutRNG != nil
+            if c.dropped[l] {
+                Dropout.forward(c.a[l], rate: layer.dropout, rng: &dropoutRNG!.pointee, mask: &c.r[l], into: &c.h[l])   // (dropout.h)
+            }
+        }
+        return c.a[L - 1]
+    }
+
+    /// Backward pass from dh_L = `cache.dOutput` (set it first, e.g. from a loss).
+    /// - grads: accumulates ∂L/∂W_l and ∂L/∂b_l (`+=`); nil leaves the parameters out
+    ///   (the discriminator while the generator trains).
+    /// - inputGradient: also write ∂L/∂x into `cache.dx`.
+    public func backward(_ x: Matrix<T>, _ p: Parameters, cache c: inout Cache, grads: inout Parameters?,
+                         inputGradient: Bool = false) {
+        for l in stride(from: layers.count - 1, through: 0, by: -1) {
+            let layer = layers[l]
+            // forward (dropout.h): h_l = a_l ⊙ r_l
+            if c.dropped[l] { Dropout.backward(&c.da[l], mask: c.r[l]) }                     // (dropout.da)
+            // forward: a_l = φ_l(z_l)
+            layer.activation.backward(c.da[l], z: c.z[l], h: c.a[l], into: &c.dz[l])          // dφ: (activations.d*)
+            // forward (linear.y): z_l = h_{l−1} W_lᵀ + b_l
+            let input = l == 0 ? x : c.output(l - 1)
+            let needInput = l > 0 || inputGradient
+            if grads != nil {
+                if needInput {
+                    if l > 0 {
+                        layer.linear.backward(c.dz[l], x: input, p.layers[l], grads: &grads!.layers[l],
+                                              dx: &c.da[l - 1], threads: threads)              // (linear.dW) (linear.db) (linear.dx)
+                    } else {
+                        layer.linear.backward(c.dz[l], x: input, p.layers[l], grads: &grads!.layers[l],
+                                              dx: &c.dx, threads: threads)                     // (linear.dW) (linear.db) (linear.dx)
+                    }
+                } else {
+                    layer.linear.backward(c.dz[l], x: input, grads: &grads!.layers[l], threads: threads)  // (linear.dW) (linear.db)
+                }
+            } else if needInput {
+                if l > 0 {
+                    layer.linear.inputBackward(c.dz[l], p.layers[l], dx: &c.da[l - 1], threads: threads)  // (linear.dx)
+                } else {
+                    layer.linear.inputBackward(c.dz[l], p.layers[l], dx: &c.dx, threads: threads)          // (linear.dx)
+                }
+            }
+        }
+    }
+
+    /// Backward with parameter gradients (the common case).
+    public func backward(_ x: Matrix<T>, _ p: Parameters, cache c: inout Cache, grads: inout Parameters,
+                         inputGradient: Bool = false) {
+        var g: Parameters? = grads
+        grads = Parameters(layers: [])   // hand the buffers over without copying
+        backward(x, p, cache: &c, grads: &g, inputGradient: inputGradient)
+        grads = g!
+    }
+
+    /// A hash of which side of 0 every pre-activation of a ReLU-family layer lies on
+    /// (gradient checks detect a nudge that crosses a kink by a change of this hash).
+    public func kinkPattern(_ c: Cache) -> Int {
+        var hasher = Hasher()
+        for (l, layer) in layers.enumerated() where layer.activation.hasKink {
+            for v in c.z[l].data { hasher.combine(v > 0) }
+        }
+        return hasher.finalize()
+    }
+
+    /// min |z| over the ReLU-family layers (how close the batch comes to a kink).
+    public func minKinkDistance(_ c: Cache) -> Double {
+        var m = Double.infinity
+        for (l, layer) in layers.enumerated() where layer.activation.hasKink {
+            for v in c.z[l].data { m = Swift.min(m, Swift.abs(Double(v))) }
+        }
+        return m
+    }
+}
+
+/// One optimiser per layer: the rules are elementwise, so this equals one optimiser over all
+/// tensors; clipping uses the global norm over all layers.
+public struct MLPOptimizer<T: Scalar> {
+    public var perLayer: [Optimizer<Linear<T>.Parameters>]
+    public init(_ config: OptimizerConfig, layers: Int) {
+        perLayer = Array(repeating: Optimizer(config), count: layers)
+    }
+    public mutating func update(_ p: inout MLP<T>.Parameters, grads: MLP<T>.Parameters) {
+        for l in perLayer.indices { perLayer[l].update(&p.layers[l], grads: grads.layers[l]) }
+    }
+}
+
+extension MLP.Parameters {
+    /// Clips the global norm to `maxNorm` (PyTorch's rule); returns the norm before clipping.
+    @discardableResult
+    public mutating func clipNorm(_ maxNorm: Double) -> Double {
+        let norm = globalNorm                                                     // (optimizers.clip)
+        let coef = maxNorm / (norm + 1e-6)
+        if coef < 1 {
+            for l in layers.indices { layers[l].W.scale(by: T(coef)); layers[l].b.scale(by: T(coef)) }   // (optimizers.clip)
+        }
+        return norm
+    }
+}

@@ -1,0 +1,120 @@
+/// The masked MLP autoencoder of seed 000, derived in `derivations/masked-autoencoder.md`.
+///
+///     x̃ = m ⊙ x                        (masked-autoencoder.xin)   m: 1 = pixel shown, 0 = hidden
+///     x̂ = MLP(x̃)                       ReLU hidden layers, sigmoid output
+///     L = (1/N) Σ w ⊙ (x̂ − x)²          (losses.mse)   w = 1 − m (loss on masked pixels) or 1 (all)
+public struct MaskedAutoencoder<T: Scalar> {
+    public enum Mask: Equatable, Sendable, CustomStringConvertible {
+        case leftHalf, rightHalf
+        /// Each pixel hidden independently with probability p.
+        case random(Double)
+        /// The image cut into k×k-pixel squares; each square hidden with probability 1/2.
+        case patches(Int)
+
+        public init?(parsing s: String) {
+            switch s {
+            case "left-half": self = .leftHalf
+            case "right-half": self = .rightHalf
+            default:
+                if s.hasPrefix("random:"), let p = Double(s.dropFirst(7)), p > 0, p < 1 { self = .random(p) }
+                else if s.hasPrefix("patches:"), let k = Int(s.dropFirst(8)), k >= 1 { self = .patches(k) }
+                else { return nil }
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .leftHalf: return "left-half"
+            case .rightHalf: return "right-half"
+            case .random(let p): return "random:\(p)"
+            case .patches(let k): return "patches:\(k)"
+            }
+        }
+
+        /// Writes a fresh mask for a batch of B images of height×width into `m` (B × h·w).
+        public func fill(_ m: inout Matrix<T>, batch: Int, height: Int, width: Int, rng: inout RNG) {
+            ensure(&m, batch, height * width)
+            for b in 0..<batch {
+                switch self {
+                case .leftHalf, .rightHalf:
+                    for r in 0..<height {
+                        for c in 0..<width {
+                            let left = c < width / 2
+                            m[b, r * width + c] = (left == (self == .leftHalf)) ? 0 : 1
+                        }
+                    }
+                case .random(let p):
+                    for i in 0..<(height * width) { m[b, i] = rng.uniform() < p ? 0 : 1 }
+                case .patches(let k):
+                    let pr = (height + k - 1) / k, pc = (width + k - 1) / k
+                    var hidden = (0..<(pr * pc)).map { _ in rng.uniform() < 0.5 }
+                    if !hidden.contains(true) { hidden[rng.int(below: hidden.count)] = true }   // always something to fill in
+                    for r in 0..<height {
+                        for c in 0..<width { m[b, r * width + c] = hidden[(r / k) * pc + c / k] ? 0 : 1 }
+                    }
+                }
+            }
+        }
+    }
+
+    public enum LossOn: String, Sendable { case masked, all }
+
+    public let mlp: MLP<T>
+    public let lossOn: LossOn
+
+    /// hidden: the widths between input and output (seed-like default 256, 64, 256).
+    public init(pixels: Int, hidden: [Int], lossOn: LossOn = .masked, threads: Int = 1) {
+        var m = MLP<T>(sizes: [pixels] + hidden + [pixels], hidden: .relu, output: .sigmoid)
+        m.threads = threads
+        mlp = m
+        self.lossOn = lossOn
+    }
+
+    public struct Workspace {
+        public var cache = MLP<T>.Cache()
+        public var xIn = Matrix<T>(rows: 0, cols: 0)   // x̃ = m ⊙ x
+        var w = Matrix<T>(rows: 0, cols: 0)            // loss weights
+        var dOut = Matrix<T>(rows: 0, cols: 0)
+        /// ∂L/∂x after `lossAndGradient(…, inputGradient: true)`.
+        public var dx = Matrix<T>(rows: 0, cols: 0)
+        public init() {}
+        public var reconstruction: Matrix<T> { cache.output }
+    }
+
+    /// Forward: x̃, x̂ and the loss. Returns the weighted squared-error sum and N = Σ w.
+    @discardableResult
+    public func forward(_ x: Matrix<T>, mask m: Matrix<T>, _ p: MLP<T>.Parameters, workspace ws: inout Workspace) -> (sum: Double, count: Double) {
+        precondition(x.rows == m.rows && x.cols == m.cols, "autoencoder: mask shape")
+        ensure(&ws.xIn, x.rows, x.cols)
+        ensure(&ws.w, x.rows, x.cols)
+        var count = 0.0
+        for i in 0..<x.count {
+            ws.xIn.data[i] = m.data[i] * x.data[i]                                   // (masked-autoencoder.xin)
+            ws.w.data[i] = lossOn == .masked ? 1 - m.data[i] : 1                     // (masked-autoencoder.w)
+            count += Double(ws.w.data[i])
+        }
+        let xhat = mlp.forward(ws.xIn, p, cache: &ws.cache)
+        return (MSELoss.forward(xhat, target: x, weights: ws.w, scale: 1), count)   // (losses.mse)
+    }
+
+    /// Forward and backward of L = (1/N) Σ w (x̂ − x)² with N = `normalizer` (default Σ w of
+    /// this batch). Accumulates parameter gradients; with `inputGradient`, ∂L/∂x into `ws.dx`.
+    @discardableResult
+    public func lossAndGradient(_ x: Matrix<T>, mask m: Matrix<T>, _ p: MLP<T>.Parameters, workspace ws: inout Workspace,
+                                grads: inout MLP<T>.Parameters, normalizer: Double? = nil, inputGradient: Bool = false) -> Double {
+        let (sum, count) = forward(x, mask: m, p, workspace: &ws)
+        let scale = 1 / max(normalizer ?? count, 1)
+        // forward (losses.mse): L = (1/N) Σ w (x̂ − x)²
+        MSELoss.backward(ws.cache.output, target: x, weights: ws.w, scale: scale, into: &ws.dOut)   // (losses.dmse)
+        ws.cache.dOutput = ws.dOut
+        mlp.backward(ws.xIn, p, cache: &ws.cache, grads: &grads, inputGradient: inputGradient)
+        if inputGradient {
+            // x is used twice: as the masked input (x̃ = m ⊙ x) and as the target.
+            ensure(&ws.dx, x.rows, x.cols)
+            for i in 0..<x.count {
+                ws.dx.data[i] = m.data[i] * ws.cache.dx.data[i] - ws.dOut.data[i]          // (masked-autoencoder.dx)
+            }
+        }
+        return sum * scale
+    }
+}

@@ -1,0 +1,169 @@
+import BPTT
+import Foundation
+
+let ganCommand = Command(
+    name: "gan",
+    summary: "Train the MLP GAN of seed 003; sample grids at start, middle and end; judge 1,000 samples with a classifier.",
+    usage: "gan --steps 6000 [--data DIR] --out DIR [options]        (and: bptt gan interpolate --checkpoint FILE --out strip.png)",
+    options: [
+        Option("steps", "N", "training steps (default 6000)"),
+        Option("batch", "B", "batch size (default 64)"),
+        Option("latent", "N", "latent size (default 100)"),
+        Option("g-hidden", "N,N,..", "generator hidden widths (default 256,512,1024)"),
+        Option("d-hidden", "N,N,..", "discriminator hidden widths (default 1024,512,256)"),
+        Option("d-schedule", "WHICH", "always (D every step, default) | seed (D with probability e^L_D/(e^L_D+e^L_G))"),
+        dataOption,
+        Option("out", "DIR", "write samples_{start,middle,end}.png, generator.ckpt here"),
+        Option("samples", "N", "samples judged by the classifier (default 1000)"),
+        Option("seed", "S", "random seed (default 0)"),
+        Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
+        Option("quiet", nil, "no progress lines"),
+        Option("json", nil, "end with one JSON line of results"),
+    ] + optimizerOptions(default: "adam", lr: "2e-4").map { $0.name == "beta1" ? Option("beta1", "B1", "Adam β1 (default 0.5)") : $0 },
+    run: runGAN
+)
+
+func sampleGrid(_ images: Matrix<Float>, height: Int, width: Int, labels: [String]? = nil) -> ImageGrid {
+    let n = images.rows, cols = Int(Double(n).squareRoot().rounded(.up))
+    var grid = ImageGrid(rows: (n + cols - 1) / cols, cols: cols, tileHeight: height, tileWidth: width,
+                         scale: max(1, 32 / max(height, width)), gap: 2, labelled: labels != nil)
+    for i in 0..<n { grid.draw(images.row(i), row: i / cols, col: i % cols, label: labels?[i]) }
+    return grid
+}
+
+func runGAN(_ a: inout Arguments) throws -> Int32 {
+    var c = GANConfig()
+    c.steps = try a.int("steps", default: 6000, min: 0, max: 100_000_000)
+    c.batch = try a.int("batch", default: 64, min: 1, max: 100_000)
+    c.latent = try a.int("latent", default: 100, min: 1, max: 100_000)
+    c.generatorHidden = try sizeList(a, "g-hidden", default: c.generatorHidden, allowEmpty: true)
+    c.discriminatorHidden = try sizeList(a, "d-hidden", default: c.discriminatorHidden, allowEmpty: true)
+    c.seedSchedule = try a.choice("d-schedule", ["always", "seed"], default: "always") == "seed"
+    c.optimizer = try optimizerConfig(a, kind: "adam", lr: 2e-4, beta1: 0.5)
+    c.seed = try a.seed()
+    c.threads = try a.int("threads", default: 2, min: 1, max: 64)
+    let nSamples = try a.int("samples", default: 1000, min: 1, max: 1_000_000)
+    let out = a.string("out")
+    let json = a.flag("json")
+    var progress = Progress(quiet: a.flag("quiet"))
+    let data = try ImageData.load(a.string("data"))
+    if let out { try makeOutputFolder(out) }
+    let trainer = GANTrainer(c, data: data.train)
+    let (h, w) = (data.height, data.width)
+    progress.line("GAN on \(data.source) (\(data.train.count) training images of \(h)×\(w)): G \(([c.latent] + c.generatorHidden + [data.pixels]).map(String.init).joined(separator: "→")), D \(([data.pixels] + c.discriminatorHidden + [1]).map(String.init).joined(separator: "→")), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), D schedule \(c.seedSchedule ? "seed" : "always"), \(c.steps) steps of batch \(c.batch)", force: true)
+    let gridSeed = c.seed ^ 0x6A1D
+    func writeGrid(_ name: String) throws {
+        guard let out else { return }
+        try sampleGrid(trainer.samples(64, seed: gridSeed), height: h, width: w).write(out + "/" + name)
+    }
+    try writeGrid("samples_start.png")
+    let start = Date()
+    var last: GANStepStats? = nil
+    for i in 0..<c.steps {
+        let s = try trainer.trainStep()
+        last = s
+        if i + 1 == c.steps / 2 { try writeGrid("samples_middle.png") }
+        let elapsed = Date().timeIntervalSince(start)
+        progress.line(String(format: "step %6d/%d  L_D %.4f  L_G %.4f  D trained %d/%d  %.1f steps/s  %.0f examples/s", s.step, c.steps, s.lossD, s.lossG,
+                             trainer.dSteps, s.step, Double(s.step) / elapsed, Double(s.step * c.batch) / elapsed), force: i == c.steps - 1)
+    }
+    let seconds = Date().timeIntervalSince(start)
+    try writeGrid("samples_end.png")
+
+    // Judge samples with a classifier trained on the same data (default `bptt classify` settings).
+    var cc = ClassifierConfig()
+    cc.seed = c.seed
+    cc.threads = c.threads
+    let judge = ClassifierTrainer(cc, data: data)
+    for _ in 0..<cc.epochs { _ = try judge.trainEpoch() }
+    let judgeAccuracy = judge.testAccuracy()
+    let samples = trainer.samples(nSamples, seed: c.seed ^ 0x5A3B1E)
+    let probs = judge.probabilities(samples)
+    var histogram = [Int](repeating: 0, count: probs.cols)
+    var confident = 0
+    var labels: [String] = []
+    for r in 0..<probs.rows {
+        let row = Array(probs.row(r))
+        let k = row.firstIndex(of: row.max()!)!
+        histogram[k] += 1
+        if row[k] >= 0.9 { confident += 1 }
+        if r < 64 { labels.append(row[k] >= 0.9 ? String(k) : "?") }
+    }
+    let confidentFraction = Double(confident) / Double(nSamples)
+    let present = histogram.filter { Double($0) >= 0.01 * Double(nSamples) }.count
+    progress.line(String(format: "classifier (test accuracy %.4f) on %d samples: %.1f%% confident (p ≥ 0.9), %d classes present (≥ 1%% of samples); histogram %@",
+                         judgeAccuracy, nSamples, 100 * confidentFraction, present, histogram.map(String.init).joined(separator: " ") as NSString), force: true)
+    progress.line(String(format: "training: %.1f s for %d steps (%.0f examples/s)", seconds, c.steps, Double(c.steps * c.batch) / max(seconds, 1e-9)), force: true)
+    var checkpoint: String? = nil
+    if let out {
+        try sampleGrid(rowsOf(samples, 64), height: h, width: w, labels: labels).write(out + "/samples_judged.png")
+        checkpoint = out + "/generator.ckpt"
+        try GeneratorCheckpoint.save(checkpoint!, latent: c.latent, sizes: [c.latent] + c.generatorHidden + [data.pixels],
+                                     height: h, width: w, slope: 0.2, params: trainer.params.g)
+        progress.line("wrote \(out)/samples_{start,middle,end,judged}.png and \(checkpoint!)", force: true)
+    }
+    if json {
+        print(JSON.object([
+            ("command", .string("gan")), ("data", .string(data.source)), ("steps", .int(c.steps)), ("batch", .int(c.batch)),
+            ("optimizer", .string(c.optimizer.kind.rawValue)), ("lr", .number(c.optimizer.lr)),
+            ("d_schedule", .string(c.seedSchedule ? "seed" : "always")), ("d_steps", .int(trainer.dSteps)),
+            ("seed", .int(Int(truncatingIfNeeded: c.seed))),
+            ("final_loss_d", .number(last?.lossD ?? .nan)), ("final_loss_g", .number(last?.lossG ?? .nan)),
+            ("confident_fraction", .number(confidentFraction)), ("classes_present", .int(present)),
+            ("class_histogram", .array(histogram.map { .int($0) })), ("classifier_test_accuracy", .number(judgeAccuracy)),
+            ("seconds", .number((seconds * 1000).rounded() / 1000)),
+            ("examples_per_s", .number((Double(c.steps * c.batch) / max(seconds, 1e-9)).rounded())),
+            ("checkpoint", checkpoint.map { .string($0) } ?? .null),
+        ]).serialized())
+    }
+    return 0
+}
+
+func rowsOf(_ m: Matrix<Float>, _ n: Int) -> Matrix<Float> {
+    let k = min(n, m.rows)
+    return Matrix(rows: k, cols: m.cols, data: Array(m.data[0..<(k * m.cols)]))
+}
+
+let ganInterpolateCommand = Command(
+    name: "gan interpolate",
+    summary: "Walk between two latent points of a trained generator: a linear and a spherical path, one row each.",
+    usage: "gan interpolate --checkpoint DIR/generator.ckpt --out strip.png [--steps 10] [--seed S]",
+    options: [
+        Option("checkpoint", "FILE", "a generator checkpoint written by bptt gan"),
+        Option("out", "FILE.png", "the strip to write"),
+        Option("steps", "N", "images per path, ends included (default 10)"),
+        Option("seed", "S", "picks the two latent points (default 0)"),
+        Option("json", nil, "end with one JSON line"),
+    ],
+    run: runGANInterpolate
+)
+
+func runGANInterpolate(_ a: inout Arguments) throws -> Int32 {
+    guard let ckpt = a.string("checkpoint") else { throw BPTTError.usage("--checkpoint is required") }
+    guard let out = a.string("out") else { throw BPTTError.usage("--out is required") }
+    let n = try a.int("steps", default: 10, min: 2, max: 1000)
+    let seed = try a.seed()
+    let (gan, p, h, w) = try GeneratorCheckpoint.load(ckpt)
+    var rng = RNG(seed: seed)
+    let z0 = (0..<gan.latent).map { _ in rng.gaussian() }, z1 = (0..<gan.latent).map { _ in rng.gaussian() }
+    let norm = { (v: [Double]) in v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+    let omega = Foundation.acos(max(-1, min(1, zip(z0, z1).reduce(0) { $0 + $1.0 * $1.1 } / (norm(z0) * norm(z1)))))
+    var z = Matrix<Float>(rows: 2 * n, cols: gan.latent)
+    for i in 0..<n {
+        let t = Double(i) / Double(n - 1)
+        for j in 0..<gan.latent {
+            z[i, j] = Float((1 - t) * z0[j] + t * z1[j])                                   // linear
+            let slerp = omega < 1e-6 ? (1 - t) * z0[j] + t * z1[j]
+                : (Foundation.sin((1 - t) * omega) * z0[j] + Foundation.sin(t * omega) * z1[j]) / Foundation.sin(omega)
+            z[n + i, j] = Float(slerp)                                                     // spherical
+        }
+    }
+    var ws = GAN<Float>.Workspace()
+    let images = gan.generate(z, p, workspace: &ws)
+    var grid = ImageGrid(rows: 2, cols: n, tileHeight: h, tileWidth: w, scale: max(1, 32 / max(h, w)), gap: 2)
+    for i in 0..<(2 * n) { grid.draw(images.row(i), row: i / n, col: i % n) }
+    try grid.write(out)
+    print("wrote \(out): row 1 linear, row 2 spherical interpolation, \(n) steps (angle between the end points \(String(format: "%.1f", omega * 180 / .pi))°)")
+    if a.flag("json") { print(JSON.object([("command", .string("gan interpolate")), ("png", .string(out)), ("steps", .int(n))]).serialized()) }
+    return 0
+}

@@ -1,0 +1,51 @@
+import BPTT
+import Foundation
+
+/// Flags shared by the image commands (autoencoder, classify, gan).
+let dataOption = Option("data", "DIR", "a folder of IDX files (raw or .gz), 'digits' (built-in 8×8, default) or 'fashion-mnist'")
+
+func optimizerOptions(default kind: String, lr: String) -> [Option] {
+    [Option("optim", "NAME", "sgd | momentum | nesterov | adagrad | rmsprop | adam (default \(kind))"),
+     Option("lr", "RATE", "learning rate (default \(lr))"),
+     Option("beta1", "B1", "Adam β1 (default 0.9)"),
+     Option("momentum", "MU", "momentum for momentum/nesterov (default 0.9)"),
+     Option("weight-decay", "L2", "L2 penalty added to the gradient (default 0)")]
+}
+
+func optimizerConfig(_ a: Arguments, kind: String, lr: Double, beta1: Double = 0.9) throws -> OptimizerConfig {
+    let k = OptimizerKind(rawValue: try a.choice("optim", OptimizerKind.allCases.map(\.rawValue), default: kind))!
+    var c = OptimizerConfig(kind: k, lr: try a.double("lr", default: lr, positive: true))
+    c.beta1 = try a.double("beta1", default: beta1, nonNegative: true)
+    guard c.beta1 < 1 else { throw BPTTError.usage("--beta1: must be below 1") }
+    c.momentum = try a.double("momentum", default: 0.9, nonNegative: true)
+    c.weightDecay = try a.double("weight-decay", default: 0, nonNegative: true)
+    return c
+}
+
+/// "256,64,256" → [256, 64, 256].
+func sizeList(_ a: Arguments, _ name: String, default d: [Int], allowEmpty: Bool = false) throws -> [Int] {
+    guard let s = a.string(name) else { return d }
+    if allowEmpty && (s == "" || s == "none") { return [] }
+    let parts = s.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0! >= 1 && $0! <= 100_000 }) else {
+        throw BPTTError.usage("--\(name): '\(s)' is not a comma-separated list of positive widths (e.g. 256,64,256)")
+    }
+    return parts.map { $0! }
+}
+
+func makeOutputFolder(_ path: String) throws {
+    do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+    catch { throw BPTTError.input("--out: cannot create \(path): \(error.localizedDescription)") }
+}
+
+/// Prints a line at most once a second (and always when `force`).
+struct Progress {
+    var last = Date.distantPast
+    let quiet: Bool
+    mutating func line(_ s: @autoclosure () -> String, force: Bool = false) {
+        guard !quiet, force || Date().timeIntervalSince(last) >= 1 else { return }
+        last = Date()
+        print(s())
+        fflush(stdout)
+    }
+}
