@@ -8,8 +8,8 @@
 ///
 /// The work is done by a 6×16 register-blocked micro-kernel on `SIMD8<T>`: six rows of C,
 /// two SIMD8 vectors of columns, twelve accumulators kept in registers across the whole K loop.
-/// A is read in place (either orientation costs the same: one scalar broadcast per row per k);
-/// B must be row-major K×N, so a transposed B is first copied into scratch space.
+/// A is read in place (either orientation costs the same: one scalar broadcast per row per k).
+/// B is read in 16-column panels; a transposed B is packed panel by panel (see below).
 public func gemm<T: Scalar>(
     _ a: Matrix<T>, transA: Bool = false,
     _ b: Matrix<T>, transB: Bool = false,
@@ -32,6 +32,12 @@ public func gemm<T: Scalar>(
 }
 
 /// Pointer-level GEMM (BLAS-style leading dimensions). `beta` must be 0 or 1.
+///
+/// Loop order: 16-column panels of B outside, 6-row strips of A inside, so one panel of B
+/// (K×16) is read from cache by every strip. A panel is used in place when B is row-major and
+/// the panel is whole; a transposed B, or the last narrow panel, is first packed into a K×16
+/// scratch panel (zero-padded). Edge tiles of C go through a 6×16 scratch tile. The scratch
+/// space belongs to the calling thread and is reused: no allocation per call.
 public func gemm<T: Scalar>(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<T>, lda: Int, transA: Bool,
@@ -40,100 +46,77 @@ public func gemm<T: Scalar>(
 ) {
     precondition(beta == 0 || beta == 1, "gemm: beta must be 0 or 1")
     if m == 0 || n == 0 { return }
+    let accumulate = beta == 1
     if k == 0 {
-        if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+        if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
         return
     }
-    if transB {
-        // B is stored N×K; the kernel wants K×N rows. Copy once (cheap next to the M·N·K work).
-        withUnsafeTemporaryAllocation(of: T.self, capacity: k * n) { bt in
-            let bt = bt.baseAddress!
-            // Blocked 16×16 so that both the reads and the strided writes stay in cache.
-            var j0 = 0
-            while j0 < n {
-                let j1 = min(j0 + 16, n)
-                var p0 = 0
-                while p0 < k {
-                    let p1 = min(p0 + 16, k)
-                    for j in j0..<j1 {
-                        for p in p0..<p1 { bt[p * n + j] = b[j * ldb + p] }
+    // A(i, p) = a[i·rowStride + p·kStride]
+    let rowStride = transA ? 1 : lda
+    let kStride = transA ? lda : 1
+    let scratch = threadScratch(T.self, count: k * nr + mr * nr)
+    let panel = scratch            // K×16, packed columns of op(B)
+    let tile = scratch + k * nr    // 6×16, an edge tile of C
+    var j0 = 0
+    while j0 < n {
+        let cols = min(nr, n - j0)
+        let bp: UnsafePointer<T>
+        let ldbp: Int
+        if !transB && cols == nr {
+            bp = b + j0
+            ldbp = ldb
+        } else {
+            if transB {
+                // op(B)[p, j0 + q] = B[j0 + q, p]: row j0+q of B, read contiguously
+                for q in 0..<nr {
+                    if q < cols {
+                        let src = b + (j0 + q) * ldb
+                        for p in 0..<k { panel[p * nr + q] = src[p] }
+                    } else {
+                        for p in 0..<k { panel[p * nr + q] = 0 }
                     }
-                    p0 = p1
                 }
-                j0 = j1
+            } else {
+                for p in 0..<k {
+                    let src = b + p * ldb + j0
+                    for q in 0..<nr { panel[p * nr + q] = q < cols ? src[q] : 0 }
+                }
             }
-            gemmNN(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: bt, ldb: n, c: c, ldc: ldc, accumulate: beta == 1)
+            bp = UnsafePointer(panel)
+            ldbp = nr
         }
-    } else {
-        gemmNN(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: beta == 1)
+        var i0 = 0
+        while i0 < m {
+            let rows = min(mr, m - i0)
+            let ai = a + i0 * rowStride
+            if rows == mr && cols == nr {
+                kernel6x16(k: k, a: ai, rowStride: rowStride, kStride: kStride,
+                           b: bp, ldb: ldbp, c: c + i0 * ldc + j0, ldc: ldc, accumulate: accumulate)
+            } else {
+                for r in 0..<mr {
+                    for q in 0..<nr { tile[r * nr + q] = (accumulate && r < rows && q < cols) ? c[(i0 + r) * ldc + j0 + q] : 0 }
+                }
+                if rows == mr {
+                    kernel6x16(k: k, a: ai, rowStride: rowStride, kStride: kStride,
+                               b: bp, ldb: ldbp, c: tile, ldc: nr, accumulate: true)
+                } else {
+                    for r in 0..<rows {
+                        kernel1x16(k: k, a: ai + r * rowStride, kStride: kStride,
+                                   b: bp, ldb: ldbp, c: tile + r * nr, accumulate: true)
+                    }
+                }
+                for r in 0..<rows {
+                    for q in 0..<cols { c[(i0 + r) * ldc + j0 + q] = tile[r * nr + q] }
+                }
+            }
+            i0 += rows
+        }
+        j0 += cols
     }
 }
 
 private let mr = 6   // rows of C per micro-kernel call
 private let nr = 16  // columns of C per micro-kernel call (two SIMD8 vectors)
-
-@inline(__always)
-private func gemmNN<T: Scalar>(
-    m: Int, n: Int, k: Int,
-    a: UnsafePointer<T>, lda: Int, transA: Bool,
-    b: UnsafePointer<T>, ldb: Int,
-    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
-) {
-    // A(i, p) = a[i·rowStride + p·kStride]
-    let rowStride = transA ? 1 : lda
-    let kStride = transA ? lda : 1
-    let fullN = n - n % nr
-    let rest = n - fullN
-    // Scratch: one packed strip of A (K×6, contiguous per k) and, for a column tail,
-    // a zero-padded K×16 copy of B's last columns plus a 6×16 tile of C.
-    withUnsafeTemporaryAllocation(of: T.self, capacity: k * mr + mr * nr + (rest > 0 ? k * nr : 0)) { buf in
-        let strip = buf.baseAddress!
-        let tile = strip + k * mr     // 6×16: rows or columns beyond C's edge
-        let panel = tile + mr * nr    // K×16, only when there is a column tail
-        if rest > 0 {
-            for p in 0..<k {
-                for q in 0..<nr { panel[p * nr + q] = q < rest ? b[p * ldb + fullN + q] : 0 }
-            }
-        }
-        var i = 0
-        while i < m {
-            let rowsHere = min(mr, m - i)
-            // pack A(i..<i+rowsHere, 0..<k) as strip[p·6 + r], zero rows beyond m
-            let ai = a + i * rowStride
-            for p in 0..<k {
-                let src = ai + p * kStride
-                let dst = strip + p * mr
-                for r in 0..<rowsHere { dst[r] = src[r * rowStride] }
-                for r in rowsHere..<mr { dst[r] = 0 }
-            }
-            if rowsHere == mr {
-                var j = 0
-                while j < fullN {
-                    kernel6x16(k: k, a: strip, b: b + j, ldb: ldb, c: c + i * ldc + j, ldc: ldc, accumulate: accumulate)
-                    j += nr
-                }
-            } else {
-                var j = 0
-                while j < fullN {
-                    for r in 0..<rowsHere { for q in 0..<nr { tile[r * nr + q] = accumulate ? c[(i + r) * ldc + j + q] : 0 } }
-                    kernel6x16(k: k, a: strip, b: b + j, ldb: ldb, c: tile, ldc: nr, accumulate: true)
-                    for r in 0..<rowsHere { for q in 0..<nr { c[(i + r) * ldc + j + q] = tile[r * nr + q] } }
-                    j += nr
-                }
-            }
-            if rest > 0 {
-                for r in 0..<rowsHere {
-                    for q in 0..<nr { tile[r * nr + q] = (accumulate && q < rest) ? c[(i + r) * ldc + fullN + q] : 0 }
-                }
-                kernel6x16(k: k, a: strip, b: panel, ldb: nr, c: tile, ldc: nr, accumulate: true)
-                for r in 0..<rowsHere {
-                    for q in 0..<rest { c[(i + r) * ldc + fullN + q] = tile[r * nr + q] }
-                }
-            }
-            i += rowsHere
-        }
-    }
-}
 
 @inline(__always)
 private func load8<T: Scalar>(_ p: UnsafePointer<T>) -> SIMD8<T> {
@@ -145,10 +128,10 @@ private func store8<T: Scalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<T>.self)
 }
 
-/// C[0..<6, 0..<16] (+)= Σ_p A(0..<6, p) · B[p, 0..<16], A packed as a[p·6 + r].
+/// C[0..<6, 0..<16] (+)= Σ_p A(0..<6, p) · B[p, 0..<16], A(r, p) = a[r·rowStride + p·kStride]
 @inline(__always)
 private func kernel6x16<T: Scalar>(
-    k: Int, a: UnsafePointer<T>,
+    k: Int, a: UnsafePointer<T>, rowStride: Int, kStride: Int,
     b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
 ) {
     var c00 = SIMD8<T>(), c01 = SIMD8<T>()
@@ -157,18 +140,20 @@ private func kernel6x16<T: Scalar>(
     var c30 = SIMD8<T>(), c31 = SIMD8<T>()
     var c40 = SIMD8<T>(), c41 = SIMD8<T>()
     var c50 = SIMD8<T>(), c51 = SIMD8<T>()
-    var pa = a
+    let a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride
+    let a3 = a + 3 * rowStride, a4 = a + 4 * rowStride, a5 = a + 5 * rowStride
     var pb = b
+    var off = 0
     for _ in 0..<k {
         let b0 = load8(pb), b1 = load8(pb + 8)
-        var s = SIMD8<T>(repeating: pa[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
-        s = SIMD8<T>(repeating: pa[1]); c10.addProduct(s, b0); c11.addProduct(s, b1)
-        s = SIMD8<T>(repeating: pa[2]); c20.addProduct(s, b0); c21.addProduct(s, b1)
-        s = SIMD8<T>(repeating: pa[3]); c30.addProduct(s, b0); c31.addProduct(s, b1)
-        s = SIMD8<T>(repeating: pa[4]); c40.addProduct(s, b0); c41.addProduct(s, b1)
-        s = SIMD8<T>(repeating: pa[5]); c50.addProduct(s, b0); c51.addProduct(s, b1)
+        var s = SIMD8<T>(repeating: a0[off]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+        s = SIMD8<T>(repeating: a1[off]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+        s = SIMD8<T>(repeating: a2[off]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+        s = SIMD8<T>(repeating: a3[off]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+        s = SIMD8<T>(repeating: a4[off]); c40.addProduct(s, b0); c41.addProduct(s, b1)
+        s = SIMD8<T>(repeating: a5[off]); c50.addProduct(s, b0); c51.addProduct(s, b1)
         pb += ldb
-        pa += 6
+        off += kStride
     }
     @inline(__always) func put(_ v0: SIMD8<T>, _ v1: SIMD8<T>, _ row: Int) {
         let pc = c + row * ldc
@@ -182,3 +167,24 @@ private func kernel6x16<T: Scalar>(
     put(c30, c31, 3); put(c40, c41, 4); put(c50, c51, 5)
 }
 
+/// C[0, 0..<16] (+)= Σ_p A(0, p) · B[p, 0..<16]
+@inline(__always)
+private func kernel1x16<T: Scalar>(
+    k: Int, a: UnsafePointer<T>, kStride: Int,
+    b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, accumulate: Bool
+) {
+    var c0 = SIMD8<T>(), c1 = SIMD8<T>()
+    var pb = b
+    var off = 0
+    for _ in 0..<k {
+        let s = SIMD8<T>(repeating: a[off])
+        c0.addProduct(s, load8(pb)); c1.addProduct(s, load8(pb + 8))
+        pb += ldb
+        off += kStride
+    }
+    if accumulate {
+        store8(load8(c) + c0, c); store8(load8(c + 8) + c1, c + 8)
+    } else {
+        store8(c0, c); store8(c1, c + 8)
+    }
+}
