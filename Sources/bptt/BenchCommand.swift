@@ -15,12 +15,14 @@ let benchCommand = Command(
         Option("steps", "N", "timed steps (default 300)"),
         Option("warmup", "N", "untimed steps first (default 30)"),
         Option("threads", "N", "worker threads (default 2)"),
+        Option("gemm", nil, "measure our GEMM instead: GFLOP/s on the shapes the cells use and on 1024²"),
         Option("json", nil, "end with one JSON line of results"),
     ],
     run: runBench
 )
 
 func runBench(_ a: inout Arguments) throws -> Int32 {
+    if a.flag("gemm") { return try runGEMMBench(a) }
     var c = TrainConfig()
     c.model = try a.choice("model", PalindromeTrainer.models, default: "rnn")
     c.layers = try a.int("layers", default: 1, min: 1, max: 64)
@@ -48,5 +50,23 @@ func runBench(_ a: inout Arguments) throws -> Int32 {
             ("threads", .int(c.threads)), ("steps", .int(steps)), ("seconds", .number(seconds)),
         ]).serialized())
     }
+    return 0
+}
+
+func runGEMMBench(_ a: Arguments) throws -> Int32 {
+    let threads = try a.int("threads", default: 2, min: 1, max: 64)
+    let shapes = [(64, 128, 128, "RNN step, one shard (64×128·128×128)"),
+                  (128, 512, 129, "LSTM gates, batch 128 (128×129·129×512)"),
+                  (1024, 1024, 1024, "square 1024²")]
+    var rows: [JSON] = []
+    print("GEMM C = A·B (Float32), GFLOP/s")
+    for (m, n, k, label) in shapes {
+        let one = GEMMBenchmark.run(m: m, n: n, k: k, threads: 1)
+        let all = GEMMBenchmark.run(m: m, n: n, k: k, threads: threads)
+        print(String(format: "  %-42@ 1 thread %6.1f   %d threads %6.1f", label as NSString, one.gflops, threads, all.gflops))
+        rows.append(.object([("m", .int(m)), ("n", .int(n)), ("k", .int(k)),
+                             ("gflops_1_thread", .number(one.gflops)), ("gflops_all_threads", .number(all.gflops))]))
+    }
+    if a.flag("json") { print(JSON.object([("gemm", .array(rows)), ("threads", .int(threads))]).serialized()) }
     return 0
 }

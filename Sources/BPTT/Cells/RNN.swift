@@ -90,7 +90,7 @@ public struct RNN<T: Scalar> {
     private func applyActivation(_ m: inout Matrix<T>) {
         m.data.withUnsafeMutableBufferPointer { a in
             switch activation {
-            case .tanh: for i in 0..<a.count { a[i] = T.tanh(a[i]) }     // (rnn.h)
+            case .tanh: T.tanh(inPlace: a)                                // (rnn.h)
             case .relu: for i in 0..<a.count { a[i] = max(a[i], 0) }     // (rnn.h)
             }
         }

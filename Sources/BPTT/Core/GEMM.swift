@@ -72,51 +72,54 @@ private func gemmNN<T: Scalar>(
     let rowStride = transA ? 1 : lda
     let kStride = transA ? lda : 1
     let fullN = n - n % nr
-    var j = 0
-    while j < fullN {
-        var i = 0
-        while i + mr <= m {
-            kernel6x16(k: k, a: a + i * rowStride, rowStride: rowStride, kStride: kStride,
-                       b: b + j, ldb: ldb, c: c + i * ldc + j, ldc: ldc, accumulate: accumulate)
-            i += mr
-        }
-        while i < m {
-            kernel1x16(k: k, a: a + i * rowStride, kStride: kStride,
-                       b: b + j, ldb: ldb, c: c + i * ldc + j, accumulate: accumulate)
-            i += 1
-        }
-        j += nr
-    }
     let rest = n - fullN
-    if rest > 0 {
-        // Column tail: copy the last `rest` columns of B into a zero-padded K×16 panel,
-        // run the same kernels into a padded C tile, then write back the real columns.
-        withUnsafeTemporaryAllocation(of: T.self, capacity: k * nr + mr * nr) { buf in
-            let panel = buf.baseAddress!
-            let tile = panel + k * nr
+    // Scratch: one packed strip of A (K×6, contiguous per k) and, for a column tail,
+    // a zero-padded K×16 copy of B's last columns plus a 6×16 tile of C.
+    withUnsafeTemporaryAllocation(of: T.self, capacity: k * mr + mr * nr + (rest > 0 ? k * nr : 0)) { buf in
+        let strip = buf.baseAddress!
+        let tile = strip + k * mr     // 6×16: rows or columns beyond C's edge
+        let panel = tile + mr * nr    // K×16, only when there is a column tail
+        if rest > 0 {
             for p in 0..<k {
                 for q in 0..<nr { panel[p * nr + q] = q < rest ? b[p * ldb + fullN + q] : 0 }
             }
-            var i = 0
-            while i < m {
-                let rowsHere = min(mr, m - i)
+        }
+        var i = 0
+        while i < m {
+            let rowsHere = min(mr, m - i)
+            // pack A(i..<i+rowsHere, 0..<k) as strip[p·6 + r], zero rows beyond m
+            let ai = a + i * rowStride
+            for p in 0..<k {
+                let src = ai + p * kStride
+                let dst = strip + p * mr
+                for r in 0..<rowsHere { dst[r] = src[r * rowStride] }
+                for r in rowsHere..<mr { dst[r] = 0 }
+            }
+            if rowsHere == mr {
+                var j = 0
+                while j < fullN {
+                    kernel6x16(k: k, a: strip, b: b + j, ldb: ldb, c: c + i * ldc + j, ldc: ldc, accumulate: accumulate)
+                    j += nr
+                }
+            } else {
+                var j = 0
+                while j < fullN {
+                    for r in 0..<rowsHere { for q in 0..<nr { tile[r * nr + q] = accumulate ? c[(i + r) * ldc + j + q] : 0 } }
+                    kernel6x16(k: k, a: strip, b: b + j, ldb: ldb, c: tile, ldc: nr, accumulate: true)
+                    for r in 0..<rowsHere { for q in 0..<nr { c[(i + r) * ldc + j + q] = tile[r * nr + q] } }
+                    j += nr
+                }
+            }
+            if rest > 0 {
                 for r in 0..<rowsHere {
                     for q in 0..<nr { tile[r * nr + q] = (accumulate && q < rest) ? c[(i + r) * ldc + fullN + q] : 0 }
                 }
-                if rowsHere == mr {
-                    kernel6x16(k: k, a: a + i * rowStride, rowStride: rowStride, kStride: kStride,
-                               b: panel, ldb: nr, c: tile, ldc: nr, accumulate: true)
-                } else {
-                    for r in 0..<rowsHere {
-                        kernel1x16(k: k, a: a + (i + r) * rowStride, kStride: kStride,
-                                   b: panel, ldb: nr, c: tile + r * nr, accumulate: true)
-                    }
-                }
+                kernel6x16(k: k, a: strip, b: panel, ldb: nr, c: tile, ldc: nr, accumulate: true)
                 for r in 0..<rowsHere {
                     for q in 0..<rest { c[(i + r) * ldc + fullN + q] = tile[r * nr + q] }
                 }
-                i += rowsHere
             }
+            i += rowsHere
         }
     }
 }
@@ -131,10 +134,10 @@ private func store8<T: Scalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<T>.self)
 }
 
-/// C[0..<6, 0..<16] (+)= Σ_p A(0..<6, p) · B[p, 0..<16]
+/// C[0..<6, 0..<16] (+)= Σ_p A(0..<6, p) · B[p, 0..<16], A packed as a[p·6 + r].
 @inline(__always)
 private func kernel6x16<T: Scalar>(
-    k: Int, a: UnsafePointer<T>, rowStride: Int, kStride: Int,
+    k: Int, a: UnsafePointer<T>,
     b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
 ) {
     var c00 = SIMD8<T>(), c01 = SIMD8<T>()
@@ -143,20 +146,18 @@ private func kernel6x16<T: Scalar>(
     var c30 = SIMD8<T>(), c31 = SIMD8<T>()
     var c40 = SIMD8<T>(), c41 = SIMD8<T>()
     var c50 = SIMD8<T>(), c51 = SIMD8<T>()
-    let a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride
-    let a3 = a + 3 * rowStride, a4 = a + 4 * rowStride, a5 = a + 5 * rowStride
+    var pa = a
     var pb = b
-    var off = 0
     for _ in 0..<k {
         let b0 = load8(pb), b1 = load8(pb + 8)
-        var s = SIMD8<T>(repeating: a0[off]); c00.addProduct(s, b0); c01.addProduct(s, b1)
-        s = SIMD8<T>(repeating: a1[off]); c10.addProduct(s, b0); c11.addProduct(s, b1)
-        s = SIMD8<T>(repeating: a2[off]); c20.addProduct(s, b0); c21.addProduct(s, b1)
-        s = SIMD8<T>(repeating: a3[off]); c30.addProduct(s, b0); c31.addProduct(s, b1)
-        s = SIMD8<T>(repeating: a4[off]); c40.addProduct(s, b0); c41.addProduct(s, b1)
-        s = SIMD8<T>(repeating: a5[off]); c50.addProduct(s, b0); c51.addProduct(s, b1)
+        var s = SIMD8<T>(repeating: pa[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+        s = SIMD8<T>(repeating: pa[1]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+        s = SIMD8<T>(repeating: pa[2]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+        s = SIMD8<T>(repeating: pa[3]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+        s = SIMD8<T>(repeating: pa[4]); c40.addProduct(s, b0); c41.addProduct(s, b1)
+        s = SIMD8<T>(repeating: pa[5]); c50.addProduct(s, b0); c51.addProduct(s, b1)
         pb += ldb
-        off += kStride
+        pa += 6
     }
     @inline(__always) func put(_ v0: SIMD8<T>, _ v1: SIMD8<T>, _ row: Int) {
         let pc = c + row * ldc
@@ -170,24 +171,3 @@ private func kernel6x16<T: Scalar>(
     put(c30, c31, 3); put(c40, c41, 4); put(c50, c51, 5)
 }
 
-/// C[0, 0..<16] (+)= Σ_p A(0, p) · B[p, 0..<16]
-@inline(__always)
-private func kernel1x16<T: Scalar>(
-    k: Int, a: UnsafePointer<T>, kStride: Int,
-    b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, accumulate: Bool
-) {
-    var c0 = SIMD8<T>(), c1 = SIMD8<T>()
-    var pb = b
-    var off = 0
-    for _ in 0..<k {
-        let s = SIMD8<T>(repeating: a[off])
-        c0.addProduct(s, load8(pb)); c1.addProduct(s, load8(pb + 8))
-        pb += ldb
-        off += kStride
-    }
-    if accumulate {
-        store8(load8(c) + c0, c); store8(load8(c + 8) + c1, c + 8)
-    } else {
-        store8(c0, c); store8(c1, c + 8)
-    }
-}

@@ -1,0 +1,147 @@
+import Foundation
+import XCTest
+
+/// Runs the real `bptt` executable, built beside the test bundle.
+final class CLITests: XCTestCase {
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("bptt")
+    }
+
+    struct Run { let status: Int32; let stdout: String; let stderr: String }
+
+    func bptt(_ args: [String]) throws -> Run {
+        let exe = Self.binary
+        guard FileManager.default.isExecutableFile(atPath: exe.path) else {
+            XCTFail("bptt executable not found at \(exe.path)")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = args
+        // A crash must fail the test at once, not wait on the backtracer holding our pipes.
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func lastJSON(_ r: Run) throws -> [String: Any] {
+        let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let obj = try JSONSerialization.jsonObject(with: Data(last.utf8))
+        return try XCTUnwrap(obj as? [String: Any], "last line is not a JSON object: \(last)")
+    }
+
+    func testBadFlagsGiveOneLineErrorAndExitTwo() throws {
+        let cases: [([String], String)] = [
+            (["train", "--steps", "abc"], "--steps"),
+            (["train", "--bogus"], "--bogus"),
+            (["train", "--length", "0"], "--length"),
+            (["train", "--batch", "-3"], "--batch"),
+            (["train", "--lr", "nan"], "--lr"),
+            (["train", "--model", "transformer"], "--model"),
+            (["train", "--steps"], "--steps"),
+            (["gradcheck", "--stencil", "7"], "--stencil"),
+            (["bench", "--hidden", "1.5"], "--hidden"),
+            (["frobnicate"], "frobnicate"),
+        ]
+        for (args, name) in cases {
+            let r = try bptt(args)
+            XCTAssertEqual(r.status, 2, "\(args)")
+            let lines = r.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(name), "\(args): error does not name \(name): \(r.stderr)")
+        }
+    }
+
+    func testHelpForEveryCommand() throws {
+        XCTAssertEqual(try bptt(["--help"]).status, 0)
+        for c in ["train", "gradcheck", "bench"] {
+            let r = try bptt([c, "--help"])
+            XCTAssertEqual(r.status, 0)
+            XCTAssertTrue(r.stdout.contains("usage: bptt \(c)"))
+        }
+    }
+
+    func testTrainJSONAndLog() throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-test-\(getpid()).csv")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let r = try bptt(["train", "--length", "3", "--steps", "40", "--batch", "16", "--hidden", "8",
+                          "--log", log.path, "--log-every", "10", "--json", "--eval-size", "50"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try lastJSON(r)
+        for key in ["model", "task", "length", "steps", "final_loss", "final_accuracy", "eval_accuracy", "examples_per_s", "seconds"] {
+            XCTAssertNotNil(j[key], "missing \(key)")
+        }
+        XCTAssertEqual(j["steps"] as? Int, 40)
+        let rows = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.first, "step,loss,accuracy,grad_norm,examples_per_s")
+        XCTAssertEqual(rows.count, 5)   // header + steps 10, 20, 30, 40
+    }
+
+    func testSameSeedSameNumbersAnyThreadCount() throws {
+        let args = ["train", "--length", "4", "--steps", "25", "--batch", "32", "--hidden", "16", "--json", "--quiet", "--eval-size", "64"]
+        let a = try lastJSON(try bptt(args + ["--threads", "1"]))
+        let b = try lastJSON(try bptt(args + ["--threads", "2"]))
+        XCTAssertEqual(a["final_loss"] as? Double, b["final_loss"] as? Double)
+        XCTAssertEqual(a["eval_accuracy"] as? Double, b["eval_accuracy"] as? Double)
+        let c = try lastJSON(try bptt(args + ["--seed", "1"]))
+        XCTAssertNotEqual(a["final_loss"] as? Double, c["final_loss"] as? Double)
+    }
+
+    func testGradcheckJSONAndDumpRecomputesTheLoss() throws {
+        let dump = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-dump-\(getpid()).json")
+        defer { try? FileManager.default.removeItem(at: dump) }
+        for model in ["rnn", "rnn-relu"] {
+            let r = try bptt(["gradcheck", "--model", model, "--json", "--dump", dump.path])
+            XCTAssertEqual(r.status, 0, r.stdout)
+            let j = try lastJSON(r)
+            XCTAssertEqual(j["model"] as? String, model)
+            XCTAssertLessThan(try XCTUnwrap(j["max_rel_error"] as? Double), 1e-7)
+            XCTAssertEqual((j["tensors"] as? [String: Any])?.count, 7)
+
+            // Recompute the dumped case's loss with an independent scalar implementation.
+            let d = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: dump)) as? [String: Any])
+            let (B, T, D, H, K) = (d["batch"] as! Int, d["length"] as! Int, d["input"] as! Int, d["hidden"] as! Int, d["classes"] as! Int)
+            let params = d["parameters"] as! [String: [String: Any]]
+            func t(_ n: String) -> [Double] { (params[n]!["data"] as! [NSNumber]).map(\.doubleValue) }
+            let (Whx, Whh, bh, Wph, bp) = (t("W_hx"), t("W_hh"), t("b_h"), t("W_ph"), t("b_p"))
+            XCTAssertEqual(params["W_hh"]!["shape"] as? [Int], [H, H])
+            XCTAssertEqual(params["b_h"]!["shape"] as? [Int], [H])
+            let x = d["inputs"] as! [[[NSNumber]]]
+            let y = d["targets"] as! [Int]
+            let h0 = d["h0"] as? [[NSNumber]]
+            var loss = 0.0
+            for b in 0..<B {
+                var h = (0..<H).map { h0?[b][$0].doubleValue ?? 0 }
+                for s in 0..<T {
+                    var a = [Double](repeating: 0, count: H)
+                    for i in 0..<H {
+                        a[i] = bh[i]
+                        for j in 0..<D { a[i] += Whx[i * D + j] * x[b][s][j].doubleValue }
+                        for j in 0..<H { a[i] += Whh[i * H + j] * h[j] }
+                    }
+                    h = a.map { model == "rnn" ? Foundation.tanh($0) : max($0, 0) }
+                }
+                let p = (0..<K).map { k in bp[k] + (0..<H).reduce(0.0) { $0 + Wph[k * H + $1] * h[$1] } }
+                let m = p.max()!
+                loss += log(p.map { exp($0 - m) }.reduce(0, +)) - (p[y[b]] - m)
+            }
+            XCTAssertEqual(loss / Double(B), try XCTUnwrap(d["loss_value"] as? Double), accuracy: 1e-12)
+        }
+    }
+
+    func testBenchJSON() throws {
+        let r = try bptt(["bench", "--steps", "5", "--warmup", "1", "--hidden", "16", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try lastJSON(r)
+        XCTAssertEqual(j["model"] as? String, "rnn")
+        XCTAssertGreaterThan(try XCTUnwrap(j["examples_per_s"] as? Double), 0)
+    }
+}
