@@ -160,15 +160,23 @@ public struct GRU<T: Scalar>: RecurrentCell {
             let b = bx.baseAddress!, b_nh = bh.baseAddress!
             let (b_r, b_z, b_nx) = (b + G.r, b + G.z, b + G.n)
             for row in 0..<B {
-                let a = A.baseAddress! + row * G.width, ah = Ah.baseAddress! + row * G.width
+                let base = row * G.width
+                let a = A.baseAddress! + base, ah = Ah.baseAddress! + base
                 let (r, z, n) = (a + G.r, a + G.z, a + G.n)
                 let (ah_r, ah_z, ah_n) = (ah + G.r, ah + G.z, ah + G.n)
                 let hp = hPrev.baseAddress! + row * H, mr = m.baseAddress! + row * H, hr = h.baseAddress! + row * H
                 for j in 0..<H {
-                    r[j] = T.sigmoid(r[j] + ah_r[j] + b_r[j])               // (gru.r)
-                    z[j] = T.sigmoid(z[j] + ah_z[j] + b_z[j])               // (gru.z)
+                    r[j] += ah_r[j] + b_r[j]                                // (gru.r)
+                    z[j] += ah_z[j] + b_z[j]                                // (gru.z)
+                }
+                // r and z are adjacent: one vectorised sigmoid over both
+                T.sigmoid(inPlace: UnsafeMutableBufferPointer(rebasing: A[(base + G.r)..<(base + G.z + H)]))  // (gru.r) (gru.z)
+                for j in 0..<H {
                     mr[j] = ah_n[j] + b_nh[j]                               // (gru.m)
-                    n[j] = T.tanh(n[j] + b_nx[j] + r[j] * mr[j])            // (gru.n)
+                    n[j] += b_nx[j] + r[j] * mr[j]                          // (gru.n)
+                }
+                T.tanh(inPlace: UnsafeMutableBufferPointer(rebasing: A[(base + G.n)..<(base + G.n + H)]))     // (gru.n)
+                for j in 0..<H {
                     hr[j] = (1 - z[j]) * n[j] + z[j] * hp[j]                // (gru.h)
                 }
             }
@@ -192,8 +200,12 @@ public struct GRU<T: Scalar>: RecurrentCell {
                 let (ah_r, ah_z) = (ah + G.r, ah + G.z)
                 let hp = hPrev.baseAddress! + row * H, qr = q.baseAddress! + row * H
                 for j in 0..<H {
-                    r[j] = T.sigmoid(r[j] + ah_r[j] + b_r[j])               // (gru.r)
-                    z[j] = T.sigmoid(z[j] + ah_z[j] + b_z[j])               // (gru.z)
+                    r[j] += ah_r[j] + b_r[j]                                // (gru.r)
+                    z[j] += ah_z[j] + b_z[j]                                // (gru.z)
+                }
+                let base = row * G.width
+                T.sigmoid(inPlace: UnsafeMutableBufferPointer(rebasing: A[(base + G.r)..<(base + G.z + H)]))  // (gru.r) (gru.z)
+                for j in 0..<H {
                     qr[j] = r[j] * hp[j]                                    // (gru.q)
                 }
             }
@@ -217,7 +229,11 @@ public struct GRU<T: Scalar>: RecurrentCell {
                 let (z, n) = (a + G.z, a + G.n)
                 let hp = hPrev.baseAddress! + row * H, hr = h.baseAddress! + row * H
                 for j in 0..<H {
-                    n[j] = T.tanh(n[j] + b_nx[j] + ah_n[j] + b_nh[j])        // (gru.n_cho)
+                    n[j] += b_nx[j] + ah_n[j] + b_nh[j]                      // (gru.n_cho)
+                }
+                let base = row * G.width
+                T.tanh(inPlace: UnsafeMutableBufferPointer(rebasing: A[(base + G.n)..<(base + G.n + H)]))     // (gru.n_cho)
+                for j in 0..<H {
                     hr[j] = (1 - z[j]) * n[j] + z[j] * hp[j]                // (gru.h)
                 }
             }

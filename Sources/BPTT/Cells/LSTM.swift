@@ -28,11 +28,14 @@ public struct LSTM<T: Scalar>: RecurrentCell {
     }
 
     /// Where each gate lives in the fused buffers: its first column in a B×4H gate buffer, and
-    /// its first row in the packed 4H×D / 4H×H weights.
+    /// its first row in the packed 4H×D / 4H×H weights. The three sigmoid gates are adjacent
+    /// (i, f, o, then g), so one vectorised call per row activates all three.
     public struct Gates: Sendable {
-        public let i: Int, f: Int, g: Int, o: Int
+        public let i: Int, f: Int, o: Int, g: Int
         public let width: Int
-        init(hidden H: Int) { (i, f, g, o, width) = (0, H, 2 * H, 3 * H, 4 * H) }
+        /// The columns of the sigmoid gates i, f, o within a row.
+        public var sigmoids: Range<Int> { i..<(o + (f - i)) }
+        init(hidden H: Int) { (i, f, o, g, width) = (0, H, 2 * H, 3 * H, 4 * H) }
     }
 
     /// What backward needs from forward, per step, plus reusable workspaces.
@@ -44,7 +47,7 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         public internal(set) var gates: [Matrix<T>] = []
         var tanhC: [Matrix<T>] = []                         // tanh(c_t), B×H, index t−1
         // packed weights (built once per forward)
-        var W_x = Matrix<T>(rows: 0, cols: 0)               // 4H×D: W_ix; W_fx; W_gx; W_ox
+        var W_x = Matrix<T>(rows: 0, cols: 0)               // 4H×D: W_ix; W_fx; W_ox; W_gx
         var W_h = Matrix<T>(rows: 0, cols: 0)               // 4H×H
         var W_xT = Matrix<T>(rows: 0, cols: 0)              // D×4H
         var W_hT = Matrix<T>(rows: 0, cols: 0)              // H×4H
@@ -53,7 +56,11 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         var dh = Matrix<T>(rows: 0, cols: 0)                // B×H
         var dhNext = Matrix<T>(rows: 0, cols: 0)            // B×H: ∂L/∂h_{t−1} through step t
         var dcNext = Matrix<T>(rows: 0, cols: 0)            // B×H: ∂L/∂c_{t−1} through step t
-        var dA = Matrix<T>(rows: 0, cols: 0)                // B×4H: gradients of the pre-activations
+        /// dA_t for every step, stacked (T·B × 4H, step t at rows (t−1)·B…): the weight gradients
+        /// Σ_t dA_tᵀ x_t and Σ_t dA_tᵀ h_{t−1} then take one GEMM each, with K = T·B.
+        var dAs = Matrix<T>(rows: 0, cols: 0)
+        var xAll = Matrix<T>(rows: 0, cols: 0)              // T·B × D: x_1 … x_T stacked
+        var hPrevAll = Matrix<T>(rows: 0, cols: 0)          // T·B × H: h_0 … h_{T−1} stacked
         var dW_x = Matrix<T>(rows: 0, cols: 0)              // 4H×D, summed over steps
         var dW_h = Matrix<T>(rows: 0, cols: 0)              // 4H×H
         var db = Matrix<T>(rows: 0, cols: 0)                // 1×4H
@@ -147,22 +154,25 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         c.data.withUnsafeMutableBufferPointer { c in
         tanhC.data.withUnsafeMutableBufferPointer { tanhC in
         h.data.withUnsafeMutableBufferPointer { h in
-            let b = bias.baseAddress!
-            let (bi, bf, bg, bo) = (b + G.i, b + G.f, b + G.g, b + G.o)
+            let width = G.width
             for row in 0..<B {
-                let a = A.baseAddress! + row * G.width
-                let (i, f, g, o) = (a + G.i, a + G.f, a + G.g, a + G.o)
-                let cp = cPrev.baseAddress! + row * H, cr = c.baseAddress! + row * H
-                let th = tanhC.baseAddress! + row * H, hr = h.baseAddress! + row * H
+                let a = A.baseAddress! + row * width
+                // bias, then the gate nonlinearities on whole row slices (8-wide SIMD for Float)
+                for k in 0..<width { a[k] += bias[k] }                                                  // (lstm.a)
+                T.sigmoid(inPlace: UnsafeMutableBufferPointer(rebasing: A[(row * width + G.sigmoids.lowerBound)..<(row * width + G.sigmoids.upperBound)]))  // (lstm.i) (lstm.f) (lstm.o)
+                T.tanh(inPlace: UnsafeMutableBufferPointer(rebasing: A[(row * width + G.g)..<(row * width + G.g + H)]))  // (lstm.g)
+                let (i, f, g) = (a + G.i, a + G.f, a + G.g)
+                let cp = cPrev.baseAddress! + row * H, cr = c.baseAddress! + row * H, th = tanhC.baseAddress! + row * H
                 for j in 0..<H {
-                    i[j] = T.sigmoid(i[j] + bi[j])          // (lstm.i)
-                    f[j] = T.sigmoid(f[j] + bf[j])          // (lstm.f)
-                    g[j] = T.tanh(g[j] + bg[j])             // (lstm.g)
-                    o[j] = T.sigmoid(o[j] + bo[j])          // (lstm.o)
                     cr[j] = g[j] * i[j] + cp[j] * f[j]      // (lstm.c)
-                    th[j] = T.tanh(cr[j])                   // (lstm.h)
-                    hr[j] = o[j] * th[j]                    // (lstm.h)
+                    th[j] = cr[j]
                 }
+            }
+            T.tanh(inPlace: tanhC)                          // (lstm.h)
+            for row in 0..<B {
+                let o = A.baseAddress! + row * width + G.o
+                let th = tanhC.baseAddress! + row * H, hr = h.baseAddress! + row * H
+                for j in 0..<H { hr[j] = o[j] * th[j] }    // (lstm.h)
             }
         }}}}}}
     }
@@ -173,7 +183,11 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         precondition(dhs.count == T_, "LSTM.backward: \(dhs.count) upstream gradients for \(T_) steps")
         let (B, D, H, G) = (cache.h[0].rows, inputSize, hiddenSize, gateLayout)
         ensure(&cache.dh, B, H); ensure(&cache.dhNext, B, H); ensure(&cache.dcNext, B, H)
-        ensure(&cache.dA, B, G.width)
+        ensure(&cache.dAs, T_ * B, G.width); ensure(&cache.xAll, T_ * B, D); ensure(&cache.hPrevAll, T_ * B, H)
+        for t in 1...T_ {
+            copyBlock(cache.xs[t - 1], into: &cache.xAll, at: ((t - 1) * B, 0))
+            copyBlock(cache.h[t - 1], into: &cache.hPrevAll, at: ((t - 1) * B, 0))
+        }
         ensure(&cache.dW_x, G.width, D); ensure(&cache.dW_h, G.width, H); ensure(&cache.db, 1, G.width)
         cache.dhNext.zero(); cache.dcNext.zero()
         cache.dW_x.zero(); cache.dW_h.zero(); cache.db.zero()
@@ -186,15 +200,20 @@ public struct LSTM<T: Scalar>: RecurrentCell {
             if cache.recordGradientNorms { cache.dhNorms[t - 1] = frobeniusNorm(cache.dh) }
             let cPrev = cache.c[t - 1]
             stepBackward(dh: cache.dh, gates: cache.gates[t - 1], tanhC: cache.tanhC[t - 1], cPrev: cPrev,
-                         dcNext: &cache.dcNext, dA: &cache.dA)
-            // forward (lstm.a): A_t = x_t W_xᵀ + h_{t−1} W_hᵀ + b
-            gemm(cache.dA, transA: true, cache.xs[t - 1], into: &cache.dW_x, beta: 1)      // (lstm.dW_x)
-            gemm(cache.dA, transA: true, cache.h[t - 1], into: &cache.dW_h, beta: 1)       // (lstm.dW_h)
-            cache.dA.accumulateColumnSums(into: &cache.db)                                  // (lstm.db)
-            if inputGradients { gemm(cache.dA, cache.W_x, into: &cache.dxs[t - 1]) }       // (lstm.dx)
-            gemm(cache.dA, cache.W_h, into: &cache.dhNext)                                  // (lstm.dhprev)
+                         dcNext: &cache.dcNext, dAs: &cache.dAs, row0: (t - 1) * B)
+            // forward (lstm.a): A_t = x_t W_xᵀ + h_{t−1} W_hᵀ + b  (weight gradients after the loop)
+            if inputGradients {
+                gemmBlock(m: B, n: D, k: G.width, cache.dAs, at: ((t - 1) * B, 0), cache.W_x, at: (0, 0),
+                          into: &cache.dxs[t - 1])                                                    // (lstm.dx)
+            }
+            gemmBlock(m: B, n: H, k: G.width, cache.dAs, at: ((t - 1) * B, 0), cache.W_h, at: (0, 0),
+                      into: &cache.dhNext)                                                            // (lstm.dhprev)
             if k > 0 && (T_ - t + 1) % k == 0 && t > 1 { cache.dhNext.zero(); cache.dcNext.zero() }  // (lstm.truncate)
         }
+        // Σ over t of the shared weights' gradients, as one product over the stacked steps
+        gemm(cache.dAs, transA: true, cache.xAll, into: &cache.dW_x, beta: 1)             // (lstm.dW_x)
+        gemm(cache.dAs, transA: true, cache.hPrevAll, into: &cache.dW_h, beta: 1)         // (lstm.dW_h)
+        cache.dAs.accumulateColumnSums(into: &cache.db)                                    // (lstm.db)
         // Unpack the fused gradients into the named tensors: dW_⋆x, dW_⋆h, db_⋆ are the gate's block.
         for (gate, wx, wh, b) in [(G.i, \Parameters.W_ix, \Parameters.W_ih, \Parameters.b_i),
                                   (G.f, \.W_fx, \.W_fh, \.b_f), (G.g, \.W_gx, \.W_gh, \.b_g),
@@ -206,19 +225,19 @@ public struct LSTM<T: Scalar>: RecurrentCell {
     }
 
     /// One step's elementwise backward: from dh_t (and dc_t carried in `dcNext`) to the
-    /// pre-activation gradients dA (B×4H); leaves ∂L/∂c_{t−1} in `dcNext`.
+    /// pre-activation gradients dA_t (rows row0… of the stacked dAs); leaves ∂L/∂c_{t−1} in `dcNext`.
     @inline(__always)
     private func stepBackward(dh: Matrix<T>, gates: Matrix<T>, tanhC: Matrix<T>, cPrev: Matrix<T>,
-                              dcNext: inout Matrix<T>, dA: inout Matrix<T>) {
+                              dcNext: inout Matrix<T>, dAs: inout Matrix<T>, row0: Int) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         dh.data.withUnsafeBufferPointer { dh in
         gates.data.withUnsafeBufferPointer { A in
         tanhC.data.withUnsafeBufferPointer { tanhC in
         cPrev.data.withUnsafeBufferPointer { cPrev in
         dcNext.data.withUnsafeMutableBufferPointer { dcNext in
-        dA.data.withUnsafeMutableBufferPointer { dA in
+        dAs.data.withUnsafeMutableBufferPointer { dA in
             for row in 0..<B {
-                let a = A.baseAddress! + row * G.width, da = dA.baseAddress! + row * G.width
+                let a = A.baseAddress! + row * G.width, da = dA.baseAddress! + (row0 + row) * G.width
                 let (i, f, g, o) = (a + G.i, a + G.f, a + G.g, a + G.o)
                 let (da_i, da_f, da_g, da_o) = (da + G.i, da + G.f, da + G.g, da + G.o)
                 let dhr = dh.baseAddress! + row * H, th = tanhC.baseAddress! + row * H
