@@ -3,7 +3,7 @@ import Foundation
 
 // bptt: the command-line front end. Argument parsing and printing only; the math is in BPTT.
 
-let commands = [trainCommand, gradcheckCommand, benchCommand]
+let commands = [trainCommand, gradcheckCommand, benchCommand, sweepCommand, curriculumCommand, gradflowCommand]
 
 let topHelp = """
 bptt — recurrent and MLP networks with hand-derived backpropagation
