@@ -4,9 +4,11 @@ import Foundation
 let benchCommand = Command(
     name: "bench",
     summary: "Measure training throughput (examples/s) on the palindrome task after a warm-up.",
-    usage: "bench --model rnn [--json] [options]",
+    usage: "bench --model rnn|rnn-relu|lstm|gru|gru-cho [--json] [options]",
     options: [
-        Option("model", "NAME", "rnn | rnn-relu (default rnn)"),
+        Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho (default rnn)"),
+        Option("layers", "N", "stacked levels (default 1)"),
+        Option("bidirectional", nil, "two directions per level"),
         Option("length", "T", "sequence length (default 10)"),
         Option("batch", "B", "batch size (default 128)"),
         Option("hidden", "H", "hidden units (default 128)"),
@@ -23,6 +25,8 @@ func runBench(_ a: inout Arguments) throws -> Int32 {
     if a.flag("gemm") { return try runGEMMBench(a) }
     var c = TrainConfig()
     c.model = try a.choice("model", PalindromeTrainer.models, default: "rnn")
+    c.layers = try a.int("layers", default: 1, min: 1, max: 64)
+    c.bidirectional = a.flag("bidirectional")
     c.length = try a.int("length", default: 10, min: 1, max: 100_000)
     c.batch = try a.int("batch", default: 128, min: 1, max: 1_000_000)
     c.hidden = try a.int("hidden", default: 128, min: 1, max: 100_000)

@@ -7,9 +7,11 @@ let gradcheckCommand = Command(
     Check every analytic gradient (parameters, inputs x_t, h0) against central finite differences
     in Float64. Exit 1 when any tensor's max relative error reaches \(GradientCheck.threshold).
     """,
-    usage: "gradcheck --model rnn|rnn-relu|mlp|autoencoder|gan [--json] [--dump FILE] [options]",
+    usage: "gradcheck --model rnn|rnn-relu|lstm|gru|gru-cho|mlp|autoencoder|gan [--layers N] [--bidirectional] [--json] [--dump FILE] [options]",
     options: [
-        Option("model", "NAME", "rnn | rnn-relu | mlp | autoencoder | gan (default rnn)"),
+        Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho | mlp | autoencoder | gan (default rnn)"),
+        Option("layers", "N", "stacked levels (default 1)"),
+        Option("bidirectional", nil, "two directions per level"),
         Option("mask", "MODE", "autoencoder: left-half | right-half | random:P | patches:K | all (default all)"),
         Option("length", "T", "time steps (default 4)"),
         Option("batch", "B", "batch size (default 3)"),
@@ -28,11 +30,31 @@ let gradcheckCommand = Command(
 )
 
 func runGradcheck(_ a: inout Arguments) throws -> Int32 {
-    let model = try a.choice("model", ["rnn", "rnn-relu", "mlp", "autoencoder", "gan"], default: "rnn")
+    let model = try a.choice("model", CellKind.names + ["mlp", "autoencoder", "gan"], default: "rnn")
     if ["mlp", "autoencoder", "gan"].contains(model) { return try runImageModelGradcheck(model, a) }
     let output = try a.choice("output", ["last", "every-step"], default: "last")
     let stencil = GradientCheck.Stencil(rawValue: try a.choice("stencil", ["3", "5"], default: "5"))!
     let step = try a.double("step", default: GradientCheck.defaultStep, positive: true)
+    let layers = try a.int("layers", default: 1, min: 1, max: 8)
+    if layers > 1 || a.flag("bidirectional") || !model.hasPrefix("rnn") {
+        // LSTM, GRU, and stacks or bidirectional layers of any cell
+        var spec = SequenceCheckSpec(model: CellKind(rawValue: model)!)
+        spec.layers = layers
+        spec.bidirectional = a.flag("bidirectional")
+        spec.output = output == "last" ? .last : .everyStep
+        spec.batch = try a.int("batch", default: 3, min: 1, max: 64)
+        spec.length = try a.int("length", default: 4, min: 1, max: 64)
+        spec.input = try a.int("input", default: 2, min: 1, max: 64)
+        spec.hidden = try a.int("hidden", default: 5, min: 1, max: 64)
+        spec.classes = try a.int("classes", default: 4, min: 2, max: 64)
+        spec.withH0 = !a.flag("no-h0")
+        spec.seed = try a.seed()
+        let run = SequenceGradientCheck.run(spec, step: step, stencil: stencil, dump: a.string("dump") != nil)
+        if let path = a.string("dump"), let d = run.dump { try writeFileAtomically(path, d.serialized() + "\n") }
+        let title = "\(model)\(layers > 1 ? " \(layers) layers" : "")\(spec.bidirectional ? " bidirectional" : "")"
+        return report(run.results, title: title, sizes: "T=\(spec.length) B=\(spec.batch) D=\(spec.input) H=\(spec.hidden) K=\(spec.classes)",
+                      model: model, stencil: stencil, step: step, json: a.flag("json"))
+    }
     let c = RNNCheckCase.random(
         activation: model == "rnn-relu" ? .relu : .tanh,
         output: output == "last" ? .last : .everyStep,
@@ -45,14 +67,19 @@ func runGradcheck(_ a: inout Arguments) throws -> Int32 {
     if let path = a.string("dump") {
         try writeFileAtomically(path, c.dump().serialized() + "\n")
     }
-    let results = c.check(step: step, stencil: stencil)
+    return report(c.check(step: step, stencil: stencil), title: model, sizes: "T=\(c.length) B=\(c.batch) D=\(c.input) H=\(c.hidden) K=\(c.classes)",
+                  model: model, stencil: stencil, step: step, json: a.flag("json"))
+}
+
+func report(_ results: [GradientCheck.Result], title: String, sizes: String, model: String,
+            stencil: GradientCheck.Stencil, step: Double, json: Bool) -> Int32 {
     let worst = results.map(\.maxRelError).max() ?? 0
-    let json = a.flag("json")
-    print("gradient check: \(model), T=\(c.length) B=\(c.batch) D=\(c.input) H=\(c.hidden) K=\(c.classes), Float64, \(stencil.rawValue)-point stencil, step \(step)")
-    print("tensor  elements  max rel error  analytic (worst)   numeric (worst)")
+    let width = max(7, results.map(\.name.count).max() ?? 0)
+    print("gradient check: \(title), \(sizes), Float64, \(stencil.rawValue)-point stencil, step \(step)")
+    print("tensor".padding(toLength: width, withPad: " ", startingAt: 0) + " elements  max rel error  analytic (worst)   numeric (worst)")
     for r in results {
         let kinks = r.kinks > 0 ? "  (\(r.kinks) at a ReLU kink, left out)" : ""
-        print(r.name.padding(toLength: 7, withPad: " ", startingAt: 0)
+        print(r.name.padding(toLength: width, withPad: " ", startingAt: 0)
               + String(format: " %8d  %13.3e  %+.10e  %+.10e  ", r.count, r.maxRelError, r.analytic, r.numeric)
               + (r.passed ? "ok" : "FAIL") + kinks)
     }

@@ -6,7 +6,11 @@ let trainCommand = Command(
     summary: "Train a model on a task with hand-derived backpropagation (Float32, both cores).",
     usage: "train --model rnn --task palindrome --length 10 --steps 10000 [options]",
     options: [
-        Option("model", "NAME", "rnn | rnn-relu (default rnn)"),
+        Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho (default rnn)"),
+        Option("layers", "N", "stacked recurrent levels (default 1)"),
+        Option("bidirectional", nil, "two directions per level; final states concatenated"),
+        Option("dropout", "P", "dropout between levels while training (default 0)"),
+        Option("forget-bias-one", nil, "LSTM: initialise the forget-gate bias b_f to 1"),
         Option("task", "NAME", "palindrome (default)"),
         Option("length", "T", "digits the model sees (default 10)"),
         Option("steps", "N", "optimisation steps (default 10000)"),
@@ -33,6 +37,11 @@ let trainCommand = Command(
 func trainConfig(from a: Arguments) throws -> TrainConfig {
     var c = TrainConfig()
     c.model = try a.choice("model", PalindromeTrainer.models, default: "rnn")
+    c.layers = try a.int("layers", default: 1, min: 1, max: 64)
+    c.bidirectional = a.flag("bidirectional")
+    c.dropout = try a.double("dropout", default: 0, nonNegative: true)
+    guard c.dropout < 1 else { throw BPTTError.usage("--dropout: \(c.dropout) must be below 1") }
+    c.forgetBiasOne = a.flag("forget-bias-one")
     c.task = try a.choice("task", ["palindrome"], default: "palindrome")
     c.length = try a.int("length", default: 10, min: 1, max: 100_000)
     c.steps = try a.int("steps", default: 10_000, min: 0)
@@ -62,7 +71,7 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
         log = try CSVWriter(path: path, header: ["step", "loss", "accuracy", "grad_norm", "examples_per_s"])
     }
     if !quiet {
-        print("training \(config.model) on \(config.task) T=\(config.length): \(config.steps) steps, batch \(config.batch), hidden \(config.hidden), \(config.optimizer.kind.rawValue) lr \(config.optimizer.lr), \(trainer.params.parameterCount) parameters")
+        print("training \(config.model) on \(config.task) T=\(config.length): \(config.steps) steps, batch \(config.batch), hidden \(config.hidden), \(config.optimizer.kind.rawValue) lr \(config.optimizer.lr), \(trainer.parameterCount) parameters")
     }
     let start = Date()
     var lastPrint = Date.distantPast
@@ -91,7 +100,7 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     }
     if json {
         print(JSON.object([
-            ("model", .string(config.model)), ("task", .string(config.task)), ("length", .int(config.length)),
+            ("model", .string(config.model)), ("layers", .int(config.layers)), ("bidirectional", .bool(config.bidirectional)), ("task", .string(config.task)), ("length", .int(config.length)),
             ("steps", .int(config.steps)), ("batch", .int(config.batch)), ("hidden", .int(config.hidden)),
             ("optimizer", .string(config.optimizer.kind.rawValue)), ("lr", .number(config.optimizer.lr)),
             ("seed", .int(Int(truncatingIfNeeded: config.seed))),

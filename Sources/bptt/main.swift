@@ -3,7 +3,8 @@ import Foundation
 
 // bptt: the command-line front end. Argument parsing and printing only; the math is in BPTT.
 
-let commands = [trainCommand, gradcheckCommand, benchCommand, autoencoderCommand, classifyCommand, ganCommand, ganInterpolateCommand]
+let commands = [trainCommand, gradcheckCommand, benchCommand, sweepCommand, curriculumCommand, gradflowCommand,
+                autoencoderCommand, classifyCommand, ganCommand, ganInterpolateCommand]
 
 let topHelp = """
 bptt — recurrent and MLP networks with hand-derived backpropagation

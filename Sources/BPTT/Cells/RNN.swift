@@ -31,6 +31,9 @@ public struct RNN<T: Scalar> {
         var dhNext = Matrix<T>(rows: 0, cols: 0)
         /// ∂L/∂x_t after a backward call with `inputGradients: true` (B×D each).
         public internal(set) var dxs: [Matrix<T>] = []
+        /// ‖∂L/∂h_t‖ per step, recorded by backward when `recordGradientNorms` is set.
+        public var recordGradientNorms = false
+        public internal(set) var dhNorms: [Double] = []
         public init() {}
         /// ∂L/∂h0 after a backward call (B×H).
         public var dh0: Matrix<T> { dhNext }
@@ -111,10 +114,12 @@ public struct RNN<T: Scalar> {
         ensure(&cache.dh, B, H); ensure(&cache.da, B, H); ensure(&cache.dhNext, B, H)
         cache.dhNext.zero()
         if inputGradients { resize(&cache.dxs, count: T_, rows: B, cols: inputSize) }
+        if cache.recordGradientNorms { cache.dhNorms = [Double](repeating: 0, count: T_) }
         for t in stride(from: T_, through: 1, by: -1) {
             // (rnn.dh)  dh_t = ∂L/∂h_t (from above) + dhNext (from step t+1)
             cache.dh.copy(from: cache.dhNext)                                  // (rnn.dh)
             if let up = dhs[t - 1] { cache.dh.add(up) }                        // (rnn.dh)
+            if cache.recordGradientNorms { cache.dhNorms[t - 1] = cache.dh.sumOfSquares.squareRoot() }
             // forward (rnn.h): h_t = φ(a_t)
             activationBackward(dh: cache.dh, h: cache.h[t], into: &cache.da)  // (rnn.da)
             // forward (rnn.a): a_t = x_t W_hxᵀ + h_{t−1} W_hhᵀ + b_h

@@ -8,46 +8,53 @@ public protocol ParameterSet {
     associatedtype T: Scalar
     /// The tensors, in order, with their public names.
     static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] { get }
+    /// The tensors of this value, in order. Defaults to `tensorPaths`; a set whose tensors are
+    /// known only at run time (a stack of N layers) lists them here instead.
+    var parameterPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] { get }
 }
 
 extension ParameterSet {
-    public var tensorNames: [String] { Self.tensorPaths.map(\.name) }
+    public var parameterPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] { Self.tensorPaths }
+}
+
+extension ParameterSet {
+    public var tensorNames: [String] { parameterPaths.map(\.name) }
 
     /// The tensors in order.
-    public var tensors: [Matrix<T>] { Self.tensorPaths.map { self[keyPath: $0.path] } }
+    public var tensors: [Matrix<T>] { parameterPaths.map { self[keyPath: $0.path] } }
 
     /// A set of the same shapes, all zero: the gradient accumulator.
     public func zeros() -> Self {
         var z = self
-        for (_, p) in Self.tensorPaths { z[keyPath: p] = Matrix(zerosLike: self[keyPath: p]) }
+        for (_, p) in parameterPaths { z[keyPath: p] = Matrix(zerosLike: self[keyPath: p]) }
         return z
     }
 
     /// Zeroes every tensor in place (no reallocation).
     public mutating func zero() {
-        for (_, p) in Self.tensorPaths { self[keyPath: p].zero() }
+        for (_, p) in parameterPaths { self[keyPath: p].zero() }
     }
 
     /// self += other, tensor by tensor (summing shard gradients, in a fixed order).
     public mutating func add(_ other: Self) {
-        for (_, p) in Self.tensorPaths { self[keyPath: p].add(other[keyPath: p]) }
+        for (_, p) in parameterPaths { self[keyPath: p].add(other[keyPath: p]) }
     }
 
     /// Number of scalars.
-    public var parameterCount: Int { Self.tensorPaths.reduce(0) { $0 + self[keyPath: $1.path].count } }
+    public var parameterCount: Int { parameterPaths.reduce(0) { $0 + self[keyPath: $1.path].count } }
 
     /// √(Σ over all tensors of Σ x²): the global norm used for clipping.
-    public var globalNorm: Double { Self.tensorPaths.reduce(0.0) { $0 + self[keyPath: $1.path].sumOfSquares }.squareRoot() }
+    public var globalNorm: Double { parameterPaths.reduce(0.0) { $0 + self[keyPath: $1.path].sumOfSquares }.squareRoot() }
 
     /// Name of the first tensor holding a NaN or ±∞, if any.
     public var firstNonFiniteTensor: String? {
-        Self.tensorPaths.first { !self[keyPath: $0.path].isFinite }?.name
+        parameterPaths.first { !self[keyPath: $0.path].isFinite }?.name
     }
 
     /// The same parameters in another precision.
     public func converted<Other: ParameterSet>(to other: Other) -> Other {
         var out = other
-        for ((_, p), (_, q)) in zip(Self.tensorPaths, Other.tensorPaths) {
+        for ((_, p), (_, q)) in zip(parameterPaths, other.parameterPaths) {
             out[keyPath: q] = self[keyPath: p].converted(to: Other.T.self)
         }
         return out

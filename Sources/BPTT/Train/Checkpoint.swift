@@ -241,13 +241,13 @@ struct ByteReader {
 extension ParameterSet {
     /// The tensors with their names, in Float32 (checkpoint payload).
     public func namedTensors() -> [Checkpoint.NamedTensor] {
-        Self.tensorPaths.map { .init($0.name, self[keyPath: $0.path].converted(to: Float.self)) }
+        parameterPaths.map { .init($0.name, self[keyPath: $0.path].converted(to: Float.self)) }
     }
 
     /// Replaces every tensor with the checkpoint's, checking names and shapes first, so a
     /// checkpoint of another model or size is refused before anything changes.
     public mutating func load(_ tensors: [Checkpoint.NamedTensor], source: String) throws {
-        let paths = Self.tensorPaths
+        let paths = parameterPaths
         guard tensors.map(\.name) == paths.map(\.name) else {
             throw BPTTError.input("\(source): holds tensors \(tensors.map(\.name).joined(separator: ",")), this model has \(paths.map(\.name).joined(separator: ","))")
         }
@@ -263,8 +263,8 @@ extension ParameterSet {
 
 extension Optimizer {
     /// The optimiser's state for a checkpoint.
-    public func checkpointState() -> (kind: String, step: Int, s1: [Checkpoint.NamedTensor], s2: [Checkpoint.NamedTensor]) {
-        let names = P.tensorPaths.map(\.name)
+    public func checkpointState(like params: P) -> (kind: String, step: Int, s1: [Checkpoint.NamedTensor], s2: [Checkpoint.NamedTensor]) {
+        let names = params.tensorNames
         return (config.kind.rawValue, step,
                 zip(names, s1).map { .init($0, $1.converted(to: Float.self)) },
                 zip(names, s2).map { .init($0, $1.converted(to: Float.self)) })
@@ -275,7 +275,7 @@ extension Optimizer {
         guard c.optimizerKind == config.kind.rawValue else {
             throw BPTTError.input("\(source): optimiser state is \(c.optimizerKind), the run uses \(config.kind.rawValue)")
         }
-        let shapes = P.tensorPaths.map { params[keyPath: $0.path] }
+        let shapes = params.tensors
         func convert(_ ts: [Checkpoint.NamedTensor], required: Bool) throws -> [Matrix<P.T>] {
             if ts.isEmpty && (!required || c.optimizerStep == 0) { return [] }
             guard ts.count == shapes.count, zip(ts, shapes).allSatisfy({ $0.value.rows == $1.rows && $0.value.cols == $1.cols }) else {

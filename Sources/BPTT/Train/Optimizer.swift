@@ -50,7 +50,7 @@ public struct Optimizer<P: ParameterSet> {
 
     /// θ ← update(θ, g) for every tensor.
     public mutating func update(_ params: inout P, grads: P) {
-        let paths = P.tensorPaths
+        let paths = params.parameterPaths
         if s1.isEmpty {
             s1 = paths.map { Matrix(zerosLike: params[keyPath: $0.path]) }
             s2 = config.kind == .adam ? s1 : []
@@ -117,7 +117,7 @@ public func clipGradientNorm<P: ParameterSet>(_ grads: inout P, maxNorm: Double)
     let norm = grads.globalNorm                                                // (optimizers.clip)
     let coef = maxNorm / (norm + 1e-6)
     if coef < 1 {
-        for (_, p) in P.tensorPaths { grads[keyPath: p].scale(by: P.T(coef)) }  // (optimizers.clip)
+        for (_, p) in grads.parameterPaths { grads[keyPath: p].scale(by: P.T(coef)) }  // (optimizers.clip)
     }
     return norm
 }

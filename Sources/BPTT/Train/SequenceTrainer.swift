@@ -3,7 +3,11 @@ import Foundation
 
 /// Everything a palindrome training run needs, as given on the command line.
 public struct TrainConfig: Sendable, Equatable {
-    public var model: String = "rnn"          // rnn | rnn-relu
+    public var model: String = "rnn"          // rnn | rnn-relu | lstm | gru | gru-cho
+    public var layers: Int = 1                // stacked levels
+    public var bidirectional = false
+    public var dropout: Double = 0            // between levels (training only)
+    public var forgetBiasOne = false          // LSTM: b_f initialised to 1
     public var task: String = "palindrome"
     public var length: Int = 10               // T: digits seen
     public var steps: Int = 10_000
@@ -36,30 +40,93 @@ public struct StepStats: Sendable {
     }
 }
 
-/// Trains a sequence classifier on palindromes in Float32, the batch split across both cores.
+/// Trains a sequence classifier (any cell, stacked or bidirectional) on palindromes in Float32,
+/// the batch split across both cores. The concrete cell is chosen here, inside the library, so
+/// the generic code is specialised (GUIDE §4).
 public final class PalindromeTrainer {
-    public typealias Model = RNNClassifier<Float>
     public let config: TrainConfig
-    public let model: Model
-    public private(set) var params: Model.Parameters
-    public private(set) var optimizer: Optimizer<Model.Parameters>
-    public private(set) var step = 0
+    private let engine: PalindromeEngine
+    /// Digits seen per example; the curriculum changes it between steps.
+    public var length: Int
+
+    public static let models = CellKind.names
+
+    public init(_ config: TrainConfig) throws {
+        guard let kind = CellKind(rawValue: config.model) else {
+            throw BPTTError.usage("unknown model '\(config.model)' (expected one of: \(Self.models.joined(separator: ", ")))")
+        }
+        guard config.task == "palindrome" else { throw BPTTError.usage("unknown task '\(config.task)' (expected: palindrome)") }
+        self.config = config
+        self.length = config.length
+        engine = try kind.accept(EngineMaker(config: config), hidden: config.hidden, forgetBiasOne: config.forgetBiasOne)
+    }
+
+    public var step: Int { engine.step() }
+    public var parameterCount: Int { engine.parameterCount }
+    public var parameterNames: [String] { engine.parameterNames }
+
+    /// One step: a fresh batch, forward and backward on every shard, summed gradients,
+    /// clipping, optimiser update.
+    @discardableResult
+    public func trainStep() -> StepStats { engine.trainStep(length) }
+
+    /// Accuracy and mean loss on `count` fresh palindromes from a stream independent of training.
+    public func evaluate(count: Int? = nil, seed: UInt64? = nil) -> (accuracy: Double, loss: Double) {
+        engine.evaluate(length, count ?? config.evalSize, seed ?? (config.seed ^ 0xE7A1_5EED))
+    }
+
+    /// ‖∂L/∂h_t‖ for t = 1…T of the top level's forward unit, on one fixed batch (no update).
+    public func gradientNorms(batch: Int = 128, seed: UInt64 = 0x6F10) -> [Double] {
+        engine.gradientNorms(length, batch, seed)
+    }
+}
+
+/// The trainer's view of an engine: closures made where the cell type is concrete, so that
+/// everything they call is specialised. (Calling a generic class's methods through a protocol
+/// would run the unspecialised generic code: ~300× slower here.)
+struct PalindromeEngine {
+    let step: () -> Int
+    let parameterCount: Int
+    let parameterNames: [String]
+    let trainStep: (Int) -> StepStats
+    let evaluate: (Int, Int, UInt64) -> (accuracy: Double, loss: Double)
+    let gradientNorms: (Int, Int, UInt64) -> [Double]
+}
+
+struct EngineMaker: CellVisitor {
+    typealias T = Float
+    let config: TrainConfig
+    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> PalindromeEngine where C.T == Float {
+        let e = PalindromeEngineFor<C>(config, make: make)
+        return PalindromeEngine(step: { e.step }, parameterCount: e.parameterCount, parameterNames: e.parameterNames,
+                                trainStep: { e.trainStep(length: $0) },
+                                evaluate: { e.evaluate(length: $0, count: $1, seed: $2) },
+                                gradientNorms: { e.gradientNorms(length: $0, batch: $1, seed: $2) })
+    }
+}
+
+final class PalindromeEngineFor<Cell: RecurrentCell> where Cell.T == Float {
+    typealias Model = SequenceClassifier<Cell>
+    let config: TrainConfig
+    let model: Model
+    private(set) var params: Model.Parameters
+    private var optimizer: Optimizer<Model.Parameters>
+    private(set) var step = 0
     private var dataRNG: RNG
+    private var dropoutRNG: RNG
     private var workspaces: [Model.Workspace]
     private var shardGrads: [Model.Parameters]
     private var grads: Model.Parameters
 
-    public static let models = ["rnn", "rnn-relu"]
-
-    public init(_ config: TrainConfig) throws {
-        guard Self.models.contains(config.model) else { throw BPTTError.usage("unknown model '\(config.model)' (expected one of: \(Self.models.joined(separator: ", ")))") }
-        guard config.task == "palindrome" else { throw BPTTError.usage("unknown task '\(config.task)' (expected: palindrome)") }
+    init(_ config: TrainConfig, make: @escaping (Int) -> Cell) {
         self.config = config
-        model = Model(inputSize: Palindrome.inputSize, hiddenSize: config.hidden, classes: Palindrome.classes,
-                      activation: config.model == "rnn-relu" ? .relu : .tanh)
+        model = Model(stack: RecurrentStack(layers: config.layers, bidirectional: config.bidirectional, dropout: config.dropout,
+                                            inputSize: Palindrome.inputSize, hiddenSize: config.hidden, make: make),
+                      classes: Palindrome.classes)
         var rng = RNG(seed: config.seed)
         params = model.initialParameters(config.initializer, rng: &rng)
         dataRNG = rng.split()
+        dropoutRNG = rng.split()
         optimizer = Optimizer(config.optimizer)
         let shards = max(1, min(config.shards, config.batch))
         workspaces = Array(repeating: Model.Workspace(), count: shards)
@@ -67,14 +134,16 @@ public final class PalindromeTrainer {
         shardGrads = Array(repeating: grads, count: shards)
     }
 
-    /// One step: a fresh batch, forward and backward on every shard, summed gradients,
-    /// clipping, optimiser update.
-    @discardableResult
-    public func trainStep() -> StepStats {
-        let (xs, targets) = Palindrome.batch(length: config.length, batchSize: config.batch, rng: &dataRNG, as: Float.self)
+    var parameterCount: Int { params.parameterCount }
+    var parameterNames: [String] { params.tensorNames }
+
+    func trainStep(length: Int) -> StepStats {
+        let (xs, targets) = Palindrome.batch(length: length, batchSize: config.batch, rng: &dataRNG, as: Float.self)
         let shards = workspaces.count
         let B = config.batch
         let lossScale = 1 / Double(B)
+        // Dropout masks: one stream per shard, seeded in shard order (same numbers for any thread count).
+        let dropoutSeeds: [UInt64]? = config.dropout > 0 ? (0..<shards).map { _ in dropoutRNG.next() } : nil
         var partial = [(lossSum: Double, correct: Int)](repeating: (0, 0), count: shards)
         let model = self.model, current = self.params, truncation = config.truncation
         workspaces.withUnsafeMutableBufferPointer { wsBuffer in
@@ -86,9 +155,10 @@ public final class PalindromeTrainer {
                         let lo = s * B / shards, hi = (s + 1) * B / shards
                         let xsShard = xs.map { rowsSlice($0, lo, hi) }
                         gs[s].zero()
+                        var drop: RNG? = dropoutSeeds.map { RNG(seed: $0[s]) }
                         out[s] = model.lossAndGradient(xsShard, targets: [Array(targets[lo..<hi])], current,
                                                        lossScale: lossScale, workspace: &ws[s], grads: &gs[s],
-                                                       truncation: truncation)
+                                                       dropoutRNG: &drop, truncation: truncation)
                     }
                     if config.threads > 1 && shards > 1 {
                         DispatchQueue.concurrentPerform(iterations: shards, execute: run)
@@ -108,15 +178,13 @@ public final class PalindromeTrainer {
         return StepStats(step: step, loss: lossSum / Double(B), accuracy: Double(correct) / Double(B), gradNorm: norm)
     }
 
-    /// Accuracy and mean loss on `count` fresh palindromes from a stream independent of training.
-    public func evaluate(count: Int? = nil, seed: UInt64? = nil) -> (accuracy: Double, loss: Double) {
-        let n = count ?? config.evalSize
-        var rng = RNG(seed: seed ?? (config.seed ^ 0xE7A1_5EED))
+    func evaluate(length: Int, count n: Int, seed: UInt64) -> (accuracy: Double, loss: Double) {
+        var rng = RNG(seed: seed)
         var ws = Model.Workspace()
         var correct = 0, lossSum = 0.0, done = 0
         while done < n {
             let b = min(config.batch, n - done)
-            let (xs, targets) = Palindrome.batch(length: config.length, batchSize: b, rng: &rng, as: Float.self)
+            let (xs, targets) = Palindrome.batch(length: length, batchSize: b, rng: &rng, as: Float.self)
             let r = model.forward(xs, targets: [targets], params, workspace: &ws)
             correct += r.correct
             lossSum += r.lossSum
@@ -124,7 +192,23 @@ public final class PalindromeTrainer {
         }
         return (Double(correct) / Double(n), lossSum / Double(n))
     }
+
+    func gradientNorms(length: Int, batch: Int, seed: UInt64) -> [Double] {
+        var rng = RNG(seed: seed)
+        let (xs, targets) = Palindrome.batch(length: length, batchSize: batch, rng: &rng, as: Float.self)
+        var ws = Model.Workspace()
+        let top = model.stack.cells.count - model.stack.directions
+        var g = params.zeros()
+        var none: RNG? = nil
+        // record on the top level's forward unit (its cache exists after the first forward)
+        model.forward(xs, targets: [targets], params, workspace: &ws)
+        ws.stack.caches[top].recordGradientNorms = true
+        model.lossAndGradient(xs, targets: [targets], params, lossScale: 1 / Double(batch), workspace: &ws,
+                              grads: &g, dropoutRNG: &none)
+        return ws.stack.caches[top].dhNorms
+    }
 }
+
 
 /// Rows lo..<hi of a matrix as a new matrix (a shard of a batch).
 func rowsSlice<T>(_ m: Matrix<T>, _ lo: Int, _ hi: Int) -> Matrix<T> {

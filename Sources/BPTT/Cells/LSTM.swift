@@ -1,0 +1,263 @@
+/// Long short-term memory layer, derived in `derivations/lstm.md` (seed 001/003's formulation).
+///
+///     g_t = tanh(x_t W_gxᵀ + h_{t−1} W_ghᵀ + b_g)     input modulation   (lstm.g)
+///     i_t = σ(x_t W_ixᵀ + h_{t−1} W_ihᵀ + b_i)        input gate         (lstm.i)
+///     f_t = σ(x_t W_fxᵀ + h_{t−1} W_fhᵀ + b_f)        forget gate        (lstm.f)
+///     o_t = σ(x_t W_oxᵀ + h_{t−1} W_ohᵀ + b_o)        output gate        (lstm.o)
+///     c_t = g_t ⊙ i_t + c_{t−1} ⊙ f_t                                    (lstm.c)
+///     h_t = o_t ⊙ tanh(c_t)                                              (lstm.h)
+///
+/// Shapes: x_t B×D; h_t, c_t and every gate B×H; W_⋆x H×D, W_⋆h H×H, b_⋆ 1×H.
+///
+/// For speed the four gates are computed by one fused product (lstm.a): the weights are packed
+/// once per call into W_x (4H×D) and W_h (4H×H), the gate rows stacked in the order of
+/// `Gates` (i, f, g, o), and the pre-activations of step t land side by side in one B×4H
+/// buffer. `Gates` names the column block of each gate; the math never uses a bare offset.
+public struct LSTM<T: Scalar>: RecurrentCell {
+    public struct Parameters: ParameterSet {
+        public var W_gx: Matrix<T>, W_gh: Matrix<T>, b_g: Matrix<T>   // H×D, H×H, 1×H
+        public var W_ix: Matrix<T>, W_ih: Matrix<T>, b_i: Matrix<T>
+        public var W_fx: Matrix<T>, W_fh: Matrix<T>, b_f: Matrix<T>
+        public var W_ox: Matrix<T>, W_oh: Matrix<T>, b_o: Matrix<T>
+        public static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
+            [("W_gx", \.W_gx), ("W_gh", \.W_gh), ("b_g", \.b_g),
+             ("W_ix", \.W_ix), ("W_ih", \.W_ih), ("b_i", \.b_i),
+             ("W_fx", \.W_fx), ("W_fh", \.W_fh), ("b_f", \.b_f),
+             ("W_ox", \.W_ox), ("W_oh", \.W_oh), ("b_o", \.b_o)]
+        }
+    }
+
+    /// Where each gate lives in the fused buffers: its first column in a B×4H gate buffer, and
+    /// its first row in the packed 4H×D / 4H×H weights. The three sigmoid gates are adjacent
+    /// (i, f, o, then g), so one vectorised call per row activates all three.
+    public struct Gates: Sendable {
+        public let i: Int, f: Int, o: Int, g: Int
+        public let width: Int
+        /// The columns of the sigmoid gates i, f, o within a row.
+        public var sigmoids: Range<Int> { i..<(o + (f - i)) }
+        init(hidden H: Int) { (i, f, o, g, width) = (0, H, 2 * H, 3 * H, 4 * H) }
+    }
+
+    /// What backward needs from forward, per step, plus reusable workspaces.
+    public struct Cache: RecurrentCache {
+        public internal(set) var xs: [Matrix<T>] = []      // x_t, B×D (t = 1…T at index t−1)
+        public internal(set) var h: [Matrix<T>] = []       // h_t, B×H, index 0…T
+        public internal(set) var c: [Matrix<T>] = []       // c_t, B×H, index 0…T
+        /// Gate activations i_t, f_t, g_t, o_t side by side (B×4H, columns per `Gates`), index t−1.
+        public internal(set) var gates: [Matrix<T>] = []
+        var tanhC: [Matrix<T>] = []                         // tanh(c_t), B×H, index t−1
+        // packed weights (built once per forward)
+        var W_x = Matrix<T>(rows: 0, cols: 0)               // 4H×D: W_ix; W_fx; W_ox; W_gx
+        var W_h = Matrix<T>(rows: 0, cols: 0)               // 4H×H
+        var W_xT = Matrix<T>(rows: 0, cols: 0)              // D×4H
+        var W_hT = Matrix<T>(rows: 0, cols: 0)              // H×4H
+        var b = Matrix<T>(rows: 0, cols: 0)                 // 1×4H
+        // backward workspace
+        var dh = Matrix<T>(rows: 0, cols: 0)                // B×H
+        var dhNext = Matrix<T>(rows: 0, cols: 0)            // B×H: ∂L/∂h_{t−1} through step t
+        var dcNext = Matrix<T>(rows: 0, cols: 0)            // B×H: ∂L/∂c_{t−1} through step t
+        /// dA_t for every step, stacked (T·B × 4H, step t at rows (t−1)·B…): the weight gradients
+        /// Σ_t dA_tᵀ x_t and Σ_t dA_tᵀ h_{t−1} then take one GEMM each, with K = T·B.
+        var dAs = Matrix<T>(rows: 0, cols: 0)
+        var xAll = Matrix<T>(rows: 0, cols: 0)              // T·B × D: x_1 … x_T stacked
+        var hPrevAll = Matrix<T>(rows: 0, cols: 0)          // T·B × H: h_0 … h_{T−1} stacked
+        var dW_x = Matrix<T>(rows: 0, cols: 0)              // 4H×D, summed over steps
+        var dW_h = Matrix<T>(rows: 0, cols: 0)              // 4H×H
+        var db = Matrix<T>(rows: 0, cols: 0)                // 1×4H
+        public internal(set) var dxs: [Matrix<T>] = []
+        public var recordGradientNorms = false
+        public internal(set) var dhNorms: [Double] = []
+        public init() {}
+        public var dh0: Matrix<T> { dhNext }
+        public var dc0: Matrix<T>? { dcNext }
+        public var length: Int { xs.count }
+    }
+
+    public let inputSize: Int
+    public let hiddenSize: Int
+    /// Initialise b_f to 1 (Gers et al. 2000; Jozefowicz et al. 2015) instead of drawing it.
+    public let forgetBiasOne: Bool
+    public var hasCellState: Bool { true }
+    public var gateLayout: Gates { Gates(hidden: hiddenSize) }
+
+    public init(inputSize: Int, hiddenSize: Int, forgetBiasOne: Bool = false) {
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.forgetBiasOne = forgetBiasOne
+    }
+
+    public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
+        let (D, H) = (inputSize, hiddenSize)
+        // fan-in of a bias is taken as H (PyTorch draws every LSTM tensor from U(±1/√H)).
+        func w(_ r: Int, _ c: Int) -> Matrix<T> {
+            .initialized(r, c, initializer, fanIn: r == 1 ? H : c, fanOut: r == 1 ? H : r, pytorchFan: H, rng: &rng)
+        }
+        var p = Parameters(W_gx: w(H, D), W_gh: w(H, H), b_g: w(1, H),
+                           W_ix: w(H, D), W_ih: w(H, H), b_i: w(1, H),
+                           W_fx: w(H, D), W_fh: w(H, H), b_f: w(1, H),
+                           W_ox: w(H, D), W_oh: w(H, H), b_o: w(1, H))
+        if forgetBiasOne { p.b_f = Matrix(rows: 1, cols: H, repeating: 1) }
+        return p
+    }
+
+    /// Packs the twelve named tensors into the fused W_x, W_h, b (rows/columns per `Gates`).
+    private func pack(_ p: Parameters, into cache: inout Cache) {
+        let (D, H, G) = (inputSize, hiddenSize, gateLayout)
+        if cache.W_h.rows != G.width || cache.W_x.cols != D {
+            cache.W_x = Matrix(rows: G.width, cols: D); cache.W_h = Matrix(rows: G.width, cols: H)
+            cache.W_xT = Matrix(rows: D, cols: G.width); cache.W_hT = Matrix(rows: H, cols: G.width)
+            cache.b = Matrix(rows: 1, cols: G.width)
+        }
+        for (gate, wx, wh, b) in [(G.i, p.W_ix, p.W_ih, p.b_i), (G.f, p.W_fx, p.W_fh, p.b_f),
+                                  (G.g, p.W_gx, p.W_gh, p.b_g), (G.o, p.W_ox, p.W_oh, p.b_o)] {
+            copyBlock(wx, into: &cache.W_x, at: (gate, 0))
+            copyBlock(wh, into: &cache.W_h, at: (gate, 0))
+            copyBlock(b, into: &cache.b, at: (0, gate))
+        }
+        transpose(cache.W_x, into: &cache.W_xT)
+        transpose(cache.W_h, into: &cache.W_hT)
+    }
+
+    public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters, cache: inout Cache) {
+        precondition(!xs.isEmpty, "LSTM.forward: empty sequence")
+        let (B, H, G) = (xs[0].rows, hiddenSize, gateLayout)
+        precondition(xs[0].cols == inputSize, "LSTM.forward: input width \(xs[0].cols), expected \(inputSize)")
+        cache.xs = xs
+        resize(&cache.h, count: xs.count + 1, rows: B, cols: H)
+        resize(&cache.c, count: xs.count + 1, rows: B, cols: H)
+        resize(&cache.gates, count: xs.count, rows: B, cols: G.width)
+        resize(&cache.tanhC, count: xs.count, rows: B, cols: H)
+        for (state, given) in [(0, h0), (1, c0)] {
+            if let given { precondition(given.rows == B && given.cols == H, "LSTM.forward: initial state must be \(B)x\(H)") }
+            if state == 0 { if let given { cache.h[0].copy(from: given) } else { cache.h[0].zero() } }
+            else { if let given { cache.c[0].copy(from: given) } else { cache.c[0].zero() } }
+        }
+        pack(p, into: &cache)
+        for t in 1...xs.count {
+            // (lstm.a)  A_t = x_t W_xᵀ + h_{t−1} W_hᵀ (+ b, added in step): all four gates at once
+            gemm(xs[t - 1], cache.W_xT, into: &cache.gates[t - 1])                   // (lstm.a)
+            gemm(cache.h[t - 1], cache.W_hT, into: &cache.gates[t - 1], beta: 1)     // (lstm.a)
+            let cPrev = cache.c[t - 1]
+            step(gates: &cache.gates[t - 1], bias: cache.b, cPrev: cPrev,
+                 c: &cache.c[t], tanhC: &cache.tanhC[t - 1], h: &cache.h[t])
+        }
+    }
+
+    /// One step's elementwise part: gate activations in place, then c_t and h_t.
+    @inline(__always)
+    private func step(gates: inout Matrix<T>, bias: Matrix<T>, cPrev: Matrix<T>,
+                      c: inout Matrix<T>, tanhC: inout Matrix<T>, h: inout Matrix<T>) {
+        let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
+        gates.data.withUnsafeMutableBufferPointer { A in
+        bias.data.withUnsafeBufferPointer { bias in
+        cPrev.data.withUnsafeBufferPointer { cPrev in
+        c.data.withUnsafeMutableBufferPointer { c in
+        tanhC.data.withUnsafeMutableBufferPointer { tanhC in
+        h.data.withUnsafeMutableBufferPointer { h in
+            let width = G.width
+            for row in 0..<B {
+                let a = A.baseAddress! + row * width
+                // bias, then the gate nonlinearities on whole row slices (8-wide SIMD for Float)
+                for k in 0..<width { a[k] += bias[k] }                                                  // (lstm.a)
+                T.sigmoid(inPlace: UnsafeMutableBufferPointer(rebasing: A[(row * width + G.sigmoids.lowerBound)..<(row * width + G.sigmoids.upperBound)]))  // (lstm.i) (lstm.f) (lstm.o)
+                T.tanh(inPlace: UnsafeMutableBufferPointer(rebasing: A[(row * width + G.g)..<(row * width + G.g + H)]))  // (lstm.g)
+                let (i, f, g) = (a + G.i, a + G.f, a + G.g)
+                let cp = cPrev.baseAddress! + row * H, cr = c.baseAddress! + row * H, th = tanhC.baseAddress! + row * H
+                for j in 0..<H {
+                    cr[j] = g[j] * i[j] + cp[j] * f[j]      // (lstm.c)
+                    th[j] = cr[j]
+                }
+            }
+            T.tanh(inPlace: tanhC)                          // (lstm.h)
+            for row in 0..<B {
+                let o = A.baseAddress! + row * width + G.o
+                let th = tanhC.baseAddress! + row * H, hr = h.baseAddress! + row * H
+                for j in 0..<H { hr[j] = o[j] * th[j] }    // (lstm.h)
+            }
+        }}}}}}
+    }
+
+    public func backward(_ dhs: [Matrix<T>?], _ p: Parameters, cache: inout Cache, grads: inout Parameters,
+                         inputGradients: Bool = false, truncation k: Int = 0) {
+        let T_ = cache.length
+        precondition(dhs.count == T_, "LSTM.backward: \(dhs.count) upstream gradients for \(T_) steps")
+        let (B, D, H, G) = (cache.h[0].rows, inputSize, hiddenSize, gateLayout)
+        ensure(&cache.dh, B, H); ensure(&cache.dhNext, B, H); ensure(&cache.dcNext, B, H)
+        ensure(&cache.dAs, T_ * B, G.width); ensure(&cache.xAll, T_ * B, D); ensure(&cache.hPrevAll, T_ * B, H)
+        for t in 1...T_ {
+            copyBlock(cache.xs[t - 1], into: &cache.xAll, at: ((t - 1) * B, 0))
+            copyBlock(cache.h[t - 1], into: &cache.hPrevAll, at: ((t - 1) * B, 0))
+        }
+        ensure(&cache.dW_x, G.width, D); ensure(&cache.dW_h, G.width, H); ensure(&cache.db, 1, G.width)
+        cache.dhNext.zero(); cache.dcNext.zero()
+        cache.dW_x.zero(); cache.dW_h.zero(); cache.db.zero()
+        if inputGradients { resize(&cache.dxs, count: T_, rows: B, cols: D) }
+        if cache.recordGradientNorms { cache.dhNorms = [Double](repeating: 0, count: T_) }
+        for t in stride(from: T_, through: 1, by: -1) {
+            // (lstm.dh)  dh_t = ∂L/∂h_t (from above) + dhNext (from step t+1)
+            cache.dh.copy(from: cache.dhNext)                                   // (lstm.dh)
+            if let up = dhs[t - 1] { cache.dh.add(up) }                         // (lstm.dh)
+            if cache.recordGradientNorms { cache.dhNorms[t - 1] = frobeniusNorm(cache.dh) }
+            let cPrev = cache.c[t - 1]
+            stepBackward(dh: cache.dh, gates: cache.gates[t - 1], tanhC: cache.tanhC[t - 1], cPrev: cPrev,
+                         dcNext: &cache.dcNext, dAs: &cache.dAs, row0: (t - 1) * B)
+            // forward (lstm.a): A_t = x_t W_xᵀ + h_{t−1} W_hᵀ + b  (weight gradients after the loop)
+            if inputGradients {
+                gemmBlock(m: B, n: D, k: G.width, cache.dAs, at: ((t - 1) * B, 0), cache.W_x, at: (0, 0),
+                          into: &cache.dxs[t - 1])                                                    // (lstm.dx)
+            }
+            gemmBlock(m: B, n: H, k: G.width, cache.dAs, at: ((t - 1) * B, 0), cache.W_h, at: (0, 0),
+                      into: &cache.dhNext)                                                            // (lstm.dhprev)
+            if k > 0 && (T_ - t + 1) % k == 0 && t > 1 { cache.dhNext.zero(); cache.dcNext.zero() }  // (lstm.truncate)
+        }
+        // Σ over t of the shared weights' gradients, as one product over the stacked steps
+        gemm(cache.dAs, transA: true, cache.xAll, into: &cache.dW_x, beta: 1)             // (lstm.dW_x)
+        gemm(cache.dAs, transA: true, cache.hPrevAll, into: &cache.dW_h, beta: 1)         // (lstm.dW_h)
+        cache.dAs.accumulateColumnSums(into: &cache.db)                                    // (lstm.db)
+        // Unpack the fused gradients into the named tensors: dW_⋆x, dW_⋆h, db_⋆ are the gate's block.
+        for (gate, wx, wh, b) in [(G.i, \Parameters.W_ix, \Parameters.W_ih, \Parameters.b_i),
+                                  (G.f, \.W_fx, \.W_fh, \.b_f), (G.g, \.W_gx, \.W_gh, \.b_g),
+                                  (G.o, \.W_ox, \.W_oh, \.b_o)] {
+            addBlock(from: cache.dW_x, at: (gate, 0), into: &grads[keyPath: wx])
+            addBlock(from: cache.dW_h, at: (gate, 0), into: &grads[keyPath: wh])
+            addBlock(from: cache.db, at: (0, gate), into: &grads[keyPath: b])
+        }
+    }
+
+    /// One step's elementwise backward: from dh_t (and dc_t carried in `dcNext`) to the
+    /// pre-activation gradients dA_t (rows row0… of the stacked dAs); leaves ∂L/∂c_{t−1} in `dcNext`.
+    @inline(__always)
+    private func stepBackward(dh: Matrix<T>, gates: Matrix<T>, tanhC: Matrix<T>, cPrev: Matrix<T>,
+                              dcNext: inout Matrix<T>, dAs: inout Matrix<T>, row0: Int) {
+        let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
+        dh.data.withUnsafeBufferPointer { dh in
+        gates.data.withUnsafeBufferPointer { A in
+        tanhC.data.withUnsafeBufferPointer { tanhC in
+        cPrev.data.withUnsafeBufferPointer { cPrev in
+        dcNext.data.withUnsafeMutableBufferPointer { dcNext in
+        dAs.data.withUnsafeMutableBufferPointer { dA in
+            for row in 0..<B {
+                let a = A.baseAddress! + row * G.width, da = dA.baseAddress! + (row0 + row) * G.width
+                let (i, f, g, o) = (a + G.i, a + G.f, a + G.g, a + G.o)
+                let (da_i, da_f, da_g, da_o) = (da + G.i, da + G.f, da + G.g, da + G.o)
+                let dhr = dh.baseAddress! + row * H, th = tanhC.baseAddress! + row * H
+                let cp = cPrev.baseAddress! + row * H, dc = dcNext.baseAddress! + row * H
+                for j in 0..<H {
+                    // forward (lstm.h): h = o ⊙ tanh(c)
+                    let dO = dhr[j] * th[j]                                   // (lstm.do)
+                    let dC = dc[j] + dhr[j] * o[j] * (1 - th[j] * th[j])      // (lstm.dc)
+                    // forward (lstm.c): c = g ⊙ i + c_prev ⊙ f
+                    let dI = dC * g[j]                                        // (lstm.di)
+                    let dF = dC * cp[j]                                       // (lstm.df)
+                    let dG = dC * i[j]                                        // (lstm.dg)
+                    dc[j] = dC * f[j]                                         // (lstm.dcprev)
+                    // forward (lstm.i, lstm.f, lstm.g, lstm.o): σ′ = s(1 − s), tanh′ = 1 − g²
+                    da_i[j] = dI * i[j] * (1 - i[j])                          // (lstm.da_i)
+                    da_f[j] = dF * f[j] * (1 - f[j])                          // (lstm.da_f)
+                    da_g[j] = dG * (1 - g[j] * g[j])                          // (lstm.da_g)
+                    da_o[j] = dO * o[j] * (1 - o[j])                          // (lstm.da_o)
+                }
+            }
+        }}}}}}
+    }
+}

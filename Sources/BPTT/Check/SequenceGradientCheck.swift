@@ -1,0 +1,138 @@
+/// Gradient checks for every cell, stacked and bidirectional: a reproducible random case
+/// (parameters, inputs, targets, h0 and c0 per unit) from one seed, checked in Float64 and
+/// dumped with the same JSON contract as `RNNCheckCase` (plus `c0`, `layers`, `bidirectional`).
+public struct SequenceCheckSpec: Sendable {
+    public var model: CellKind
+    public var layers = 1
+    public var bidirectional = false
+    public var output: RNNClassifier<Double>.Output = .last
+    public var batch = 3, length = 4, input = 2, hidden = 5, classes = 4
+    public var withH0 = true
+    public var seed: UInt64 = 0
+    public init(model: CellKind) { self.model = model }
+}
+
+public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
+    public typealias Model = SequenceClassifier<Cell>
+    public let spec: SequenceCheckSpec
+    public let model: Model
+    public var xs: [Matrix<Double>]
+    public var targets: [[Int]]
+    public var h0s: [Matrix<Double>]?
+    public var c0s: [Matrix<Double>]?
+    public var params: Model.Parameters
+
+    public init(_ spec: SequenceCheckSpec, make: @escaping (Int) -> Cell) {
+        self.spec = spec
+        var rng = RNG(seed: spec.seed)
+        model = Model(stack: RecurrentStack(layers: spec.layers, bidirectional: spec.bidirectional,
+                                            inputSize: spec.input, hiddenSize: spec.hidden, make: make),
+                      classes: spec.classes, output: spec.output)
+        // Xavier: larger than PyTorch's init, so every path carries a sizeable gradient.
+        params = model.initialParameters(.xavier, rng: &rng)
+        xs = (0..<spec.length).map { _ in Matrix<Double>.normal(spec.batch, spec.input, std: 1, rng: &rng) }
+        let steps = spec.output == .last ? 1 : spec.length
+        targets = (0..<steps).map { _ in (0..<spec.batch).map { _ in rng.int(below: spec.classes) } }
+        let units = model.stack.cells.count
+        h0s = spec.withH0 ? (0..<units).map { _ in Matrix<Double>.uniform(spec.batch, spec.hidden, bound: 0.5, rng: &rng) } : nil
+        c0s = spec.withH0 && model.stack.hasCellState
+            ? (0..<units).map { _ in Matrix<Double>.uniform(spec.batch, spec.hidden, bound: 0.5, rng: &rng) } : nil
+    }
+
+    public var lossScale: Double { 1 / Double(spec.batch * (spec.output == .last ? 1 : spec.length)) }
+
+    func suffix(_ u: Int) -> String {
+        RecurrentStack<Cell>.unitSuffix(u, units: model.stack.cells.count, directions: model.stack.directions)
+    }
+
+    public func loss(params p: Model.Parameters, xs: [Matrix<Double>], h0s: [Matrix<Double>]?, c0s: [Matrix<Double>]?) -> Double {
+        var ws = Model.Workspace()
+        return model.forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, workspace: &ws).lossSum * lossScale
+    }
+
+    public func analytic() -> (loss: Double, grads: Model.Parameters, dxs: [Matrix<Double>], dh0s: [Matrix<Double>], dc0s: [Matrix<Double>?]) {
+        var ws = Model.Workspace()
+        var grads = params.zeros()
+        var none: RNG? = nil
+        let r = model.lossAndGradient(xs, targets: targets, h0s: h0s, c0s: c0s, params, lossScale: lossScale,
+                                      workspace: &ws, grads: &grads, dropoutRNG: &none, inputGradients: true)
+        return (r.lossSum * lossScale, grads, ws.stack.dxs, ws.stack.dh0s, ws.stack.dc0s)
+    }
+
+    /// Every parameter, the inputs ("x", rows t-major), and each unit's h0 and c0.
+    public func check(step: Double = GradientCheck.defaultStep, stencil: GradientCheck.Stencil = .fivePoint) -> [GradientCheck.Result] {
+        let a = analytic()
+        let paths = params.parameterPaths
+        var tensors = paths.map { GradientCheck.Tensor(name: $0.name, value: params[keyPath: $0.path], analytic: a.grads[keyPath: $0.path]) }
+        tensors.append(GradientCheck.Tensor(name: "x", value: stack(xs), analytic: stack(a.dxs)))
+        let units = model.stack.cells.count
+        if let h0s { for u in 0..<units { tensors.append(.init(name: "h0" + suffix(u), value: h0s[u], analytic: a.dh0s[u])) } }
+        if let c0s { for u in 0..<units { tensors.append(.init(name: "c0" + suffix(u), value: c0s[u], analytic: a.dc0s[u]!)) } }
+        let np = paths.count, T_ = spec.length
+        let hasH0 = h0s != nil, hasC0 = c0s != nil
+        return GradientCheck.run(tensors, step: step, stencil: stencil) { values in
+            var p = params
+            for (i, n) in paths.enumerated() { p[keyPath: n.path] = values[i] }
+            let x = unstack(values[np], steps: T_)
+            let h = hasH0 ? Array(values[(np + 1)..<(np + 1 + units)]) : nil
+            let c = hasC0 ? Array(values[(np + 1 + units)..<(np + 1 + 2 * units)]) : nil
+            return .init(loss: loss(params: p, xs: x, h0s: h, c0s: c))
+        }
+    }
+
+    func stack(_ ms: [Matrix<Double>]) -> Matrix<Double> {
+        Matrix(rows: ms.count * ms[0].rows, cols: ms[0].cols, data: ms.flatMap(\.data))
+    }
+
+    func unstack(_ m: Matrix<Double>, steps: Int) -> [Matrix<Double>] {
+        let r = m.rows / steps
+        return (0..<steps).map { t in Matrix(rows: r, cols: m.cols, data: Array(m.data[(t * r * m.cols)..<((t + 1) * r * m.cols)])) }
+    }
+
+    /// The `--dump` contract: as `RNNCheckCase.dump()`, with `h0` and `c0` as b×H arrays for a
+    /// single unit, or objects `{"h0_l0": …, "h0_l0_reverse": …}` for stacks.
+    public func dump() -> JSON {
+        let a = analytic()
+        let paths = params.parameterPaths
+        let (B, T_, D, H) = (spec.batch, spec.length, spec.input, spec.hidden)
+        let inputs: JSON = .array((0..<B).map { b in .array((0..<T_).map { t in .array((0..<D).map { d in .number(xs[t][b, d]) }) }) })
+        let targetsJSON: JSON = spec.output == .last
+            ? .array(targets[0].map { .int($0) })
+            : .array((0..<B).map { b in .array((0..<T_).map { t in .int(targets[t][b]) }) })
+        func state(_ m: Matrix<Double>) -> JSON { .array((0..<B).map { b in .array((0..<H).map { .number(m[b, $0]) }) }) }
+        func states(_ ms: [Matrix<Double>]?, _ name: String) -> JSON {
+            guard let ms else { return .null }
+            if ms.count == 1 { return state(ms[0]) }
+            return .object(ms.indices.map { (name + suffix($0), state(ms[$0])) })
+        }
+        func tensor(_ name: String, _ m: Matrix<Double>) -> JSON { JSON.tensor(m, vector: name.hasPrefix("b_")) }
+        return .object([
+            ("model", .string(spec.model.rawValue)),
+            ("output", .string(spec.output == .last ? "last" : "every-step")),
+            ("layers", .int(spec.layers)), ("bidirectional", .bool(spec.bidirectional)),
+            ("batch", .int(B)), ("length", .int(T_)), ("input", .int(D)), ("hidden", .int(H)), ("classes", .int(spec.classes)),
+            ("inputs", inputs), ("targets", targetsJSON), ("h0", states(h0s, "h0")),
+            ("c0", model.stack.hasCellState ? states(c0s, "c0") : .null),
+            ("parameters", .object(paths.map { ($0.name, tensor($0.name, params[keyPath: $0.path])) })),
+            ("gradients", .object(paths.map { ($0.name, tensor($0.name, a.grads[keyPath: $0.path])) })),
+            ("loss_value", .number(a.loss)),
+        ])
+    }
+}
+
+/// Runs the check for the cell a spec names (the entry point of `bptt gradcheck`).
+public enum SequenceGradientCheck {
+    struct Visitor: CellVisitor {
+        typealias T = Double
+        let spec: SequenceCheckSpec, step: Double, stencil: GradientCheck.Stencil, wantDump: Bool
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> ([GradientCheck.Result], JSON?) where C.T == Double {
+            let c = SequenceCheckCase(spec, make: make)
+            return (c.check(step: step, stencil: stencil), wantDump ? c.dump() : nil)
+        }
+    }
+
+    public static func run(_ spec: SequenceCheckSpec, step: Double = GradientCheck.defaultStep,
+                           stencil: GradientCheck.Stencil = .fivePoint, dump: Bool = false) -> (results: [GradientCheck.Result], dump: JSON?) {
+        try! spec.model.accept(Visitor(spec: spec, step: step, stencil: stencil, wantDump: dump), hidden: spec.hidden)
+    }
+}

@@ -1,0 +1,264 @@
+/// Stacked and bidirectional recurrent layers over any cell, derived in `derivations/stacked.md`.
+///
+/// A stack has `layers` levels and one or two directions. Unit (l, d) is one cell; it reads
+///
+///     u⁽⁰⁾_t = x_t,   u⁽ˡ⁾_t = m⁽ˡ⁾_t ⊙ o⁽ˡ⁻¹⁾_t   (dropout mask m, or 1)       (stacked.input)
+///
+/// forwards (d = 0) or in reverse time order (d = 1, stacked.rev), and the level's output is
+/// its hidden state, or both directions' states side by side:
+///
+///     o⁽ˡ⁾_t = [→h⁽ˡ⁾_t , ←h⁽ˡ⁾_t]   (B × H·directions)                         (stacked.out)
+///
+/// Many-to-one readouts take the final state of each direction, [→h_T , ←h_1] (stacked.final).
+/// Following DLFS2's `TimeLSTM`, each unit is a whole-sequence driver around its cell; the stack
+/// only wires inputs, outputs and their gradients between units.
+public struct RecurrentStack<Cell: RecurrentCell> {
+    public typealias T = Cell.T
+
+    public struct Parameters: ParameterSet {
+        /// One cell's parameters per unit, level-major: unit (l, d) is `units[l · directions + d]`.
+        public var units: [Cell.Parameters]
+        public let directions: Int
+        public static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
+            preconditionFailure("RecurrentStack.Parameters: the tensors depend on the number of layers; use parameterPaths")
+        }
+        /// A single unit keeps the cell's own names (`W_hx`, `W_gx`, …); otherwise PyTorch's
+        /// suffixes: `W_gx_l0`, `W_gx_l1`, and `_reverse` for the backward direction.
+        public var parameterPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
+            var out: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] = []
+            for u in units.indices {
+                let suffix = RecurrentStack.unitSuffix(u, units: units.count, directions: directions)
+                for (name, path) in Cell.Parameters.tensorPaths {
+                    out.append((name + suffix, (\Self.units[u]).appending(path: path)))
+                }
+            }
+            return out
+        }
+    }
+
+    /// "" for a lone unit; "_l<level>" plus "_reverse" for the backward direction otherwise.
+    public static func unitSuffix(_ u: Int, units: Int, directions: Int) -> String {
+        units == 1 ? "" : "_l\(u / directions)" + (u % directions == 1 ? "_reverse" : "")
+    }
+
+    public struct Workspace {
+        public var caches: [Cell.Cache] = []
+        var inputs: [[Matrix<T>]] = []          // per level ≥ 1: u⁽ˡ⁾_t when it needs its own buffer
+        var masks: [[Matrix<T>]] = []           // per level ≥ 1: dropout masks m⁽ˡ⁾_t
+        var outputs: [Matrix<T>] = []           // bidirectional top level: o_t = [→h_t, ←h_t]
+        var concat: [[Matrix<T>]] = []          // bidirectional lower levels: o⁽ˡ⁾_t
+        var final = Matrix<T>(rows: 0, cols: 0) // bidirectional: [→h_T, ←h_1]
+        var layerInputs: [[Matrix<T>]] = []     // the sequence each unit read (reversed for d = 1)
+        var droppedOut = false                  // masks were applied in the last forward
+        // backward
+        /// ∂L/∂o_t of the top level (B × H·directions), written by the model above.
+        public var dOutputs: [Matrix<T>] = []
+        public var dOutputUsed: [Bool] = []
+        /// ∂L/∂(final states) (B × H·directions), written by a many-to-one model above.
+        public var dFinal = Matrix<T>(rows: 0, cols: 0)
+        public var dFinalUsed = false
+        var up: [[Matrix<T>]] = []              // per unit, per step: split upstream gradients
+        var dhs: [[Matrix<T>?]] = []            // per unit: what the cell's backward reads
+        var dLower: [Matrix<T>] = []            // ∂L/∂o⁽ˡ⁻¹⁾_t while walking down
+        public init() {}
+        /// ∂L/∂h0 and ∂L/∂c0 of each unit after backward.
+        public var dh0s: [Matrix<T>] { caches.map(\.dh0) }
+        public var dc0s: [Matrix<T>?] { caches.map(\.dc0) }
+        /// ∂L/∂x_t after backward with input gradients.
+        public var dxs: [Matrix<T>] { dLower }
+    }
+
+    public let cells: [Cell]
+    public let layers: Int
+    public let directions: Int
+    public let dropout: Double
+    public var inputSize: Int { cells[0].inputSize }
+    public var hiddenSize: Int { cells[0].hiddenSize }
+    public var outputSize: Int { hiddenSize * directions }
+    public var hasCellState: Bool { cells[0].hasCellState }
+
+    /// `make(inputWidth)` builds one cell; level 0 reads `inputSize`, the others H·directions.
+    public init(layers: Int, bidirectional: Bool, dropout: Double = 0, inputSize: Int, hiddenSize: Int,
+                make: (Int) -> Cell) {
+        precondition(layers >= 1, "RecurrentStack: at least one layer")
+        precondition(dropout >= 0 && dropout < 1, "RecurrentStack: dropout must be in [0, 1)")
+        self.layers = layers
+        self.directions = bidirectional ? 2 : 1
+        self.dropout = dropout
+        var cells: [Cell] = []
+        for l in 0..<layers {
+            for _ in 0..<directions { cells.append(make(l == 0 ? inputSize : hiddenSize * directions)) }
+        }
+        self.cells = cells
+    }
+
+    public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
+        Parameters(units: cells.map { $0.initialParameters(initializer, rng: &rng) }, directions: directions)
+    }
+
+    /// The top level's output at step t (1-based): →h_t, or [→h_t, ←h_t].
+    public func output(_ t: Int, _ ws: Workspace) -> Matrix<T> {
+        directions == 1 ? ws.caches[cells.count - 1].h[t] : ws.outputs[t - 1]
+    }
+
+    /// The final states: →h_T, or [→h_T, ←h_1] (each direction's last state).
+    public func finalState(_ ws: Workspace) -> Matrix<T> {
+        directions == 1 ? ws.caches[cells.count - 1].hT : ws.final
+    }
+
+    /// Runs every unit. h0s, c0s: one initial state per unit (nil: zeros). `dropoutRNG`: draw
+    /// dropout masks between levels (training); nil: no dropout (evaluation, checks).
+    public func forward(_ xs: [Matrix<T>], h0s: [Matrix<T>]? = nil, c0s: [Matrix<T>]? = nil, _ p: Parameters,
+                        workspace ws: inout Workspace, dropoutRNG: inout RNG?) {
+        let (T_, B, H) = (xs.count, xs[0].rows, hiddenSize)
+        if ws.caches.count != cells.count { ws.caches = Array(repeating: Cell.Cache(), count: cells.count) }
+        if ws.layerInputs.count != cells.count { ws.layerInputs = Array(repeating: [], count: cells.count) }
+        if ws.inputs.count != layers { ws.inputs = Array(repeating: [], count: layers); ws.masks = ws.inputs; ws.concat = ws.inputs }
+        let useDropout = dropout > 0 && dropoutRNG != nil && layers > 1
+        ws.droppedOut = useDropout
+        var input = xs
+        for l in 0..<layers {
+            if l > 0 {
+                // (stacked.input)  u⁽ˡ⁾_t = m⁽ˡ⁾_t ⊙ o⁽ˡ⁻¹⁾_t
+                let below = directions == 1 ? Array(ws.caches[(l - 1) * directions].h[1...]) : ws.concat[l - 1]
+                if useDropout {
+                    resize(&ws.masks[l], count: T_, rows: B, cols: outputSize)
+                    resize(&ws.inputs[l], count: T_, rows: B, cols: outputSize)
+                    let keep = 1 - dropout, scale = T(1 / keep)
+                    for t in 0..<T_ {
+                        for i in 0..<ws.masks[l][t].count { ws.masks[l][t].data[i] = dropoutRNG!.uniform() < keep ? scale : 0 }
+                        multiply(below[t], ws.masks[l][t], into: &ws.inputs[l][t])          // (stacked.input)
+                    }
+                    input = ws.inputs[l]
+                } else {
+                    input = below                                                           // (stacked.input)
+                }
+            }
+            for d in 0..<directions {
+                let u = l * directions + d
+                // (stacked.rev) the backward direction reads the sequence last step first
+                ws.layerInputs[u] = d == 0 ? input : input.reversed()                       // (stacked.rev)
+                cells[u].forward(ws.layerInputs[u], h0: h0s?[u], c0: c0s?[u], p.units[u], cache: &ws.caches[u])
+            }
+            if directions == 2 {
+                // (stacked.out)  o_t = [→h_t , ←h_t];  ←h_t is the reverse unit's state after T−t+1 steps
+                let (fw, bw) = (l * 2, l * 2 + 1)
+                let top = l == layers - 1
+                if top { resize(&ws.outputs, count: T_, rows: B, cols: 2 * H) } else { resize(&ws.concat[l], count: T_, rows: B, cols: 2 * H) }
+                for t in 1...T_ {
+                    if top {
+                        copyBlock(ws.caches[fw].h[t], into: &ws.outputs[t - 1], at: (0, 0))               // (stacked.out)
+                        copyBlock(ws.caches[bw].h[T_ - t + 1], into: &ws.outputs[t - 1], at: (0, H))      // (stacked.out)
+                    } else {
+                        copyBlock(ws.caches[fw].h[t], into: &ws.concat[l][t - 1], at: (0, 0))             // (stacked.out)
+                        copyBlock(ws.caches[bw].h[T_ - t + 1], into: &ws.concat[l][t - 1], at: (0, H))    // (stacked.out)
+                    }
+                }
+                if top {
+                    // (stacked.final)  s = [→h_T , ←h_1]: each direction's state after the whole sequence
+                    ensure(&ws.final, B, 2 * H)
+                    copyBlock(ws.caches[fw].hT, into: &ws.final, at: (0, 0))                              // (stacked.final)
+                    copyBlock(ws.caches[bw].hT, into: &ws.final, at: (0, H))                              // (stacked.final)
+                }
+            }
+        }
+        // Upstream gradient buffers for the model above, all unused until it writes them.
+        resize(&ws.dOutputs, count: T_, rows: B, cols: outputSize)
+        ws.dOutputUsed = Array(repeating: false, count: T_)
+        ensure(&ws.dFinal, B, outputSize)
+        ws.dFinalUsed = false
+    }
+
+    /// Backpropagation through the stack: reads `ws.dOutputs` (where `dOutputUsed`) and
+    /// `ws.dFinal` (when `dFinalUsed`), walks the levels top-down, each unit through time.
+    /// Accumulates into `grads`; afterwards `ws.dh0s`, `ws.dc0s` and (with `inputGradients`)
+    /// `ws.dxs` hold the gradients of the initial states and inputs.
+    public func backward(_ p: Parameters, workspace ws: inout Workspace, grads: inout Parameters,
+                         inputGradients: Bool = false, truncation: Int = 0) {
+        let T_ = ws.dOutputs.count
+        let (B, H) = (ws.dOutputs[0].rows, hiddenSize)
+        if ws.dhs.count != cells.count { ws.dhs = Array(repeating: [], count: cells.count); ws.up = Array(repeating: [], count: cells.count) }
+        for u in 0..<cells.count where ws.dhs[u].count != T_ { ws.dhs[u] = Array(repeating: nil, count: T_) }
+        for l in stride(from: layers - 1, through: 0, by: -1) {
+            let top = l == layers - 1
+            if directions == 1 {
+                let u = l
+                if top {
+                    for t in 0..<T_ where ws.dOutputUsed[t] { ws.dhs[u][t] = ws.dOutputs[t] }
+                    if ws.dFinalUsed {
+                        if ws.dOutputUsed[T_ - 1] { ws.dOutputs[T_ - 1].add(ws.dFinal); ws.dhs[u][T_ - 1] = ws.dOutputs[T_ - 1] }
+                        else { ws.dhs[u][T_ - 1] = ws.dFinal }
+                    }
+                } else {
+                    for t in 0..<T_ { ws.dhs[u][t] = ws.dLower[t] }
+                }
+            } else {
+                // (stacked.dsplit)  d→h_t = do_t[:, :H],  d←h_t = do_t[:, H:]  (← unit's step T−t+1)
+                let (fw, bw) = (l * 2, l * 2 + 1)
+                resize(&ws.up[fw], count: T_, rows: B, cols: H)
+                resize(&ws.up[bw], count: T_, rows: B, cols: H)
+                for t in 1...T_ {
+                    let used = top ? ws.dOutputUsed[t - 1] : true
+                    let src = top ? ws.dOutputs[t - 1] : ws.dLower[t - 1]
+                    if used {
+                        ws.up[fw][t - 1].zero(); ws.up[bw][T_ - t].zero()
+                        addBlock(from: src, at: (0, 0), into: &ws.up[fw][t - 1])         // (stacked.dsplit)
+                        addBlock(from: src, at: (0, H), into: &ws.up[bw][T_ - t])        // (stacked.dsplit)
+                        ws.dhs[fw][t - 1] = ws.up[fw][t - 1]
+                        ws.dhs[bw][T_ - t] = ws.up[bw][T_ - t]
+                    }
+                }
+                if top && ws.dFinalUsed {
+                    // (stacked.dfinal)  d→h_T += ds[:, :H],  d←h_1 += ds[:, H:] (the reverse unit's last step)
+                    for (u, col) in [(fw, 0), (bw, H)] {
+                        if ws.dhs[u][T_ - 1] == nil { ws.up[u][T_ - 1].zero() }
+                        ws.dhs[u][T_ - 1] = nil   // release the alias before writing in place
+                        addBlock(from: ws.dFinal, at: (0, col), into: &ws.up[u][T_ - 1])   // (stacked.dfinal)
+                        ws.dhs[u][T_ - 1] = ws.up[u][T_ - 1]
+                    }
+                }
+            }
+            let needInput = l > 0 || inputGradients
+            for d in 0..<directions {
+                let u = l * directions + d
+                cells[u].backward(ws.dhs[u], p.units[u], cache: &ws.caches[u], grads: &grads.units[u],
+                                  inputGradients: needInput, truncation: truncation)
+                for t in 0..<T_ { ws.dhs[u][t] = nil }   // drop aliases so buffers are written in place next time
+            }
+            if needInput {
+                // (stacked.dinput)  ∂L/∂o⁽ˡ⁻¹⁾_t = m⁽ˡ⁾_t ⊙ (→dx_t + ←dx_{T−t+1})
+                let width = cells[l * directions].inputSize
+                resize(&ws.dLower, count: T_, rows: B, cols: width)
+                for t in 0..<T_ {
+                    ws.dLower[t].copy(from: ws.caches[l * directions].dxs[t])                        // (stacked.dinput)
+                    if directions == 2 { ws.dLower[t].add(ws.caches[l * directions + 1].dxs[T_ - 1 - t]) }  // (stacked.dinput)
+                    if l > 0 && ws.droppedOut {
+                        ws.dLower[t].multiply(by: ws.masks[l][t])                                    // (stacked.ddrop)
+                    }
+                }
+            }
+        }
+        for t in 0..<T_ { ws.dOutputUsed[t] = false }
+        ws.dFinalUsed = false
+    }
+}
+
+/// c = a ⊙ b (same shapes).
+func multiply<T: Scalar>(_ a: Matrix<T>, _ b: Matrix<T>, into c: inout Matrix<T>) {
+    precondition(a.count == b.count && a.count == c.count, "multiply: shape mismatch")
+    a.data.withUnsafeBufferPointer { a in
+        b.data.withUnsafeBufferPointer { b in
+            c.data.withUnsafeMutableBufferPointer { c in for i in 0..<c.count { c[i] = a[i] * b[i] } }
+        }
+    }
+}
+
+extension Matrix {
+    /// self ⊙= other
+    mutating func multiply(by other: Matrix) {
+        precondition(count == other.count, "multiply: shape mismatch")
+        data.withUnsafeMutableBufferPointer { d in
+            other.data.withUnsafeBufferPointer { o in for i in 0..<d.count { d[i] *= o[i] } }
+        }
+    }
+}

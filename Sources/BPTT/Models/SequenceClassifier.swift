@@ -1,0 +1,128 @@
+/// A recurrent stack (any cell, any depth, one or two directions) with a softmax readout:
+/// the palindrome model for `--model rnn|rnn-relu|lstm|gru|gru-cho`.
+///
+///     o_t = RecurrentStack(x)_t                     (stacked.out; →h_t for one direction)
+///     p   = s W_phᵀ + b_p,  s = final states         (stacked.p, many-to-one)
+///     p_t = o_t W_phᵀ + b_p                          (stacked.p, many-to-many)
+///     L   = mean of −log softmax(p)[y]
+public struct SequenceClassifier<Cell: RecurrentCell> {
+    public typealias T = Cell.T
+    public typealias Output = RNNClassifier<T>.Output
+    public typealias Stack = RecurrentStack<Cell>
+
+    public struct Parameters: ParameterSet {
+        public var stack: Stack.Parameters
+        public var readout: Linear<T>.Parameters
+        public static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
+            preconditionFailure("SequenceClassifier.Parameters: the tensors depend on the number of layers; use parameterPaths")
+        }
+        public var parameterPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
+            stack.parameterPaths.map { ($0.name, (\Self.stack).appending(path: $0.path)) }
+                + [("W_ph", \.readout.W), ("b_p", \.readout.b)]
+        }
+    }
+
+    public struct Workspace {
+        public var stack = Stack.Workspace()
+        var logits: [Matrix<T>] = []
+        var probs: [Matrix<T>] = []
+        var dlogits = Matrix<T>(rows: 0, cols: 0)
+        public init() {}
+        public var probabilities: [Matrix<T>] { probs }
+    }
+
+    public let stack: Stack
+    public let readout: Linear<T>
+    public let output: Output
+    public var classes: Int { readout.outputSize }
+
+    public init(stack: Stack, classes: Int, output: Output = .last) {
+        self.stack = stack
+        self.readout = Linear(inputSize: stack.outputSize, outputSize: classes)
+        self.output = output
+    }
+
+    public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
+        Parameters(stack: stack.initialParameters(initializer, rng: &rng), readout: readout.initialParameters(initializer, rng: &rng))
+    }
+
+    func readoutSteps(_ length: Int) -> [Int] { output == .last ? [length] : Array(1...length) }
+
+    /// Forward only: returns the summed loss and the number of correct arg-max predictions.
+    /// targets: one row of B labels per read-out step. dropoutRNG: non-nil while training.
+    @discardableResult
+    public func forward(_ xs: [Matrix<T>], targets: [[Int]], h0s: [Matrix<T>]? = nil, c0s: [Matrix<T>]? = nil,
+                        _ p: Parameters, workspace ws: inout Workspace, dropoutRNG: inout RNG?) -> (lossSum: Double, correct: Int) {
+        stack.forward(xs, h0s: h0s, c0s: c0s, p.stack, workspace: &ws.stack, dropoutRNG: &dropoutRNG)
+        let steps = readoutSteps(xs.count)
+        precondition(targets.count == steps.count, "expected \(steps.count) target rows, got \(targets.count)")
+        resize(&ws.logits, count: steps.count, rows: xs[0].rows, cols: classes)
+        resize(&ws.probs, count: steps.count, rows: xs[0].rows, cols: classes)
+        var lossSum = 0.0, correct = 0
+        for (j, t) in steps.enumerated() {
+            let s = output == .last ? stack.finalState(ws.stack) : stack.output(t, ws.stack)
+            readout.forward(s, p.readout, into: &ws.logits[j])                                     // (stacked.p)
+            let r = SoftmaxCrossEntropy.forward(logits: ws.logits[j], targets: targets[j][...], probs: &ws.probs[j])
+            lossSum += r.lossSum
+            correct += r.correct
+        }
+        return (lossSum, correct)
+    }
+
+    /// Forward without dropout (evaluation).
+    @discardableResult
+    public func forward(_ xs: [Matrix<T>], targets: [[Int]], h0s: [Matrix<T>]? = nil, c0s: [Matrix<T>]? = nil,
+                        _ p: Parameters, workspace ws: inout Workspace) -> (lossSum: Double, correct: Int) {
+        var none: RNG? = nil
+        return forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, workspace: &ws, dropoutRNG: &none)
+    }
+
+    /// Forward and backward: accumulates ∂L/∂θ into `grads` for L = lossScale · Σ ℓ. Afterwards
+    /// `ws.stack.dh0s`, `ws.stack.dc0s` and (with `inputGradients`) `ws.stack.dxs` are set.
+    @discardableResult
+    public func lossAndGradient(_ xs: [Matrix<T>], targets: [[Int]], h0s: [Matrix<T>]? = nil, c0s: [Matrix<T>]? = nil,
+                                _ p: Parameters, lossScale: Double, workspace ws: inout Workspace, grads: inout Parameters,
+                                dropoutRNG: inout RNG?, inputGradients: Bool = false, truncation: Int = 0) -> (lossSum: Double, correct: Int) {
+        let result = forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, workspace: &ws, dropoutRNG: &dropoutRNG)
+        for (j, t) in readoutSteps(xs.count).enumerated() {
+            SoftmaxCrossEntropy.backward(probs: ws.probs[j], targets: targets[j][...], scale: T(lossScale),
+                                         into: &ws.dlogits)                                           // (losses.dp)
+            // forward (stacked.p): p = s W_phᵀ + b_p  ⇒  ds = dp W_ph (linear.dx)
+            if output == .last {
+                readout.backward(ws.dlogits, x: stack.finalState(ws.stack), p.readout, grads: &grads.readout, dx: &ws.stack.dFinal)
+                ws.stack.dFinalUsed = true
+            } else {
+                readout.backward(ws.dlogits, x: stack.output(t, ws.stack), p.readout, grads: &grads.readout,
+                                 dx: &ws.stack.dOutputs[t - 1])
+                ws.stack.dOutputUsed[t - 1] = true
+            }
+        }
+        stack.backward(p.stack, workspace: &ws.stack, grads: &grads.stack, inputGradients: inputGradients, truncation: truncation)
+        return result
+    }
+}
+
+/// The recurrent cells by their command-line names.
+public enum CellKind: String, CaseIterable, Sendable {
+    case rnn, rnnReLU = "rnn-relu", lstm, gru, gruCho = "gru-cho"
+
+    public static var names: [String] { allCases.map(\.rawValue) }
+
+    /// Calls `visitor` with a maker of this kind of cell (argument: input width).
+    public func accept<V: CellVisitor>(_ visitor: V, hidden: Int, forgetBiasOne: Bool = false) throws -> V.Result {
+        switch self {
+        case .rnn: return try visitor.visit { RNN<V.T>(inputSize: $0, hiddenSize: hidden, activation: .tanh) }
+        case .rnnReLU: return try visitor.visit { RNN<V.T>(inputSize: $0, hiddenSize: hidden, activation: .relu) }
+        case .lstm: return try visitor.visit { LSTM<V.T>(inputSize: $0, hiddenSize: hidden, forgetBiasOne: forgetBiasOne) }
+        case .gru: return try visitor.visit { GRU<V.T>(inputSize: $0, hiddenSize: hidden, formulation: .pytorch) }
+        case .gruCho: return try visitor.visit { GRU<V.T>(inputSize: $0, hiddenSize: hidden, formulation: .cho) }
+        }
+    }
+}
+
+/// Generic code to run for whichever cell a name picks (Swift has no generic closures).
+public protocol CellVisitor {
+    associatedtype T: Scalar
+    associatedtype Result
+    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Result where C.T == T
+}

@@ -1,0 +1,112 @@
+import Foundation
+
+/// A line chart written as standalone SVG: axes with "nice" ticks, axis labels, a title, a
+/// legend, one colour per series. Optional logarithmic y axis (gradient norms).
+public struct SVGChart {
+    public struct Series {
+        public var name: String
+        public var points: [(x: Double, y: Double)]
+        public init(name: String, points: [(x: Double, y: Double)]) { self.name = name; self.points = points }
+    }
+
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [Series] = []
+    public var logY = false
+    public var yRange: ClosedRange<Double>? = nil
+    public var markers = false
+    public var width = 720.0, height = 440.0
+
+    /// Colour-blind-safe palette (Okabe–Ito), cycled.
+    public static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+
+    public init(title: String, xLabel: String, yLabel: String) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+    }
+
+    /// Ticks at 1, 2 or 5 × 10^k covering [lo, hi], about `count` of them.
+    public static func niceTicks(_ lo: Double, _ hi: Double, count: Int = 6) -> [Double] {
+        guard hi > lo, lo.isFinite, hi.isFinite else { return [lo] }
+        let raw = (hi - lo) / Double(max(count - 1, 1))
+        let mag = pow(10, floor(log10(raw)))
+        let step = [1.0, 2, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
+        var t = ceil(lo / step - 1e-9) * step
+        var out: [Double] = []
+        while t <= hi + step * 1e-9 { out.append(abs(t) < step * 1e-9 ? 0 : t); t += step }
+        return out
+    }
+
+    static func label(_ v: Double) -> String {
+        if v == 0 { return "0" }
+        if abs(v) >= 1e5 || abs(v) < 1e-3 { return String(format: "%.0e", v) }
+        if v == v.rounded() { return String(Int(v)) }
+        return String(format: "%g", v)
+    }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    public func render() -> String {
+        let (left, right, top, bottom) = (70.0, 170.0, 40.0, 55.0)
+        let pw = width - left - right, ph = height - top - bottom
+        let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
+        var x0 = all.map(\.x).min() ?? 0, x1 = all.map(\.x).max() ?? 1
+        if x0 == x1 { x0 -= 1; x1 += 1 }
+        func ty(_ y: Double) -> Double { logY ? log10(y) : y }
+        var y0 = yRange?.lowerBound ?? all.map { ty($0.y) }.min() ?? 0
+        var y1 = yRange?.upperBound ?? all.map { ty($0.y) }.max() ?? 1
+        if logY { y0 = floor(y0); y1 = ceil(y1) }
+        if y0 == y1 { y0 -= 1; y1 += 1 }
+        func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * pw }
+        func py(_ y: Double) -> Double { top + ph - (ty(y) - y0) / (y1 - y0) * ph }
+        var s = """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
+        <rect width="100%" height="100%" fill="white"/>
+        <text x="\(left + pw / 2)" y="22" text-anchor="middle" font-size="15">\(Self.escape(title))</text>
+
+        """
+        // grid and ticks
+        for t in Self.niceTicks(x0, x1) {
+            let x = px(t)
+            s += "<line x1=\"\(x)\" y1=\"\(top)\" x2=\"\(x)\" y2=\"\(top + ph)\" stroke=\"#e5e5e5\"/>"
+            s += "<line x1=\"\(x)\" y1=\"\(top + ph)\" x2=\"\(x)\" y2=\"\(top + ph + 5)\" stroke=\"black\"/>"
+            s += "<text x=\"\(x)\" y=\"\(top + ph + 18)\" text-anchor=\"middle\">\(Self.label(t))</text>\n"
+        }
+        let yTicks = logY ? stride(from: y0, through: y1, by: max(1, ((y1 - y0) / 8).rounded(.up))).map { $0 } : Self.niceTicks(y0, y1)
+        for t in yTicks {
+            let y = top + ph - (t - y0) / (y1 - y0) * ph
+            s += "<line x1=\"\(left)\" y1=\"\(y)\" x2=\"\(left + pw)\" y2=\"\(y)\" stroke=\"#e5e5e5\"/>"
+            s += "<line x1=\"\(left - 5)\" y1=\"\(y)\" x2=\"\(left)\" y2=\"\(y)\" stroke=\"black\"/>"
+            s += "<text x=\"\(left - 8)\" y=\"\(y + 4)\" text-anchor=\"end\">\(logY ? "1e\(Int(t))" : Self.label(t))</text>\n"
+        }
+        // axes
+        s += "<line x1=\"\(left)\" y1=\"\(top + ph)\" x2=\"\(left + pw)\" y2=\"\(top + ph)\" stroke=\"black\"/>"
+        s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(top + ph)\" stroke=\"black\"/>\n"
+        s += "<text x=\"\(left + pw / 2)\" y=\"\(height - 12)\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
+        s += "<text transform=\"translate(18,\(top + ph / 2)) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))\(logY ? " (log scale)" : "")</text>\n"
+        // series
+        for (k, ser) in series.enumerated() {
+            let colour = Self.palette[k % Self.palette.count]
+            let pts = ser.points.filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
+            let clippedY = { (y: Double) in min(max(py(y), top), top + ph) }
+            let path = pts.map { String(format: "%.2f,%.2f", px($0.x), clippedY($0.y)) }.joined(separator: " ")
+            s += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(path)\"/>\n"
+            if markers || pts.count < 30 {
+                for p in pts { s += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%@\"/>", px(p.x), clippedY(p.y), colour as NSString) }
+                s += "\n"
+            }
+            // legend
+            let ly = top + 10 + Double(k) * 20
+            s += "<line x1=\"\(left + pw + 15)\" y1=\"\(ly)\" x2=\"\(left + pw + 40)\" y2=\"\(ly)\" stroke=\"\(colour)\" stroke-width=\"3\"/>"
+            s += "<text x=\"\(left + pw + 46)\" y=\"\(ly + 4)\">\(Self.escape(ser.name))</text>\n"
+        }
+        s += "</svg>\n"
+        return s
+    }
+
+    public func write(to path: String) throws { try writeFileAtomically(path, render()) }
+}
