@@ -6,13 +6,14 @@ import Foundation
 let commands = [trainCommand, gradcheckCommand, benchCommand, sweepCommand, curriculumCommand, gradflowCommand,
                 autoencoderCommand, classifyCommand, ganCommand, ganInterpolateCommand]
 
+let nameWidth = (commands.map(\.name.count).max() ?? 8) + 2
 let topHelp = """
 bptt — recurrent and MLP networks with hand-derived backpropagation
 
 usage: bptt <command> [options]        bptt <command> --help
 
 commands:
-\(commands.map { "  " + $0.name.padding(toLength: 11, withPad: " ", startingAt: 0) + $0.summary.split(separator: "\n").first! }.joined(separator: "\n"))
+\(commands.map { "  " + $0.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + $0.summary.split(separator: "\n").first! }.joined(separator: "\n"))
 
 exit codes: 0 ok, 1 a check failed, 2 bad flags or input, 3 training diverged (NaN/∞)
 """
