@@ -26,6 +26,9 @@ let trainCommand = Command(
         Option("seed", "S", "random seed (default 0)"),
         Option("threads", "N", "worker threads, 1 or 2 (default 2); results do not depend on it"),
         Option("eval-size", "N", "fresh palindromes for the final evaluation (default 1000)"),
+        Option("save", "PATH", "write a checkpoint here at the end (and every --save-every steps, and on Ctrl-C)"),
+        Option("save-every", "N", "steps between checkpoints (default: only at the end)"),
+        Option("resume", "PATH", "continue the run saved in PATH up to --steps in total (its configuration is used)"),
         Option("log", "FILE.csv", "write step, loss, accuracy, grad norm, examples/s every --log-every steps"),
         Option("log-every", "N", "steps between log rows (default 10)"),
         Option("quiet", nil, "no progress lines"),
@@ -61,11 +64,38 @@ func trainConfig(from a: Arguments) throws -> TrainConfig {
     return c
 }
 
+/// Flags that define the model: on --resume they must agree with the checkpoint when given.
+let modelDefiningFlags: [(flag: String, value: (TrainConfig) -> String)] = [
+    ("model", { $0.model }), ("layers", { String($0.layers) }), ("hidden", { String($0.hidden) }),
+    ("length", { String($0.length) }), ("batch", { String($0.batch) }), ("optim", { $0.optimizer.kind.rawValue }),
+]
+
 func runTrain(_ a: inout Arguments) throws -> Int32 {
-    let config = try trainConfig(from: a)
+    var config = try trainConfig(from: a)
     let logEvery = try a.int("log-every", default: 10, min: 1)
+    let saveEvery = try a.int("save-every", default: 0, min: 0)
+    let savePath = a.string("save")
+    if saveEvery > 0 && savePath == nil { throw BPTTError.usage("--save-every needs --save PATH") }
     let json = a.flag("json"), quiet = a.flag("quiet")
-    let trainer = try PalindromeTrainer(config)
+    let trainer: PalindromeTrainer
+    if let path = a.string("resume") {
+        let c = try Checkpoint.read(from: path)
+        trainer = try PalindromeTrainer(resuming: c, steps: config.steps, source: path)
+        for (flag, value) in modelDefiningFlags where a.has(flag) && value(config) != value(trainer.config) {
+            throw BPTTError.usage("--\(flag) \(value(config)) differs from the checkpoint's \(value(trainer.config)) (\(path))")
+        }
+        if a.has("bidirectional") && !trainer.config.bidirectional { throw BPTTError.usage("--bidirectional differs from the checkpoint (\(path))") }
+        guard trainer.step <= config.steps else {
+            throw BPTTError.usage("--steps \(config.steps) is below the checkpoint's step \(trainer.step) (\(path))")
+        }
+        config = trainer.config
+    } else {
+        trainer = try PalindromeTrainer(config)
+    }
+    func save() throws {
+        if let savePath { try trainer.checkpoint().write(to: savePath) }
+    }
+    Interrupt.install()
     var log: CSVWriter? = nil
     if let path = a.string("log") {
         log = try CSVWriter(path: path, header: ["step", "loss", "accuracy", "grad_norm", "examples_per_s"])
@@ -76,10 +106,23 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     let start = Date()
     var lastPrint = Date.distantPast
     var last = StepStats(step: 0, loss: .nan, accuracy: .nan, gradNorm: .nan)
-    for _ in 0..<config.steps {
+    let firstStep = trainer.step
+    while trainer.step < config.steps {
         last = trainer.trainStep()
+        if let bad = last.nonFinite {
+            try log?.close()
+            throw BPTTError.nonFinite("step \(last.step): \(bad) became NaN or infinite; stopped without applying it"
+                + (savePath.map { " (the last good checkpoint stays in \($0))" } ?? ""))
+        }
+        if saveEvery > 0 && last.step % saveEvery == 0 { try save() }
+        if Interrupt.requested {
+            try log?.close()
+            try save()
+            print("interrupted at step \(last.step)" + (savePath.map { "; checkpoint saved to \($0)" } ?? "; no --save given, nothing saved"))
+            return 130
+        }
         let elapsed = Date().timeIntervalSince(start)
-        let rate = Double(last.step * config.batch) / max(elapsed, 1e-9)
+        let rate = Double((last.step - firstStep) * config.batch) / max(elapsed, 1e-9)
         if let l = log, last.step % logEvery == 0 || last.step == config.steps {
             try l.write([String(last.step), fmt(last.loss), fmt(last.accuracy), fmt(last.gradNorm), String(format: "%.0f", rate)])
         }
@@ -92,8 +135,9 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     }
     let seconds = Date().timeIntervalSince(start)
     try log?.close()
+    try save()
     let eval = trainer.evaluate()
-    let rate = Double(config.steps * config.batch) / max(seconds, 1e-9)
+    let rate = Double((trainer.step - firstStep) * config.batch) / max(seconds, 1e-9)
     if !quiet {
         print(String(format: "eval accuracy %.4f on %d fresh palindromes (loss %.4f); %.1f s, %.0f examples/s",
                      eval.accuracy, config.evalSize, eval.loss, seconds, rate))

@@ -1,4 +1,5 @@
 import Foundation
+import BPTT
 import XCTest
 
 /// Runs the real `bptt` executable, built beside the test bundle.
@@ -143,5 +144,69 @@ final class CLITests: XCTestCase {
         let j = try lastJSON(r)
         XCTAssertEqual(j["model"] as? String, "rnn")
         XCTAssertGreaterThan(try XCTUnwrap(j["examples_per_s"] as? Double), 0)
+    }
+}
+
+extension CLITests {
+    func testDivergenceExitsThreeAndKeepsTheLastGoodCheckpoint() throws {
+        let ckpt = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-nan-\(getpid()).ckpt").path
+        defer { try? FileManager.default.removeItem(atPath: ckpt) }
+        let r = try bptt(["train", "--model", "rnn-relu", "--lr", "1e9", "--steps", "100", "--batch", "16", "--hidden", "16",
+                          "--quiet", "--save", ckpt, "--save-every", "1"])
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("step "), r.stderr)
+        // the checkpoint on disk is a good one (finite parameters) and loads
+        let c = try Checkpoint.read(from: ckpt)
+        XCTAssertTrue(c.tensors.allSatisfy { $0.value.isFinite })
+    }
+
+    func testResumeFromTheCommandLineMatchesAStraightRun() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-resume-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let base = ["train", "--model", "gru", "--length", "4", "--batch", "16", "--hidden", "8", "--optim", "adam", "--quiet", "--eval-size", "20"]
+        XCTAssertEqual(try bptt(base + ["--steps", "20", "--save", dir.appendingPathComponent("straight").path]).status, 0)
+        XCTAssertEqual(try bptt(base + ["--steps", "10", "--save", dir.appendingPathComponent("half").path]).status, 0)
+        let r = try bptt(["train", "--resume", dir.appendingPathComponent("half").path, "--steps", "20", "--quiet",
+                          "--save", dir.appendingPathComponent("resumed").path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let a = try Checkpoint.read(from: dir.appendingPathComponent("straight").path)
+        let b = try Checkpoint.read(from: dir.appendingPathComponent("resumed").path)
+        XCTAssertEqual(a.step, 20)
+        XCTAssertEqual(a, b)
+        // a conflicting model flag and a damaged file are refused with one line, exit 2
+        let conflict = try bptt(["train", "--resume", dir.appendingPathComponent("half").path, "--hidden", "9"])
+        XCTAssertEqual(conflict.status, 2)
+        XCTAssertTrue(conflict.stderr.contains("--hidden"), conflict.stderr)
+        var bytes = try Data(contentsOf: dir.appendingPathComponent("half"))
+        bytes[bytes.count - 5] ^= 0xFF
+        try bytes.write(to: dir.appendingPathComponent("bad"))
+        let bad = try bptt(["train", "--resume", dir.appendingPathComponent("bad").path, "--steps", "20"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("checksum"), bad.stderr)
+    }
+
+    func testInterruptSavesACheckpointAndExitsCleanly() throws {
+        let ckpt = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-int-\(getpid()).ckpt").path
+        defer { try? FileManager.default.removeItem(atPath: ckpt) }
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = ["train", "--steps", "1000000", "--hidden", "16", "--batch", "16", "--save", ckpt]
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        Thread.sleep(forTimeInterval: 1.5)
+        kill(p.processIdentifier, SIGINT)
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130)
+        XCTAssertTrue(text.contains("interrupted at step"), text)
+        let c = try Checkpoint.read(from: ckpt)
+        XCTAssertGreaterThan(c.step, 0)
     }
 }

@@ -1,5 +1,5 @@
 /// Weight initialisers. Each fills a matrix from the run's RNG.
-public enum Initializer: String, CaseIterable, Sendable {
+public enum Initializer: String, CaseIterable, Sendable, Codable {
     /// PyTorch's default for RNN/LSTM/GRU and Linear: U(−1/√fanIn', 1/√fanIn') where fanIn' is
     /// the hidden size for recurrent cells and the input width for linear layers.
     case pytorch

@@ -1,11 +1,11 @@
 /// Optimisers with PyTorch's update rules and defaults, derived in `derivations/optimizers.md`.
 /// Every rule works tensor by tensor over a `ParameterSet`; its state is one or two tensors of
 /// the same shapes, plus the step counter.
-public enum OptimizerKind: String, CaseIterable, Sendable {
+public enum OptimizerKind: String, CaseIterable, Sendable, Codable {
     case sgd, momentum, nesterov, adagrad, rmsprop, adam
 }
 
-public struct OptimizerConfig: Sendable, Equatable {
+public struct OptimizerConfig: Sendable, Equatable, Codable {
     public var kind: OptimizerKind
     public var lr: Double
     /// SGD momentum μ (`momentum`, `nesterov`; PyTorch's SGD default is 0, ours 0.9 for those kinds).

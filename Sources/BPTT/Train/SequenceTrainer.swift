@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 
 /// Everything a palindrome training run needs, as given on the command line.
-public struct TrainConfig: Sendable, Equatable {
+public struct TrainConfig: Sendable, Equatable, Codable {
     public var model: String = "rnn"          // rnn | rnn-relu | lstm | gru | gru-cho
     public var layers: Int = 1                // stacked levels
     public var bidirectional = false
@@ -32,11 +32,15 @@ public struct StepStats: Sendable {
     public var loss: Double         // mean over the batch
     public var accuracy: Double
     public var gradNorm: Double     // before clipping
-    public init(step: Int, loss: Double, accuracy: Double, gradNorm: Double) {
+    /// Set when the loss or a gradient was NaN or ±∞: what went non-finite first ("loss", or a
+    /// gradient's tensor name). The update was then skipped, so the parameters are the last good ones.
+    public var nonFinite: String? = nil
+    public init(step: Int, loss: Double, accuracy: Double, gradNorm: Double, nonFinite: String? = nil) {
         self.step = step
         self.loss = loss
         self.accuracy = accuracy
         self.gradNorm = gradNorm
+        self.nonFinite = nonFinite
     }
 }
 
@@ -79,6 +83,31 @@ public final class PalindromeTrainer {
     public func gradientNorms(batch: Int = 128, seed: UInt64 = 0x6F10) -> [Double] {
         engine.gradientNorms(length, batch, seed)
     }
+
+    /// The whole run's state: configuration, parameters, optimiser state, RNG streams, step.
+    public func checkpoint() -> Checkpoint { engine.checkpoint() }
+
+    /// Continues a run from a checkpoint written by `checkpoint()`, using the checkpoint's
+    /// configuration (steps aside). Refuses, changing nothing, a checkpoint of another model.
+    public convenience init(resuming c: Checkpoint, steps: Int, source: String) throws {
+        guard let data = c.config.data(using: .utf8),
+              var config = try? JSONDecoder().decode(TrainConfig.self, from: data) else {
+            throw BPTTError.input("\(source): the checkpoint's configuration is not a sequence-training configuration")
+        }
+        guard config.model == c.model else { throw BPTTError.input("\(source): model '\(c.model)' but configuration for '\(config.model)'") }
+        config.steps = steps
+        try self.init(config)
+        try engine.restore(c, source)
+    }
+}
+
+extension TrainConfig {
+    /// The configuration as stored in checkpoints (JSON, keys sorted).
+    public var json: String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: try! e.encode(self), as: UTF8.self)
+    }
 }
 
 /// The trainer's view of an engine: closures made where the cell type is concrete, so that
@@ -91,6 +120,8 @@ struct PalindromeEngine {
     let trainStep: (Int) -> StepStats
     let evaluate: (Int, Int, UInt64) -> (accuracy: Double, loss: Double)
     let gradientNorms: (Int, Int, UInt64) -> [Double]
+    let checkpoint: () -> Checkpoint
+    let restore: (Checkpoint, String) throws -> Void
 }
 
 struct EngineMaker: CellVisitor {
@@ -101,7 +132,9 @@ struct EngineMaker: CellVisitor {
         return PalindromeEngine(step: { e.step }, parameterCount: e.parameterCount, parameterNames: e.parameterNames,
                                 trainStep: { e.trainStep(length: $0) },
                                 evaluate: { e.evaluate(length: $0, count: $1, seed: $2) },
-                                gradientNorms: { e.gradientNorms(length: $0, batch: $1, seed: $2) })
+                                gradientNorms: { e.gradientNorms(length: $0, batch: $1, seed: $2) },
+                                checkpoint: { e.checkpoint() },
+                                restore: { try e.restore($0, source: $1) })
     }
 }
 
@@ -170,12 +203,39 @@ final class PalindromeEngineFor<Cell: RecurrentCell> where Cell.T == Float {
         }
         grads.zero()
         for g in shardGrads { grads.add(g) }   // fixed order: same sum for any thread count
-        let norm = config.clip.map { clipGradientNorm(&grads, maxNorm: $0) } ?? grads.globalNorm
-        optimizer.update(&params, grads: grads)
-        step += 1
         let lossSum = partial.reduce(0) { $0 + $1.lossSum }
         let correct = partial.reduce(0) { $0 + $1.correct }
-        return StepStats(step: step, loss: lossSum / Double(B), accuracy: Double(correct) / Double(B), gradNorm: norm)
+        let norm = grads.globalNorm
+        step += 1
+        var stats = StepStats(step: step, loss: lossSum / Double(B), accuracy: Double(correct) / Double(B), gradNorm: norm)
+        // Non-finite guard: name what broke and leave the parameters as they were.
+        if !stats.loss.isFinite { stats.nonFinite = "loss"; return stats }
+        if !norm.isFinite { stats.nonFinite = "gradient of " + (grads.firstNonFiniteTensor ?? "a tensor"); return stats }
+        if let clip = config.clip { clipGradientNorm(&grads, maxNorm: clip) }
+        optimizer.update(&params, grads: grads)
+        if let bad = params.firstNonFiniteTensor { stats.nonFinite = "parameter " + bad + " after the update" }
+        return stats
+    }
+
+    func checkpoint() -> Checkpoint {
+        let o = optimizer.checkpointState(like: params)
+        return Checkpoint(model: config.model, config: config.json, step: step, tensors: params.namedTensors(),
+                          optimizerKind: o.kind, optimizerStep: o.step, optimizerState1: o.s1, optimizerState2: o.s2,
+                          rngs: [("data", dataRNG), ("dropout", dropoutRNG)])
+    }
+
+    func restore(_ c: Checkpoint, source: String) throws {
+        var p = params
+        try p.load(c.tensors, source: source)
+        let o = try Optimizer<Model.Parameters>(config.optimizer, restoring: c, like: params, source: source)
+        guard let data = c.rng("data"), let dropout = c.rng("dropout") else {
+            throw BPTTError.input("\(source): the checkpoint has no data/dropout random streams")
+        }
+        params = p
+        optimizer = o
+        dataRNG = data
+        dropoutRNG = dropout
+        step = c.step
     }
 
     func evaluate(length: Int, count n: Int, seed: UInt64) -> (accuracy: Double, loss: Double) {
