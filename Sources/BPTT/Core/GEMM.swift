@@ -92,6 +92,12 @@ public func gemm<T: Scalar>(
             if rows == mr && cols == nr {
                 kernel6x16(k: k, a: ai, rowStride: rowStride, kStride: kStride,
                            b: bp, ldb: ldbp, c: c + i0 * ldc + j0, ldc: ldc, accumulate: accumulate)
+            } else if cols == nr {
+                // last rows of a whole panel: one row at a time, straight into C
+                for r in 0..<rows {
+                    kernel1x16(k: k, a: ai + r * rowStride, kStride: kStride,
+                               b: bp, ldb: ldbp, c: c + (i0 + r) * ldc + j0, accumulate: accumulate)
+                }
             } else {
                 for r in 0..<mr {
                     for q in 0..<nr { tile[r * nr + q] = (accumulate && r < rows && q < cols) ? c[(i0 + r) * ldc + j0 + q] : 0 }

@@ -28,7 +28,9 @@ extension Scalar {
 @inline(__always) @usableFromInline
 func tanh8(_ v: SIMD8<Float>) -> SIMD8<Float> {
     let c: Float = 7.90531110763549805
-    let x = v.clamped(lowerBound: SIMD8(repeating: -c), upperBound: SIMD8(repeating: c))
+    // clamp to ±c (written with masks: SIMD `clamped` is not inlined and costs a call)
+    let hi = SIMD8<Float>(repeating: c), lo = SIMD8<Float>(repeating: -c)
+    let x = v.replacing(with: hi, where: v .> hi).replacing(with: lo, where: v .< lo)
     let x2 = x * x
     var p = SIMD8<Float>(repeating: -2.76076847742355e-16)
     p = p * x2 + SIMD8(repeating: 2.00018790482477e-13)
