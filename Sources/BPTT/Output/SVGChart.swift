@@ -61,8 +61,8 @@ public struct SVGChart {
         var y1 = yRange?.upperBound ?? all.map { ty($0.y) }.max() ?? 1
         if logY { y0 = floor(y0); y1 = ceil(y1) }
         if y0 == y1 { y0 -= 1; y1 += 1 }
-        func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * pw }
-        func py(_ y: Double) -> Double { top + ph - (ty(y) - y0) / (y1 - y0) * ph }
+        func px(_ x: Double) -> Double { ((left + (x - x0) / (x1 - x0) * pw) * 100).rounded() / 100 }
+        func py(_ y: Double) -> Double { ((top + ph - (ty(y) - y0) / (y1 - y0) * ph) * 100).rounded() / 100 }
         var s = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="white"/>
@@ -78,7 +78,7 @@ public struct SVGChart {
         }
         let yTicks = logY ? stride(from: y0, through: y1, by: max(1, ((y1 - y0) / 8).rounded(.up))).map { $0 } : Self.niceTicks(y0, y1)
         for t in yTicks {
-            let y = top + ph - (t - y0) / (y1 - y0) * ph
+            let y = ((top + ph - (t - y0) / (y1 - y0) * ph) * 100).rounded() / 100
             s += "<line x1=\"\(left)\" y1=\"\(y)\" x2=\"\(left + pw)\" y2=\"\(y)\" stroke=\"#e5e5e5\"/>"
             s += "<line x1=\"\(left - 5)\" y1=\"\(y)\" x2=\"\(left)\" y2=\"\(y)\" stroke=\"black\"/>"
             s += "<text x=\"\(left - 8)\" y=\"\(y + 4)\" text-anchor=\"end\">\(logY ? "1e\(Int(t))" : Self.label(t))</text>\n"
