@@ -17,8 +17,9 @@ final class GEMMTests: XCTestCase {
 
     func testAllFormsAndShapesMatchTheTripleLoop() {
         var rng = RNG(seed: 1)
-        // shapes straddle the 6-row and 16-column blocking, including tails and K = 1
-        for (m, n, k) in [(1, 1, 1), (6, 16, 3), (7, 17, 5), (13, 33, 1), (5, 10, 128), (12, 48, 7), (2, 3, 4), (7, 32, 9), (1, 16, 4), (16, 64, 20)] {
+        // shapes straddle the 6-row and 16-column blocking, including tails, K = 1 and K > 256
+        for (m, n, k) in [(1, 1, 1), (6, 16, 3), (7, 17, 5), (13, 33, 1), (5, 10, 128), (12, 48, 7), (2, 3, 4), (7, 32, 9), (1, 16, 4), (16, 64, 20),
+                          (13, 40, 600), (7, 33, 257), (6, 16, 256)] {   // K across the 256-row panel blocks
             for ta in [false, true] { for tb in [false, true] {
                 let a = Matrix<Double>.normal(ta ? k : m, ta ? m : k, std: 1, rng: &rng)
                 let b = Matrix<Double>.normal(tb ? n : k, tb ? k : n, std: 1, rng: &rng)
