@@ -156,20 +156,36 @@ private func kernel6x16<T: Scalar>(
     var c30 = SIMD8<T>(), c31 = SIMD8<T>()
     var c40 = SIMD8<T>(), c41 = SIMD8<T>()
     var c50 = SIMD8<T>(), c51 = SIMD8<T>()
-    let a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride
-    let a3 = a + 3 * rowStride, a4 = a + 4 * rowStride, a5 = a + 5 * rowStride
     var pb = b
-    var off = 0
-    for _ in 0..<k {
-        let b0 = load8(pb), b1 = load8(pb + 8)
-        var s = SIMD8<T>(repeating: a0[off]); c00.addProduct(s, b0); c01.addProduct(s, b1)
-        s = SIMD8<T>(repeating: a1[off]); c10.addProduct(s, b0); c11.addProduct(s, b1)
-        s = SIMD8<T>(repeating: a2[off]); c20.addProduct(s, b0); c21.addProduct(s, b1)
-        s = SIMD8<T>(repeating: a3[off]); c30.addProduct(s, b0); c31.addProduct(s, b1)
-        s = SIMD8<T>(repeating: a4[off]); c40.addProduct(s, b0); c41.addProduct(s, b1)
-        s = SIMD8<T>(repeating: a5[off]); c50.addProduct(s, b0); c51.addProduct(s, b1)
-        pb += ldb
-        off += kStride
+    if kStride == 1 {
+        // A row-major: six rows, each read left to right
+        let a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride
+        let a3 = a + 3 * rowStride, a4 = a + 4 * rowStride, a5 = a + 5 * rowStride
+        for p in 0..<k {
+            let b0 = load8(pb), b1 = load8(pb + 8)
+            var s = SIMD8<T>(repeating: a0[p]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+            s = SIMD8<T>(repeating: a1[p]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+            s = SIMD8<T>(repeating: a2[p]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+            s = SIMD8<T>(repeating: a3[p]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+            s = SIMD8<T>(repeating: a4[p]); c40.addProduct(s, b0); c41.addProduct(s, b1)
+            s = SIMD8<T>(repeating: a5[p]); c50.addProduct(s, b0); c51.addProduct(s, b1)
+            pb += ldb
+        }
+    } else {
+        // A transposed (rowStride 1): the six values of step p are adjacent, steps kStride apart.
+        // A separate loop keeps the addressing to one pointer (the shared form spilled registers).
+        var pa = a
+        for _ in 0..<k {
+            let b0 = load8(pb), b1 = load8(pb + 8)
+            var s = SIMD8<T>(repeating: pa[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+            s = SIMD8<T>(repeating: pa[1]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+            s = SIMD8<T>(repeating: pa[2]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+            s = SIMD8<T>(repeating: pa[3]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+            s = SIMD8<T>(repeating: pa[4]); c40.addProduct(s, b0); c41.addProduct(s, b1)
+            s = SIMD8<T>(repeating: pa[5]); c50.addProduct(s, b0); c51.addProduct(s, b1)
+            pb += ldb
+            pa += kStride
+        }
     }
     @inline(__always) func put(_ v0: SIMD8<T>, _ v1: SIMD8<T>, _ row: Int) {
         let pc = c + row * ldc
