@@ -13,7 +13,7 @@ let autoencoderCommand = Command(
         Option("batch", "B", "batch size (default 64)"),
         dataOption,
         logOption,
-        Option("out", "DIR", "write reconstructions.png (rows: original / masked input / reconstruction) here"),
+        Option("out", "DIR", "write reconstructions.png (rows: original / masked input / reconstruction; with --loss-on masked the visible pixels are copied from the input) here"),
         Option("seed", "S", "random seed (default 0)"),
         Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
         Option("quiet", nil, "no progress lines"),
