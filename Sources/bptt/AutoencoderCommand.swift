@@ -12,7 +12,8 @@ let autoencoderCommand = Command(
         Option("epochs", "N", "passes over the training set (default 100)"),
         Option("batch", "B", "batch size (default 64)"),
         dataOption,
-        Option("out", "DIR", "write reconstructions.png (rows: original / masked input / reconstruction) here"),
+        logOption,
+        Option("out", "DIR", "write reconstructions.png (rows: original / masked input / reconstruction; with --loss-on masked the visible pixels are copied from the input) here"),
         Option("seed", "S", "random seed (default 0)"),
         Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
         Option("quiet", nil, "no progress lines"),
@@ -41,15 +42,18 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     let data = try ImageData.load(a.string("data"))
     if let out { try makeOutputFolder(out) }
     let trainer = AutoencoderTrainer(c, data: data)
+    let log = try a.string("log").map { try CSVWriter(path: $0, header: ["epoch", "loss", "examples_per_s"]) }
     progress.line("masked autoencoder on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), mask \(c.mask), loss on \(c.lossOn.rawValue) pixels, layers \(([data.pixels] + c.hidden + [data.pixels]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters", force: true)
     let start = Date()
     var last: EpochStats? = nil
     for e in 0..<c.epochs {
         let s = try trainer.trainEpoch()
         last = s
+        try log?.write([String(s.epoch), String(s.loss), String(format: "%.0f", s.examplesPerSecond)])
         progress.line(String(format: "epoch %4d/%d  loss %.5f  %.0f examples/s", s.epoch, c.epochs, s.loss, s.examplesPerSecond), force: e == c.epochs - 1)
     }
     let seconds = Date().timeIntervalSince(start)
+    try log?.close()
     let (ev, kept) = trainer.evaluate(keep: 16)
     let gain = 1 - ev.maskedMSE / ev.baselineMeanMSE
     progress.line(String(format: "test masked-pixel MSE %.5f; baselines: zero fill %.5f, mean image %.5f (%.1f%% below the mean-image baseline); %.1f s",

@@ -11,6 +11,7 @@ let classifyCommand = Command(
         Option("epochs", "N", "passes over the training set (default 40)"),
         Option("batch", "B", "batch size (default 64)"),
         dataOption,
+        logOption,
         Option("seed", "S", "random seed (default 0)"),
         Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
         Option("quiet", nil, "no progress lines"),
@@ -38,15 +39,18 @@ func runClassify(_ a: inout Arguments) throws -> Int32 {
     var progress = Progress(quiet: a.flag("quiet"))
     let data = try ImageData.load(a.string("data"))
     let trainer = ClassifierTrainer(c, data: data)
+    let log = try a.string("log").map { try CSVWriter(path: $0, header: ["epoch", "loss", "train_accuracy", "examples_per_s"]) }
     progress.line("classifier on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), \(data.classes) classes, layers \(([data.pixels] + c.hidden + [data.classes]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters", force: true)
     let start = Date()
     var last: EpochStats? = nil
     for e in 0..<c.epochs {
         let s = try trainer.trainEpoch()
         last = s
+        try log?.write([String(s.epoch), String(s.loss), String(s.accuracy ?? .nan), String(format: "%.0f", s.examplesPerSecond)])
         progress.line(String(format: "epoch %4d/%d  loss %.4f  train accuracy %.4f  %.0f examples/s", s.epoch, c.epochs, s.loss, s.accuracy ?? 0, s.examplesPerSecond), force: e == c.epochs - 1)
     }
     let seconds = Date().timeIntervalSince(start)
+    try log?.close()
     let acc = trainer.testAccuracy()
     progress.line(String(format: "test accuracy %.4f on %d images; %.1f s", acc, data.test.count, seconds), force: true)
     if json {

@@ -13,8 +13,11 @@ let ganCommand = Command(
         Option("d-hidden", "N,N,..", "discriminator hidden widths (default 1024,512,256)"),
         Option("d-schedule", "WHICH", "always (D every step, default) | seed (D with probability e^L_D/(e^L_D+e^L_G))"),
         dataOption,
+        logOption,
+        Option("log-every", "N", "steps between log rows (default 10)"),
         Option("out", "DIR", "write samples_{start,middle,end}.png, generator.ckpt here"),
         Option("samples", "N", "samples judged by the classifier (default 1000)"),
+        Option("judge-epochs", "N", "epochs of the judging classifier (default 40, as bptt classify)"),
         Option("seed", "S", "random seed (default 0)"),
         Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
         Option("quiet", nil, "no progress lines"),
@@ -43,12 +46,15 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     c.seed = try a.seed()
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
     let nSamples = try a.int("samples", default: 1000, min: 1, max: 1_000_000)
+    let judgeEpochs = try a.int("judge-epochs", default: 40, min: 1, max: 100_000)
     let out = a.string("out")
     let json = a.flag("json")
     var progress = Progress(quiet: a.flag("quiet"))
     let data = try ImageData.load(a.string("data"))
     if let out { try makeOutputFolder(out) }
     let trainer = GANTrainer(c, data: data.train)
+    let logEvery = try a.int("log-every", default: 10, min: 1)
+    let log = try a.string("log").map { try CSVWriter(path: $0, header: ["step", "loss_d", "loss_g", "d_steps", "examples_per_s"]) }
     let (h, w) = (data.height, data.width)
     progress.line("GAN on \(data.source) (\(data.train.count) training images of \(h)×\(w)): G \(([c.latent] + c.generatorHidden + [data.pixels]).map(String.init).joined(separator: "→")), D \(([data.pixels] + c.discriminatorHidden + [1]).map(String.init).joined(separator: "→")), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), D schedule \(c.seedSchedule ? "seed" : "always"), \(c.steps) steps of batch \(c.batch)", force: true)
     let gridSeed = c.seed ^ 0x6A1D
@@ -57,23 +63,28 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
         try sampleGrid(trainer.samples(64, seed: gridSeed), height: h, width: w).write(out + "/" + name)
     }
     try writeGrid("samples_start.png")
-    let start = Date()
+    let start = Date(), cpuStart = processCPUSeconds()
     var last: GANStepStats? = nil
     for i in 0..<c.steps {
         let s = try trainer.trainStep()
         last = s
         if i + 1 == c.steps / 2 { try writeGrid("samples_middle.png") }
         let elapsed = Date().timeIntervalSince(start)
+        if let log, s.step % logEvery == 0 || s.step == c.steps {
+            try log.write([String(s.step), String(s.lossD), String(s.lossG), String(trainer.dSteps), String(format: "%.0f", Double(s.step * c.batch) / max(elapsed, 1e-9))])
+        }
         progress.line(String(format: "step %6d/%d  L_D %.4f  L_G %.4f  D trained %d/%d  %.1f steps/s  %.0f examples/s", s.step, c.steps, s.lossD, s.lossG,
                              trainer.dSteps, s.step, Double(s.step) / elapsed, Double(s.step * c.batch) / elapsed), force: i == c.steps - 1)
     }
-    let seconds = Date().timeIntervalSince(start)
+    let seconds = Date().timeIntervalSince(start), cpuSeconds = processCPUSeconds() - cpuStart
+    try log?.close()
     try writeGrid("samples_end.png")
 
     // Judge samples with a classifier trained on the same data (default `bptt classify` settings).
     var cc = ClassifierConfig()
     cc.seed = c.seed
     cc.threads = c.threads
+    cc.epochs = judgeEpochs
     let judge = ClassifierTrainer(cc, data: data)
     for _ in 0..<cc.epochs { _ = try judge.trainEpoch() }
     let judgeAccuracy = judge.testAccuracy()
@@ -93,13 +104,14 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     let present = histogram.filter { Double($0) >= 0.01 * Double(nSamples) }.count
     progress.line(String(format: "classifier (test accuracy %.4f) on %d samples: %.1f%% confident (p ≥ 0.9), %d classes present (≥ 1%% of samples); histogram %@",
                          judgeAccuracy, nSamples, 100 * confidentFraction, present, histogram.map(String.init).joined(separator: " ") as NSString), force: true)
-    progress.line(String(format: "training: %.1f s for %d steps (%.0f examples/s)", seconds, c.steps, Double(c.steps * c.batch) / max(seconds, 1e-9)), force: true)
+    progress.line(String(format: "training: %.1f s for %d steps (%.1f steps/s, %.0f examples/s; %.1f s of CPU time on %d thread(s))", seconds, c.steps,
+                         Double(c.steps) / max(seconds, 1e-9), Double(c.steps * c.batch) / max(seconds, 1e-9), cpuSeconds, c.threads), force: true)
     var checkpoint: String? = nil
     if let out {
         try sampleGrid(rowsOf(samples, 64), height: h, width: w, labels: labels).write(out + "/samples_judged.png")
         checkpoint = out + "/generator.ckpt"
         try GeneratorCheckpoint.save(checkpoint!, latent: c.latent, sizes: [c.latent] + c.generatorHidden + [data.pixels],
-                                     height: h, width: w, slope: 0.2, params: trainer.params.g)
+                                     height: h, width: w, slope: 0.2, params: trainer.params.g, step: trainer.step)
         progress.line("wrote \(out)/samples_{start,middle,end,judged}.png and \(checkpoint!)", force: true)
     }
     if json {
@@ -111,7 +123,8 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
             ("final_loss_d", .number(last?.lossD ?? .nan)), ("final_loss_g", .number(last?.lossG ?? .nan)),
             ("confident_fraction", .number(confidentFraction)), ("classes_present", .int(present)),
             ("class_histogram", .array(histogram.map { .int($0) })), ("classifier_test_accuracy", .number(judgeAccuracy)),
-            ("seconds", .number((seconds * 1000).rounded() / 1000)),
+            ("seconds", .number((seconds * 1000).rounded() / 1000)), ("cpu_seconds", .number((cpuSeconds * 1000).rounded() / 1000)),
+            ("steps_per_s", .number((Double(c.steps) / max(seconds, 1e-9) * 10).rounded() / 10)),
             ("examples_per_s", .number((Double(c.steps * c.batch) / max(seconds, 1e-9)).rounded())),
             ("checkpoint", checkpoint.map { .string($0) } ?? .null),
         ]).serialized())
@@ -166,4 +179,12 @@ func runGANInterpolate(_ a: inout Arguments) throws -> Int32 {
     print("wrote \(out): row 1 linear, row 2 spherical interpolation, \(n) steps (angle between the end points \(String(format: "%.1f", omega * 180 / .pi))°)")
     if a.flag("json") { print(JSON.object([("command", .string("gan interpolate")), ("png", .string(out)), ("steps", .int(n))]).serialized()) }
     return 0
+}
+
+/// CPU time used by this process so far (all threads), in seconds: on a shared machine a
+/// fairer measure of work than the wall clock.
+func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

@@ -4,6 +4,8 @@ import Foundation
 /// Flags shared by the image commands (autoencoder, classify, gan).
 let dataOption = Option("data", "DIR", "a folder of IDX files (raw or .gz), 'digits' (built-in 8×8, default) or 'fashion-mnist'")
 
+let logOption = Option("log", "FILE.csv", "write one CSV row per epoch (gan: every --log-every steps)")
+
 func optimizerOptions(default kind: String, lr: String) -> [Option] {
     [Option("optim", "NAME", "sgd | momentum | nesterov | adagrad | rmsprop | adam (default \(kind))"),
      Option("lr", "RATE", "learning rate (default \(lr))"),

@@ -52,12 +52,15 @@ public struct GAN<T: Scalar> {
 
     /// Forward of D on the real batch x and the generated batch x̂: returns (L_D, L_G) at the current D, the
     /// two numbers the seed's schedule compares.
-    public func discriminatorForward(real x: Matrix<T>, fake: Matrix<T>, _ pD: MLP<T>.Parameters, workspace ws: inout Workspace) -> (lossD: Double, lossG: Double) {
+    /// `lossScale` is 1/B for the whole batch (default: 1/rows of x); a shard of the batch passes the
+    /// whole batch's 1/B, so the shards' losses and gradients add up to the batch's.
+    public func discriminatorForward(real x: Matrix<T>, fake: Matrix<T>, _ pD: MLP<T>.Parameters, workspace ws: inout Workspace,
+                                     lossScale: Double? = nil) -> (lossD: Double, lossG: Double) {
         let B = x.rows
         ws.targets(B)
         let sReal = discriminator.forward(x, pD, cache: &ws.dReal)
         let sFake = discriminator.forward(fake, pD, cache: &ws.dFake)
-        let scale = 1 / Double(B)
+        let scale = lossScale ?? 1 / Double(B)
         let lossD = BCEWithLogitsLoss.forward(sReal, target: ws.ones, scale: scale)        // (gan.LD)
                   + BCEWithLogitsLoss.forward(sFake, target: ws.zeros, scale: scale)       // (gan.LD)
         let lossG = BCEWithLogitsLoss.forward(sFake, target: ws.ones, scale: scale)        // (gan.LG)
@@ -66,8 +69,8 @@ public struct GAN<T: Scalar> {
 
     /// Backward of L_D after `discriminatorForward`: accumulates ∂L_D/∂θ_D (x̂ is a constant here).
     public func discriminatorBackward(real x: Matrix<T>, fake: Matrix<T>, _ pD: MLP<T>.Parameters, workspace ws: inout Workspace,
-                                      grads: inout MLP<T>.Parameters, inputGradients: Bool = false) {
-        let scale = 1 / Double(x.rows)
+                                      grads: inout MLP<T>.Parameters, inputGradients: Bool = false, lossScale: Double? = nil) {
+        let scale = lossScale ?? 1 / Double(x.rows)
         // forward (gan.LD): L_D = mean ℓ(s_real, 1) + mean ℓ(s_fake, 0)
         BCEWithLogitsLoss.backward(ws.dReal.output, target: ws.ones, scale: scale, into: &ws.ds)    // (gan.dsreal)
         ws.dReal.dOutput = ws.ds
@@ -81,10 +84,10 @@ public struct GAN<T: Scalar> {
     /// the gradient reaches G only through D's input gradient; D's parameters get none.
     @discardableResult
     public func generatorStep(_ z: Matrix<T>, _ p: Parameters, workspace ws: inout Workspace, grads: inout MLP<T>.Parameters,
-                              inputGradient: Bool = false) -> Double {
+                              inputGradient: Bool = false, lossScale: Double? = nil) -> Double {
         let B = z.rows
         ws.targets(B)
-        let scale = 1 / Double(B)
+        let scale = lossScale ?? 1 / Double(B)
         let s = discriminator.forward(ws.g.output, p.d, cache: &ws.dFake)
         let lossG = BCEWithLogitsLoss.forward(s, target: ws.ones, scale: scale)                     // (gan.LG)
         // forward (gan.LG): L_G = mean ℓ(s, 1), s = D(x̂)

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 public struct GANConfig: Sendable {
@@ -24,31 +25,44 @@ public struct GANStepStats: Sendable {
 
 /// Trains G and D in Float32: each step one real batch, one batch of z, D's update (every step
 /// or by the seed's coin), then G's update through the updated D.
+///
+/// The batch is always split into `shards` (2) fixed halves, each with its own workspace and
+/// gradient buffers, run on up to `threads` threads; the shards' losses and gradients are summed
+/// in shard order, so the numbers do not depend on the thread count. Nothing is allocated per
+/// step beyond the index list: every buffer is reused.
 public final class GANTrainer {
+    public static let shards = 2
     public let config: GANConfig
     public let data: ImageDataset
     public let gan: GAN<Float>
     public private(set) var params: GAN<Float>.Parameters
     var optG: MLPOptimizer<Float>, optD: MLPOptimizer<Float>
     var rng: RNG
-    var ws = GAN<Float>.Workspace()
-    var gradsG: MLP<Float>.Parameters, gradsD: MLP<Float>.Parameters
-    var x = Matrix<Float>(rows: 0, cols: 0), z = Matrix<Float>(rows: 0, cols: 0)
+    var ws: [GAN<Float>.Workspace]
+    var gradsG: [MLP<Float>.Parameters], gradsD: [MLP<Float>.Parameters]   // per shard; [0] receives the sum
+    var xs: [Matrix<Float>], zs: [Matrix<Float>]                              // per shard: real images, latent points
+    var losses: [(lossD: Double, lossG: Double)]
     public private(set) var step = 0
     public private(set) var dSteps = 0
 
     public init(_ config: GANConfig, data: ImageDataset) {
         self.config = config
         self.data = data
+        // One thread per GEMM: the shards are what runs in parallel.
         gan = GAN(latent: config.latent, pixels: data.pixels, generatorHidden: config.generatorHidden,
-                  discriminatorHidden: config.discriminatorHidden, threads: config.threads)
+                  discriminatorHidden: config.discriminatorHidden, threads: 1)
         var rng = RNG(seed: config.seed)
         params = gan.initialParameters(config.initializer, rng: &rng)
         self.rng = rng.split()
         optG = MLPOptimizer(config.optimizer, layers: gan.generator.layers.count)
         optD = MLPOptimizer(config.optimizer, layers: gan.discriminator.layers.count)
-        gradsG = params.g.zeros()
-        gradsD = params.d.zeros()
+        let S = min(Self.shards, config.batch)
+        ws = Array(repeating: GAN<Float>.Workspace(), count: S)
+        gradsG = Array(repeating: params.g.zeros(), count: S)
+        gradsD = Array(repeating: params.d.zeros(), count: S)
+        xs = Array(repeating: Matrix(rows: 0, cols: 0), count: S)
+        zs = xs
+        losses = Array(repeating: (0, 0), count: S)
     }
 
     static func fillGaussian(_ m: inout Matrix<Float>, _ rows: Int, _ cols: Int, rng: inout RNG) {
@@ -56,28 +70,84 @@ public final class GANTrainer {
         for i in 0..<m.count { m.data[i] = Float(rng.gaussian()) }
     }
 
+    /// Runs `body(shard)` for shards 0..<count, concurrently when `parallel`.
+    private static func eachShard(_ count: Int, parallel: Bool, _ body: (Int) -> Void) {
+        if parallel && count > 1 {
+            DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        } else {
+            for s in 0..<count { body(s) }
+        }
+    }
+
     public func trainStep() throws -> GANStepStats {
-        let B = config.batch
+        let B = config.batch, S = ws.count
+        let scale = 1 / Double(B)
         let idx = (0..<B).map { _ in rng.int(below: data.count) }
-        data.gather(idx[...], into: &x)
-        Self.fillGaussian(&z, B, config.latent, rng: &rng)
-        let fake = gan.generate(z, params.g, workspace: &ws)
-        let (lossD, lossG) = gan.discriminatorForward(real: x, fake: fake, params.d, workspace: &ws)
+        for s in 0..<S { data.gather(idx[(s * B / S)..<((s + 1) * B / S)], into: &xs[s]) }
+        for s in 0..<S { Self.fillGaussian(&zs[s], (s + 1) * B / S - s * B / S, config.latent, rng: &rng) }
+        let gan = self.gan, p = self.params, alwaysD = !config.seedSchedule, parallel = config.threads > 1
+        // 1. x̂ = G(z), D on real and fake, (L_D, L_G) per shard; with D trained every step, also ∂L_D/∂θ_D.
+        ws.withUnsafeMutableBufferPointer { wsBuffer in
+            gradsD.withUnsafeMutableBufferPointer { gdBuffer in
+                losses.withUnsafeMutableBufferPointer { lossBuffer in
+                    xs.withUnsafeBufferPointer { xBuffer in
+                        zs.withUnsafeBufferPointer { zBuffer in
+                            // Each shard touches only its own workspace, gradients and loss slot.
+                            let ws = wsBuffer, gd = gdBuffer, out = lossBuffer, xs = xBuffer, zs = zBuffer
+                            Self.eachShard(S, parallel: parallel) { s in
+                                let fake = gan.generate(zs[s], p.g, workspace: &ws[s])
+                                out[s] = gan.discriminatorForward(real: xs[s], fake: fake, p.d, workspace: &ws[s], lossScale: scale)
+                                if alwaysD {
+                                    gd[s].zero()
+                                    gan.discriminatorBackward(real: xs[s], fake: fake, p.d, workspace: &ws[s], grads: &gd[s], lossScale: scale)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var lossD = 0.0, lossG = 0.0
+        for s in 0..<S { lossD += losses[s].lossD; lossG += losses[s].lossG }
         guard lossD.isFinite && lossG.isFinite else { throw BPTTError.nonFinite("GAN losses became L_D = \(lossD), L_G = \(lossG) at step \(step + 1)") }
         var trainD = true
         if config.seedSchedule {
-            let p = 1 / (1 + Foundation.exp(lossG - lossD))   // e^{L_D} / (e^{L_D} + e^{L_G})
-            trainD = rng.uniform() < p
+            let pD = 1 / (1 + Foundation.exp(lossG - lossD))   // e^{L_D} / (e^{L_D} + e^{L_G})
+            trainD = rng.uniform() < pD
+            if trainD {
+                ws.withUnsafeMutableBufferPointer { wsBuffer in
+                    gradsD.withUnsafeMutableBufferPointer { gdBuffer in
+                        xs.withUnsafeBufferPointer { xBuffer in
+                            let ws = wsBuffer, gd = gdBuffer, xs = xBuffer
+                            Self.eachShard(S, parallel: parallel) { s in
+                                gd[s].zero()
+                                gan.discriminatorBackward(real: xs[s], fake: ws[s].fake, p.d, workspace: &ws[s], grads: &gd[s], lossScale: scale)
+                            }
+                        }
+                    }
+                }
+            }
         }
         if trainD {
-            gradsD.zero()
-            gan.discriminatorBackward(real: x, fake: fake, params.d, workspace: &ws, grads: &gradsD)
-            optD.update(&params.d, grads: gradsD)
+            for s in 1..<S { gradsD[0].add(gradsD[s]) }   // fixed order: same sum for any thread count
+            optD.update(&params.d, grads: gradsD[0])
             dSteps += 1
         }
-        gradsG.zero()
-        gan.generatorStep(z, params, workspace: &ws, grads: &gradsG)
-        optG.update(&params.g, grads: gradsG)
+        // 2. L_G through the updated D: ∂L_G/∂θ_G per shard.
+        let p2 = self.params
+        ws.withUnsafeMutableBufferPointer { wsBuffer in
+            gradsG.withUnsafeMutableBufferPointer { ggBuffer in
+                zs.withUnsafeBufferPointer { zBuffer in
+                    let ws = wsBuffer, gg = ggBuffer, zs = zBuffer
+                    Self.eachShard(S, parallel: parallel) { s in
+                        gg[s].zero()
+                        gan.generatorStep(zs[s], p2, workspace: &ws[s], grads: &gg[s], lossScale: scale)
+                    }
+                }
+            }
+        }
+        for s in 1..<S { gradsG[0].add(gradsG[s]) }
+        optG.update(&params.g, grads: gradsG[0])
         step += 1
         return GANStepStats(step: step, lossD: lossD, lossG: lossG, trainedD: trainD)
     }
@@ -92,49 +162,40 @@ public final class GANTrainer {
     }
 }
 
-/// A generator checkpoint: sizes and weights, little-endian Float32 after a text header line.
+/// A generator checkpoint: the project's checkpoint file (`Checkpoint`: magic, version, FNV-1a
+/// checksum, atomic write) with model "gan-generator", the sizes as JSON in `config`
+/// (`{"latent":100,"sizes":[100,256,512,1024,64],"height":8,"width":8,"slope":0.2}`) and G's
+/// tensors W1, b1, … . No optimiser state: it is for sampling and interpolation, not resuming.
 public enum GeneratorCheckpoint {
-    static let magic = "bptt-generator-v1"
+    public static let model = "gan-generator"
 
-    public static func save(_ path: String, latent: Int, sizes: [Int], height: Int, width: Int, slope: Double, params: MLP<Float>.Parameters) throws {
-        var header = "\(magic) latent=\(latent) sizes=\(sizes.map(String.init).joined(separator: ",")) height=\(height) width=\(width) slope=\(slope)\n"
-        var data = Data(header.utf8)
-        header = ""
-        for t in params.tensors { t.data.withUnsafeBufferPointer { data.append(Data(buffer: $0)) } }
-        try writeFileAtomically(path, data)
+    public static func save(_ path: String, latent: Int, sizes: [Int], height: Int, width: Int, slope: Double,
+                            params: MLP<Float>.Parameters, step: Int = 0) throws {
+        let config = JSON.object([("latent", .int(latent)), ("sizes", .array(sizes.map { .int($0) })),
+                                  ("height", .int(height)), ("width", .int(width)), ("slope", .number(slope))]).serialized()
+        let tensors = zip(params.names, params.tensors).map { Checkpoint.NamedTensor($0.0, $0.1) }
+        try Checkpoint(model: model, config: config, step: step, tensors: tensors, optimizerKind: "none", optimizerStep: 0,
+                       optimizerState1: [], optimizerState2: [], rngs: []).write(to: path)
     }
 
     public static func load(_ path: String) throws -> (gan: GAN<Float>, params: MLP<Float>.Parameters, height: Int, width: Int) {
-        guard let data = FileManager.default.contents(atPath: path) else { throw BPTTError.input("cannot read checkpoint \(path)") }
-        guard let nl = data.firstIndex(of: 10), let header = String(data: data[..<nl], encoding: .utf8), header.hasPrefix(magic + " ") else {
-            throw BPTTError.input("\(path): not a bptt generator checkpoint")
-        }
-        var fields: [String: String] = [:]
-        for f in header.split(separator: " ").dropFirst() {
-            let kv = f.split(separator: "=", maxSplits: 1)
-            if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
-        }
-        guard let latent = fields["latent"].flatMap({ Int($0) }), let h = fields["height"].flatMap({ Int($0) }),
-              let w = fields["width"].flatMap({ Int($0) }), let slope = fields["slope"].flatMap({ Double($0) }),
-              let sizes = fields["sizes"]?.split(separator: ",").compactMap({ Int($0) }),
-              sizes.count >= 2, sizes.allSatisfy({ $0 > 0 && $0 < 1 << 20 }), sizes.first == latent, sizes.last == h * w, h > 0, w > 0
-        else { throw BPTTError.input("\(path): malformed checkpoint header") }
+        let c = try Checkpoint.read(from: path)
+        guard c.model == model else { throw BPTTError.input("\(path): a '\(c.model)' checkpoint, not a GAN generator") }
+        guard let obj = (try? JSONSerialization.jsonObject(with: Data(c.config.utf8))) as? [String: Any],
+              let latent = obj["latent"] as? Int, let h = obj["height"] as? Int, let w = obj["width"] as? Int,
+              let slope = (obj["slope"] as? NSNumber)?.doubleValue, let sizes = obj["sizes"] as? [Int],
+              sizes.count >= 2, sizes.allSatisfy({ $0 > 0 && $0 < 1 << 20 }), sizes.first == latent, h > 0, w > 0, sizes.last == h * w
+        else { throw BPTTError.input("\(path): malformed generator sizes in the checkpoint") }
         let gan = GAN<Float>(latent: latent, pixels: h * w, generatorHidden: Array(sizes.dropFirst().dropLast()), slope: slope)
         var rng = RNG(seed: 0)
-        var p = gan.generator.initialParameters(.pytorch, rng: &rng)
-        let need = p.parameterCount * 4
-        let body = data[(nl + 1)...]
-        guard body.count == need else { throw BPTTError.input("\(path): checkpoint has \(body.count) bytes of weights, expected \(need) (truncated?)") }
-        var offset = body.startIndex
-        var tensors = p.tensors
-        for i in tensors.indices {
-            let n = tensors[i].count
-            tensors[i].data = body[offset..<(offset + 4 * n)].withUnsafeBytes { raw in
-                (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
-            }
-            offset += 4 * n
+        var p = gan.generator.initialParameters(.pytorch, rng: &rng)   // shapes only; overwritten below
+        guard c.tensors.map(\.name) == p.names else {
+            throw BPTTError.input("\(path): generator tensors \(c.tensors.map(\.name)), expected \(p.names)")
         }
-        p.tensors = tensors
+        for (t, expected) in zip(c.tensors, p.tensors) where t.value.rows != expected.rows || t.value.cols != expected.cols {
+            throw BPTTError.input("\(path): tensor \(t.name) is \(t.value.rows)×\(t.value.cols), expected \(expected.rows)×\(expected.cols)")
+        }
+        p.tensors = c.tensors.map(\.value)
         return (gan, p, h, w)
     }
 }

@@ -103,7 +103,10 @@ public final class AutoencoderTrainer {
                     n += 1
                 }
                 if kept.count < keep {
-                    kept.append((Array(x.row(b)), Array(ws.xIn.row(b)), Array(xhat.row(b))))
+                    // Trained on the hidden pixels only, the output on visible ones is unconstrained
+                    // (it looks like noise): show the input there, the reconstruction where hidden.
+                    let shown = config.lossOn == .masked ? (0..<P).map { mask[b, $0] == 0 ? xhat[b, $0] : x[b, $0] } : Array(xhat.row(b))
+                    kept.append((Array(x.row(b)), Array(ws.xIn.row(b)), shown))
                 }
             }
             lo += 256

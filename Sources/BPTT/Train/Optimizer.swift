@@ -81,22 +81,54 @@ public struct Optimizer<P: ParameterSet> {
             grad.data.withUnsafeBufferPointer { gr in
                 s1.data.withUnsafeMutableBufferPointer { s in
                     s2.data.withUnsafeMutableBufferPointer { v in
-                        for i in 0..<th.count {
-                            let g = wd == 0 ? gr[i] : gr[i] + wd * th[i]               // (optimizers.wd)
-                            switch kind {
-                            case .sgd:
-                                th[i] -= lr * g                                        // (optimizers.sgd)
-                            case .momentum, .nesterov:
+                        // One loop per rule (the switch outside), so each loop vectorises.
+                        @inline(__always) func grad(_ i: Int) -> T { wd == 0 ? gr[i] : gr[i] + wd * th[i] }   // (optimizers.wd)
+                        switch kind {
+                        case .sgd:
+                            for i in 0..<th.count {
+                                th[i] -= lr * grad(i)                                  // (optimizers.sgd)
+                            }
+                        case .momentum, .nesterov:
+                            for i in 0..<th.count {
+                                let g = grad(i)
                                 s[i] = first ? g : mu * s[i] + g                       // (optimizers.momentum)
                                 let d = kind == .nesterov ? g + mu * s[i] : s[i]       // (optimizers.nesterov)
                                 th[i] -= lr * d                                        // (optimizers.momentum)
-                            case .adagrad:
+                            }
+                        case .adagrad:
+                            for i in 0..<th.count {
+                                let g = grad(i)
                                 s[i] += g * g                                          // (optimizers.adagrad)
                                 th[i] -= lr * g / (s[i].squareRoot() + eps)            // (optimizers.adagrad)
-                            case .rmsprop:
+                            }
+                        case .rmsprop:
+                            for i in 0..<th.count {
+                                let g = grad(i)
                                 s[i] = alpha * s[i] + (1 - alpha) * g * g              // (optimizers.rmsprop)
                                 th[i] -= lr * g / (s[i].squareRoot() + eps)            // (optimizers.rmsprop)
-                            case .adam:
+                            }
+                        case .adam:
+                            // 8 lanes at a time (the same operations per element as the scalar tail,
+                            // so the same numbers), then the tail.
+                            var i0 = 0
+                            if wd == 0, let pth = th.baseAddress, let pg = gr.baseAddress, let ps = s.baseAddress, let pv = v.baseAddress {
+                                typealias V = SIMD8<T>
+                                let b1 = V(repeating: beta1), c1 = V(repeating: 1 - beta1)
+                                let b2 = V(repeating: beta2), c2 = V(repeating: 1 - beta2)
+                                let ss = V(repeating: stepSize), bc = V(repeating: bc2Sqrt), e = V(repeating: eps)
+                                @inline(__always) func ld(_ p: UnsafePointer<T>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+                                @inline(__always) func st(_ x: V, _ p: UnsafeMutablePointer<T>) { UnsafeMutableRawPointer(p).storeBytes(of: x, as: V.self) }
+                                while i0 + 8 <= th.count {
+                                    let g = ld(pg + i0)
+                                    let m = b1 * ld(ps + i0) + c1 * g                  // (optimizers.adam)
+                                    let vv = b2 * ld(pv + i0) + c2 * g * g             // (optimizers.adam)
+                                    st(m, ps + i0); st(vv, pv + i0)
+                                    st(ld(pth + i0) - ss * m / (vv.squareRoot() / bc + e), pth + i0)   // (optimizers.adam)
+                                    i0 += 8
+                                }
+                            }
+                            for i in i0..<th.count {
+                                let g = grad(i)
                                 s[i] = beta1 * s[i] + (1 - beta1) * g                  // (optimizers.adam)
                                 v[i] = beta2 * v[i] + (1 - beta2) * g * g              // (optimizers.adam)
                                 th[i] -= stepSize * s[i] / (v[i].squareRoot() / bc2Sqrt + eps)  // (optimizers.adam)

@@ -1,0 +1,94 @@
+import Foundation
+import XCTest
+
+/// The image commands end to end on the built-in digits, at sizes small enough to run in seconds.
+final class ImageCLITests: XCTestCase {
+    struct Run { let status: Int32; let stdout: String; let stderr: String }
+
+    func bptt(_ args: [String]) throws -> Run {
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func lastJSON(_ r: Run) throws -> [String: Any] {
+        let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        return try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(last.utf8))) as? [String: Any], "not JSON: \(last)")
+    }
+
+    func tempDir(_ name: String) throws -> URL {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-\(name)-\(getpid())")
+        try? FileManager.default.removeItem(at: d)
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    static let smallGAN = ["gan", "--steps", "12", "--batch", "16", "--g-hidden", "24,32", "--d-hidden", "32,16", "--latent", "8",
+                           "--samples", "50", "--judge-epochs", "2", "--quiet", "--json"]
+
+    /// Two shards summed in a fixed order: one thread or two give the same generator, bit for bit.
+    /// The checkpoint reads back (interpolate), and a damaged one is a one-line error, exit 2.
+    func testGANSameNumbersAnyThreadsLogAndCheckpoint() throws {
+        let dir = try tempDir("gan")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let one = dir.appendingPathComponent("t1").path, two = dir.appendingPathComponent("t2").path
+        let log = dir.appendingPathComponent("gan.csv").path
+        let r1 = try bptt(Self.smallGAN + ["--threads", "1", "--out", one, "--log", log, "--log-every", "5"])
+        XCTAssertEqual(r1.status, 0, r1.stderr)
+        let r2 = try bptt(Self.smallGAN + ["--threads", "2", "--out", two])
+        XCTAssertEqual(r2.status, 0, r2.stderr)
+        let j1 = try lastJSON(r1), j2 = try lastJSON(r2)
+        for key in ["confident_fraction", "classes_present", "class_histogram", "seconds", "steps_per_s"] { XCTAssertNotNil(j1[key], key) }
+        XCTAssertEqual(j1["final_loss_d"] as? Double, j2["final_loss_d"] as? Double)
+        let c1 = try Data(contentsOf: URL(fileURLWithPath: one + "/generator.ckpt"))
+        let c2 = try Data(contentsOf: URL(fileURLWithPath: two + "/generator.ckpt"))
+        XCTAssertEqual(c1, c2, "generator differs between 1 and 2 threads")
+        let rows = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.first, "step,loss_d,loss_g,d_steps,examples_per_s")
+        XCTAssertEqual(rows.count, 4)   // header + steps 5, 10, 12
+
+        // The checkpoint reads back: interpolate draws from it.
+        let strip = dir.appendingPathComponent("strip.png").path
+        let ri = try bptt(["gan", "interpolate", "--checkpoint", one + "/generator.ckpt", "--out", strip, "--steps", "4", "--json"])
+        XCTAssertEqual(ri.status, 0, ri.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: strip))
+
+        // Truncated, corrupted, or not a checkpoint at all: one line naming the problem, exit 2.
+        let bad = dir.appendingPathComponent("bad.ckpt")
+        var flipped = c1; flipped[flipped.count - 3] ^= 0x40
+        for (bytes, why) in [(c1.prefix(c1.count / 2), "truncated"), (flipped, "checksum"), (Data("hello\n".utf8), "not a bptt checkpoint")] {
+            try Data(bytes).write(to: bad)
+            let r = try bptt(["gan", "interpolate", "--checkpoint", bad.path, "--out", strip])
+            XCTAssertEqual(r.status, 2, "\(why): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(why), "\(why): \(r.stderr)")
+        }
+    }
+
+    func testAutoencoderAndClassifyLogs() throws {
+        let dir = try tempDir("logs")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ae = dir.appendingPathComponent("ae.csv").path, cl = dir.appendingPathComponent("cl.csv").path
+        let ra = try bptt(["autoencoder", "--epochs", "2", "--hidden", "16", "--log", ae, "--quiet", "--json"])
+        XCTAssertEqual(ra.status, 0, ra.stderr)
+        XCTAssertNotNil(try lastJSON(ra)["masked_mse"])
+        XCTAssertEqual(try String(contentsOfFile: ae, encoding: .utf8).split(separator: "\n").count, 3)
+        let rc = try bptt(["classify", "--epochs", "2", "--hidden", "16", "--log", cl, "--quiet", "--json"])
+        XCTAssertEqual(rc.status, 0, rc.stderr)
+        XCTAssertNotNil(try lastJSON(rc)["test_accuracy"])
+        let rows = try String(contentsOfFile: cl, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.first, "epoch,loss,train_accuracy,examples_per_s")
+        XCTAssertEqual(rows.count, 3)
+    }
+}
