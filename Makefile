@@ -1,5 +1,5 @@
 # bptt — see README.md. Every target uses the Swift toolchain only.
-.PHONY: build test demo bench gradcheck clean
+.PHONY: build test demo bench gradcheck clean fuzz
 
 # build: optimised build of the library and the `bptt` command
 build: ; swift build -c release
@@ -13,3 +13,5 @@ bench: build ; for m in rnn lstm gru; do .build/release/bptt bench --model $$m; 
 gradcheck: build ; for m in rnn rnn-relu lstm gru gru-cho; do .build/release/bptt gradcheck --model $$m || exit 1; done && .build/release/bptt gradcheck --model lstm --layers 2 --bidirectional
 # clean: remove build products
 clean: ; rm -rf .build
+# fuzz: 100,000 seeded mutations per loader (IDX, gzip, CSV corpus, word vectors)
+fuzz: ; BPTT_FUZZ_CASES=100000 swift test -c release --filter FuzzTests

@@ -104,7 +104,13 @@ public enum TextCorpus {
 
     /// CSV (comma) or TSV (tab, when the header has a tab), RFC 4180 quoting.
     static func readTable(_ path: String) throws -> [LabelledText] {
-        let text = try readUTF8(path)
+        guard let data = FileManager.default.contents(atPath: path) else { throw BPTTError.input("\(path): cannot read") }
+        return try parseTable([UInt8](data), source: path)
+    }
+
+    /// Parses a CSV/TSV corpus from its bytes (`source` names it in errors).
+    public static func parseTable(_ bytes: [UInt8], source path: String) throws -> [LabelledText] {
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw BPTTError.input("\(path): not valid UTF-8 text") }
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw BPTTError.input("\(path): empty file") }
         let firstLine = text.prefix { $0 != "\n" }
         let sep: Character = firstLine.contains("\t") ? "\t" : ","
@@ -175,7 +181,11 @@ public enum WordVectors {
     /// An embedding matrix (vocabulary × dimension): rows of words found in the file take their
     /// vectors, unknown words N(0, 1)·scale from `rng`, unk and pad zero (seed 002).
     public static func load(_ path: String, vocabulary: Vocabulary, rng: inout RNG, scale: Double = 0.1) throws -> Matrix<Float> {
-        let text = try TextCorpus.readUTF8(path)
+        try parse(TextCorpus.readUTF8(path), source: path, vocabulary: vocabulary, rng: &rng, scale: scale)
+    }
+
+    /// Parses vectors from text (`source` names it in errors).
+    public static func parse(_ text: String, source path: String, vocabulary: Vocabulary, rng: inout RNG, scale: Double = 0.1) throws -> Matrix<Float> {
         var found: [Int: [Float]] = [:]
         var dim: Int? = nil
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
