@@ -97,4 +97,14 @@ final class MaskingTests: XCTestCase {
             for j in 0..<6 { XCTAssertEqual(final[b, j], f1[0, j], accuracy: 1e-12, "row \(b) column \(j)") }
         }
     }
+
+    /// `bptt gradcheck --model embedding|dropout|masked-lstm|masked-bilstm`: the whole sentiment
+    /// model (garbage token ids in padding, fixed dropout masks) and masked LSTM stacks.
+    func testTextGradchecks() {
+        for m in TextGradientCheck.models {
+            let rs = TextGradientCheck.run(m, seed: 1)
+            XCTAssertFalse(rs.isEmpty)
+            for r in rs { XCTAssertLessThan(r.maxRelError, GradientCheck.threshold, "\(m) \(r.name): \(r.maxRelError)") }
+        }
+    }
 }
