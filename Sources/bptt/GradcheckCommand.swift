@@ -7,9 +7,9 @@ let gradcheckCommand = Command(
     Check every analytic gradient (parameters, inputs x_t, h0) against central finite differences
     in Float64. Exit 1 when any tensor's max relative error reaches \(GradientCheck.threshold).
     """,
-    usage: "gradcheck --model rnn|rnn-relu|lstm|gru|gru-cho|mlp|autoencoder|gan [--layers N] [--bidirectional] [--json] [--dump FILE] [options]",
+    usage: "gradcheck --model rnn|rnn-relu|lstm|gru|gru-cho|mlp|autoencoder|gan|embedding|dropout|masked-lstm|masked-bilstm [--layers N] [--bidirectional] [--json] [--dump FILE] [options]",
     options: [
-        Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho | mlp | autoencoder | gan (default rnn)"),
+        Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho | mlp | autoencoder | gan | embedding | dropout | masked-lstm | masked-bilstm (default rnn)"),
         Option("layers", "N", "stacked levels (default 1)"),
         Option("bidirectional", nil, "two directions per level"),
         Option("mask", "MODE", "autoencoder: left-half | right-half | random:P | patches:K | all (default all)"),
@@ -30,8 +30,15 @@ let gradcheckCommand = Command(
 )
 
 func runGradcheck(_ a: inout Arguments) throws -> Int32 {
-    let model = try a.choice("model", CellKind.names + ["mlp", "autoencoder", "gan"], default: "rnn")
+    let model = try a.choice("model", CellKind.names + ["mlp", "autoencoder", "gan"] + TextGradientCheck.models, default: "rnn")
     if ["mlp", "autoencoder", "gan"].contains(model) { return try runImageModelGradcheck(model, a) }
+    if TextGradientCheck.models.contains(model) {
+        // the sentiment model (embedding, fixed dropout masks) and masked LSTM batches of lengths 5, 2, 1, 4
+        let step = try a.double("step", default: GradientCheck.defaultStep, positive: true)
+        let results = TextGradientCheck.run(model, seed: try a.seed(), step: step)
+        return report(results, title: model, sizes: "mixed lengths 5,2,1,4 with garbage padding", model: model,
+                      stencil: .fivePoint, step: step, json: a.flag("json"))
+    }
     let output = try a.choice("output", ["last", "every-step"], default: "last")
     let stencil = GradientCheck.Stencil(rawValue: try a.choice("stencil", ["3", "5"], default: "5"))!
     let step = try a.double("step", default: GradientCheck.defaultStep, positive: true)

@@ -54,6 +54,9 @@ public struct GRU<T: Scalar>: RecurrentCell {
         // backward workspace
         var dh = Matrix<T>(rows: 0, cols: 0)                // B×H
         var dhNext = Matrix<T>(rows: 0, cols: 0)            // B×H
+        var dhCarry = Matrix<T>(rows: 0, cols: 0)           // masking: finished rows of dh_t
+        /// Sequence lengths of the last forward (nil: every row runs all T steps).
+        public internal(set) var lengths: [Int]? = nil
         var dq = Matrix<T>(rows: 0, cols: 0)                // B×H (Cho: ∂L/∂q_t)
         var dAx = Matrix<T>(rows: 0, cols: 0)               // B×3H: ∂L/∂(x-side pre-activations)
         var dAh = Matrix<T>(rows: 0, cols: 0)               // B×3H: ∂L/∂(h-side pre-activations)
@@ -68,6 +71,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
         public var dh0: Matrix<T> { dhNext }
         public var dc0: Matrix<T>? { nil }
         public var length: Int { xs.count }
+        public mutating func releaseInputs() { xs = [] }
     }
 
     public let inputSize: Int
@@ -109,11 +113,13 @@ public struct GRU<T: Scalar>: RecurrentCell {
         transpose(cache.W_h, into: &cache.W_hT)
     }
 
-    public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>? = nil, _ p: Parameters, cache: inout Cache) {
+    public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>? = nil, _ p: Parameters, lengths: [Int]?, cache: inout Cache) {
         precondition(!xs.isEmpty, "GRU.forward: empty sequence")
         let (B, H, G) = (xs[0].rows, hiddenSize, gateLayout)
         precondition(xs[0].cols == inputSize, "GRU.forward: input width \(xs[0].cols), expected \(inputSize)")
+        checkLengths(lengths, rows: B, steps: xs.count, "GRU.forward")
         cache.xs = xs
+        cache.lengths = lengths
         resize(&cache.h, count: xs.count + 1, rows: B, cols: H)
         resize(&cache.gates, count: xs.count, rows: B, cols: G.width)
         resize(&cache.m, count: xs.count, rows: B, cols: H)
@@ -143,6 +149,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
                 gemmBlock(m: B, n: H, k: H, cache.m[t - 1], at: (0, 0), cache.W_hT, at: (0, G.n), into: &cache.Ah, at: (0, G.n)) // (gru.n_cho)
                 candidateCho(gates: &cache.gates[t - 1], Ah: cache.Ah, bx: cache.bx, bh: cache.bh, hPrev: hPrev, h: &cache.h[t])
             }
+            if let lengths { holdFinishedRows(lengths, step: t, previous: cache.h[t - 1], into: &cache.h[t]) }  // (masking.h)
         }
     }
 
@@ -250,6 +257,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
         ensure(&cache.dW_x, G.width, D); ensure(&cache.dW_h, G.width, H)
         ensure(&cache.dbx, 1, G.width); ensure(&cache.dbh, 1, G.width)
         cache.dhNext.zero(); cache.dW_x.zero(); cache.dW_h.zero(); cache.dbx.zero(); cache.dbh.zero()
+        let lengths = cache.lengths
+        if lengths != nil { ensure(&cache.dhCarry, B, H) }
         if inputGradients { resize(&cache.dxs, count: T_, rows: B, cols: D) }
         if cache.recordGradientNorms { cache.dhNorms = [Double](repeating: 0, count: T_) }
         for t in stride(from: T_, through: 1, by: -1) {
@@ -257,6 +266,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
             cache.dh.copy(from: cache.dhNext)                                   // (gru.dh)
             if let up = dhs[t - 1] { cache.dh.add(up) }                         // (gru.dh)
             if cache.recordGradientNorms { cache.dhNorms[t - 1] = frobeniusNorm(cache.dh) }
+            // forward (masking.h): h_t = m_t ⊙ h̃_t + (1 − m_t) ⊙ h_{t−1}
+            if let lengths { divertFinishedRows(lengths, step: t, from: &cache.dh, into: &cache.dhCarry) }  // (masking.dcell)
             let hPrev = cache.h[t - 1], gates = cache.gates[t - 1], m = cache.m[t - 1]
             switch formulation {
             case .pytorch:
@@ -285,6 +296,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
             cache.dAx.accumulateColumnSums(into: &cache.dbx)                                  // (gru.db)
             cache.dAh.accumulateColumnSums(into: &cache.dbh)                                  // (gru.db_nh)
             if inputGradients { gemm(cache.dAx, cache.W_x, into: &cache.dxs[t - 1]) }        // (gru.dx)
+            if let lengths { addFinishedRows(lengths, step: t, from: cache.dhCarry, into: &cache.dhNext) }  // (masking.dhold)
             if k > 0 && (T_ - t + 1) % k == 0 && t > 1 { cache.dhNext.zero() }              // (gru.truncate)
         }
         for (gate, wx, wh, b) in [(G.r, \Parameters.W_rx, \Parameters.W_rh, \Parameters.b_r),

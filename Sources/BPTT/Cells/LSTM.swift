@@ -56,6 +56,10 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         var dh = Matrix<T>(rows: 0, cols: 0)                // B×H
         var dhNext = Matrix<T>(rows: 0, cols: 0)            // B×H: ∂L/∂h_{t−1} through step t
         var dcNext = Matrix<T>(rows: 0, cols: 0)            // B×H: ∂L/∂c_{t−1} through step t
+        var dhCarry = Matrix<T>(rows: 0, cols: 0)           // masking: finished rows of dh_t
+        var dcCarry = Matrix<T>(rows: 0, cols: 0)           // masking: finished rows of dc_t
+        /// Sequence lengths of the last forward (nil: every row runs all T steps).
+        public internal(set) var lengths: [Int]? = nil
         /// dA_t for every step, stacked (T·B × 4H, step t at rows (t−1)·B…): the weight gradients
         /// Σ_t dA_tᵀ x_t and Σ_t dA_tᵀ h_{t−1} then take one GEMM each, with K = T·B.
         var dAs = Matrix<T>(rows: 0, cols: 0)
@@ -71,6 +75,7 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         public var dh0: Matrix<T> { dhNext }
         public var dc0: Matrix<T>? { dcNext }
         public var length: Int { xs.count }
+        public mutating func releaseInputs() { xs = [] }
     }
 
     public let inputSize: Int
@@ -118,11 +123,13 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         transpose(cache.W_h, into: &cache.W_hT)
     }
 
-    public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters, cache: inout Cache) {
+    public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters, lengths: [Int]?, cache: inout Cache) {
         precondition(!xs.isEmpty, "LSTM.forward: empty sequence")
         let (B, H, G) = (xs[0].rows, hiddenSize, gateLayout)
         precondition(xs[0].cols == inputSize, "LSTM.forward: input width \(xs[0].cols), expected \(inputSize)")
+        checkLengths(lengths, rows: B, steps: xs.count, "LSTM.forward")
         cache.xs = xs
+        cache.lengths = lengths
         resize(&cache.h, count: xs.count + 1, rows: B, cols: H)
         resize(&cache.c, count: xs.count + 1, rows: B, cols: H)
         resize(&cache.gates, count: xs.count, rows: B, cols: G.width)
@@ -140,6 +147,10 @@ public struct LSTM<T: Scalar>: RecurrentCell {
             let cPrev = cache.c[t - 1]
             step(gates: &cache.gates[t - 1], bias: cache.b, cPrev: cPrev,
                  c: &cache.c[t], tanhC: &cache.tanhC[t - 1], h: &cache.h[t])
+            if let lengths {
+                holdFinishedRows(lengths, step: t, previous: cache.h[t - 1], into: &cache.h[t])   // (masking.h)
+                holdFinishedRows(lengths, step: t, previous: cache.c[t - 1], into: &cache.c[t])   // (masking.c)
+            }
         }
     }
 
@@ -190,6 +201,8 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         }
         ensure(&cache.dW_x, G.width, D); ensure(&cache.dW_h, G.width, H); ensure(&cache.db, 1, G.width)
         cache.dhNext.zero(); cache.dcNext.zero()
+        let lengths = cache.lengths
+        if lengths != nil { ensure(&cache.dhCarry, B, H); ensure(&cache.dcCarry, B, H) }
         cache.dW_x.zero(); cache.dW_h.zero(); cache.db.zero()
         if inputGradients { resize(&cache.dxs, count: T_, rows: B, cols: D) }
         if cache.recordGradientNorms { cache.dhNorms = [Double](repeating: 0, count: T_) }
@@ -198,6 +211,11 @@ public struct LSTM<T: Scalar>: RecurrentCell {
             cache.dh.copy(from: cache.dhNext)                                   // (lstm.dh)
             if let up = dhs[t - 1] { cache.dh.add(up) }                         // (lstm.dh)
             if cache.recordGradientNorms { cache.dhNorms[t - 1] = frobeniusNorm(cache.dh) }
+            // forward (masking.h, masking.c): finished rows keep h_{t−1}, c_{t−1}
+            if let lengths {
+                divertFinishedRows(lengths, step: t, from: &cache.dh, into: &cache.dhCarry)       // (masking.dcell)
+                divertFinishedRows(lengths, step: t, from: &cache.dcNext, into: &cache.dcCarry)   // (masking.dc)
+            }
             let cPrev = cache.c[t - 1]
             stepBackward(dh: cache.dh, gates: cache.gates[t - 1], tanhC: cache.tanhC[t - 1], cPrev: cPrev,
                          dcNext: &cache.dcNext, dAs: &cache.dAs, row0: (t - 1) * B)
@@ -208,6 +226,10 @@ public struct LSTM<T: Scalar>: RecurrentCell {
             }
             gemmBlock(m: B, n: H, k: G.width, cache.dAs, at: ((t - 1) * B, 0), cache.W_h, at: (0, 0),
                       into: &cache.dhNext)                                                            // (lstm.dhprev)
+            if let lengths {
+                addFinishedRows(lengths, step: t, from: cache.dhCarry, into: &cache.dhNext)       // (masking.dhold)
+                addFinishedRows(lengths, step: t, from: cache.dcCarry, into: &cache.dcNext)       // (masking.dc)
+            }
             if k > 0 && (T_ - t + 1) % k == 0 && t > 1 { cache.dhNext.zero(); cache.dcNext.zero() }  // (lstm.truncate)
         }
         // Σ over t of the shared weights' gradients, as one product over the stacked steps

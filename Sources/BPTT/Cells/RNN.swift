@@ -29,6 +29,9 @@ public struct RNN<T: Scalar> {
         var dh = Matrix<T>(rows: 0, cols: 0)
         var da = Matrix<T>(rows: 0, cols: 0)
         var dhNext = Matrix<T>(rows: 0, cols: 0)
+        var dhCarry = Matrix<T>(rows: 0, cols: 0)         // masking: finished rows of dh_t
+        /// Sequence lengths of the last forward (nil: every row runs all T steps).
+        public internal(set) var lengths: [Int]? = nil
         /// ∂L/∂x_t after a backward call with `inputGradients: true` (B×D each).
         public internal(set) var dxs: [Matrix<T>] = []
         /// ‖∂L/∂h_t‖ per step, recorded by backward when `recordGradientNorms` is set.
@@ -61,11 +64,14 @@ public struct RNN<T: Scalar> {
 
     /// Runs h_t = φ(x_t W_hxᵀ + h_{t−1} W_hhᵀ + b_h) for t = 1…T.
     /// - xs: T inputs, each B×D.  h0: B×H initial state (nil: zeros).
-    public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, _ p: Parameters, cache: inout Cache) {
+    /// lengths: per-row sequence lengths (masking.h); nil: all rows run T steps.
+    public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, _ p: Parameters, lengths: [Int]? = nil, cache: inout Cache) {
         precondition(!xs.isEmpty, "RNN.forward: empty sequence")
         let (B, H) = (xs[0].rows, hiddenSize)
         precondition(xs[0].cols == inputSize, "RNN.forward: input width \(xs[0].cols), expected \(inputSize)")
+        checkLengths(lengths, rows: B, steps: xs.count, "RNN.forward")
         cache.xs = xs
+        cache.lengths = lengths
         resize(&cache.h, count: xs.count + 1, rows: B, cols: H)
         if let h0 {
             precondition(h0.rows == B && h0.cols == H, "RNN.forward: h0 must be \(B)x\(H)")
@@ -82,6 +88,7 @@ public struct RNN<T: Scalar> {
             gemm(cache.h[t - 1], cache.W_hhT, into: &cache.h[t], beta: 1)   // (rnn.a)
             cache.h[t].addRowVector(p.b_h)                                  // (rnn.a)
             applyActivation(&cache.h[t])                                    // (rnn.h)
+            if let lengths { holdFinishedRows(lengths, step: t, previous: cache.h[t - 1], into: &cache.h[t]) }  // (masking.h)
         }
     }
 
@@ -113,6 +120,8 @@ public struct RNN<T: Scalar> {
         let (B, H) = (cache.h[0].rows, hiddenSize)
         ensure(&cache.dh, B, H); ensure(&cache.da, B, H); ensure(&cache.dhNext, B, H)
         cache.dhNext.zero()
+        let lengths = cache.lengths
+        if lengths != nil { ensure(&cache.dhCarry, B, H) }
         if inputGradients { resize(&cache.dxs, count: T_, rows: B, cols: inputSize) }
         if cache.recordGradientNorms { cache.dhNorms = [Double](repeating: 0, count: T_) }
         for t in stride(from: T_, through: 1, by: -1) {
@@ -120,6 +129,8 @@ public struct RNN<T: Scalar> {
             cache.dh.copy(from: cache.dhNext)                                  // (rnn.dh)
             if let up = dhs[t - 1] { cache.dh.add(up) }                        // (rnn.dh)
             if cache.recordGradientNorms { cache.dhNorms[t - 1] = cache.dh.sumOfSquares.squareRoot() }
+            // forward (masking.h): h_t = m_t ⊙ φ(a_t) + (1 − m_t) ⊙ h_{t−1}
+            if let lengths { divertFinishedRows(lengths, step: t, from: &cache.dh, into: &cache.dhCarry) }  // (masking.dcell)
             // forward (rnn.h): h_t = φ(a_t)
             activationBackward(dh: cache.dh, h: cache.h[t], into: &cache.da)  // (rnn.da)
             // forward (rnn.a): a_t = x_t W_hxᵀ + h_{t−1} W_hhᵀ + b_h
@@ -128,6 +139,7 @@ public struct RNN<T: Scalar> {
             cache.da.accumulateColumnSums(into: &grads.b_h)                                 // (rnn.db_h)
             if inputGradients { gemm(cache.da, p.W_hx, into: &cache.dxs[t - 1]) }          // (rnn.dx)
             gemm(cache.da, p.W_hh, into: &cache.dhNext)                                     // (rnn.dhprev)
+            if let lengths { addFinishedRows(lengths, step: t, from: cache.dhCarry, into: &cache.dhNext) }  // (masking.dhold)
             if k > 0 && (T_ - t + 1) % k == 0 && t > 1 { cache.dhNext.zero() }             // (rnn.truncate)
         }
     }

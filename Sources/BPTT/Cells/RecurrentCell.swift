@@ -17,7 +17,9 @@ public protocol RecurrentCell {
     func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters
 
     /// Runs all steps. xs: T inputs, each B×D; h0, c0: B×H initial states (nil: zeros).
-    func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters, cache: inout Cache)
+    /// lengths: row b is a sequence of lengths[b] ≤ T steps; its state stops changing after its
+    /// last step (`derivations/masking.md`) and backward respects the same mask. nil: all T.
+    func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters, lengths: [Int]?, cache: inout Cache)
 
     /// BPTT. dhs[t−1] = ∂L/∂h_t from above (nil: h_t feeds no loss directly). Accumulates into
     /// `grads`; afterwards `cache.dh0`, `cache.dc0` and (with `inputGradients`) `cache.dxs` are set.
@@ -42,6 +44,9 @@ public protocol RecurrentCache {
     /// into `dhNorms` (the gradient-flow experiment).
     var recordGradientNorms: Bool { get set }
     var dhNorms: [Double] { get }
+    /// Drops the cache's references to the inputs of the last forward, so a driver can rewrite
+    /// its input buffers in place (no copy-on-write) before the next forward.
+    mutating func releaseInputs()
 }
 
 extension RecurrentCache {
@@ -49,15 +54,23 @@ extension RecurrentCache {
     public var hT: Matrix<T> { h[h.count - 1] }
 }
 
+extension RecurrentCell {
+    /// All rows run the full T steps.
+    public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters, cache: inout Cache) {
+        forward(xs, h0: h0, c0: c0, p, lengths: nil, cache: &cache)
+    }
+}
+
 extension RNN: RecurrentCell {
     public var hasCellState: Bool { false }
-    public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters, cache: inout Cache) {
-        forward(xs, h0: h0, p, cache: &cache)
+    public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters, lengths: [Int]?, cache: inout Cache) {
+        forward(xs, h0: h0, p, lengths: lengths, cache: &cache)
     }
 }
 
 extension RNN.Cache: RecurrentCache {
     public var dc0: Matrix<T>? { nil }
+    public mutating func releaseInputs() { xs = [] }
 }
 
 /// C[cBlock] = op(A[aBlock]) · op(B[bBlock]) + β·C[cBlock], on rectangular sub-blocks of

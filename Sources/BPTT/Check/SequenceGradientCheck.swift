@@ -8,6 +8,8 @@ public struct SequenceCheckSpec: Sendable {
     public var output: RNNClassifier<Double>.Output = .last
     public var batch = 3, length = 4, input = 2, hidden = 5, classes = 4
     public var withH0 = true
+    /// Per-row sequence lengths (masking); padded positions are filled with garbage. nil: all T.
+    public var lengths: [Int]? = nil
     public var seed: UInt64 = 0
     public init(model: CellKind) { self.model = model }
 }
@@ -31,6 +33,12 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
         // Xavier: larger than PyTorch's init, so every path carries a sizeable gradient.
         params = model.initialParameters(.xavier, rng: &rng)
         xs = (0..<spec.length).map { _ in Matrix<Double>.normal(spec.batch, spec.input, std: 1, rng: &rng) }
+        if let lengths = spec.lengths {
+            // garbage in padded positions: large, finite, different from the real inputs
+            for t in 0..<spec.length { for b in 0..<spec.batch where t >= lengths[b] {
+                for d in 0..<spec.input { xs[t][b, d] = 50 * (rng.uniform() - 0.5) }
+            } }
+        }
         let steps = spec.output == .last ? 1 : spec.length
         targets = (0..<steps).map { _ in (0..<spec.batch).map { _ in rng.int(below: spec.classes) } }
         let units = model.stack.cells.count
@@ -47,14 +55,14 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
 
     public func loss(params p: Model.Parameters, xs: [Matrix<Double>], h0s: [Matrix<Double>]?, c0s: [Matrix<Double>]?) -> Double {
         var ws = Model.Workspace()
-        return model.forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, workspace: &ws).lossSum * lossScale
+        return model.forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, lengths: spec.lengths, workspace: &ws).lossSum * lossScale
     }
 
     public func analytic() -> (loss: Double, grads: Model.Parameters, dxs: [Matrix<Double>], dh0s: [Matrix<Double>], dc0s: [Matrix<Double>?]) {
         var ws = Model.Workspace()
         var grads = params.zeros()
         var none: RNG? = nil
-        let r = model.lossAndGradient(xs, targets: targets, h0s: h0s, c0s: c0s, params, lossScale: lossScale,
+        let r = model.lossAndGradient(xs, targets: targets, h0s: h0s, c0s: c0s, params, lengths: spec.lengths, lossScale: lossScale,
                                       workspace: &ws, grads: &grads, dropoutRNG: &none, inputGradients: true)
         return (r.lossSum * lossScale, grads, ws.stack.dxs, ws.stack.dh0s, ws.stack.dc0s)
     }

@@ -50,6 +50,9 @@ public struct RecurrentStack<Cell: RecurrentCell> {
         var final = Matrix<T>(rows: 0, cols: 0) // bidirectional: [→h_T, ←h_1]
         var layerInputs: [[Matrix<T>]] = []     // the sequence each unit read (reversed for d = 1)
         var droppedOut = false                  // masks were applied in the last forward
+        var reversed: [[Matrix<T>]] = []        // per unit: the input reversed row by row within its length
+        /// Sequence lengths of the last forward (nil: every row runs all T steps).
+        public internal(set) var lengths: [Int]? = nil
         // backward
         /// ∂L/∂o_t of the top level (B × H·directions), written by the model above.
         public var dOutputs: [Matrix<T>] = []
@@ -108,10 +111,15 @@ public struct RecurrentStack<Cell: RecurrentCell> {
 
     /// Runs every unit. h0s, c0s: one initial state per unit (nil: zeros). `dropoutRNG`: draw
     /// dropout masks between levels (training); nil: no dropout (evaluation, checks).
+    /// lengths: row b holds a sequence of lengths[b] ≤ T steps (`derivations/masking.md`): every
+    /// unit holds its state after the row's end, and the reverse direction starts at the row's own end.
     public func forward(_ xs: [Matrix<T>], h0s: [Matrix<T>]? = nil, c0s: [Matrix<T>]? = nil, _ p: Parameters,
-                        workspace ws: inout Workspace, dropoutRNG: inout RNG?) {
+                        lengths: [Int]? = nil, workspace ws: inout Workspace, dropoutRNG: inout RNG?) {
         let (T_, B, H) = (xs.count, xs[0].rows, hiddenSize)
+        checkLengths(lengths, rows: B, steps: T_, "RecurrentStack.forward")
+        ws.lengths = lengths
         if ws.caches.count != cells.count { ws.caches = Array(repeating: Cell.Cache(), count: cells.count) }
+        if ws.reversed.count != cells.count { ws.reversed = Array(repeating: [], count: cells.count) }
         if ws.layerInputs.count != cells.count { ws.layerInputs = Array(repeating: [], count: cells.count) }
         if ws.inputs.count != layers { ws.inputs = Array(repeating: [], count: layers); ws.masks = ws.inputs; ws.concat = ws.inputs }
         let useDropout = dropout > 0 && dropoutRNG != nil && layers > 1
@@ -137,8 +145,19 @@ public struct RecurrentStack<Cell: RecurrentCell> {
             for d in 0..<directions {
                 let u = l * directions + d
                 // (stacked.rev) the backward direction reads the sequence last step first
-                ws.layerInputs[u] = d == 0 ? input : input.reversed()                       // (stacked.rev)
-                cells[u].forward(ws.layerInputs[u], h0: h0s?[u], c0: c0s?[u], p.units[u], cache: &ws.caches[u])
+                if d == 1, let lengths {
+                    // (masking.rev) row b reversed within its own length, padding left in place
+                    ws.layerInputs[u] = []   // release the alias so the buffers are written in place
+                    ws.caches[u].releaseInputs()
+                    resize(&ws.reversed[u], count: T_, rows: B, cols: input[0].cols)
+                    for t in 1...T_ {
+                        for b in 0..<B { copyRow(input[reversedStep(t, length: lengths[b]) - 1], b, into: &ws.reversed[u][t - 1], b) }  // (masking.rev)
+                    }
+                    ws.layerInputs[u] = ws.reversed[u]
+                } else {
+                    ws.layerInputs[u] = d == 0 ? input : input.reversed()                   // (stacked.rev)
+                }
+                cells[u].forward(ws.layerInputs[u], h0: h0s?[u], c0: c0s?[u], p.units[u], lengths: lengths, cache: &ws.caches[u])
             }
             if directions == 2 {
                 // (stacked.out)  o_t = [→h_t , ←h_t];  ←h_t is the reverse unit's state after T−t+1 steps
@@ -146,7 +165,19 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                 let top = l == layers - 1
                 if top { resize(&ws.outputs, count: T_, rows: B, cols: 2 * H) } else { resize(&ws.concat[l], count: T_, rows: B, cols: 2 * H) }
                 for t in 1...T_ {
-                    if top {
+                    if let lengths {
+                        // (masking.out)  o_{t,b} = [→h_{t,b}, ←h_{r(t,b),b}]
+                        for b in 0..<B {
+                            let r = reversedStep(t, length: lengths[b])
+                            if top {
+                                copyRow(ws.caches[fw].h[t], b, into: &ws.outputs[t - 1], b)                  // (masking.out)
+                                copyRow(ws.caches[bw].h[r], b, into: &ws.outputs[t - 1], b, col: H)          // (masking.out)
+                            } else {
+                                copyRow(ws.caches[fw].h[t], b, into: &ws.concat[l][t - 1], b)                // (masking.out)
+                                copyRow(ws.caches[bw].h[r], b, into: &ws.concat[l][t - 1], b, col: H)        // (masking.out)
+                            }
+                        }
+                    } else if top {
                         copyBlock(ws.caches[fw].h[t], into: &ws.outputs[t - 1], at: (0, 0))               // (stacked.out)
                         copyBlock(ws.caches[bw].h[T_ - t + 1], into: &ws.outputs[t - 1], at: (0, H))      // (stacked.out)
                     } else {
@@ -197,7 +228,22 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                 let (fw, bw) = (l * 2, l * 2 + 1)
                 resize(&ws.up[fw], count: T_, rows: B, cols: H)
                 resize(&ws.up[bw], count: T_, rows: B, cols: H)
-                for t in 1...T_ {
+                if let lengths = ws.lengths {
+                    // (masking.drev)  d←h_{r(t,b),b} += do_{t,b}[H:2H]
+                    for t in 0..<T_ { ws.up[fw][t].zero(); ws.up[bw][t].zero() }
+                    var any = false
+                    for t in 1...T_ where top ? ws.dOutputUsed[t - 1] : true {
+                        any = true
+                        let src = top ? ws.dOutputs[t - 1] : ws.dLower[t - 1]
+                        addBlock(from: src, at: (0, 0), into: &ws.up[fw][t - 1])                       // (stacked.dsplit)
+                        for b in 0..<B {
+                            addRow(src, b, col: H, into: &ws.up[bw][reversedStep(t, length: lengths[b]) - 1], b)  // (masking.drev)
+                        }
+                        ws.dhs[fw][t - 1] = ws.up[fw][t - 1]
+                    }
+                    if any { for t in 0..<T_ { ws.dhs[bw][t] = ws.up[bw][t] } }
+                }
+                for t in 1...T_ where ws.lengths == nil {
                     let used = top ? ws.dOutputUsed[t - 1] : true
                     let src = top ? ws.dOutputs[t - 1] : ws.dLower[t - 1]
                     if used {
@@ -231,7 +277,12 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                 resize(&ws.dLower, count: T_, rows: B, cols: width)
                 for t in 0..<T_ {
                     ws.dLower[t].copy(from: ws.caches[l * directions].dxs[t])                        // (stacked.dinput)
-                    if directions == 2 { ws.dLower[t].add(ws.caches[l * directions + 1].dxs[T_ - 1 - t]) }  // (stacked.dinput)
+                    if directions == 2, let lengths = ws.lengths {
+                        for b in 0..<B {
+                            addRow(ws.caches[l * directions + 1].dxs[reversedStep(t + 1, length: lengths[b]) - 1], b,
+                                   into: &ws.dLower[t], b)                                                    // (masking.drev)
+                        }
+                    } else if directions == 2 { ws.dLower[t].add(ws.caches[l * directions + 1].dxs[T_ - 1 - t]) }  // (stacked.dinput)
                     if l > 0 && ws.droppedOut {
                         ws.dLower[t].multiply(by: ws.masks[l][t])                                    // (stacked.ddrop)
                     }

@@ -51,9 +51,11 @@ public struct SequenceClassifier<Cell: RecurrentCell> {
     /// Forward only: returns the summed loss and the number of correct arg-max predictions.
     /// targets: one row of B labels per read-out step. dropoutRNG: non-nil while training.
     @discardableResult
+    /// lengths: per-row sequence lengths (`derivations/masking.md`); the many-to-one readout then
+    /// reads each row's true last state. nil: every row runs all T steps.
     public func forward(_ xs: [Matrix<T>], targets: [[Int]], h0s: [Matrix<T>]? = nil, c0s: [Matrix<T>]? = nil,
-                        _ p: Parameters, workspace ws: inout Workspace, dropoutRNG: inout RNG?) -> (lossSum: Double, correct: Int) {
-        stack.forward(xs, h0s: h0s, c0s: c0s, p.stack, workspace: &ws.stack, dropoutRNG: &dropoutRNG)
+                        _ p: Parameters, lengths: [Int]? = nil, workspace ws: inout Workspace, dropoutRNG: inout RNG?) -> (lossSum: Double, correct: Int) {
+        stack.forward(xs, h0s: h0s, c0s: c0s, p.stack, lengths: lengths, workspace: &ws.stack, dropoutRNG: &dropoutRNG)
         let steps = readoutSteps(xs.count)
         precondition(targets.count == steps.count, "expected \(steps.count) target rows, got \(targets.count)")
         resize(&ws.logits, count: steps.count, rows: xs[0].rows, cols: classes)
@@ -72,18 +74,18 @@ public struct SequenceClassifier<Cell: RecurrentCell> {
     /// Forward without dropout (evaluation).
     @discardableResult
     public func forward(_ xs: [Matrix<T>], targets: [[Int]], h0s: [Matrix<T>]? = nil, c0s: [Matrix<T>]? = nil,
-                        _ p: Parameters, workspace ws: inout Workspace) -> (lossSum: Double, correct: Int) {
+                        _ p: Parameters, lengths: [Int]? = nil, workspace ws: inout Workspace) -> (lossSum: Double, correct: Int) {
         var none: RNG? = nil
-        return forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, workspace: &ws, dropoutRNG: &none)
+        return forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, lengths: lengths, workspace: &ws, dropoutRNG: &none)
     }
 
     /// Forward and backward: accumulates ∂L/∂θ into `grads` for L = lossScale · Σ ℓ. Afterwards
     /// `ws.stack.dh0s`, `ws.stack.dc0s` and (with `inputGradients`) `ws.stack.dxs` are set.
     @discardableResult
     public func lossAndGradient(_ xs: [Matrix<T>], targets: [[Int]], h0s: [Matrix<T>]? = nil, c0s: [Matrix<T>]? = nil,
-                                _ p: Parameters, lossScale: Double, workspace ws: inout Workspace, grads: inout Parameters,
+                                _ p: Parameters, lengths: [Int]? = nil, lossScale: Double, workspace ws: inout Workspace, grads: inout Parameters,
                                 dropoutRNG: inout RNG?, inputGradients: Bool = false, truncation: Int = 0) -> (lossSum: Double, correct: Int) {
-        let result = forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, workspace: &ws, dropoutRNG: &dropoutRNG)
+        let result = forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, lengths: lengths, workspace: &ws, dropoutRNG: &dropoutRNG)
         for (j, t) in readoutSteps(xs.count).enumerated() {
             SoftmaxCrossEntropy.backward(probs: ws.probs[j], targets: targets[j][...], scale: T(lossScale),
                                          into: &ws.dlogits)                                           // (losses.dp)
