@@ -9,6 +9,7 @@ let experimentOptions = [
     Option("bidirectional", nil, "two directions per level"),
     Option("forget-bias-one", nil, "LSTM: initialise b_f to 1"),
     Option("lr", "RATE", "learning rate (default 1e-3)"),
+    Option("init", "NAME", "pytorch | xavier | normal | randn (default pytorch; randn is the seeds' torch.randn)"),
     Option("clip", "NORM", "global gradient-norm clip, 0 = off (default 10)"),
     Option("seed", "S", "random seed (default 0)"),
     Option("threads", "N", "worker threads (default 2)"),
@@ -27,6 +28,7 @@ func experimentConfig(_ a: Arguments, optim defaultOptim: String) throws -> Trai
     let clip = try a.double("clip", default: 10, nonNegative: true)
     c.clip = clip > 0 ? clip : nil
     c.seed = try a.seed()
+    c.initializer = Initializer(rawValue: try a.choice("init", Initializer.allCases.map(\.rawValue), default: "pytorch"))!
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
     return c
 }
