@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 /// Everything a palindrome training run needs, as given on the command line.
@@ -142,14 +141,11 @@ final class PalindromeEngineFor<Cell: RecurrentCell> where Cell.T == Float {
     typealias Model = SequenceClassifier<Cell>
     let config: TrainConfig
     let model: Model
-    private(set) var params: Model.Parameters
-    private var optimizer: Optimizer<Model.Parameters>
-    private(set) var step = 0
+    private let core: ShardedStep<Model.Parameters, Model.Workspace>
+    var params: Model.Parameters { core.params }
+    var step: Int { core.step }
     private var dataRNG: RNG
     private var dropoutRNG: RNG
-    private var workspaces: [Model.Workspace]
-    private var shardGrads: [Model.Parameters]
-    private var grads: Model.Parameters
 
     init(_ config: TrainConfig, make: @escaping (Int) -> Cell) {
         self.config = config
@@ -157,14 +153,11 @@ final class PalindromeEngineFor<Cell: RecurrentCell> where Cell.T == Float {
                                             inputSize: Palindrome.inputSize, hiddenSize: config.hidden, make: make),
                       classes: Palindrome.classes)
         var rng = RNG(seed: config.seed)
-        params = model.initialParameters(config.initializer, rng: &rng)
+        let params = model.initialParameters(config.initializer, rng: &rng)
         dataRNG = rng.split()
         dropoutRNG = rng.split()
-        optimizer = Optimizer(config.optimizer)
-        let shards = max(1, min(config.shards, config.batch))
-        workspaces = Array(repeating: Model.Workspace(), count: shards)
-        grads = params.zeros()
-        shardGrads = Array(repeating: grads, count: shards)
+        core = ShardedStep(params: params, optimizer: config.optimizer, shards: max(1, min(config.shards, config.batch)),
+                           threads: config.threads, clip: config.clip, workspace: Model.Workspace())
     }
 
     var parameterCount: Int { params.parameterCount }
@@ -172,53 +165,17 @@ final class PalindromeEngineFor<Cell: RecurrentCell> where Cell.T == Float {
 
     func trainStep(length: Int) -> StepStats {
         let (xs, targets) = Palindrome.batch(length: length, batchSize: config.batch, rng: &dataRNG, as: Float.self)
-        let shards = workspaces.count
-        let B = config.batch
-        let lossScale = 1 / Double(B)
         // Dropout masks: one stream per shard, seeded in shard order (same numbers for any thread count).
-        let dropoutSeeds: [UInt64]? = config.dropout > 0 ? (0..<shards).map { _ in dropoutRNG.next() } : nil
-        var partial = [(lossSum: Double, correct: Int)](repeating: (0, 0), count: shards)
-        let model = self.model, current = self.params, truncation = config.truncation
-        workspaces.withUnsafeMutableBufferPointer { wsBuffer in
-            shardGrads.withUnsafeMutableBufferPointer { gsBuffer in
-                partial.withUnsafeMutableBufferPointer { outBuffer in
-                    // Each shard touches only its own workspace, gradients and result slot.
-                    let ws = wsBuffer, gs = gsBuffer, out = outBuffer
-                    let run = { (s: Int) in
-                        let lo = s * B / shards, hi = (s + 1) * B / shards
-                        let xsShard = xs.map { rowsSlice($0, lo, hi) }
-                        gs[s].zero()
-                        var drop: RNG? = dropoutSeeds.map { RNG(seed: $0[s]) }
-                        out[s] = model.lossAndGradient(xsShard, targets: [Array(targets[lo..<hi])], current,
-                                                       lossScale: lossScale, workspace: &ws[s], grads: &gs[s],
-                                                       dropoutRNG: &drop, truncation: truncation)
-                    }
-                    if config.threads > 1 && shards > 1 {
-                        DispatchQueue.concurrentPerform(iterations: shards, execute: run)
-                    } else {
-                        for s in 0..<shards { run(s) }
-                    }
-                }
-            }
+        let dropoutSeeds: [UInt64]? = config.dropout > 0 ? (0..<core.shards).map { _ in dropoutRNG.next() } : nil
+        let model = self.model, truncation = config.truncation, lossScale = 1 / Double(config.batch)
+        return core.run(batch: config.batch, dropoutSeeds: dropoutSeeds) { _, lo, hi, p, ws, g, drop in
+            model.lossAndGradient(xs.map { rowsSlice($0, lo, hi) }, targets: [Array(targets[lo..<hi])], p,
+                                  lossScale: lossScale, workspace: &ws, grads: &g, dropoutRNG: &drop, truncation: truncation)
         }
-        grads.zero()
-        for g in shardGrads { grads.add(g) }   // fixed order: same sum for any thread count
-        let lossSum = partial.reduce(0) { $0 + $1.lossSum }
-        let correct = partial.reduce(0) { $0 + $1.correct }
-        let norm = grads.globalNorm
-        step += 1
-        var stats = StepStats(step: step, loss: lossSum / Double(B), accuracy: Double(correct) / Double(B), gradNorm: norm)
-        // Non-finite guard: name what broke and leave the parameters as they were.
-        if !stats.loss.isFinite { stats.nonFinite = "loss"; return stats }
-        if !norm.isFinite { stats.nonFinite = "gradient of " + (grads.firstNonFiniteTensor ?? "a tensor"); return stats }
-        if let clip = config.clip { clipGradientNorm(&grads, maxNorm: clip) }
-        optimizer.update(&params, grads: grads)
-        if let bad = params.firstNonFiniteTensor { stats.nonFinite = "parameter " + bad + " after the update" }
-        return stats
     }
 
     func checkpoint() -> Checkpoint {
-        let o = optimizer.checkpointState(like: params)
+        let o = core.optimizer.checkpointState(like: params)
         return Checkpoint(model: config.model, config: config.json, step: step, tensors: params.namedTensors(),
                           optimizerKind: o.kind, optimizerStep: o.step, optimizerState1: o.s1, optimizerState2: o.s2,
                           rngs: [("data", dataRNG), ("dropout", dropoutRNG)])
@@ -231,11 +188,11 @@ final class PalindromeEngineFor<Cell: RecurrentCell> where Cell.T == Float {
         guard let data = c.rng("data"), let dropout = c.rng("dropout") else {
             throw BPTTError.input("\(source): the checkpoint has no data/dropout random streams")
         }
-        params = p
-        optimizer = o
+        core.params = p
+        core.optimizer = o
+        core.step = c.step
         dataRNG = data
         dropoutRNG = dropout
-        step = c.step
     }
 
     func evaluate(length: Int, count n: Int, seed: UInt64) -> (accuracy: Double, loss: Double) {
