@@ -11,7 +11,7 @@ let trainCommand = Command(
         Option("bidirectional", nil, "two directions per level; final states concatenated"),
         Option("dropout", "P", "dropout between levels while training (default 0)"),
         Option("forget-bias-one", nil, "LSTM: initialise the forget-gate bias b_f to 1"),
-        Option("task", "NAME", "palindrome (default)"),
+        Option("task", "NAME", "palindrome (default) | image-rows (seed 004) | sentiment (seed 002)"),
         Option("length", "T", "digits the model sees (default 10)"),
         Option("steps", "N", "optimisation steps (default 10000)"),
         Option("batch", "B", "batch size (default 128)"),
@@ -33,7 +33,7 @@ let trainCommand = Command(
         Option("log-every", "N", "steps between log rows (default 10)"),
         Option("quiet", nil, "no progress lines"),
         Option("json", nil, "end with one JSON line of results"),
-    ],
+    ] + sequenceTaskOptions + optimizerOptions(default: "rmsprop", lr: "1e-3").filter { $0.name == "beta1" },
     run: runTrain
 )
 
@@ -45,7 +45,7 @@ func trainConfig(from a: Arguments) throws -> TrainConfig {
     c.dropout = try a.double("dropout", default: 0, nonNegative: true)
     guard c.dropout < 1 else { throw BPTTError.usage("--dropout: \(c.dropout) must be below 1") }
     c.forgetBiasOne = a.flag("forget-bias-one")
-    c.task = try a.choice("task", ["palindrome"], default: "palindrome")
+    c.task = "palindrome"
     c.length = try a.int("length", default: 10, min: 1, max: 100_000)
     c.steps = try a.int("steps", default: 10_000, min: 0)
     c.batch = try a.int("batch", default: 128, min: 1, max: 1_000_000)
@@ -71,6 +71,11 @@ let modelDefiningFlags: [(flag: String, value: (TrainConfig) -> String)] = [
 ]
 
 func runTrain(_ a: inout Arguments) throws -> Int32 {
+    let task = try a.choice("task", ["palindrome", "image-rows", "sentiment"], default: "palindrome")
+    if task != "palindrome" { return try runSequenceTask(&a, task: task) }
+    for flag in sequenceTaskOptions.map(\.name) where a.has(flag) {
+        throw BPTTError.usage("--\(flag) applies to --task image-rows|sentiment, not palindrome")
+    }
     var config = try trainConfig(from: a)
     let logEvery = try a.int("log-every", default: 10, min: 1)
     let saveEvery = try a.int("save-every", default: 0, min: 0)
