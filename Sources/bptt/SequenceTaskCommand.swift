@@ -57,7 +57,7 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
             corpus = try TextCorpus.load(path, seed: c.seed)
             source = path
         } else {
-            corpus = (SyntheticSentiment.generate(count: 4000, seed: 1), SyntheticSentiment.generate(count: 1000, seed: 2))
+            corpus = (SyntheticSentiment.generate(count: 20000, seed: 1), SyntheticSentiment.generate(count: 2000, seed: 2))
             source = "built-in SYNTHETIC corpus (generated, not real reviews: 4,000 train / 1,000 test, negations far from the sentiment word)"
         }
         guard !corpus.train.isEmpty, !corpus.test.isEmpty else { throw BPTTError.input("\(source): no training or no test reviews") }
