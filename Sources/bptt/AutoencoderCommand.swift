@@ -38,7 +38,7 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
     let out = a.string("out")
     let json = a.flag("json")
-    var progress = Progress(quiet: a.flag("quiet"))
+    var progress = ProgressLines(quiet: a.flag("quiet"))
     let data = try ImageData.load(a.string("data"))
     if let out { try makeOutputFolder(out) }
     let trainer = AutoencoderTrainer(c, data: data)

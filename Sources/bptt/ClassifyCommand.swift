@@ -36,7 +36,7 @@ func classifierConfig(_ a: Arguments) throws -> ClassifierConfig {
 func runClassify(_ a: inout Arguments) throws -> Int32 {
     let c = try classifierConfig(a)
     let json = a.flag("json")
-    var progress = Progress(quiet: a.flag("quiet"))
+    var progress = ProgressLines(quiet: a.flag("quiet"))
     let data = try ImageData.load(a.string("data"))
     let trainer = ClassifierTrainer(c, data: data)
     let log = try a.string("log").map { try CSVWriter(path: $0, header: ["epoch", "loss", "train_accuracy", "examples_per_s"]) }

@@ -49,7 +49,7 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     let judgeEpochs = try a.int("judge-epochs", default: 40, min: 1, max: 100_000)
     let out = a.string("out")
     let json = a.flag("json")
-    var progress = Progress(quiet: a.flag("quiet"))
+    var progress = ProgressLines(quiet: a.flag("quiet"))
     let data = try ImageData.load(a.string("data"))
     if let out { try makeOutputFolder(out) }
     let trainer = GANTrainer(c, data: data.train)

@@ -41,7 +41,8 @@ func makeOutputFolder(_ path: String) throws {
 }
 
 /// Prints a line at most once a second (and always when `force`).
-struct Progress {
+/// Plain progress lines, at most one a second (the image commands; `train` uses BPTT.Progress).
+struct ProgressLines {
     var last = Date.distantPast
     let quiet: Bool
     mutating func line(_ s: @autoclosure () -> String, force: Bool = false) {

@@ -109,18 +109,21 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
         print("training \(config.model) on \(config.task) T=\(config.length): \(config.steps) steps, batch \(config.batch), hidden \(config.hidden), \(config.optimizer.kind.rawValue) lr \(config.optimizer.lr), \(trainer.parameterCount) parameters")
     }
     let start = Date()
-    var lastPrint = Date.distantPast
     var last = StepStats(step: 0, loss: .nan, accuracy: .nan, gradNorm: .nan)
     let firstStep = trainer.step
+    // a live bar on a terminal, plain lines (at most one a second) otherwise
+    let progress = Progress(total: config.steps, label: "step", offset: firstStep, quiet: quiet)
     while trainer.step < config.steps {
         last = trainer.trainStep()
         if let bad = last.nonFinite {
+            progress.finish()
             try log?.close()
             throw BPTTError.nonFinite("step \(last.step): \(bad) became NaN or infinite; stopped without applying it"
                 + (savePath.map { " (the last good checkpoint stays in \($0))" } ?? ""))
         }
         if saveEvery > 0 && last.step % saveEvery == 0 { try save() }
         if Interrupt.requested {
+            progress.finish()
             try log?.close()
             try save()
             print("interrupted at step \(last.step)" + (savePath.map { "; checkpoint saved to \($0)" } ?? "; no --save given, nothing saved"))
@@ -131,12 +134,8 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
         if let l = log, last.step % logEvery == 0 || last.step == config.steps {
             try l.write([String(last.step), fmt(last.loss), fmt(last.accuracy), fmt(last.gradNorm), String(format: "%.0f", rate)])
         }
-        if !quiet, Date().timeIntervalSince(lastPrint) >= 1 || last.step == config.steps {
-            lastPrint = Date()
-            print(String(format: "step %6d/%d  loss %.4f  accuracy %.3f  grad-norm %.3g  %.0f examples/s",
-                         last.step, config.steps, last.loss, last.accuracy, last.gradNorm, rate))
-            fflush(stdout)
-        }
+        progress.update(last.step, String(format: "loss %.4f  accuracy %.3f  grad-norm %.3g  %.0f examples/s",
+                                          last.loss, last.accuracy, last.gradNorm, rate))
     }
     let seconds = Date().timeIntervalSince(start)
     try log?.close()

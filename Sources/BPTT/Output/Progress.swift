@@ -5,6 +5,8 @@ import Foundation
 public final class Progress {
     public let total: Int
     public let label: String
+    /// Units already done before this run (a resumed training run): shown, not timed.
+    public let offset: Int
     private let start = Date()
     private var lastDraw = Date.distantPast
     private let interactive: Bool
@@ -12,8 +14,9 @@ public final class Progress {
     private var drewBar = false
 
     /// - interactive: nil = decide by whether standard output is a terminal.
-    public init(total: Int, label: String, quiet: Bool = false, interactive: Bool? = nil) {
-        self.total = max(total, 1)
+    public init(total: Int, label: String, offset: Int = 0, quiet: Bool = false, interactive: Bool? = nil) {
+        self.offset = offset
+        self.total = max(total - offset, 1)
         self.label = label
         self.quiet = quiet
         self.interactive = interactive ?? (isatty(STDOUT_FILENO) == 1)
@@ -21,10 +24,11 @@ public final class Progress {
 
     public var elapsed: Double { Date().timeIntervalSince(start) }
 
-    /// Reports `done` of `total` with a short status ("loss 0.31  accuracy 0.87  41000 ex/s").
+    /// Reports `shown` of `total` (counting the offset) with a short status ("loss 0.31  accuracy 0.87  41000 ex/s").
     /// Draws at most every 0.2 s on a terminal and every second otherwise; always draws the last.
-    public func update(_ done: Int, _ status: @autoclosure () -> String) {
+    public func update(_ shown: Int, _ status: @autoclosure () -> String) {
         guard !quiet else { return }
+        let done = shown - offset
         let now = Date()
         let last = done >= total
         guard last || now.timeIntervalSince(lastDraw) >= (interactive ? 0.2 : 1.0) else { return }
@@ -35,12 +39,12 @@ public final class Progress {
             let width = 24
             let filled = Int(Double(width) * Double(done) / Double(total))
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            let line = "\r\(label) [\(bar)] \(done)/\(total)  \(status())  \(Progress.duration(t)) elapsed, ETA \(Progress.duration(eta))\u{1B}[K"
+            let line = "\r\(label) [\(bar)] \(shown)/\(total + offset)  \(status())  \(Progress.duration(t)) elapsed, ETA \(Progress.duration(eta))\u{1B}[K"
             FileHandle.standardOutput.write(Data(line.utf8))
             drewBar = true
             if last { finish() }
         } else {
-            print("\(label) \(done)/\(total)  \(status())  \(Progress.duration(t)) elapsed, ETA \(Progress.duration(eta))")
+            print("\(label) \(shown)/\(total + offset)  \(status())  \(Progress.duration(t)) elapsed, ETA \(Progress.duration(eta))")
             fflush(stdout)
         }
     }
