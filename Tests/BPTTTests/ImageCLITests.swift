@@ -2,31 +2,7 @@ import Foundation
 import XCTest
 
 /// The image commands end to end on the built-in digits, at sizes small enough to run in seconds.
-final class ImageCLITests: XCTestCase {
-    struct Run { let status: Int32; let stdout: String; let stderr: String }
-
-    func bptt(_ args: [String]) throws -> Run {
-        let p = Process()
-        p.executableURL = CLITests.binary
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
-
-    func lastJSON(_ r: Run) throws -> [String: Any] {
-        let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        return try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(last.utf8))) as? [String: Any], "not JSON: \(last)")
-    }
-
+final class ImageCLITests: XCTestCase, RunsBPTT {
     func tempDir(_ name: String) throws -> URL {
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-\(name)-\(getpid())")
         try? FileManager.default.removeItem(at: d)
