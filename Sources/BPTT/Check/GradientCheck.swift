@@ -109,4 +109,15 @@ public enum GradientCheck {
         }
         return results
     }
+
+    /// The T inputs x_t (each B×D) as one (T·B)×D tensor, t-major, so a check treats them as one.
+    public static func stack(_ ms: [Matrix<Double>]) -> Matrix<Double> {
+        Matrix(rows: ms.count * ms[0].rows, cols: ms[0].cols, data: ms.flatMap(\.data))
+    }
+
+    /// The inverse of `stack`: T matrices of (rows / T) rows each.
+    public static func unstack(_ m: Matrix<Double>, steps: Int) -> [Matrix<Double>] {
+        let r = m.rows / steps
+        return (0..<steps).map { t in Matrix(rows: r, cols: m.cols, data: Array(m.data[(t * r * m.cols)..<((t + 1) * r * m.cols)])) }
+    }
 }

@@ -83,24 +83,15 @@ public struct RNNCheckCase {
         let names = RNNClassifier<Double>.Parameters.tensorPaths
         var tensors = names.map { GradientCheck.Tensor(name: $0.name, value: params[keyPath: $0.path], analytic: a.grads[keyPath: $0.path]) }
         // inputs: one tensor "x" of shape (T·B)×D, rows ordered t-major
-        tensors.append(GradientCheck.Tensor(name: "x", value: stack(xs), analytic: stack(a.dxs)))
+        tensors.append(GradientCheck.Tensor(name: "x", value: GradientCheck.stack(xs), analytic: GradientCheck.stack(a.dxs)))
         if let h0 { tensors.append(GradientCheck.Tensor(name: "h0", value: h0, analytic: a.dh0)) }
         let np = names.count
         return GradientCheck.run(tensors, step: step, stencil: stencil) { values in
             var p = params
             for (i, n) in names.enumerated() { p[keyPath: n.path] = values[i] }
-            let x = unstack(values[np], steps: length)
+            let x = GradientCheck.unstack(values[np], steps: length)
             return loss(params: p, xs: x, h0: h0 == nil ? nil : values[np + 1])
         }
-    }
-
-    func stack(_ ms: [Matrix<Double>]) -> Matrix<Double> {
-        Matrix(rows: ms.count * ms[0].rows, cols: ms[0].cols, data: ms.flatMap(\.data))
-    }
-
-    func unstack(_ m: Matrix<Double>, steps: Int) -> [Matrix<Double>] {
-        let r = m.rows / steps
-        return (0..<steps).map { t in Matrix(rows: r, cols: m.cols, data: Array(m.data[(t * r * m.cols)..<((t + 1) * r * m.cols)])) }
     }
 
     /// The case as JSON (the `--dump` contract): sizes, inputs x[b][t][d], targets, h0,

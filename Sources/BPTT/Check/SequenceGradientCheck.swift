@@ -72,7 +72,7 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
         let a = analytic()
         let paths = params.parameterPaths
         var tensors = paths.map { GradientCheck.Tensor(name: $0.name, value: params[keyPath: $0.path], analytic: a.grads[keyPath: $0.path]) }
-        tensors.append(GradientCheck.Tensor(name: "x", value: stack(xs), analytic: stack(a.dxs)))
+        tensors.append(GradientCheck.Tensor(name: "x", value: GradientCheck.stack(xs), analytic: GradientCheck.stack(a.dxs)))
         let units = model.stack.cells.count
         if let h0s { for u in 0..<units { tensors.append(.init(name: "h0" + suffix(u), value: h0s[u], analytic: a.dh0s[u])) } }
         if let c0s { for u in 0..<units { tensors.append(.init(name: "c0" + suffix(u), value: c0s[u], analytic: a.dc0s[u]!)) } }
@@ -81,20 +81,11 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
         return GradientCheck.run(tensors, step: step, stencil: stencil) { values in
             var p = params
             for (i, n) in paths.enumerated() { p[keyPath: n.path] = values[i] }
-            let x = unstack(values[np], steps: T_)
+            let x = GradientCheck.unstack(values[np], steps: T_)
             let h = hasH0 ? Array(values[(np + 1)..<(np + 1 + units)]) : nil
             let c = hasC0 ? Array(values[(np + 1 + units)..<(np + 1 + 2 * units)]) : nil
             return .init(loss: loss(params: p, xs: x, h0s: h, c0s: c))
         }
-    }
-
-    func stack(_ ms: [Matrix<Double>]) -> Matrix<Double> {
-        Matrix(rows: ms.count * ms[0].rows, cols: ms[0].cols, data: ms.flatMap(\.data))
-    }
-
-    func unstack(_ m: Matrix<Double>, steps: Int) -> [Matrix<Double>] {
-        let r = m.rows / steps
-        return (0..<steps).map { t in Matrix(rows: r, cols: m.cols, data: Array(m.data[(t * r * m.cols)..<((t + 1) * r * m.cols)])) }
     }
 
     /// The `--dump` contract: as `RNNCheckCase.dump()`, with `h0` and `c0` as b×H arrays for a
