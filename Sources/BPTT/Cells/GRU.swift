@@ -67,6 +67,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
         public internal(set) var dxs: [Matrix<T>] = []
         public var recordGradientNorms = false
         public internal(set) var dhNorms: [Double] = []
+        /// A probe for `bptt explain` and `gradcheck --locate` (nil: none, the training path).
+        public var tracer: Tracer? = nil
         public init() {}
         public var dh0: Matrix<T> { dhNext }
         public var dc0: Matrix<T>? { nil }
