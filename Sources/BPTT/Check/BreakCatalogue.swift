@@ -15,7 +15,7 @@ public enum Break: String, CaseIterable, Sendable {
     case lstmDa_fNoSigmoidDerivative = "lstm.da_f:no-sigmoid-derivative"
     case gruDzSignFlip = "gru.dz:sign-flip"
     case gruDa_nNoTanhDerivative = "gru.da_n:no-tanh-derivative"
-    case gruDrBiasOutsideReset = "gru.dr:bias-outside-reset"
+    case gruDrChoForPyTorch = "gru.dr:cho-for-pytorch"
     case gruDrChoNoHPrev = "gru.dr_cho:no-hprev"
     case lossesDpNoMinusOne = "losses.dp:no-minus-one"
 
@@ -36,7 +36,7 @@ public enum Break: String, CaseIterable, Sendable {
         case .lstmDa_fNoSigmoidDerivative: return "da^f_t = df_t: the forget gate's σ′ = f(1 − f) forgotten"
         case .gruDzSignFlip: return "dz_t = dh_t ⊙ (n_t − h_{t−1}): the update gate's two sides swapped"
         case .gruDa_nNoTanhDerivative: return "da^n_t = dn_t: the candidate's tanh′ = 1 − n² forgotten"
-        case .gruDrBiasOutsideReset: return "dr_t = da^n_t ⊙ (m_t − b_nh): b_nh treated as outside r ⊙ (·) (PyTorch puts it inside)"
+        case .gruDrChoForPyTorch: return "dr_t = da^n_t ⊙ h_{t−1}: Cho's reset placement (r ⊙ h_{t−1}) in PyTorch's GRU, where r scales m_t"
         case .gruDrChoNoHPrev: return "dr_t = dq_t: Cho's q_t = r_t ⊙ h_{t−1} differentiated as if q_t = r_t"
         case .lossesDpNoMinusOne: return "dp = ŷ / N: the − onehot(y) of softmax cross-entropy's gradient dropped"
         }
@@ -49,7 +49,7 @@ public enum Break: String, CaseIterable, Sendable {
         case .rnnDaTanhOfActivated: return ["rnn"]
         case .lstmDcNoCarry, .lstmDcTanhOfActivated, .lstmDfOffByOne, .lstmDa_fNoSigmoidDerivative: return ["lstm"]
         case .gruDzSignFlip, .gruDa_nNoTanhDerivative: return ["gru", "gru-cho"]
-        case .gruDrBiasOutsideReset: return ["gru"]
+        case .gruDrChoForPyTorch: return ["gru"]
         case .gruDrChoNoHPrev: return ["gru-cho"]
         case .lossesDpNoMinusOne: return ["rnn", "rnn-relu", "lstm", "gru", "gru-cho"]
         }

@@ -43,6 +43,26 @@ public struct NoProbe: CellProbe {
 }
 
 extension CellProbe {
+    /// Row `row` of several quantities at once (fused gate buffers: one named slice each).
+    @inline(__always)
+    public func forward<T: Scalar>(_ t: Int, row: Int, count: Int, _ a: (Quantity, UnsafeMutablePointer<T>), _ b: (Quantity, UnsafeMutablePointer<T>),
+                                   _ c: (Quantity, UnsafeMutablePointer<T>)? = nil, _ d: (Quantity, UnsafeMutablePointer<T>)? = nil) {
+        forward(a.0, t, row: row, a.1, count: count)
+        forward(b.0, t, row: row, b.1, count: count)
+        if let c { forward(c.0, t, row: row, c.1, count: count) }
+        if let d { forward(d.0, t, row: row, d.1, count: count) }
+    }
+
+    /// Row `row` of several adjoints at once.
+    @inline(__always)
+    public func backward<T: Scalar>(_ t: Int, row: Int, count: Int, _ a: (Quantity, UnsafeMutablePointer<T>), _ b: (Quantity, UnsafeMutablePointer<T>),
+                                    _ c: (Quantity, UnsafeMutablePointer<T>)? = nil, _ d: (Quantity, UnsafeMutablePointer<T>)? = nil) {
+        backward(a.0, t, row: row, UnsafePointer(a.1), count: count)
+        backward(b.0, t, row: row, UnsafePointer(b.1), count: count)
+        if let c { backward(c.0, t, row: row, UnsafePointer(c.1), count: count) }
+        if let d { backward(d.0, t, row: row, UnsafePointer(d.1), count: count) }
+    }
+
     /// Several adjoints of one element at once (one hook line in an inner loop).
     @inline(__always)
     public func backward<T: Scalar>(_ t: Int, row: Int, col: Int, _ a: (Quantity, T), _ b: (Quantity, T),
