@@ -127,11 +127,14 @@ extension RNNCheckCase {
             ws.rnn.tracer = tracer
             let value = model.forward(xs, targets: targets, h0: h0, params, workspace: &ws).lossSum * lossScale
             guard activation == .relu else { return .init(loss: value) }
-            // which units are active, from h_t = ReLU(a_t); a nudged h_t element itself is a value, not a kink
+            // which units are active, from h_t = ReLU(a_t); a nudged h_t element counts with its value before the nudge
             let n = tracer.nudge.flatMap { $0.quantity == .rnnH ? $0 : nil }
             var hasher = Hasher()
             for t in 1...length {
-                for (i, v) in ws.rnn.h[t].data.enumerated() where !(n?.t == t && n!.row * hidden + n!.col == i) { hasher.combine(v > 0) }
+                for (i, v) in ws.rnn.h[t].data.enumerated() {
+                    let nudged = n.map { $0.t == t && $0.row * hidden + $0.col == i } ?? false
+                    hasher.combine((nudged ? v - n!.delta : v) > 0)
+                }
             }
             return .init(loss: value, pattern: hasher.finalize())
         }
