@@ -13,6 +13,7 @@ let autoencoderCommand = Command(
         Option("batch", "B", "batch size (default 64)"),
         dataOption,
         logOption,
+        reportOption,
         Option("out", "DIR", "write reconstructions.png (rows: original / masked input / reconstruction; with --loss-on masked the visible pixels are copied from the input) here"),
         Option("seed", "S", "random seed (default 0)"),
         Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
@@ -46,9 +47,11 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     progress.line("masked autoencoder on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), mask \(c.mask), loss on \(c.lossOn.rawValue) pixels, layers \(([data.pixels] + c.hidden + [data.pixels]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters", force: true)
     let start = Date()
     var last: EpochStats? = nil
+    var epochs: [EpochStats] = []   // for --report
     for e in 0..<c.epochs {
         let s = try trainer.trainEpoch()
         last = s
+        epochs.append(s)
         try log?.write([String(s.epoch), String(s.loss), String(format: "%.0f", s.examplesPerSecond)])
         progress.line(String(format: "epoch %4d/%d  loss %.5f  %.0f examples/s", s.epoch, c.epochs, s.loss, s.examplesPerSecond), force: e == c.epochs - 1)
     }
@@ -59,7 +62,8 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     progress.line(String(format: "test masked-pixel MSE %.5f; baselines: zero fill %.5f, mean image %.5f (%.1f%% below the mean-image baseline); %.1f s",
                          ev.maskedMSE, ev.baselineZeroMSE, ev.baselineMeanMSE, 100 * gain, seconds), force: true)
     var png: String? = nil
-    if let out {
+    var reconstructions: ImageGrid? = nil
+    if out != nil || a.has("report") {
         var grid = ImageGrid(rows: 3, cols: kept.count, tileHeight: data.height, tileWidth: data.width,
                              scale: max(1, 32 / max(data.height, data.width)), gap: 2)
         for (i, k) in kept.enumerated() {
@@ -67,9 +71,15 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
             grid.draw(k.masked, row: 1, col: i)
             grid.draw(k.xhat, row: 2, col: i)
         }
-        png = out + "/reconstructions.png"
-        try grid.write(png!)
-        progress.line("wrote \(png!)", force: true)
+        reconstructions = grid
+        if let out {
+            png = out + "/reconstructions.png"
+            try grid.write(png!)
+            progress.line("wrote \(png!)", force: true)
+        }
+    }
+    try writeReport(a.string("report"), quiet: a.flag("quiet")) {
+        .autoencoder(config: c, data: data.source, epochs: epochs, evaluation: ev, seconds: seconds, reconstructions: reconstructions)
     }
     if json {
         print(JSON.object([

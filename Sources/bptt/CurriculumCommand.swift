@@ -15,6 +15,7 @@ let curriculumCommand = Command(
         Option("target", "ACC", "eval accuracy that moves to the next length (default 0.99)"),
         Option("keep-going", nil, "continue to the next length even when the target was missed"),
         Option("json", nil, "end with one JSON line of results"),
+        reportOption,
     ] + experimentOptions,
     run: runCurriculum
 )
@@ -35,6 +36,7 @@ func runCurriculum(_ a: inout Arguments) throws -> Int32 {
     let reached = stages.filter(\.reached).map(\.length).max()
     print(String(format: "longest length reached: %@; peak memory %.0f MiB; %.1f s; wrote %@/curriculum.csv and SVGs",
                  (reached.map(String.init) ?? "none") as NSString, Experiments.peakMemoryMiB(), Date().timeIntervalSince(start), out as NSString))
+    try writeReport(a.string("report")) { .curriculum(stages: stages, base: base, target: target, maxSteps: maxSteps) }
     if a.flag("json") {
         print(JSON.object([
             ("command", .string("curriculum")), ("model", .string(base.model)),

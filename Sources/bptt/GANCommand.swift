@@ -14,6 +14,7 @@ let ganCommand = Command(
         Option("d-schedule", "WHICH", "always (D every step, default) | seed (D with probability e^L_D/(e^L_D+e^L_G))"),
         dataOption,
         logOption,
+        reportOption,
         Option("log-every", "N", "steps between log rows (default 10)"),
         Option("out", "DIR", "write samples_{start,middle,end}.png, generator.ckpt here"),
         Option("samples", "N", "samples judged by the classifier (default 1000)"),
@@ -58,16 +59,21 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     let (h, w) = (data.height, data.width)
     progress.line("GAN on \(data.source) (\(data.train.count) training images of \(h)×\(w)): G \(([c.latent] + c.generatorHidden + [data.pixels]).map(String.init).joined(separator: "→")), D \(([data.pixels] + c.discriminatorHidden + [1]).map(String.init).joined(separator: "→")), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), D schedule \(c.seedSchedule ? "seed" : "always"), \(c.steps) steps of batch \(c.batch)", force: true)
     let gridSeed = c.seed ^ 0x6A1D
+    var grids: [(caption: String, grid: ImageGrid)] = []   // for --report
     func writeGrid(_ name: String) throws {
-        guard let out else { return }
-        try sampleGrid(trainer.samples(64, seed: gridSeed), height: h, width: w).write(out + "/" + name)
+        guard out != nil || a.has("report") else { return }
+        let grid = sampleGrid(trainer.samples(64, seed: gridSeed), height: h, width: w)
+        grids.append(("\(name) (after \(trainer.step) steps)", grid))
+        if let out { try grid.write(out + "/" + name) }
     }
     try writeGrid("samples_start.png")
     let start = Date(), cpuStart = processCPUSeconds()
     var last: GANStepStats? = nil
+    var curve: [GANStepStats] = []   // for --report
     for i in 0..<c.steps {
         let s = try trainer.trainStep()
         last = s
+        if a.has("report") { curve.append(s) }
         if i + 1 == c.steps / 2 { try writeGrid("samples_middle.png") }
         let elapsed = Date().timeIntervalSince(start)
         if let log, s.step % logEvery == 0 || s.step == c.steps {
@@ -106,6 +112,12 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
                          judgeAccuracy, nSamples, 100 * confidentFraction, present, histogram.map(String.init).joined(separator: " ") as NSString), force: true)
     progress.line(String(format: "training: %.1f s for %d steps (%.1f steps/s, %.0f examples/s; %.1f s of CPU time on %d thread(s))", seconds, c.steps,
                          Double(c.steps) / max(seconds, 1e-9), Double(c.steps * c.batch) / max(seconds, 1e-9), cpuSeconds, c.threads), force: true)
+    try writeReport(a.string("report"), quiet: a.flag("quiet")) {
+        .gan(config: c, data: data.source, curve: curve, dSteps: trainer.dSteps, confidentFraction: confidentFraction, classesPresent: present,
+             histogram: histogram, judgeAccuracy: judgeAccuracy, seconds: seconds,
+             grids: grids + [("samples_judged.png: the classifier's label above each sample (? below confidence 0.9)",
+                              sampleGrid(rowsOf(samples, 64), height: h, width: w, labels: labels))])
+    }
     var checkpoint: String? = nil
     if let out {
         try sampleGrid(rowsOf(samples, 64), height: h, width: w, labels: labels).write(out + "/samples_judged.png")

@@ -25,12 +25,13 @@ let gradcheckCommand = Command(
         Option("stencil", "N", "3 or 5 points (default 5)"),
         Option("dump", "FILE", "write the checked case (inputs, targets, h0, parameters, gradients, loss) as JSON"),
         Option("json", nil, "end with one JSON line of results"),
-    ],
+    ] + epsilonSweepOptions,
     run: runGradcheck
 )
 
 func runGradcheck(_ a: inout Arguments) throws -> Int32 {
     let model = try a.choice("model", CellKind.names + ["mlp", "autoencoder", "gan"] + TextGradientCheck.models, default: "rnn")
+    if a.flag("epsilon-sweep") { return try runEpsilonSweep(&a, model: model) }
     if ["mlp", "autoencoder", "gan"].contains(model) { return try runImageModelGradcheck(model, a) }
     if TextGradientCheck.models.contains(model) {
         // the sentiment model (embedding, fixed dropout masks) and masked LSTM batches of lengths 5, 2, 1, 4
@@ -85,11 +86,12 @@ func report(_ results: [GradientCheck.Result], title: String, sizes: String, mod
     print("gradient check: \(title), \(sizes), Float64, \(stencil.rawValue)-point stencil, step \(step)")
     print("tensor".padding(toLength: width, withPad: " ", startingAt: 0) + " elements  max rel error  analytic (worst)   numeric (worst)")
     for r in results {
-        let kinks = r.kinks > 0 ? "  (\(r.kinks) at a ReLU kink, left out)" : ""
+        let kinks = r.kinks > 0 ? "  (\(r.kinks) at a ReLU kink, below)" : ""
         print(r.name.padding(toLength: width, withPad: " ", startingAt: 0)
               + String(format: " %8d  %13.3e  %+.10e  %+.10e  ", r.count, r.maxRelError, r.analytic, r.numeric)
               + (r.passed ? "ok" : "FAIL") + kinks)
     }
+    GradientCheck.kinkLines(results).forEach { print($0) }
     print(String(format: "max relative error %.3e (threshold %.0e): %@", worst, GradientCheck.threshold,
                  (worst < GradientCheck.threshold ? "pass" : "FAIL") as NSString))
     if json {
@@ -98,6 +100,7 @@ func report(_ results: [GradientCheck.Result], title: String, sizes: String, mod
             ("threshold", .number(GradientCheck.threshold)),
             ("passed", .bool(worst < GradientCheck.threshold)),
             ("tensors", .object(results.map { ($0.name, .number($0.maxRelError)) })),
+            ("kinks", GradientCheck.kinksJSON(results)),
         ]).serialized())
     }
     return worst < GradientCheck.threshold ? 0 : 1
@@ -138,10 +141,11 @@ func runImageModelGradcheck(_ model: String, _ a: Arguments) throws -> Int32 {
     let worst = results.map(\.r.maxRelError).max() ?? 0
     print("gradient check: \(model), Float64, 5-point stencil, step \(step)")
     for (name, r) in results {
-        let kinks = r.kinks > 0 ? "  (\(r.kinks) at a kink, left out)" : ""
+        let kinks = r.kinks > 0 ? "  (\(r.kinks) at a kink, below)" : ""
         print(name.padding(toLength: 34, withPad: " ", startingAt: 0)
               + String(format: " %6d  %10.3e  ", r.count, r.maxRelError) + (r.passed ? "ok" : "FAIL") + kinks)
     }
+    GradientCheck.kinkLines(results.map(\.r), names: results.map(\.name)).forEach { print($0) }
     print(String(format: "max relative error %.3e (threshold %.0e): %@", worst, GradientCheck.threshold,
                  (worst < GradientCheck.threshold ? "pass" : "FAIL") as NSString))
     if a.flag("json") {
@@ -149,6 +153,7 @@ func runImageModelGradcheck(_ model: String, _ a: Arguments) throws -> Int32 {
             ("model", .string(model)), ("max_rel_error", .number(worst)),
             ("threshold", .number(GradientCheck.threshold)), ("passed", .bool(worst < GradientCheck.threshold)),
             ("tensors", .object(results.map { ($0.name, .number($0.r.maxRelError)) })),
+            ("kinks", GradientCheck.kinksJSON(results.map(\.r), names: results.map(\.name))),
         ]).serialized())
     }
     return worst < GradientCheck.threshold ? 0 : 1
