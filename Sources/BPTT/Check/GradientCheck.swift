@@ -104,6 +104,7 @@ public enum GradientCheck {
         for (k, tensor) in tensors.enumerated() {
             var worst = (error: 0.0, index: 0, a: 0.0, n: 0.0)
             var kinks: [Kink] = []
+            var judged = false   // a worst element has been recorded (kinks are not judged)
             for i in 0..<tensor.value.count {
                 let original = values[k].data[i]
                 var straddles = false
@@ -131,7 +132,7 @@ public enum GradientCheck {
                     continue
                 }
                 let e = relativeError(a, n)
-                if e > worst.error || i == 0 { worst = (e, i, a, n) }
+                if e > worst.error || !judged { worst = (e, i, a, n); judged = true }
             }
             results.append(Result(name: tensor.name, maxRelError: worst.error, worstIndex: worst.index,
                                   analytic: worst.a, numeric: worst.n, count: tensor.value.count, kinkEntries: kinks))
