@@ -68,6 +68,7 @@ public struct Report {
     table.config td { text-align: left; }
     svg { max-width: 100%; height: auto; display: block; margin: 6px 0 14px 0; }
     figure { margin: 8px 0 16px 0; }
+    .figs { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
     figure img { image-rendering: pixelated; max-width: 100%; border: 1px solid #ddd; }
     figcaption { font-size: 13px; color: #555; }
     p.note { font-size: 14px; color: #444; }
@@ -101,7 +102,15 @@ public struct Report {
         }
         for section in sections {
             s += "<h2>\(Self.escape(section.title))</h2>\n"
-            for item in section.items { s += render(item) }
+            // consecutive images side by side
+            var inFigures = false
+            for item in section.items {
+                let isImage: Bool
+                if case .image = item { isImage = true } else { isImage = false }
+                if isImage != inFigures { s += isImage ? "<div class=\"figs\">\n" : "</div>\n"; inFigures = isImage }
+                s += render(item)
+            }
+            if inFigures { s += "</div>\n" }
         }
         if !configuration.isEmpty {
             s += "<h2>Configuration</h2>\n<table class=\"config\">\n"
@@ -153,6 +162,7 @@ public struct Report {
 
 extension Report {
     static func f(_ x: Double, _ format: String = "%.4f") -> String { x.isFinite ? String(format: format, x) : "—" }
+    static func seconds(_ s: Double) -> String { f(s, s < 10 ? "%.2f" : "%.1f") }
 
     /// At most `n` points: the mean of each run of consecutive points (a readable curve from 10,000 steps).
     static func thin(_ points: [(x: Double, y: Double)], to n: Int = 400) -> [(x: Double, y: Double)] {
@@ -178,7 +188,7 @@ extension Report {
         var r = Report(title: "bptt train: \(c.model) on palindromes, T = \(c.length)")
         r.headline = [("eval accuracy (\(c.evalSize) fresh palindromes)", f(eval.accuracy)), ("eval loss", f(eval.loss)),
                       ("final training loss", f(curve.last?.loss ?? .nan)), ("examples / s", f(examplesPerSecond, "%.0f")),
-                      ("seconds", f(seconds, "%.1f")), ("parameters", String(parameters))]
+                      ("seconds", Report.seconds(seconds)), ("parameters", String(parameters))]
         func chart(_ title: String, _ y: String, _ value: (StepStats) -> Double, logY: Bool = false, range: ClosedRange<Double>? = nil) -> Item {
             var ch = SVGChart(title: title, xLabel: "step", yLabel: y)
             ch.logY = logY
@@ -207,7 +217,7 @@ extension Report {
         r.headline = models.map { m in
             let first = lengths.first.flatMap { acc(m, $0) }, last = lengths.last.flatMap { acc(m, $0) }
             return ("\(m): accuracy at T = \(lengths.first ?? 0) → T = \(lengths.last ?? 0)", "\(f(first ?? .nan, "%.2f")) → \(f(last ?? .nan, "%.2f"))")
-        } + [("total seconds", f(seconds, "%.1f"))]
+        } + [("total seconds", Report.seconds(seconds))]
         var evalChart = SVGChart(title: "Eval accuracy after \(base.steps) steps (1,000 fresh palindromes)", xLabel: "length T", yLabel: "eval accuracy")
         evalChart.yRange = 0...1
         evalChart.markers = true
@@ -242,7 +252,7 @@ extension Report {
         r.headline = [("longest length reached", reached.map(String.init) ?? "none"), ("lengths tried", String(stages.count)),
                       ("total steps", String(stages.reduce(0) { $0 + $1.steps })),
                       ("peak memory (MiB)", f(stages.map(\.peakMemoryMiB).max() ?? .nan, "%.0f")),
-                      ("seconds", f(stages.reduce(0) { $0 + $1.seconds }, "%.1f"))]
+                      ("seconds", Report.seconds(stages.reduce(0) { $0 + $1.seconds }))]
         var steps = SVGChart(title: "Steps needed at each length (at most \(maxSteps))", xLabel: "length T", yLabel: "steps")
         steps.markers = true
         steps.series = [.init(name: base.model, points: stages.map { (Double($0.length), Double($0.steps)) })]
@@ -289,8 +299,8 @@ extension Report {
         var r = Report(title: "bptt autoencoder: masked reconstruction (\(c.mask), loss on \(c.lossOn.rawValue) pixels)")
         let gain = 1 - e.maskedMSE / e.baselineMeanMSE
         r.headline = [("test MSE on hidden pixels", f(e.maskedMSE, "%.5f")), ("baseline: mean image", f(e.baselineMeanMSE, "%.5f")),
-                      ("baseline: zero fill", f(e.baselineZeroMSE, "%.5f")), ("below the mean-image baseline", f(100 * gain, "%.1f%%")),
-                      ("final training loss", f(epochs.last?.loss ?? .nan, "%.5f")), ("seconds", f(seconds, "%.1f"))]
+                      ("baseline: zero fill", f(e.baselineZeroMSE, "%.5f")), ("improvement over the mean-image baseline", f(100 * gain, "%+.1f%%")),
+                      ("final training loss", f(epochs.last?.loss ?? .nan, "%.5f")), ("seconds", Report.seconds(seconds))]
         var loss = SVGChart(title: "Training loss per epoch", xLabel: "epoch", yLabel: "masked MSE (training)")
         loss.markers = epochs.count < 60
         loss.series = [.init(name: "loss", points: epochs.map { (Double($0.epoch), $0.loss) })]
@@ -313,7 +323,7 @@ extension Report {
         var r = Report(title: "bptt gan: MLP GAN, \(c.steps) steps")
         r.headline = [("confident samples (p ≥ 0.9)", f(100 * confidentFraction, "%.1f%%")), ("classes present (≥ 1%)", String(classesPresent)),
                       ("final L_D", f(curve.last?.lossD ?? .nan)), ("final L_G", f(curve.last?.lossG ?? .nan)),
-                      ("D trained on", "\(dSteps) / \(curve.count) steps"), ("judge's test accuracy", f(judgeAccuracy)), ("seconds", f(seconds, "%.1f"))]
+                      ("D trained on", "\(dSteps) / \(curve.count) steps"), ("judge's test accuracy", f(judgeAccuracy)), ("training seconds", Report.seconds(seconds))]
         var losses = SVGChart(title: "Losses per step", xLabel: "step", yLabel: "loss")
         losses.series = [.init(name: "L_D", points: thin(curve.map { (Double($0.step), $0.lossD) })),
                          .init(name: "L_G", points: thin(curve.map { (Double($0.step), $0.lossG) }))]
