@@ -323,7 +323,7 @@ extension Report {
         var r = Report(title: "bptt gan: MLP GAN, \(c.steps) steps")
         r.headline = [("confident samples (p ≥ 0.9)", f(100 * confidentFraction, "%.1f%%")), ("classes present (≥ 1%)", String(classesPresent)),
                       ("final L_D", f(curve.last?.lossD ?? .nan)), ("final L_G", f(curve.last?.lossG ?? .nan)),
-                      ("D trained on", "\(dSteps) / \(curve.count) steps"), ("judge's test accuracy", f(judgeAccuracy)), ("training seconds", Report.seconds(seconds))]
+                      ("D trained on", "\(dSteps) / \(curve.last?.step ?? c.steps) steps"), ("judge's test accuracy", f(judgeAccuracy)), ("training seconds", Report.seconds(seconds))]
         var losses = SVGChart(title: "Losses per step", xLabel: "step", yLabel: "loss")
         losses.series = [.init(name: "L_D", points: thin(curve.map { (Double($0.step), $0.lossD) })),
                          .init(name: "L_G", points: thin(curve.map { (Double($0.step), $0.lossG) }))]
