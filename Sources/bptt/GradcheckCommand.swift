@@ -28,13 +28,14 @@ let gradcheckCommand = Command(
         Option("locate", nil, "rnn, lstm, gru: also check ∂L/∂(every quantity at every step) and name where the backward pass first goes wrong"),
         Option("break", "NAME", "switch on a catalogued mistake in the backward pass (see --list-breaks); the check must fail"),
         Option("list-breaks", nil, "list the catalogue of deliberate mistakes and exit"),
-    ],
+    ] + epsilonSweepOptions,
     run: runGradcheck
 )
 
 func runGradcheck(_ a: inout Arguments) throws -> Int32 {
     if a.flag("list-breaks") { return listBreaks(json: a.flag("json")) }
     let model = try a.choice("model", CellKind.names + ["mlp", "autoencoder", "gan"] + TextGradientCheck.models, default: "rnn")
+    if a.flag("epsilon-sweep") { return try runEpsilonSweep(&a, model: model) }
     let locate = try LocateOptions(a, model: model)
     if ["mlp", "autoencoder", "gan"].contains(model) { return try runImageModelGradcheck(model, a) }
     if TextGradientCheck.models.contains(model) {
@@ -103,11 +104,12 @@ func report(_ results: [GradientCheck.Result], title: String, sizes: String, mod
     print("gradient check: \(title), \(sizes), Float64, \(stencil.rawValue)-point stencil, step \(step)")
     print("tensor".padding(toLength: width, withPad: " ", startingAt: 0) + " elements  max rel error  analytic (worst)   numeric (worst)")
     for r in results {
-        let kinks = r.kinks > 0 ? "  (\(r.kinks) at a ReLU kink, left out)" : ""
+        let kinks = r.kinks > 0 ? "  (\(r.kinks) at a ReLU kink, below)" : ""
         print(r.name.padding(toLength: width, withPad: " ", startingAt: 0)
               + String(format: " %8d  %13.3e  %+.10e  %+.10e  ", r.count, r.maxRelError, r.analytic, r.numeric)
               + (r.passed ? "ok" : "FAIL") + kinks)
     }
+    GradientCheck.kinkLines(results).forEach { print($0) }
     extra?.print()
     print(String(format: "max relative error %.3e (threshold %.0e): %@", worst, GradientCheck.threshold,
                  (passed ? "pass" : "FAIL") as NSString))
@@ -117,6 +119,7 @@ func report(_ results: [GradientCheck.Result], title: String, sizes: String, mod
             ("threshold", .number(GradientCheck.threshold)),
             ("passed", .bool(passed)),
             ("tensors", .object(results.map { ($0.name, .number($0.maxRelError)) })),
+            ("kinks", GradientCheck.kinksJSON(results)),
         ] + (extra?.json ?? [])).serialized())
     }
     return passed ? 0 : 1
@@ -157,10 +160,11 @@ func runImageModelGradcheck(_ model: String, _ a: Arguments) throws -> Int32 {
     let worst = results.map(\.r.maxRelError).max() ?? 0
     print("gradient check: \(model), Float64, 5-point stencil, step \(step)")
     for (name, r) in results {
-        let kinks = r.kinks > 0 ? "  (\(r.kinks) at a kink, left out)" : ""
+        let kinks = r.kinks > 0 ? "  (\(r.kinks) at a kink, below)" : ""
         print(name.padding(toLength: 34, withPad: " ", startingAt: 0)
               + String(format: " %6d  %10.3e  ", r.count, r.maxRelError) + (r.passed ? "ok" : "FAIL") + kinks)
     }
+    GradientCheck.kinkLines(results.map(\.r), names: results.map(\.name)).forEach { print($0) }
     print(String(format: "max relative error %.3e (threshold %.0e): %@", worst, GradientCheck.threshold,
                  (worst < GradientCheck.threshold ? "pass" : "FAIL") as NSString))
     if a.flag("json") {
@@ -168,6 +172,7 @@ func runImageModelGradcheck(_ model: String, _ a: Arguments) throws -> Int32 {
             ("model", .string(model)), ("max_rel_error", .number(worst)),
             ("threshold", .number(GradientCheck.threshold)), ("passed", .bool(worst < GradientCheck.threshold)),
             ("tensors", .object(results.map { ($0.name, .number($0.r.maxRelError)) })),
+            ("kinks", GradientCheck.kinksJSON(results.map(\.r), names: results.map(\.name))),
         ]).serialized())
     }
     return worst < GradientCheck.threshold ? 0 : 1
