@@ -63,7 +63,8 @@ public enum StepAdjointCheck {
         let wasRecording = tracer.recording
         tracer.recording = false
         defer { tracer.recording = wasRecording; tracer.nudge = nil }
-        let results = GradientCheck.run(tensors, step: step, stencil: stencil) { values in
+        // (gradcheck.adjoint) n(q_t) = (L(q_t + h) − L(q_t − h)) / 2h (or the five-point stencil) vs dq_t
+        let results = GradientCheck.run(tensors, step: step, stencil: stencil) { values in   // (gradcheck.adjoint)
             tracer.nudge = nil
             // the one element the checker moved becomes a nudge inside the forward pass
             search: for k in values.indices where values[k].data != base[k].data {
