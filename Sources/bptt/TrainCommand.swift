@@ -48,11 +48,13 @@ func trainConfig(from a: Arguments) throws -> TrainConfig {
     c.forgetBiasOne = a.flag("forget-bias-one")
     c.task = "palindrome"
     c.length = try a.int("length", default: 10, min: 1, max: 100_000)
-    c.steps = try a.int("steps", default: 10_000, min: 0)
+    c.steps = try a.int("steps", default: 10_000, min: 1)
     c.batch = try a.int("batch", default: 128, min: 1, max: 1_000_000)
     c.hidden = try a.int("hidden", default: 128, min: 1, max: 100_000)
     let kind = OptimizerKind(rawValue: try a.choice("optim", OptimizerKind.allCases.map(\.rawValue), default: "rmsprop"))!
     c.optimizer = OptimizerConfig(kind: kind, lr: try a.double("lr", default: 1e-3, positive: true))
+    c.optimizer.beta1 = try a.double("beta1", default: 0.9, nonNegative: true)
+    guard c.optimizer.beta1 < 1 else { throw BPTTError.usage("--beta1: must be below 1") }
     c.optimizer.momentum = try a.double("momentum", default: 0.9, nonNegative: true)
     c.optimizer.weightDecay = try a.double("weight-decay", default: 0, nonNegative: true)
     let clip = try a.double("clip", default: 10, nonNegative: true)

@@ -5,16 +5,20 @@ import Foundation
 public enum Experiments {
     /// "5-10" → 5…10, "10-150:10" → 10, 20, …, 150, "5,8,10" → those.
     public static func parseLengths(_ s: String) throws -> [Int] {
-        let bad = BPTTError.usage("--lengths: '\(s)' is not a list (5,8,10) or range (5-10 or 10-150:10)")
+        let bad = BPTTError.usage("--lengths: '\(s)' is not a list (5,8,10) or range (5-10 or 10-150:10) of lengths ≥ 1")
+        let (maxLength, maxLengths) = (100_000, 10_000)
+        let tooMany = BPTTError.usage("--lengths: '\(s)' asks for lengths above \(maxLength) or more than \(maxLengths) of them")
         if s.contains("-") {
             let parts = s.split(separator: ":")
-            let ends = parts[0].split(separator: "-").compactMap { Int($0) }
+            let ends = parts[0].split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
             let step = parts.count > 1 ? Int(parts[1]) : 1
-            guard ends.count == 2, let step, step > 0, ends[0] >= 1, ends[1] >= ends[0], parts.count <= 2 else { throw bad }
-            return Array(stride(from: ends[0], through: ends[1], by: step))
+            guard ends.count == 2, let lo = ends[0], let hi = ends[1], let step, step > 0, lo >= 1, hi >= lo, parts.count <= 2 else { throw bad }
+            guard hi <= maxLength, (hi - lo) / step < maxLengths else { throw tooMany }
+            return Array(stride(from: lo, through: hi, by: step))
         }
-        let v = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let v = s.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !v.isEmpty, v.allSatisfy({ ($0 ?? 0) >= 1 }) else { throw bad }
+        guard v.allSatisfy({ $0! <= maxLength }), v.count <= maxLengths else { throw tooMany }
         return v.map { $0! }
     }
 
@@ -283,7 +287,7 @@ public final class CurriculumRun {
     }
 
     static func decode(_ c: Checkpoint, source: String) throws -> Saved {
-        guard c.model == model else { throw BPTTError.input("\(source): a '\(c.model)' checkpoint, not a '\(model)' one") }
+        guard c.model == model else { throw BPTTError.input("\(source): holds a '\(c.model)' run; this command resumes '\(model)' checkpoints") }
         guard let s = try? JSONDecoder().decode(Saved.self, from: Data(c.config.utf8)),
               !s.settings.lengths.isEmpty, s.stage >= 0, s.stage <= s.settings.lengths.count,
               s.stepsInStage >= 0, s.stepsInStage < s.settings.maxSteps else {

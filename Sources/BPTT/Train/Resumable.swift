@@ -164,7 +164,7 @@ public struct SavedRun<Config: Codable & Equatable>: Codable, Equatable {
     /// Reads the run record of a checkpoint of `model`; refuses any other kind with one line.
     public static func decode(_ c: Checkpoint, model: String, source: String) throws -> SavedRun {
         guard c.model == model else {
-            throw BPTTError.input("\(source): a '\(c.model)' checkpoint, not a '\(model)' one")
+            throw BPTTError.input("\(source): holds a '\(c.model)' run; this command resumes '\(model)' checkpoints")
         }
         guard let r = try? JSONDecoder().decode(SavedRun.self, from: Data(c.config.utf8)) else {
             throw BPTTError.input("\(source): the checkpoint's configuration is not a '\(model)' configuration")
