@@ -255,6 +255,7 @@ extension Report {
                       ("seconds", Report.seconds(stages.reduce(0) { $0 + $1.seconds }))]
         var steps = SVGChart(title: "Steps needed at each length (at most \(maxSteps))", xLabel: "length T", yLabel: "steps")
         steps.markers = true
+        steps.yRange = 0...Double(max(maxSteps, 1))
         steps.series = [.init(name: base.model, points: stages.map { (Double($0.length), Double($0.steps)) })]
         var acc = SVGChart(title: "Eval accuracy at the end of each length", xLabel: "length T", yLabel: "eval accuracy")
         acc.yRange = 0...1
