@@ -13,6 +13,7 @@ let autoencoderCommand = Command(
         Option("batch", "B", "batch size (default 64)"),
         dataOption,
         logOption,
+        reportOption,
         Option("out", "DIR", "write reconstructions.png (rows: original / masked input / reconstruction; with --loss-on masked the visible pixels are copied from the input) here"),
         Option("seed", "S", "random seed (default 0)"),
         Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
@@ -68,6 +69,7 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     Interrupt.install()
     let start = Date()
     var last: EpochStats? = nil
+    var epochs: [EpochStats] = []   // for --report (the epochs of this run)
     while trainer.epoch < c.epochs {
         let s = trainer.trainStep()
         if let bad = s.nonFinite {
@@ -77,6 +79,7 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
         }
         if let e = s.epochDone {
             last = e
+            epochs.append(e)
             try log?.write([String(e.epoch), String(e.loss), String(format: "%.0f", e.examplesPerSecond)])
             progress.line(String(format: "epoch %4d/%d  loss %.5f  %.0f examples/s", e.epoch, c.epochs, e.loss, e.examplesPerSecond),
                           throttle: true, force: e.epoch == c.epochs)
@@ -97,7 +100,8 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     progress.line(String(format: "test masked-pixel MSE %.5f; baselines: zero fill %.5f, mean image %.5f (%.1f%% below the mean-image baseline); %.1f s",
                          ev.maskedMSE, ev.baselineZeroMSE, ev.baselineMeanMSE, 100 * gain, seconds))
     var png: String? = nil
-    if let out {
+    var reconstructions: ImageGrid? = nil
+    if out != nil || a.has("report") {
         var grid = ImageGrid(rows: 3, cols: kept.count, tileHeight: data.height, tileWidth: data.width,
                              scale: max(1, 32 / max(data.height, data.width)), gap: 2)
         for (i, k) in kept.enumerated() {
@@ -105,9 +109,15 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
             grid.draw(k.masked, row: 1, col: i)
             grid.draw(k.xhat, row: 2, col: i)
         }
-        png = out + "/reconstructions.png"
-        try grid.write(png!)
-        progress.line("wrote \(png!)")
+        reconstructions = grid
+        if let out {
+            png = out + "/reconstructions.png"
+            try grid.write(png!)
+            progress.line("wrote \(png!)")
+        }
+    }
+    try writeReport(a.string("report"), quiet: quiet) {
+        .autoencoder(config: c, data: data.source, epochs: epochs, evaluation: ev, seconds: seconds, reconstructions: reconstructions)
     }
     if json {
         print(JSON.object([

@@ -17,6 +17,7 @@ let curriculumCommand = Command(
         Option("steps", "N", "stop after N steps in total, over all lengths (default: no limit); with --resume, continue up to N"),
         Option("quiet", nil, "no progress lines"),
         Option("json", nil, "end with one JSON line of results"),
+        reportOption,
     ] + experimentOptions + checkpointOptions(unit: "steps"),
     run: runCurriculum
 )
@@ -83,6 +84,9 @@ func runCurriculum(_ a: inout Arguments) throws -> Int32 {
     progress.line(String(format: "%@longest length reached: %@; peak memory %.0f MiB; %.1f s; wrote %@/curriculum.csv and SVGs",
                          (run.done ? "" : "stopped at --steps \(limit) (resume with --resume and a larger --steps); ") as NSString,
                          (reached.map(String.init) ?? "none") as NSString, Experiments.peakMemoryMiB(), Date().timeIntervalSince(start), out as NSString))
+    try writeReport(a.string("report"), quiet: quiet) {
+        .curriculum(stages: stages, base: base, target: run.settings.target, maxSteps: run.settings.maxSteps)
+    }
     if json {
         print(JSON.object([
             ("command", .string("curriculum")), ("model", .string(base.model)), ("steps", .int(run.step)), ("finished", .bool(run.done)),

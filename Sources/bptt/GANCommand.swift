@@ -14,6 +14,7 @@ let ganCommand = Command(
         Option("d-schedule", "WHICH", "always (D every step, default) | seed (D with probability e^L_D/(e^L_D+e^L_G))"),
         dataOption,
         logOption,
+        reportOption,
         Option("log-every", "N", "steps between log rows (default 10)"),
         Option("out", "DIR", "write samples_{start,middle,end}.png, generator.ckpt here"),
         Option("samples", "N", "samples judged by the classifier (default 1000)"),
@@ -85,15 +86,19 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     progress.line("GAN on \(data.source) (\(data.train.count) training images of \(h)×\(w)): G \(([c.latent] + c.generatorHidden + [data.pixels]).map(String.init).joined(separator: "→")), D \(([data.pixels] + c.discriminatorHidden + [1]).map(String.init).joined(separator: "→")), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), D schedule \(c.seedSchedule ? "seed" : "always"), \(c.steps) steps of batch \(c.batch)"
                   + (ck.resume.map { ", resumed from \($0) at step \(trainer.step)" } ?? ""))
     let gridSeed = c.seed ^ 0x6A1D
+    var grids: [(caption: String, grid: ImageGrid)] = []   // for --report
     func writeGrid(_ name: String) throws {
-        guard let out else { return }
-        try sampleGrid(trainer.samples(64, seed: gridSeed), height: h, width: w).write(out + "/" + name)
+        guard out != nil || a.has("report") else { return }
+        let grid = sampleGrid(trainer.samples(64, seed: gridSeed), height: h, width: w)
+        grids.append(("\(name) (after \(trainer.step) steps)", grid))
+        if let out { try grid.write(out + "/" + name) }
     }
     if trainer.step == 0 { try writeGrid("samples_start.png") }
     Interrupt.install()
     let start = Date(), cpuStart = processCPUSeconds()
     let firstStep = trainer.step
     var last: GANStepStats? = nil
+    var curve: [GANStepStats] = []   // for --report (the steps of this run)
     while trainer.step < c.steps {
         let s = trainer.trainStep()
         if let bad = s.nonFinite {
@@ -102,6 +107,7 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
             throw ck.nonFinite(bad, at: "step \(s.step)")
         }
         last = s
+        if a.has("report") { curve.append(s) }
         if s.step == c.steps / 2 { try writeGrid("samples_middle.png") }
         let elapsed = Date().timeIntervalSince(start)
         let rate = Double((s.step - firstStep) * c.batch) / max(elapsed, 1e-9)
@@ -149,6 +155,12 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
                          judgeAccuracy, nSamples, 100 * confidentFraction, present, histogram.map(String.init).joined(separator: " ") as NSString))
     progress.line(String(format: "training: %.1f s for %d steps (%.1f steps/s, %.0f examples/s; %.1f s of CPU time on %d thread(s))", seconds, stepsRun,
                          Double(stepsRun) / max(seconds, 1e-9), Double(stepsRun * c.batch) / max(seconds, 1e-9), cpuSeconds, c.threads))
+    try writeReport(a.string("report"), quiet: quiet) {
+        .gan(config: c, data: data.source, curve: curve, dSteps: trainer.dSteps, confidentFraction: confidentFraction, classesPresent: present,
+             histogram: histogram, judgeAccuracy: judgeAccuracy, seconds: seconds,
+             grids: grids + [("samples_judged.png: the classifier's label above each sample (? below confidence 0.9)",
+                              sampleGrid(rowsOf(samples, 64), height: h, width: w, labels: labels))])
+    }
     var checkpoint: String? = nil
     if let out {
         try sampleGrid(rowsOf(samples, 64), height: h, width: w, labels: labels).write(out + "/samples_judged.png")

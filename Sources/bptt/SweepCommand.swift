@@ -45,6 +45,7 @@ let sweepCommand = Command(
         Option("log-every", "N", "curve resolution in steps (default 100)"),
         Option("quiet", nil, "no progress bar"),
         Option("json", nil, "end with one JSON line of results"),
+        reportOption,
     ] + experimentOptions,
     run: runSweep
 )
@@ -87,6 +88,7 @@ func runSweep(_ a: inout Arguments) throws -> Int32 {
     }
     let seconds = Date().timeIntervalSince(start)
     print(String(format: "total %.1f s; wrote %@/sweep_curves.csv, sweep_summary.csv, sweep_eval_accuracy.svg, sweep_T*.svg", seconds, out as NSString))
+    try writeReport(a.string("report")) { .sweep(results: results, models: models, lengths: lengths, base: base, seconds: seconds) }
     if a.flag("json") {
         print(JSON.object([
             ("command", .string("sweep")), ("steps", .int(base.steps)), ("seconds", .number(seconds)),

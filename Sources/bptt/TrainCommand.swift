@@ -33,6 +33,7 @@ let trainCommand = Command(
         Option("log-every", "N", "steps between log rows (default 10)"),
         Option("quiet", nil, "no progress lines"),
         Option("json", nil, "end with one JSON line of results"),
+        reportOption,
     ] + sequenceTaskOptions + optimizerOptions(default: "rmsprop", lr: "1e-3").filter { $0.name == "beta1" },
     run: runTrain
 )
@@ -74,6 +75,7 @@ let modelDefiningFlags: [(flag: String, value: (TrainConfig) -> String)] = [
 
 func runTrain(_ a: inout Arguments) throws -> Int32 {
     let task = try a.choice("task", ["palindrome", "image-rows", "sentiment"], default: "palindrome")
+    if task != "palindrome" && a.has("report") { throw BPTTError.usage("--report applies to --task palindrome") }
     if task != "palindrome" { return try runSequenceTask(&a, task: task) }
     for flag in sequenceTaskOptions.map(\.name) where a.has(flag) {
         throw BPTTError.usage("--\(flag) applies to --task image-rows|sentiment, not palindrome")
@@ -113,10 +115,12 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     let start = Date()
     var last = StepStats(step: 0, loss: .nan, accuracy: .nan, gradNorm: .nan)
     let firstStep = trainer.step
+    var curve: [StepStats] = []   // for --report
     // a live bar on a terminal, plain lines (at most one a second) otherwise
     let progress = Progress(total: config.steps, label: "step", offset: firstStep, quiet: quiet)
     while trainer.step < config.steps {
         last = trainer.trainStep()
+        if a.has("report") { curve.append(last) }
         if let bad = last.nonFinite {
             progress.finish()
             try log?.close()
@@ -147,6 +151,10 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     if !quiet {
         print(String(format: "eval accuracy %.4f on %d fresh palindromes (loss %.4f); %.1f s, %.0f examples/s",
                      eval.accuracy, config.evalSize, eval.loss, seconds, rate))
+    }
+    try writeReport(a.string("report"), quiet: quiet) {
+        .train(config: config, curve: curve, eval: eval, seconds: seconds, examplesPerSecond: rate,
+               parameters: trainer.parameterCount, gradientNormsPerTimeStep: trainer.gradientNorms(batch: config.batch))
     }
     if json {
         print(JSON.object([

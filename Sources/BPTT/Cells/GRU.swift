@@ -67,6 +67,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
         public internal(set) var dxs: [Matrix<T>] = []
         public var recordGradientNorms = false
         public internal(set) var dhNorms: [Double] = []
+        /// A probe for `bptt explain` and `gradcheck --locate` (nil: none, the training path).
+        public var tracer: Tracer? = nil
         public init() {}
         public var dh0: Matrix<T> { dhNext }
         public var dc0: Matrix<T>? { nil }
@@ -114,6 +116,11 @@ public struct GRU<T: Scalar>: RecurrentCell {
     }
 
     public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>? = nil, _ p: Parameters, lengths: [Int]?, cache: inout Cache) {
+        if let tracer = cache.tracer { forward(xs, h0: h0, p, lengths: lengths, cache: &cache, probe: tracer) }
+        else { forward(xs, h0: h0, p, lengths: lengths, cache: &cache, probe: NoProbe()) }
+    }
+
+    private func forward<P: CellProbe>(_ xs: [Matrix<T>], h0: Matrix<T>?, _ p: Parameters, lengths: [Int]?, cache: inout Cache, probe: P) {
         precondition(!xs.isEmpty, "GRU.forward: empty sequence")
         let (B, H, G) = (xs[0].rows, hiddenSize, gateLayout)
         precondition(xs[0].cols == inputSize, "GRU.forward: input width \(xs[0].cols), expected \(inputSize)")
@@ -140,22 +147,22 @@ public struct GRU<T: Scalar>: RecurrentCell {
                 // h-side pre-activations of r, z and the candidate's h W_nhᵀ, at once
                 gemm(hPrev, cache.W_hT, into: &cache.Ah)                                  // (gru.a)
                 stepPyTorch(gates: &cache.gates[t - 1], Ah: cache.Ah, bx: cache.bx, bh: cache.bh,
-                            hPrev: hPrev, m: &cache.m[t - 1], h: &cache.h[t])
+                            hPrev: hPrev, m: &cache.m[t - 1], h: &cache.h[t], t: t, probe)
             case .cho:
                 // h-side pre-activations of r and z only: the candidate needs r first
                 gemmBlock(m: B, n: 2 * H, k: H, hPrev, at: (0, 0), cache.W_hT, at: (0, G.r), into: &cache.Ah, at: (0, G.r)) // (gru.a)
-                resetCho(gates: &cache.gates[t - 1], Ah: cache.Ah, bx: cache.bx, hPrev: hPrev, q: &cache.m[t - 1])
+                resetCho(gates: &cache.gates[t - 1], Ah: cache.Ah, bx: cache.bx, hPrev: hPrev, q: &cache.m[t - 1], t: t, probe)
                 // (gru.n_cho): q_t W_nhᵀ into the n block of Ah
                 gemmBlock(m: B, n: H, k: H, cache.m[t - 1], at: (0, 0), cache.W_hT, at: (0, G.n), into: &cache.Ah, at: (0, G.n)) // (gru.n_cho)
-                candidateCho(gates: &cache.gates[t - 1], Ah: cache.Ah, bx: cache.bx, bh: cache.bh, hPrev: hPrev, h: &cache.h[t])
+                candidateCho(gates: &cache.gates[t - 1], Ah: cache.Ah, bx: cache.bx, bh: cache.bh, hPrev: hPrev, h: &cache.h[t], t: t, probe)
             }
             if let lengths { holdFinishedRows(lengths, step: t, previous: cache.h[t - 1], into: &cache.h[t]) }  // (masking.h)
         }
     }
 
     @inline(__always)
-    private func stepPyTorch(gates: inout Matrix<T>, Ah: Matrix<T>, bx: Matrix<T>, bh: Matrix<T>,
-                             hPrev: Matrix<T>, m: inout Matrix<T>, h: inout Matrix<T>) {
+    private func stepPyTorch<P: CellProbe>(gates: inout Matrix<T>, Ah: Matrix<T>, bx: Matrix<T>, bh: Matrix<T>,
+                                           hPrev: Matrix<T>, m: inout Matrix<T>, h: inout Matrix<T>, t: Int, _ probe: P) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         gates.data.withUnsafeMutableBufferPointer { A in
         Ah.data.withUnsafeBufferPointer { Ah in
@@ -176,23 +183,30 @@ public struct GRU<T: Scalar>: RecurrentCell {
                     r[j] += ah_r[j] + b_r[j]                                // (gru.r)
                     z[j] += ah_z[j] + b_z[j]                                // (gru.z)
                 }
+                probe.forward(t, row: row, count: H, (.gruAr, r), (.gruAz, z))                                 // (gru.r) (gru.z)
                 // r and z are adjacent: one vectorised sigmoid over both
                 T.sigmoid(inPlace: UnsafeMutableBufferPointer(rebasing: A[(base + G.r)..<(base + G.z + H)]))  // (gru.r) (gru.z)
+                probe.forward(t, row: row, count: H, (.gruR, r), (.gruZ, z))                                   // (gru.r) (gru.z)
                 for j in 0..<H {
                     mr[j] = ah_n[j] + b_nh[j]                               // (gru.m)
+                    mr[j] = probe.forward(.gruM, t, row: row, col: j, mr[j])   // (gru.m)
                     n[j] += b_nx[j] + r[j] * mr[j]                          // (gru.n)
                 }
+                probe.forward(.gruAn, t, row: row, n, count: H)                                                // (gru.n)
                 T.tanh(inPlace: UnsafeMutableBufferPointer(rebasing: A[(base + G.n)..<(base + G.n + H)]))     // (gru.n)
+                probe.forward(.gruN, t, row: row, n, count: H)                                                 // (gru.n)
                 for j in 0..<H {
                     hr[j] = (1 - z[j]) * n[j] + z[j] * hp[j]                // (gru.h)
                 }
+                probe.forward(.gruH, t, row: row, hr, count: H)                                                // (gru.h)
             }
         }}}}}}}
     }
 
     /// Cho: r_t, z_t, then q_t = r_t ⊙ h_{t−1}.
     @inline(__always)
-    private func resetCho(gates: inout Matrix<T>, Ah: Matrix<T>, bx: Matrix<T>, hPrev: Matrix<T>, q: inout Matrix<T>) {
+    private func resetCho<P: CellProbe>(gates: inout Matrix<T>, Ah: Matrix<T>, bx: Matrix<T>, hPrev: Matrix<T>, q: inout Matrix<T>,
+                                        t: Int, _ probe: P) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         gates.data.withUnsafeMutableBufferPointer { A in
         Ah.data.withUnsafeBufferPointer { Ah in
@@ -211,18 +225,21 @@ public struct GRU<T: Scalar>: RecurrentCell {
                     z[j] += ah_z[j] + b_z[j]                                // (gru.z)
                 }
                 let base = row * G.width
+                probe.forward(t, row: row, count: H, (.gruAr, r), (.gruAz, z))                                 // (gru.r) (gru.z)
                 T.sigmoid(inPlace: UnsafeMutableBufferPointer(rebasing: A[(base + G.r)..<(base + G.z + H)]))  // (gru.r) (gru.z)
+                probe.forward(t, row: row, count: H, (.gruRCho, r), (.gruZ, z))                                // (gru.r) (gru.z)
                 for j in 0..<H {
                     qr[j] = r[j] * hp[j]                                    // (gru.q)
                 }
+                probe.forward(.gruQ, t, row: row, qr, count: H)                                                // (gru.q)
             }
         }}}}}
     }
 
     /// Cho: n_t and h_t, once q_t W_nhᵀ is in the n block of Ah.
     @inline(__always)
-    private func candidateCho(gates: inout Matrix<T>, Ah: Matrix<T>, bx: Matrix<T>, bh: Matrix<T>,
-                              hPrev: Matrix<T>, h: inout Matrix<T>) {
+    private func candidateCho<P: CellProbe>(gates: inout Matrix<T>, Ah: Matrix<T>, bx: Matrix<T>, bh: Matrix<T>,
+                                            hPrev: Matrix<T>, h: inout Matrix<T>, t: Int, _ probe: P) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         gates.data.withUnsafeMutableBufferPointer { A in
         Ah.data.withUnsafeBufferPointer { Ah in
@@ -239,16 +256,28 @@ public struct GRU<T: Scalar>: RecurrentCell {
                     n[j] += b_nx[j] + ah_n[j] + b_nh[j]                      // (gru.n_cho)
                 }
                 let base = row * G.width
+                probe.forward(.gruAnCho, t, row: row, n, count: H)                                             // (gru.n_cho)
                 T.tanh(inPlace: UnsafeMutableBufferPointer(rebasing: A[(base + G.n)..<(base + G.n + H)]))     // (gru.n_cho)
+                probe.forward(.gruNCho, t, row: row, n, count: H)                                              // (gru.n_cho)
                 for j in 0..<H {
                     hr[j] = (1 - z[j]) * n[j] + z[j] * hp[j]                // (gru.h)
                 }
+                probe.forward(.gruH, t, row: row, hr, count: H)                                                // (gru.h)
             }
         }}}}}}
     }
 
     public func backward(_ dhs: [Matrix<T>?], _ p: Parameters, cache: inout Cache, grads: inout Parameters,
                          inputGradients: Bool = false, truncation k: Int = 0) {
+        if let tracer = cache.tracer {
+            backward(dhs, p, cache: &cache, grads: &grads, inputGradients: inputGradients, truncation: k, probe: tracer)
+        } else {
+            backward(dhs, p, cache: &cache, grads: &grads, inputGradients: inputGradients, truncation: k, probe: NoProbe())
+        }
+    }
+
+    private func backward<P: CellProbe>(_ dhs: [Matrix<T>?], _ p: Parameters, cache: inout Cache, grads: inout Parameters,
+                                        inputGradients: Bool, truncation k: Int, probe: P) {
         let T_ = cache.length
         precondition(dhs.count == T_, "GRU.backward: \(dhs.count) upstream gradients for \(T_) steps")
         let (B, D, H, G) = (cache.h[0].rows, inputSize, hiddenSize, gateLayout)
@@ -265,6 +294,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
             // (gru.dh)  dh_t = ∂L/∂h_t (from above) + dhNext (from step t+1)
             cache.dh.copy(from: cache.dhNext)                                   // (gru.dh)
             if let up = dhs[t - 1] { cache.dh.add(up) }                         // (gru.dh)
+            probe.backward(.gruH, t, cache.dh)                                  // (gru.dh)
             if cache.recordGradientNorms { cache.dhNorms[t - 1] = frobeniusNorm(cache.dh) }
             // forward (masking.h): h_t = m_t ⊙ h̃_t + (1 − m_t) ⊙ h_{t−1}
             if let lengths { divertFinishedRows(lengths, step: t, from: &cache.dh, into: &cache.dhCarry) }  // (masking.dcell)
@@ -272,19 +302,20 @@ public struct GRU<T: Scalar>: RecurrentCell {
             switch formulation {
             case .pytorch:
                 stepBackwardPyTorch(dh: cache.dh, gates: gates, m: m, hPrev: hPrev,
-                                    dhPrev: &cache.dhNext, dAx: &cache.dAx, dAh: &cache.dAh)
+                                    dhPrev: &cache.dhNext, dAx: &cache.dAx, dAh: &cache.dAh, t: t, probe)
                 // forward (gru.a): Ah = h_{t−1} W_hᵀ, all three blocks
                 gemm(cache.dAh, transA: true, hPrev, into: &cache.dW_h, beta: 1)               // (gru.dW_h)
                 gemm(cache.dAh, cache.W_h, into: &cache.dhNext, beta: 1)                        // (gru.dhprev)
             case .cho:
                 candidateBackwardCho(dh: cache.dh, gates: gates, hPrev: hPrev,
-                                     dhPrev: &cache.dhNext, dAx: &cache.dAx, dAh: &cache.dAh)
+                                     dhPrev: &cache.dhNext, dAx: &cache.dAx, dAh: &cache.dAh, t: t, probe)
                 // forward (gru.n_cho): q_t W_nhᵀ  ⇒  dq = da_n W_nh, dW_nh += da_nᵀ q_t
                 gemmBlock(m: B, n: H, k: H, cache.dAh, at: (0, G.n), cache.W_h, at: (G.n, 0), into: &cache.dq)  // (gru.dq)
+                probe.backward(.gruQ, t, cache.dq)                                                                // (gru.dq)
                 gemmBlock(m: H, n: H, k: B, cache.dAh, at: (0, G.n), transA: true, m, at: (0, 0),
                           into: &cache.dW_h, at: (G.n, 0), beta: 1)                                   // (gru.dW_nh_cho)
                 resetBackwardCho(dq: cache.dq, gates: gates, hPrev: hPrev, dhPrev: &cache.dhNext,
-                                 dAx: &cache.dAx, dAh: &cache.dAh)
+                                 dAx: &cache.dAx, dAh: &cache.dAh, t: t, probe)
                 // forward (gru.a): the r and z blocks of Ah = h_{t−1} W_hᵀ
                 gemmBlock(m: 2 * H, n: H, k: B, cache.dAh, at: (0, G.r), transA: true, hPrev, at: (0, 0),
                           into: &cache.dW_h, at: (G.r, 0), beta: 1)                                   // (gru.dW_h)
@@ -295,6 +326,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
             gemm(cache.dAx, transA: true, cache.xs[t - 1], into: &cache.dW_x, beta: 1)       // (gru.dW_x)
             cache.dAx.accumulateColumnSums(into: &cache.dbx)                                  // (gru.db)
             cache.dAh.accumulateColumnSums(into: &cache.dbh)                                  // (gru.db_nh)
+            probe.backward(.gruDW_x, t, cache.dW_x); probe.backward(.gruDW_h, t, cache.dW_h)
+            probe.backward(.gruDb, t, cache.dbx); probe.backward(.gruDb_nh, t, cache.dbh)
             if inputGradients { gemm(cache.dAx, cache.W_x, into: &cache.dxs[t - 1]) }        // (gru.dx)
             if let lengths { addFinishedRows(lengths, step: t, from: cache.dhCarry, into: &cache.dhNext) }  // (masking.dhold)
             if k > 0 && (T_ - t + 1) % k == 0 && t > 1 { cache.dhNext.zero() }              // (gru.truncate)
@@ -311,8 +344,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
     /// PyTorch: from dh_t to the pre-activation gradients; writes dh_t ⊙ z_t into dhPrev
     /// (the direct path; the GEMM through W_h adds the rest).
     @inline(__always)
-    private func stepBackwardPyTorch(dh: Matrix<T>, gates: Matrix<T>, m: Matrix<T>, hPrev: Matrix<T>,
-                                     dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>) {
+    private func stepBackwardPyTorch<P: CellProbe>(dh: Matrix<T>, gates: Matrix<T>, m: Matrix<T>, hPrev: Matrix<T>,
+                                                   dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>, t: Int, _ probe: P) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         dh.data.withUnsafeBufferPointer { dh in
         gates.data.withUnsafeBufferPointer { A in
@@ -332,15 +365,20 @@ public struct GRU<T: Scalar>: RecurrentCell {
                 for j in 0..<H {
                     // forward (gru.h): h = (1 − z) ⊙ n + z ⊙ h_prev
                     let dN = dhr[j] * (1 - z[j])                             // (gru.dn)
-                    let dZ = dhr[j] * (hp[j] - n[j])                         // (gru.dz)
+                    var dZ = dhr[j] * (hp[j] - n[j])                         // (gru.dz)
+                    if probe.breaks(.gruDzSignFlip) { dZ = dhr[j] * (n[j] - hp[j]) }                 // break
                     dhp[j] = dhr[j] * z[j]                                   // (gru.dhprev)
                     // forward (gru.n): n = tanh(a_n),  a_n = x W_nxᵀ + b_nx + r ⊙ m
-                    let da_n = dN * (1 - n[j] * n[j])                        // (gru.da_n)
-                    let dR = da_n * mr[j]                                    // (gru.dr)
+                    var da_n = dN * (1 - n[j] * n[j])                        // (gru.da_n)
+                    if probe.breaks(.gruDa_nNoTanhDerivative) { da_n = dN }                          // break
+                    var dR = da_n * mr[j]                                    // (gru.dr)
+                    if probe.breaks(.gruDrChoForPyTorch) { dR = da_n * hp[j] }                       // break
                     let dM = da_n * r[j]                                     // (gru.dm)
                     // forward (gru.r), (gru.z): σ′ = s(1 − s)
                     let da_r = dR * r[j] * (1 - r[j])                        // (gru.da_r)
                     let da_z = dZ * z[j] * (1 - z[j])                        // (gru.da_z)
+                    probe.backward(t, row: row, col: j, (.gruN, dN), (.gruZ, dZ), (.gruAn, da_n), (.gruR, dR), (.gruM, dM))  // (gru.dn) … (gru.dm)
+                    probe.backward(t, row: row, col: j, (.gruAr, da_r), (.gruAz, da_z))                                      // (gru.da_r) (gru.da_z)
                     dax_r[j] = da_r; dax_z[j] = da_z; dax_n[j] = da_n
                     dah_r[j] = da_r; dah_z[j] = da_z; dah_n[j] = dM          // (gru.dm)
                 }
@@ -350,8 +388,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
 
     /// Cho, first half: from dh_t to da_n and da_z; writes dh_t ⊙ z_t into dhPrev.
     @inline(__always)
-    private func candidateBackwardCho(dh: Matrix<T>, gates: Matrix<T>, hPrev: Matrix<T>,
-                                      dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>) {
+    private func candidateBackwardCho<P: CellProbe>(dh: Matrix<T>, gates: Matrix<T>, hPrev: Matrix<T>,
+                                                    dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>, t: Int, _ probe: P) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         dh.data.withUnsafeBufferPointer { dh in
         gates.data.withUnsafeBufferPointer { A in
@@ -370,11 +408,14 @@ public struct GRU<T: Scalar>: RecurrentCell {
                 for j in 0..<H {
                     // forward (gru.h): h = (1 − z) ⊙ n + z ⊙ h_prev
                     let dN = dhr[j] * (1 - z[j])                             // (gru.dn)
-                    let dZ = dhr[j] * (hp[j] - n[j])                         // (gru.dz)
+                    var dZ = dhr[j] * (hp[j] - n[j])                         // (gru.dz)
+                    if probe.breaks(.gruDzSignFlip) { dZ = dhr[j] * (n[j] - hp[j]) }                 // break
                     dhp[j] = dhr[j] * z[j]                                   // (gru.dhprev)
                     // forward (gru.n_cho): n = tanh(a_n), a_n = x W_nxᵀ + b_nx + q W_nhᵀ + b_nh
-                    let da_n = dN * (1 - n[j] * n[j])                        // (gru.da_n)
+                    var da_n = dN * (1 - n[j] * n[j])                        // (gru.da_n)
+                    if probe.breaks(.gruDa_nNoTanhDerivative) { da_n = dN }                          // break
                     let da_z = dZ * z[j] * (1 - z[j])                        // (gru.da_z)
+                    probe.backward(t, row: row, col: j, (.gruNCho, dN), (.gruZ, dZ), (.gruAnCho, da_n), (.gruAz, da_z))  // (gru.dn) … (gru.da_z)
                     dax_z[j] = da_z; dax_n[j] = da_n
                     dah_z[j] = da_z; dah_n[j] = da_n
                 }
@@ -384,8 +425,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
 
     /// Cho, second half: from dq_t to da_r, and dq ⊙ r into dhPrev.
     @inline(__always)
-    private func resetBackwardCho(dq: Matrix<T>, gates: Matrix<T>, hPrev: Matrix<T>,
-                                  dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>) {
+    private func resetBackwardCho<P: CellProbe>(dq: Matrix<T>, gates: Matrix<T>, hPrev: Matrix<T>,
+                                                dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>, t: Int, _ probe: P) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         dq.data.withUnsafeBufferPointer { dq in
         gates.data.withUnsafeBufferPointer { A in
@@ -400,9 +441,11 @@ public struct GRU<T: Scalar>: RecurrentCell {
                 let hp = hPrev.baseAddress! + row * H, dhp = dhPrev.baseAddress! + row * H
                 for j in 0..<H {
                     // forward (gru.q): q = r ⊙ h_prev
-                    let dR = dqr[j] * hp[j]                                  // (gru.dr_cho)
+                    var dR = dqr[j] * hp[j]                                  // (gru.dr_cho)
+                    if probe.breaks(.gruDrChoNoHPrev) { dR = dqr[j] }                                // break
                     dhp[j] += dqr[j] * r[j]                                  // (gru.dhprev_cho)
                     let da_r = dR * r[j] * (1 - r[j])                        // (gru.da_r)
+                    probe.backward(t, row: row, col: j, (.gruRCho, dR), (.gruAr, da_r))              // (gru.dr_cho) (gru.da_r)
                     dax_r[j] = da_r; dah_r[j] = da_r
                 }
             }
