@@ -58,8 +58,14 @@ public struct GRU<T: Scalar>: RecurrentCell {
         /// Sequence lengths of the last forward (nil: every row runs all T steps).
         public internal(set) var lengths: [Int]? = nil
         var dq = Matrix<T>(rows: 0, cols: 0)                // B×H (Cho: ∂L/∂q_t)
-        var dAx = Matrix<T>(rows: 0, cols: 0)               // B×3H: ∂L/∂(x-side pre-activations)
-        var dAh = Matrix<T>(rows: 0, cols: 0)               // B×3H: ∂L/∂(h-side pre-activations)
+        /// ∂L/∂(x-side pre-activations) and ∂L/∂(h-side pre-activations) of every step, stacked
+        /// (T·B × 3H, step t at rows (t−1)·B…): the weight gradients Σ_t dAx_tᵀ x_t and
+        /// Σ_t dAh_tᵀ h_{t−1} then take one GEMM each after the time loop, with K = T·B.
+        var dAxs = Matrix<T>(rows: 0, cols: 0)
+        var dAhs = Matrix<T>(rows: 0, cols: 0)
+        var xAll = Matrix<T>(rows: 0, cols: 0)              // T·B × D: x_1 … x_T stacked
+        var hPrevAll = Matrix<T>(rows: 0, cols: 0)          // T·B × H: h_0 … h_{T−1} stacked
+        var qAll = Matrix<T>(rows: 0, cols: 0)              // T·B × H (Cho): q_1 … q_T stacked
         var dW_x = Matrix<T>(rows: 0, cols: 0)              // 3H×D
         var dW_h = Matrix<T>(rows: 0, cols: 0)              // 3H×H
         var dbx = Matrix<T>(rows: 0, cols: 0)               // 1×3H
@@ -253,7 +259,14 @@ public struct GRU<T: Scalar>: RecurrentCell {
         precondition(dhs.count == T_, "GRU.backward: \(dhs.count) upstream gradients for \(T_) steps")
         let (B, D, H, G) = (cache.h[0].rows, inputSize, hiddenSize, gateLayout)
         ensure(&cache.dh, B, H); ensure(&cache.dhNext, B, H); ensure(&cache.dq, B, H)
-        ensure(&cache.dAx, B, G.width); ensure(&cache.dAh, B, G.width)
+        ensure(&cache.dAxs, T_ * B, G.width); ensure(&cache.dAhs, T_ * B, G.width)
+        ensure(&cache.xAll, T_ * B, D); ensure(&cache.hPrevAll, T_ * B, H)
+        if formulation == .cho { ensure(&cache.qAll, T_ * B, H) }
+        for t in 1...T_ {
+            copyBlock(cache.xs[t - 1], into: &cache.xAll, at: ((t - 1) * B, 0))
+            copyBlock(cache.h[t - 1], into: &cache.hPrevAll, at: ((t - 1) * B, 0))
+            if formulation == .cho { copyBlock(cache.m[t - 1], into: &cache.qAll, at: ((t - 1) * B, 0)) }
+        }
         ensure(&cache.dW_x, G.width, D); ensure(&cache.dW_h, G.width, H)
         ensure(&cache.dbx, 1, G.width); ensure(&cache.dbh, 1, G.width)
         cache.dhNext.zero(); cache.dW_x.zero(); cache.dW_h.zero(); cache.dbx.zero(); cache.dbh.zero()
@@ -269,42 +282,56 @@ public struct GRU<T: Scalar>: RecurrentCell {
             // forward (masking.h): h_t = m_t ⊙ h̃_t + (1 − m_t) ⊙ h_{t−1}
             if let lengths { divertFinishedRows(lengths, step: t, from: &cache.dh, into: &cache.dhCarry) }  // (masking.dcell)
             let hPrev = cache.h[t - 1], gates = cache.gates[t - 1], m = cache.m[t - 1]
+            let row0 = (t - 1) * B   // step t's rows in the stacked dAxs, dAhs
             switch formulation {
             case .pytorch:
                 stepBackwardPyTorch(dh: cache.dh, gates: gates, m: m, hPrev: hPrev,
-                                    dhPrev: &cache.dhNext, dAx: &cache.dAx, dAh: &cache.dAh)
-                // forward (gru.a): Ah = h_{t−1} W_hᵀ, all three blocks
-                gemm(cache.dAh, transA: true, hPrev, into: &cache.dW_h, beta: 1)               // (gru.dW_h)
-                gemm(cache.dAh, cache.W_h, into: &cache.dhNext, beta: 1)                        // (gru.dhprev)
+                                    dhPrev: &cache.dhNext, dAx: &cache.dAxs, dAh: &cache.dAhs, row0: row0)
+                // forward (gru.a): Ah = h_{t−1} W_hᵀ, all three blocks (dW_h after the loop)
+                gemmBlock(m: B, n: H, k: G.width, cache.dAhs, at: (row0, 0), cache.W_h, at: (0, 0),
+                          into: &cache.dhNext, beta: 1)                                               // (gru.dhprev)
             case .cho:
                 candidateBackwardCho(dh: cache.dh, gates: gates, hPrev: hPrev,
-                                     dhPrev: &cache.dhNext, dAx: &cache.dAx, dAh: &cache.dAh)
-                // forward (gru.n_cho): q_t W_nhᵀ  ⇒  dq = da_n W_nh, dW_nh += da_nᵀ q_t
-                gemmBlock(m: B, n: H, k: H, cache.dAh, at: (0, G.n), cache.W_h, at: (G.n, 0), into: &cache.dq)  // (gru.dq)
-                gemmBlock(m: H, n: H, k: B, cache.dAh, at: (0, G.n), transA: true, m, at: (0, 0),
-                          into: &cache.dW_h, at: (G.n, 0), beta: 1)                                   // (gru.dW_nh_cho)
+                                     dhPrev: &cache.dhNext, dAx: &cache.dAxs, dAh: &cache.dAhs, row0: row0)
+                // forward (gru.n_cho): q_t W_nhᵀ  ⇒  dq = da_n W_nh (dW_nh += da_nᵀ q_t after the loop)
+                gemmBlock(m: B, n: H, k: H, cache.dAhs, at: (row0, G.n), cache.W_h, at: (G.n, 0), into: &cache.dq)  // (gru.dq)
                 resetBackwardCho(dq: cache.dq, gates: gates, hPrev: hPrev, dhPrev: &cache.dhNext,
-                                 dAx: &cache.dAx, dAh: &cache.dAh)
+                                 dAx: &cache.dAxs, dAh: &cache.dAhs, row0: row0)
                 // forward (gru.a): the r and z blocks of Ah = h_{t−1} W_hᵀ
-                gemmBlock(m: 2 * H, n: H, k: B, cache.dAh, at: (0, G.r), transA: true, hPrev, at: (0, 0),
-                          into: &cache.dW_h, at: (G.r, 0), beta: 1)                                   // (gru.dW_h)
-                gemmBlock(m: B, n: H, k: 2 * H, cache.dAh, at: (0, G.r), cache.W_h, at: (G.r, 0),
+                gemmBlock(m: B, n: H, k: 2 * H, cache.dAhs, at: (row0, G.r), cache.W_h, at: (G.r, 0),
                           into: &cache.dhNext, beta: 1)                                               // (gru.dhprev)
             }
-            // forward (gru.a): Ax = x_t W_xᵀ, all three blocks; biases
-            gemm(cache.dAx, transA: true, cache.xs[t - 1], into: &cache.dW_x, beta: 1)       // (gru.dW_x)
-            cache.dAx.accumulateColumnSums(into: &cache.dbx)                                  // (gru.db)
-            cache.dAh.accumulateColumnSums(into: &cache.dbh)                                  // (gru.db_nh)
-            if inputGradients { gemm(cache.dAx, cache.W_x, into: &cache.dxs[t - 1]) }        // (gru.dx)
+            // forward (gru.a): Ax = x_t W_xᵀ, all three blocks
+            if inputGradients {
+                gemmBlock(m: B, n: D, k: G.width, cache.dAxs, at: (row0, 0), cache.W_x, at: (0, 0),
+                          into: &cache.dxs[t - 1])                                                    // (gru.dx)
+            }
             if let lengths { addFinishedRows(lengths, step: t, from: cache.dhCarry, into: &cache.dhNext) }  // (masking.dhold)
             if k > 0 && (T_ - t + 1) % k == 0 && t > 1 { cache.dhNext.zero() }              // (gru.truncate)
         }
-        for (gate, wx, wh, b) in [(G.r, \Parameters.W_rx, \Parameters.W_rh, \Parameters.b_r),
-                                  (G.z, \.W_zx, \.W_zh, \.b_z), (G.n, \.W_nx, \.W_nh, \.b_nx)] {
-            addBlock(from: cache.dW_x, at: (gate, 0), into: &grads[keyPath: wx])
-            addBlock(from: cache.dW_h, at: (gate, 0), into: &grads[keyPath: wh])
-            addBlock(from: cache.dbx, at: (0, gate), into: &grads[keyPath: b])
+        // Σ over t of the shared weights' gradients, as one product over the stacked steps
+        gemm(cache.dAxs, transA: true, cache.xAll, into: &cache.dW_x, beta: 1)                       // (gru.dW_x)
+        switch formulation {
+        case .pytorch:
+            gemm(cache.dAhs, transA: true, cache.hPrevAll, into: &cache.dW_h, beta: 1)               // (gru.dW_h)
+        case .cho:
+            gemmBlock(m: H, n: H, k: T_ * B, cache.dAhs, at: (0, G.n), transA: true, cache.qAll, at: (0, 0),
+                      into: &cache.dW_h, at: (G.n, 0), beta: 1)                                       // (gru.dW_nh_cho)
+            gemmBlock(m: 2 * H, n: H, k: T_ * B, cache.dAhs, at: (0, G.r), transA: true, cache.hPrevAll, at: (0, 0),
+                      into: &cache.dW_h, at: (G.r, 0), beta: 1)                                       // (gru.dW_h)
         }
+        cache.dAxs.accumulateColumnSums(into: &cache.dbx)                                             // (gru.db)
+        cache.dAhs.accumulateColumnSums(into: &cache.dbh)                                             // (gru.db_nh)
+        // Unpack the fused gradients into the named tensors (direct stored properties: a generic
+        // key path would be built at run time on every call).
+        func unpack(_ gate: Int, _ dW_x: inout Matrix<T>, _ dW_h: inout Matrix<T>, _ db: inout Matrix<T>) {
+            addBlock(from: cache.dW_x, at: (gate, 0), into: &dW_x)
+            addBlock(from: cache.dW_h, at: (gate, 0), into: &dW_h)
+            addBlock(from: cache.dbx, at: (0, gate), into: &db)
+        }
+        unpack(G.r, &grads.W_rx, &grads.W_rh, &grads.b_r)
+        unpack(G.z, &grads.W_zx, &grads.W_zh, &grads.b_z)
+        unpack(G.n, &grads.W_nx, &grads.W_nh, &grads.b_nx)
         addBlock(from: cache.dbh, at: (0, G.n), into: &grads.b_nh)
     }
 
@@ -312,7 +339,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
     /// (the direct path; the GEMM through W_h adds the rest).
     @inline(__always)
     private func stepBackwardPyTorch(dh: Matrix<T>, gates: Matrix<T>, m: Matrix<T>, hPrev: Matrix<T>,
-                                     dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>) {
+                                     dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>, row0: Int) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         dh.data.withUnsafeBufferPointer { dh in
         gates.data.withUnsafeBufferPointer { A in
@@ -324,7 +351,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
             for row in 0..<B {
                 let a = A.baseAddress! + row * G.width
                 let (r, z, n) = (a + G.r, a + G.z, a + G.n)
-                let dx = dAx.baseAddress! + row * G.width, dhh = dAh.baseAddress! + row * G.width
+                let dx = dAx.baseAddress! + (row0 + row) * G.width, dhh = dAh.baseAddress! + (row0 + row) * G.width
                 let (dax_r, dax_z, dax_n) = (dx + G.r, dx + G.z, dx + G.n)
                 let (dah_r, dah_z, dah_n) = (dhh + G.r, dhh + G.z, dhh + G.n)
                 let dhr = dh.baseAddress! + row * H, mr = m.baseAddress! + row * H
@@ -351,7 +378,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
     /// Cho, first half: from dh_t to da_n and da_z; writes dh_t ⊙ z_t into dhPrev.
     @inline(__always)
     private func candidateBackwardCho(dh: Matrix<T>, gates: Matrix<T>, hPrev: Matrix<T>,
-                                      dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>) {
+                                      dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>, row0: Int) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         dh.data.withUnsafeBufferPointer { dh in
         gates.data.withUnsafeBufferPointer { A in
@@ -362,7 +389,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
             for row in 0..<B {
                 let a = A.baseAddress! + row * G.width
                 let (z, n) = (a + G.z, a + G.n)
-                let dx = dAx.baseAddress! + row * G.width, dhh = dAh.baseAddress! + row * G.width
+                let dx = dAx.baseAddress! + (row0 + row) * G.width, dhh = dAh.baseAddress! + (row0 + row) * G.width
                 let (dax_z, dax_n) = (dx + G.z, dx + G.n)
                 let (dah_z, dah_n) = (dhh + G.z, dhh + G.n)
                 let dhr = dh.baseAddress! + row * H
@@ -385,7 +412,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
     /// Cho, second half: from dq_t to da_r, and dq ⊙ r into dhPrev.
     @inline(__always)
     private func resetBackwardCho(dq: Matrix<T>, gates: Matrix<T>, hPrev: Matrix<T>,
-                                  dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>) {
+                                  dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>, row0: Int) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         dq.data.withUnsafeBufferPointer { dq in
         gates.data.withUnsafeBufferPointer { A in
@@ -395,7 +422,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
         dAh.data.withUnsafeMutableBufferPointer { dAh in
             for row in 0..<B {
                 let r = A.baseAddress! + row * G.width + G.r
-                let dax_r = dAx.baseAddress! + row * G.width + G.r, dah_r = dAh.baseAddress! + row * G.width + G.r
+                let dax_r = dAx.baseAddress! + (row0 + row) * G.width + G.r, dah_r = dAh.baseAddress! + (row0 + row) * G.width + G.r
                 let dqr = dq.baseAddress! + row * H
                 let hp = hPrev.baseAddress! + row * H, dhp = dhPrev.baseAddress! + row * H
                 for j in 0..<H {
