@@ -9,18 +9,25 @@ let autoencoderCommand = Command(
         Option("mask", "MODE", "left-half | right-half | random:P | patches:K (default left-half)"),
         Option("loss-on", "WHICH", "masked (hidden pixels only) | all (default masked)"),
         Option("hidden", "N,N,..", "hidden layer widths (default 256,64,256)"),
-        Option("epochs", "N", "passes over the training set (default 100)"),
+        Option("epochs", "N", "passes over the training set, in total when resuming (default 100)"),
         Option("batch", "B", "batch size (default 64)"),
         dataOption,
         logOption,
+        reportOption,
         Option("out", "DIR", "write reconstructions.png (rows: original / masked input / reconstruction; with --loss-on masked the visible pixels are copied from the input) here"),
         Option("seed", "S", "random seed (default 0)"),
         Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
         Option("quiet", nil, "no progress lines"),
         Option("json", nil, "end with one JSON line of results"),
-    ] + optimizerOptions(default: "adam", lr: "1e-3"),
+    ] + optimizerOptions(default: "adam", lr: "1e-3") + checkpointOptions(unit: "epochs"),
     run: runAutoencoder
 )
+
+/// Flags that define an autoencoder run: given again on --resume, they must agree.
+let autoencoderFields: [(flag: String, value: (AutoencoderConfig) -> String)] = [
+    ("mask", { $0.mask.description }), ("loss-on", { $0.lossOn.rawValue }),
+    ("hidden", { $0.hidden.map(String.init).joined(separator: ",") }), ("batch", { String($0.batch) }), ("seed", { String($0.seed) }),
+] + lifted(\AutoencoderConfig.optimizer)
 
 func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     var c = AutoencoderConfig()
@@ -31,35 +38,70 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     c.mask = mask
     c.lossOn = MaskedAutoencoder<Float>.LossOn(rawValue: try a.choice("loss-on", ["masked", "all"], default: "masked"))!
     c.hidden = try sizeList(a, "hidden", default: [256, 64, 256])
-    c.epochs = try a.int("epochs", default: 100, min: 0, max: 1_000_000)
+    c.epochs = try a.int("epochs", default: 100, min: 1, max: 1_000_000)
     c.batch = try a.int("batch", default: 64, min: 1, max: 1_000_000)
     c.optimizer = try optimizerConfig(a, kind: "adam", lr: 1e-3)
     c.seed = try a.seed()
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
+    let ck = try CheckpointFlags(a)
     let out = a.string("out")
-    let json = a.flag("json")
-    var progress = ProgressLines(quiet: a.flag("quiet"))
-    let data = try ImageData.load(a.string("data"))
+    let json = a.flag("json"), quiet = a.flag("quiet")
+    let trainer: AutoencoderTrainer
+    if let saved = try ck.checkpoint(), let source = ck.resume {
+        let run = try AutoencoderTrainer.savedRun(saved, source: source)
+        try checkResumeFlags(a, given: c, saved: run.config, source: source, autoencoderFields)
+        let data = try ImageData.load(a.string("data") ?? run.data.spec)
+        trainer = try AutoencoderTrainer(resuming: saved, data: data, threads: c.threads, source: source)
+        try checkTarget("epochs", c.epochs, done: trainer.epoch, source: source)
+        let epochs = c.epochs
+        c = trainer.config
+        c.epochs = epochs
+    } else {
+        let spec = a.string("data") ?? "digits"
+        trainer = AutoencoderTrainer(c, data: try ImageData.load(spec), dataSpec: spec)
+    }
+    let data = trainer.data
     if let out { try makeOutputFolder(out) }
-    let trainer = AutoencoderTrainer(c, data: data)
     let log = try a.string("log").map { try CSVWriter(path: $0, header: ["epoch", "loss", "examples_per_s"]) }
-    progress.line("masked autoencoder on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), mask \(c.mask), loss on \(c.lossOn.rawValue) pixels, layers \(([data.pixels] + c.hidden + [data.pixels]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters", force: true)
+    let progress = Progress(total: c.epochs * trainer.batchesPerEpoch, label: "step", offset: trainer.step, quiet: quiet)
+    progress.line("masked autoencoder on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), mask \(c.mask), loss on \(c.lossOn.rawValue) pixels, layers \(([data.pixels] + c.hidden + [data.pixels]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"
+                  + (ck.resume.map { ", resumed from \($0) at epoch \(trainer.epoch) + \(trainer.step % trainer.batchesPerEpoch) batches" } ?? ""))
+    Interrupt.install()
     let start = Date()
     var last: EpochStats? = nil
-    for e in 0..<c.epochs {
-        let s = try trainer.trainEpoch()
-        last = s
-        try log?.write([String(s.epoch), String(s.loss), String(format: "%.0f", s.examplesPerSecond)])
-        progress.line(String(format: "epoch %4d/%d  loss %.5f  %.0f examples/s", s.epoch, c.epochs, s.loss, s.examplesPerSecond), force: e == c.epochs - 1)
+    var epochs: [EpochStats] = []   // for --report (the epochs of this run)
+    while trainer.epoch < c.epochs {
+        let s = trainer.trainStep()
+        if let bad = s.nonFinite {
+            progress.finish()
+            try log?.close()
+            throw ck.nonFinite(bad, at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))")
+        }
+        if let e = s.epochDone {
+            last = e
+            epochs.append(e)
+            try log?.write([String(e.epoch), String(e.loss), String(format: "%.0f", e.examplesPerSecond)])
+            progress.line(String(format: "epoch %4d/%d  loss %.5f  %.0f examples/s", e.epoch, c.epochs, e.loss, e.examplesPerSecond),
+                          throttle: true, force: e.epoch == c.epochs)
+            if ck.every > 0 && e.epoch % ck.every == 0 { try ck.write(trainer.checkpoint()) }
+        }
+        if try ck.interrupted(at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))", progress: progress, trainer.checkpoint()) {
+            try log?.close()
+            return 130
+        }
+        progress.update(s.step, String(format: "epoch %d/%d  loss %.5f", s.epoch, c.epochs, s.loss))
     }
+    progress.finish()
     let seconds = Date().timeIntervalSince(start)
     try log?.close()
+    try ck.write(trainer.checkpoint())
     let (ev, kept) = trainer.evaluate(keep: 16)
     let gain = 1 - ev.maskedMSE / ev.baselineMeanMSE
     progress.line(String(format: "test masked-pixel MSE %.5f; baselines: zero fill %.5f, mean image %.5f (%.1f%% below the mean-image baseline); %.1f s",
-                         ev.maskedMSE, ev.baselineZeroMSE, ev.baselineMeanMSE, 100 * gain, seconds), force: true)
+                         ev.maskedMSE, ev.baselineZeroMSE, ev.baselineMeanMSE, 100 * gain, seconds))
     var png: String? = nil
-    if let out {
+    var reconstructions: ImageGrid? = nil
+    if out != nil || a.has("report") {
         var grid = ImageGrid(rows: 3, cols: kept.count, tileHeight: data.height, tileWidth: data.width,
                              scale: max(1, 32 / max(data.height, data.width)), gap: 2)
         for (i, k) in kept.enumerated() {
@@ -67,19 +109,25 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
             grid.draw(k.masked, row: 1, col: i)
             grid.draw(k.xhat, row: 2, col: i)
         }
-        png = out + "/reconstructions.png"
-        try grid.write(png!)
-        progress.line("wrote \(png!)", force: true)
+        reconstructions = grid
+        if let out {
+            png = out + "/reconstructions.png"
+            try grid.write(png!)
+            progress.line("wrote \(png!)")
+        }
+    }
+    try writeReport(a.string("report"), quiet: quiet) {
+        .autoencoder(config: c, data: data.source, epochs: epochs, evaluation: ev, seconds: seconds, reconstructions: reconstructions)
     }
     if json {
         print(JSON.object([
             ("command", .string("autoencoder")), ("data", .string(data.source)), ("mask", .string(c.mask.description)),
             ("loss_on", .string(c.lossOn.rawValue)), ("hidden", .array(c.hidden.map { .int($0) })),
             ("epochs", .int(c.epochs)), ("seed", .int(Int(truncatingIfNeeded: c.seed))),
-            ("final_loss", .number(last?.loss ?? .nan)),
+            ("final_loss", .number(last?.loss ?? trainer.history.last?.trainLoss ?? .nan)),
             ("masked_mse", .number(ev.maskedMSE)), ("baseline_zero_mse", .number(ev.baselineZeroMSE)),
             ("baseline_mean_mse", .number(ev.baselineMeanMSE)), ("improvement_over_mean", .number(gain)),
-            ("examples_per_s", .number((Double(c.epochs * data.train.count) / max(seconds, 1e-9)).rounded())),
+            ("examples_per_s", .number((Double(max(trainer.step - progress.offset, 0) * c.batch) / max(seconds, 1e-9)).rounded())),
             ("seconds", .number((seconds * 1000).rounded() / 1000)), ("png", png.map { .string($0) } ?? .null),
         ]).serialized())
     }

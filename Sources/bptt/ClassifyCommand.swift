@@ -8,7 +8,7 @@ let classifyCommand = Command(
     options: [
         Option("hidden", "N,N,..", "hidden layer widths (default 256,128)"),
         Option("dropout", "P", "dropout rate on hidden layers (default 0.2)"),
-        Option("epochs", "N", "passes over the training set (default 40)"),
+        Option("epochs", "N", "passes over the training set, in total when resuming (default 40)"),
         Option("batch", "B", "batch size (default 64)"),
         dataOption,
         logOption,
@@ -16,7 +16,7 @@ let classifyCommand = Command(
         Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
         Option("quiet", nil, "no progress lines"),
         Option("json", nil, "end with one JSON line of results"),
-    ] + optimizerOptions(default: "adam", lr: "1e-3"),
+    ] + optimizerOptions(default: "adam", lr: "1e-3") + checkpointOptions(unit: "epochs"),
     run: runClassify
 )
 
@@ -25,7 +25,7 @@ func classifierConfig(_ a: Arguments) throws -> ClassifierConfig {
     c.hidden = try sizeList(a, "hidden", default: c.hidden, allowEmpty: true)
     c.dropout = try a.double("dropout", default: 0.2, nonNegative: true)
     guard c.dropout < 1 else { throw BPTTError.usage("--dropout: must be below 1") }
-    c.epochs = try a.int("epochs", default: 40, min: 0, max: 1_000_000)
+    c.epochs = try a.int("epochs", default: 40, min: 1, max: 1_000_000)
     c.batch = try a.int("batch", default: 64, min: 1, max: 1_000_000)
     c.optimizer = try optimizerConfig(a, kind: "adam", lr: 1e-3)
     c.seed = try a.seed()
@@ -33,33 +33,73 @@ func classifierConfig(_ a: Arguments) throws -> ClassifierConfig {
     return c
 }
 
+/// Flags that define a classifier run: given again on --resume, they must agree.
+let classifierFields: [(flag: String, value: (ClassifierConfig) -> String)] = [
+    ("hidden", { $0.hidden.map(String.init).joined(separator: ",") }), ("dropout", { String($0.dropout) }),
+    ("batch", { String($0.batch) }), ("seed", { String($0.seed) }),
+] + lifted(\ClassifierConfig.optimizer)
+
 func runClassify(_ a: inout Arguments) throws -> Int32 {
-    let c = try classifierConfig(a)
-    let json = a.flag("json")
-    var progress = ProgressLines(quiet: a.flag("quiet"))
-    let data = try ImageData.load(a.string("data"))
-    let trainer = ClassifierTrainer(c, data: data)
-    let log = try a.string("log").map { try CSVWriter(path: $0, header: ["epoch", "loss", "train_accuracy", "examples_per_s"]) }
-    progress.line("classifier on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), \(data.classes) classes, layers \(([data.pixels] + c.hidden + [data.classes]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters", force: true)
+    var c = try classifierConfig(a)
+    let ck = try CheckpointFlags(a)
+    let json = a.flag("json"), quiet = a.flag("quiet")
+    let logPath = a.string("log")
+    let trainer: ClassifierTrainer
+    if let saved = try ck.checkpoint(), let source = ck.resume {
+        let run = try ClassifierTrainer.savedRun(saved, source: source)
+        try checkResumeFlags(a, given: c, saved: run.config, source: source, classifierFields)
+        let data = try ImageData.load(a.string("data") ?? run.data.spec)
+        trainer = try ClassifierTrainer(resuming: saved, data: data, threads: c.threads, source: source)
+        try checkTarget("epochs", c.epochs, done: trainer.epoch, source: source)
+        let epochs = c.epochs
+        c = trainer.config
+        c.epochs = epochs
+    } else {
+        let spec = a.string("data") ?? "digits"
+        trainer = ClassifierTrainer(c, data: try ImageData.load(spec), dataSpec: spec)
+    }
+    let data = trainer.data
+    let log = try logPath.map { try CSVWriter(path: $0, header: ["epoch", "loss", "train_accuracy", "examples_per_s"]) }
+    let progress = Progress(total: c.epochs * trainer.batchesPerEpoch, label: "step", offset: trainer.step, quiet: quiet)
+    progress.line("classifier on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), \(data.classes) classes, layers \(([data.pixels] + c.hidden + [data.classes]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"
+                  + (ck.resume.map { ", resumed from \($0) at epoch \(trainer.epoch) + \(trainer.step % trainer.batchesPerEpoch) batches" } ?? ""))
+    Interrupt.install()
     let start = Date()
     var last: EpochStats? = nil
-    for e in 0..<c.epochs {
-        let s = try trainer.trainEpoch()
-        last = s
-        try log?.write([String(s.epoch), String(s.loss), String(s.accuracy ?? .nan), String(format: "%.0f", s.examplesPerSecond)])
-        progress.line(String(format: "epoch %4d/%d  loss %.4f  train accuracy %.4f  %.0f examples/s", s.epoch, c.epochs, s.loss, s.accuracy ?? 0, s.examplesPerSecond), force: e == c.epochs - 1)
+    while trainer.epoch < c.epochs {
+        let s = trainer.trainStep()
+        if let bad = s.nonFinite {
+            progress.finish()
+            try log?.close()
+            throw ck.nonFinite(bad, at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))")
+        }
+        if let e = s.epochDone {
+            last = e
+            try log?.write([String(e.epoch), String(e.loss), String(e.accuracy ?? .nan), String(format: "%.0f", e.examplesPerSecond)])
+            progress.line(String(format: "epoch %4d/%d  loss %.4f  train accuracy %.4f  %.0f examples/s", e.epoch, c.epochs, e.loss, e.accuracy ?? 0, e.examplesPerSecond),
+                          throttle: true, force: e.epoch == c.epochs)
+            if ck.every > 0 && e.epoch % ck.every == 0 { try ck.write(trainer.checkpoint()) }
+        }
+        if try ck.interrupted(at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))", progress: progress, trainer.checkpoint()) {
+            try log?.close()
+            return 130
+        }
+        progress.update(s.step, String(format: "epoch %d/%d  loss %.4f", s.epoch, c.epochs, s.loss))
     }
+    progress.finish()
     let seconds = Date().timeIntervalSince(start)
     try log?.close()
+    try ck.write(trainer.checkpoint())
     let acc = trainer.testAccuracy()
-    progress.line(String(format: "test accuracy %.4f on %d images; %.1f s", acc, data.test.count, seconds), force: true)
+    progress.line(String(format: "test accuracy %.4f on %d images; %.1f s", acc, data.test.count, seconds))
     if json {
+        let done = trainer.history.last
         print(JSON.object([
             ("command", .string("classify")), ("data", .string(data.source)), ("hidden", .array(c.hidden.map { .int($0) })),
             ("epochs", .int(c.epochs)), ("seed", .int(Int(truncatingIfNeeded: c.seed))),
-            ("final_loss", .number(last?.loss ?? .nan)), ("train_accuracy", .number(last?.accuracy ?? .nan)),
+            ("final_loss", .number(last?.loss ?? done?.trainLoss ?? .nan)), ("train_accuracy", .number(last?.accuracy ?? done?.trainAccuracy ?? .nan)),
             ("test_accuracy", .number(acc)), ("test_images", .int(data.test.count)),
-            ("examples_per_s", .number((Double(c.epochs * data.train.count) / max(seconds, 1e-9)).rounded())),
+            ("examples_per_s", .number((Double(max(trainer.step - progress.offset, 0) * c.batch) / max(seconds, 1e-9)).rounded())),
             ("seconds", .number((seconds * 1000).rounded() / 1000)),
         ]).serialized())
     }

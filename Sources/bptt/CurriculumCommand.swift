@@ -12,36 +12,93 @@ let curriculumCommand = Command(
         Option("max-steps", "N", "step budget per length (default 3000)"),
         Option("eval-every", "N", "steps between evaluations (default 100)"),
         Option("eval-size", "N", "fresh palindromes per evaluation (default 500)"),
-        Option("target", "ACC", "eval accuracy that moves to the next length (default 0.99)"),
+        Option("target", "ACC", "eval accuracy that moves to the next length, in (0, 1] (default 0.99)"),
         Option("keep-going", nil, "continue to the next length even when the target was missed"),
+        Option("steps", "N", "stop after N steps in total, over all lengths (default: no limit); with --resume, continue up to N"),
+        Option("quiet", nil, "no progress lines"),
         Option("json", nil, "end with one JSON line of results"),
-    ] + experimentOptions,
+        reportOption,
+    ] + experimentOptions + checkpointOptions(unit: "steps"),
     run: runCurriculum
 )
+
+/// Flags that define a curriculum: given again on --resume, they must agree.
+let curriculumTrainFields: [(flag: String, value: (TrainConfig) -> String)] = [
+    ("model", { $0.model }), ("batch", { String($0.batch) }), ("hidden", { String($0.hidden) }), ("layers", { String($0.layers) }),
+    ("bidirectional", { String($0.bidirectional) }), ("forget-bias-one", { String($0.forgetBiasOne) }),
+    ("optim", { $0.optimizer.kind.rawValue }), ("lr", { String($0.optimizer.lr) }), ("init", { $0.initializer.rawValue }),
+    ("clip", { String($0.clip ?? 0) }), ("seed", { String($0.seed) }),
+]
+let curriculumFields: [(flag: String, value: (CurriculumRun.Settings) -> String)] = [
+    ("lengths", { $0.lengths.map(String.init).joined(separator: ",") }), ("max-steps", { String($0.maxSteps) }),
+    ("eval-every", { String($0.evalEvery) }), ("eval-size", { String($0.evalSize) }), ("target", { String($0.target) }),
+    ("keep-going", { String(!$0.stopOnFailure) }),
+]
 
 func runCurriculum(_ a: inout Arguments) throws -> Int32 {
     var base = try experimentConfig(a, optim: "adam")
     base.model = try a.choice("model", PalindromeTrainer.models, default: "lstm")
-    let lengths = try Experiments.parseLengths(a.string("lengths", default: "10-150:10"))
-    let maxSteps = try a.int("max-steps", default: 3000, min: 1)
-    let evalEvery = try a.int("eval-every", default: 100, min: 1)
-    let evalSize = try a.int("eval-size", default: 500, min: 1)
-    let target = try a.double("target", default: 0.99, positive: true)
+    let settings = CurriculumRun.Settings(
+        lengths: try Experiments.parseLengths(a.string("lengths", default: "10-150:10")),
+        maxSteps: try a.int("max-steps", default: 3000, min: 1), evalEvery: try a.int("eval-every", default: 100, min: 1),
+        evalSize: try a.int("eval-size", default: 500, min: 1), target: try a.double("target", default: 0.99, positive: true),
+        stopOnFailure: !a.flag("keep-going"))
+    guard settings.target <= 1 else { throw BPTTError.usage("--target: \(settings.target) is above 1 (an accuracy)") }
+    let limit = try a.int("steps", default: 0, min: 1)
+    let ck = try CheckpointFlags(a)
     let out = a.string("out", default: "runs/curriculum")
-    print("curriculum: \(base.model), T = \(lengths.map(String.init).joined(separator: ", ")), target \(target), at most \(maxSteps) steps per length, \(base.optimizer.kind.rawValue) lr \(base.optimizer.lr)")
+    let json = a.flag("json"), quiet = a.flag("quiet")
+    let run: CurriculumRun
+    if let saved = try ck.checkpoint(), let source = ck.resume {
+        let s = try CurriculumRun.saved(saved, source: source)
+        try checkResumeFlags(a, given: base, saved: s.base, source: source, curriculumTrainFields)
+        try checkResumeFlags(a, given: settings, saved: s.settings, source: source, curriculumFields)
+        run = try CurriculumRun(resuming: saved, threads: base.threads, source: source)
+        if limit > 0 { try checkTarget("steps", limit, done: run.step, source: source) }
+    } else {
+        run = try CurriculumRun(base: base, settings: settings)
+    }
+    base = run.base
+    let progress = Progress(total: limit > 0 ? limit : run.settings.lengths.count * run.settings.maxSteps, label: "step", offset: run.step, quiet: quiet)
+    progress.line("curriculum: \(base.model), T = \(run.settings.lengths.map(String.init).joined(separator: ", ")), target \(run.settings.target), at most \(run.settings.maxSteps) steps per length, \(base.optimizer.kind.rawValue) lr \(base.optimizer.lr)"
+                  + (ck.resume.map { "; resumed from \($0) at step \(run.step) (T=\(run.length), \(run.stepsInStage) steps into it)" } ?? ""))
+    for st in run.stages { progress.line(stageLine(st)) }
+    Interrupt.install()
     let start = Date()
-    let stages = try Experiments.curriculum(base: base, lengths: lengths, maxSteps: maxSteps, evalEvery: evalEvery, evalSize: evalSize,
-                                            target: target, stopOnFailure: !a.flag("keep-going"), outDir: out) { print($0); fflush(stdout) }
+    while !run.done && (limit == 0 || run.step < limit) {
+        let (s, finished) = run.trainStep()
+        if let bad = s.nonFinite {
+            progress.finish()
+            throw ck.nonFinite(bad, at: "step \(s.step) (T=\(run.length))")
+        }
+        if let st = finished { progress.line(stageLine(st)) }
+        if ck.every > 0 && s.step % ck.every == 0 { try ck.write(run.checkpoint()) }
+        if try ck.interrupted(at: "step \(s.step) (T=\(run.length))", progress: progress, run.checkpoint()) { return 130 }
+        progress.update(s.step, String(format: "T=%d  %d steps at it  loss %.4f  accuracy %.3f", run.length, run.stepsInStage, s.loss, s.accuracy))
+    }
+    progress.finish()
+    try ck.write(run.checkpoint())
+    let stages = run.stages
+    try Experiments.writeCurriculum(stages, model: base.model, outDir: out)
     let reached = stages.filter(\.reached).map(\.length).max()
-    print(String(format: "longest length reached: %@; peak memory %.0f MiB; %.1f s; wrote %@/curriculum.csv and SVGs",
-                 (reached.map(String.init) ?? "none") as NSString, Experiments.peakMemoryMiB(), Date().timeIntervalSince(start), out as NSString))
-    if a.flag("json") {
+    progress.line(String(format: "%@longest length reached: %@; peak memory %.0f MiB; %.1f s; wrote %@/curriculum.csv and SVGs",
+                         (run.done ? "" : "stopped at --steps \(limit) (resume with --resume and a larger --steps); ") as NSString,
+                         (reached.map(String.init) ?? "none") as NSString, Experiments.peakMemoryMiB(), Date().timeIntervalSince(start), out as NSString))
+    try writeReport(a.string("report"), quiet: quiet) {
+        .curriculum(stages: stages, base: base, target: run.settings.target, maxSteps: run.settings.maxSteps)
+    }
+    if json {
         print(JSON.object([
-            ("command", .string("curriculum")), ("model", .string(base.model)),
+            ("command", .string("curriculum")), ("model", .string(base.model)), ("steps", .int(run.step)), ("finished", .bool(run.done)),
             ("longest_reached", reached.map { .int($0) } ?? .null), ("peak_memory_mib", .number(Experiments.peakMemoryMiB())),
             ("stages", .array(stages.map { .object([("length", .int($0.length)), ("steps", .int($0.steps)),
                                                     ("eval_accuracy", .number($0.evalAccuracy)), ("reached", .bool($0.reached))]) })),
         ]).serialized())
     }
     return 0
+}
+
+func stageLine(_ s: Experiments.CurriculumStage) -> String {
+    String(format: "T=%-4d %5d steps  eval accuracy %.4f  %@  %.1f s  peak memory %.0f MiB",
+           s.length, s.steps, s.evalAccuracy, (s.reached ? "reached" : "NOT reached") as NSString, s.seconds, s.peakMemoryMiB)
 }

@@ -6,7 +6,7 @@ let ganCommand = Command(
     summary: "Train the MLP GAN of seed 003; sample grids at start, middle and end; judge 1,000 samples with a classifier.",
     usage: "gan --steps 6000 [--data DIR] --out DIR [options]        (and: bptt gan interpolate --checkpoint FILE --out strip.png)",
     options: [
-        Option("steps", "N", "training steps (default 6000)"),
+        Option("steps", "N", "training steps, in total when resuming (default 6000)"),
         Option("batch", "B", "batch size (default 64)"),
         Option("latent", "N", "latent size (default 100)"),
         Option("g-hidden", "N,N,..", "generator hidden widths (default 256,512,1024)"),
@@ -14,6 +14,7 @@ let ganCommand = Command(
         Option("d-schedule", "WHICH", "always (D every step, default) | seed (D with probability e^L_D/(e^L_D+e^L_G))"),
         dataOption,
         logOption,
+        reportOption,
         Option("log-every", "N", "steps between log rows (default 10)"),
         Option("out", "DIR", "write samples_{start,middle,end}.png, generator.ckpt here"),
         Option("samples", "N", "samples judged by the classifier (default 1000)"),
@@ -22,7 +23,8 @@ let ganCommand = Command(
         Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
         Option("quiet", nil, "no progress lines"),
         Option("json", nil, "end with one JSON line of results"),
-    ] + optimizerOptions(default: "adam", lr: "2e-4").map { $0.name == "beta1" ? Option("beta1", "B1", "Adam β1 (default 0.5)") : $0 },
+    ] + optimizerOptions(default: "adam", lr: "2e-4").map { $0.name == "beta1" ? Option("beta1", "B1", "Adam β1 (default 0.5)") : $0 }
+      + checkpointOptions(unit: "steps"),
     run: runGAN
 )
 
@@ -34,9 +36,17 @@ func sampleGrid(_ images: Matrix<Float>, height: Int, width: Int, labels: [Strin
     return grid
 }
 
+/// Flags that define a GAN run: given again on --resume, they must agree.
+let ganFields: [(flag: String, value: (GANConfig) -> String)] = [
+    ("batch", { String($0.batch) }), ("latent", { String($0.latent) }),
+    ("g-hidden", { $0.generatorHidden.map(String.init).joined(separator: ",") }),
+    ("d-hidden", { $0.discriminatorHidden.map(String.init).joined(separator: ",") }),
+    ("d-schedule", { $0.seedSchedule ? "seed" : "always" }), ("seed", { String($0.seed) }),
+] + lifted(\GANConfig.optimizer)
+
 func runGAN(_ a: inout Arguments) throws -> Int32 {
     var c = GANConfig()
-    c.steps = try a.int("steps", default: 6000, min: 0, max: 100_000_000)
+    c.steps = try a.int("steps", default: 6000, min: 1, max: 100_000_000)
     c.batch = try a.int("batch", default: 64, min: 1, max: 100_000)
     c.latent = try a.int("latent", default: 100, min: 1, max: 100_000)
     c.generatorHidden = try sizeList(a, "g-hidden", default: c.generatorHidden, allowEmpty: true)
@@ -47,37 +57,76 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
     let nSamples = try a.int("samples", default: 1000, min: 1, max: 1_000_000)
     let judgeEpochs = try a.int("judge-epochs", default: 40, min: 1, max: 100_000)
-    let out = a.string("out")
-    let json = a.flag("json")
-    var progress = ProgressLines(quiet: a.flag("quiet"))
-    let data = try ImageData.load(a.string("data"))
-    if let out { try makeOutputFolder(out) }
-    let trainer = GANTrainer(c, data: data.train)
     let logEvery = try a.int("log-every", default: 10, min: 1)
+    let ck = try CheckpointFlags(a)
+    let out = a.string("out")
+    let json = a.flag("json"), quiet = a.flag("quiet")
+    let data: ImageData
+    let trainer: GANTrainer
+    if let saved = try ck.checkpoint(), let source = ck.resume {
+        let run = try GANTrainer.savedRun(saved, source: source)
+        try checkResumeFlags(a, given: c, saved: run.config, source: source, ganFields)
+        let spec = a.string("data") ?? run.data.spec
+        data = try ImageData.load(spec)
+        trainer = try GANTrainer(resuming: saved, data: data.train, identity: DataIdentity(data, spec: spec), threads: c.threads, source: source)
+        try checkTarget("steps", c.steps, done: trainer.step, source: source)
+        let steps = c.steps
+        c = trainer.config
+        c.steps = steps
+    } else {
+        let spec = a.string("data") ?? "digits"
+        data = try ImageData.load(spec)
+        trainer = GANTrainer(c, data: data.train)
+        trainer.dataIdentity = DataIdentity(data, spec: spec)
+    }
+    if let out { try makeOutputFolder(out) }
     let log = try a.string("log").map { try CSVWriter(path: $0, header: ["step", "loss_d", "loss_g", "d_steps", "examples_per_s"]) }
     let (h, w) = (data.height, data.width)
-    progress.line("GAN on \(data.source) (\(data.train.count) training images of \(h)×\(w)): G \(([c.latent] + c.generatorHidden + [data.pixels]).map(String.init).joined(separator: "→")), D \(([data.pixels] + c.discriminatorHidden + [1]).map(String.init).joined(separator: "→")), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), D schedule \(c.seedSchedule ? "seed" : "always"), \(c.steps) steps of batch \(c.batch)", force: true)
+    let progress = Progress(total: c.steps, label: "step", offset: trainer.step, quiet: quiet)
+    progress.line("GAN on \(data.source) (\(data.train.count) training images of \(h)×\(w)): G \(([c.latent] + c.generatorHidden + [data.pixels]).map(String.init).joined(separator: "→")), D \(([data.pixels] + c.discriminatorHidden + [1]).map(String.init).joined(separator: "→")), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), D schedule \(c.seedSchedule ? "seed" : "always"), \(c.steps) steps of batch \(c.batch)"
+                  + (ck.resume.map { ", resumed from \($0) at step \(trainer.step)" } ?? ""))
     let gridSeed = c.seed ^ 0x6A1D
+    var grids: [(caption: String, grid: ImageGrid)] = []   // for --report
     func writeGrid(_ name: String) throws {
-        guard let out else { return }
-        try sampleGrid(trainer.samples(64, seed: gridSeed), height: h, width: w).write(out + "/" + name)
+        guard out != nil || a.has("report") else { return }
+        let grid = sampleGrid(trainer.samples(64, seed: gridSeed), height: h, width: w)
+        grids.append(("\(name) (after \(trainer.step) steps)", grid))
+        if let out { try grid.write(out + "/" + name) }
     }
-    try writeGrid("samples_start.png")
+    if trainer.step == 0 { try writeGrid("samples_start.png") }
+    Interrupt.install()
     let start = Date(), cpuStart = processCPUSeconds()
+    let firstStep = trainer.step
     var last: GANStepStats? = nil
-    for i in 0..<c.steps {
-        let s = try trainer.trainStep()
-        last = s
-        if i + 1 == c.steps / 2 { try writeGrid("samples_middle.png") }
-        let elapsed = Date().timeIntervalSince(start)
-        if let log, s.step % logEvery == 0 || s.step == c.steps {
-            try log.write([String(s.step), String(s.lossD), String(s.lossG), String(trainer.dSteps), String(format: "%.0f", Double(s.step * c.batch) / max(elapsed, 1e-9))])
+    var curve: [GANStepStats] = []   // for --report (the steps of this run)
+    while trainer.step < c.steps {
+        let s = trainer.trainStep()
+        if let bad = s.nonFinite {
+            progress.finish()
+            try log?.close()
+            throw ck.nonFinite(bad, at: "step \(s.step)")
         }
-        progress.line(String(format: "step %6d/%d  L_D %.4f  L_G %.4f  D trained %d/%d  %.1f steps/s  %.0f examples/s", s.step, c.steps, s.lossD, s.lossG,
-                             trainer.dSteps, s.step, Double(s.step) / elapsed, Double(s.step * c.batch) / elapsed), force: i == c.steps - 1)
+        last = s
+        if a.has("report") { curve.append(s) }
+        if s.step == c.steps / 2 { try writeGrid("samples_middle.png") }
+        let elapsed = Date().timeIntervalSince(start)
+        let rate = Double((s.step - firstStep) * c.batch) / max(elapsed, 1e-9)
+        if let log, s.step % logEvery == 0 || s.step == c.steps {
+            try log.write([String(s.step), String(s.lossD), String(s.lossG), String(trainer.dSteps), String(format: "%.0f", rate)])
+        }
+        if ck.every > 0 && s.step % ck.every == 0 { try ck.write(trainer.checkpoint()) }
+        if try ck.interrupted(at: "step \(s.step)", progress: progress, trainer.checkpoint()) {
+            try log?.close()
+            return 130
+        }
+        progress.update(s.step, String(format: "L_D %.4f  L_G %.4f  D trained %d/%d  %.1f steps/s  %.0f examples/s", s.lossD, s.lossG,
+                                       trainer.dSteps, s.step, Double(s.step - firstStep) / max(elapsed, 1e-9), rate))
     }
+    progress.finish()
     let seconds = Date().timeIntervalSince(start), cpuSeconds = processCPUSeconds() - cpuStart
+    let stepsRun = trainer.step - firstStep
     try log?.close()
+    try ck.write(trainer.checkpoint())
     try writeGrid("samples_end.png")
 
     // Judge samples with a classifier trained on the same data (default `bptt classify` settings).
@@ -85,7 +134,7 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     cc.seed = c.seed
     cc.threads = c.threads
     cc.epochs = judgeEpochs
-    let judge = ClassifierTrainer(cc, data: data)
+    let judge = ClassifierTrainer(cc, data: data, dataSpec: trainer.dataIdentity.spec)
     for _ in 0..<cc.epochs { _ = try judge.trainEpoch() }
     let judgeAccuracy = judge.testAccuracy()
     let samples = trainer.samples(nSamples, seed: c.seed ^ 0x5A3B1E)
@@ -103,16 +152,22 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     let confidentFraction = Double(confident) / Double(nSamples)
     let present = histogram.filter { Double($0) >= 0.01 * Double(nSamples) }.count
     progress.line(String(format: "classifier (test accuracy %.4f) on %d samples: %.1f%% confident (p ≥ 0.9), %d classes present (≥ 1%% of samples); histogram %@",
-                         judgeAccuracy, nSamples, 100 * confidentFraction, present, histogram.map(String.init).joined(separator: " ") as NSString), force: true)
-    progress.line(String(format: "training: %.1f s for %d steps (%.1f steps/s, %.0f examples/s; %.1f s of CPU time on %d thread(s))", seconds, c.steps,
-                         Double(c.steps) / max(seconds, 1e-9), Double(c.steps * c.batch) / max(seconds, 1e-9), cpuSeconds, c.threads), force: true)
+                         judgeAccuracy, nSamples, 100 * confidentFraction, present, histogram.map(String.init).joined(separator: " ") as NSString))
+    progress.line(String(format: "training: %.1f s for %d steps (%.1f steps/s, %.0f examples/s; %.1f s of CPU time on %d thread(s))", seconds, stepsRun,
+                         Double(stepsRun) / max(seconds, 1e-9), Double(stepsRun * c.batch) / max(seconds, 1e-9), cpuSeconds, c.threads))
+    try writeReport(a.string("report"), quiet: quiet) {
+        .gan(config: c, data: data.source, curve: curve, dSteps: trainer.dSteps, confidentFraction: confidentFraction, classesPresent: present,
+             histogram: histogram, judgeAccuracy: judgeAccuracy, seconds: seconds,
+             grids: grids + [("samples_judged.png: the classifier's label above each sample (? below confidence 0.9)",
+                              sampleGrid(rowsOf(samples, 64), height: h, width: w, labels: labels))])
+    }
     var checkpoint: String? = nil
     if let out {
         try sampleGrid(rowsOf(samples, 64), height: h, width: w, labels: labels).write(out + "/samples_judged.png")
         checkpoint = out + "/generator.ckpt"
         try GeneratorCheckpoint.save(checkpoint!, latent: c.latent, sizes: [c.latent] + c.generatorHidden + [data.pixels],
                                      height: h, width: w, slope: 0.2, params: trainer.params.g, step: trainer.step)
-        progress.line("wrote \(out)/samples_{start,middle,end,judged}.png and \(checkpoint!)", force: true)
+        progress.line("wrote \(out)/samples_{start,middle,end,judged}.png and \(checkpoint!)")
     }
     if json {
         print(JSON.object([
@@ -124,8 +179,8 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
             ("confident_fraction", .number(confidentFraction)), ("classes_present", .int(present)),
             ("class_histogram", .array(histogram.map { .int($0) })), ("classifier_test_accuracy", .number(judgeAccuracy)),
             ("seconds", .number((seconds * 1000).rounded() / 1000)), ("cpu_seconds", .number((cpuSeconds * 1000).rounded() / 1000)),
-            ("steps_per_s", .number((Double(c.steps) / max(seconds, 1e-9) * 10).rounded() / 10)),
-            ("examples_per_s", .number((Double(c.steps * c.batch) / max(seconds, 1e-9)).rounded())),
+            ("steps_per_s", .number((Double(stepsRun) / max(seconds, 1e-9) * 10).rounded() / 10)),
+            ("examples_per_s", .number((Double(stepsRun * c.batch) / max(seconds, 1e-9)).rounded())),
             ("checkpoint", checkpoint.map { .string($0) } ?? .null),
         ]).serialized())
     }

@@ -25,12 +25,18 @@ let gradcheckCommand = Command(
         Option("stencil", "N", "3 or 5 points (default 5)"),
         Option("dump", "FILE", "write the checked case (inputs, targets, h0, parameters, gradients, loss) as JSON"),
         Option("json", nil, "end with one JSON line of results"),
-    ],
+        Option("locate", nil, "rnn, lstm, gru: also check ∂L/∂(every quantity at every step) and name where the backward pass first goes wrong"),
+        Option("break", "NAME", "switch on a catalogued mistake in the backward pass (see --list-breaks); the check must fail"),
+        Option("list-breaks", nil, "list the catalogue of deliberate mistakes and exit"),
+    ] + epsilonSweepOptions,
     run: runGradcheck
 )
 
 func runGradcheck(_ a: inout Arguments) throws -> Int32 {
+    if a.flag("list-breaks") { return listBreaks(json: a.flag("json")) }
     let model = try a.choice("model", CellKind.names + ["mlp", "autoencoder", "gan"] + TextGradientCheck.models, default: "rnn")
+    if a.flag("epsilon-sweep") { return try runEpsilonSweep(&a, model: model) }
+    let locate = try LocateOptions(a, model: model)
     if ["mlp", "autoencoder", "gan"].contains(model) { return try runImageModelGradcheck(model, a) }
     if TextGradientCheck.models.contains(model) {
         // the sentiment model (embedding, fixed dropout masks) and masked LSTM batches of lengths 5, 2, 1, 4
@@ -56,6 +62,11 @@ func runGradcheck(_ a: inout Arguments) throws -> Int32 {
         spec.classes = try a.int("classes", default: 4, min: 2, max: 64)
         spec.withH0 = !a.flag("no-h0")
         spec.seed = try a.seed()
+        if let locate {
+            return reportLocate(SequenceGradientCheck.locate(spec, breaking: locate.broken, steps: locate.steps, step: step, stencil: stencil),
+                                title: model, sizes: "T=\(spec.length) B=\(spec.batch) D=\(spec.input) H=\(spec.hidden) K=\(spec.classes)",
+                                model: model, stencil: stencil, step: step, json: a.flag("json"))
+        }
         let run = SequenceGradientCheck.run(spec, step: step, stencil: stencil, dump: a.string("dump") != nil)
         if let path = a.string("dump"), let d = run.dump { try writeFileAtomically(path, d.serialized() + "\n") }
         let title = "\(model)\(layers > 1 ? " \(layers) layers" : "")\(spec.bidirectional ? " bidirectional" : "")"
@@ -74,33 +85,44 @@ func runGradcheck(_ a: inout Arguments) throws -> Int32 {
     if let path = a.string("dump") {
         try writeFileAtomically(path, c.dump().serialized() + "\n")
     }
+    if let locate {
+        return reportLocate(c.locate(breaking: locate.broken, steps: locate.steps, step: step, stencil: stencil), title: model,
+                            sizes: "T=\(c.length) B=\(c.batch) D=\(c.input) H=\(c.hidden) K=\(c.classes)",
+                            model: model, stencil: stencil, step: step, json: a.flag("json"))
+    }
     return report(c.check(step: step, stencil: stencil), title: model, sizes: "T=\(c.length) B=\(c.batch) D=\(c.input) H=\(c.hidden) K=\(c.classes)",
                   model: model, stencil: stencil, step: step, json: a.flag("json"))
 }
 
+/// `extra`: more output after the table (per-step adjoints), its JSON fields, and whether it passed.
 func report(_ results: [GradientCheck.Result], title: String, sizes: String, model: String,
-            stencil: GradientCheck.Stencil, step: Double, json: Bool) -> Int32 {
+            stencil: GradientCheck.Stencil, step: Double, json: Bool,
+            extra: (print: () -> Void, json: [(String, JSON)], passed: Bool)? = nil) -> Int32 {
     let worst = results.map(\.maxRelError).max() ?? 0
+    let passed = worst < GradientCheck.threshold && extra?.passed != false
     let width = max(7, results.map(\.name.count).max() ?? 0)
     print("gradient check: \(title), \(sizes), Float64, \(stencil.rawValue)-point stencil, step \(step)")
     print("tensor".padding(toLength: width, withPad: " ", startingAt: 0) + " elements  max rel error  analytic (worst)   numeric (worst)")
     for r in results {
-        let kinks = r.kinks > 0 ? "  (\(r.kinks) at a ReLU kink, left out)" : ""
+        let kinks = r.kinks > 0 ? "  (\(r.kinks) at a ReLU kink, below)" : ""
         print(r.name.padding(toLength: width, withPad: " ", startingAt: 0)
               + String(format: " %8d  %13.3e  %+.10e  %+.10e  ", r.count, r.maxRelError, r.analytic, r.numeric)
               + (r.passed ? "ok" : "FAIL") + kinks)
     }
+    GradientCheck.kinkLines(results).forEach { print($0) }
+    extra?.print()
     print(String(format: "max relative error %.3e (threshold %.0e): %@", worst, GradientCheck.threshold,
-                 (worst < GradientCheck.threshold ? "pass" : "FAIL") as NSString))
+                 (passed ? "pass" : "FAIL") as NSString))
     if json {
         print(JSON.object([
             ("model", .string(model)), ("max_rel_error", .number(worst)),
             ("threshold", .number(GradientCheck.threshold)),
-            ("passed", .bool(worst < GradientCheck.threshold)),
+            ("passed", .bool(passed)),
             ("tensors", .object(results.map { ($0.name, .number($0.maxRelError)) })),
-        ]).serialized())
+            ("kinks", GradientCheck.kinksJSON(results)),
+        ] + (extra?.json ?? [])).serialized())
     }
-    return worst < GradientCheck.threshold ? 0 : 1
+    return passed ? 0 : 1
 }
 
 /// The MLP-family checks: every loss and hidden activation (mlp), every mask mode (autoencoder),
@@ -138,10 +160,11 @@ func runImageModelGradcheck(_ model: String, _ a: Arguments) throws -> Int32 {
     let worst = results.map(\.r.maxRelError).max() ?? 0
     print("gradient check: \(model), Float64, 5-point stencil, step \(step)")
     for (name, r) in results {
-        let kinks = r.kinks > 0 ? "  (\(r.kinks) at a kink, left out)" : ""
+        let kinks = r.kinks > 0 ? "  (\(r.kinks) at a kink, below)" : ""
         print(name.padding(toLength: 34, withPad: " ", startingAt: 0)
               + String(format: " %6d  %10.3e  ", r.count, r.maxRelError) + (r.passed ? "ok" : "FAIL") + kinks)
     }
+    GradientCheck.kinkLines(results.map(\.r), names: results.map(\.name)).forEach { print($0) }
     print(String(format: "max relative error %.3e (threshold %.0e): %@", worst, GradientCheck.threshold,
                  (worst < GradientCheck.threshold ? "pass" : "FAIL") as NSString))
     if a.flag("json") {
@@ -149,6 +172,7 @@ func runImageModelGradcheck(_ model: String, _ a: Arguments) throws -> Int32 {
             ("model", .string(model)), ("max_rel_error", .number(worst)),
             ("threshold", .number(GradientCheck.threshold)), ("passed", .bool(worst < GradientCheck.threshold)),
             ("tensors", .object(results.map { ($0.name, .number($0.r.maxRelError)) })),
+            ("kinks", GradientCheck.kinksJSON(results.map(\.r), names: results.map(\.name))),
         ]).serialized())
     }
     return worst < GradientCheck.threshold ? 0 : 1

@@ -11,6 +11,7 @@ let gradflowCommand = Command(
         Option("steps", "N", "training steps before the second measurement (default 1000)"),
         Option("optim", "NAME", "optimiser (default rmsprop)"),
         Option("json", nil, "end with one JSON line of results"),
+        reportOption,
     ] + experimentOptions,
     run: runGradflow
 )
@@ -32,6 +33,7 @@ func runGradflow(_ a: inout Arguments) throws -> Int32 {
               + flows.map { String(format: "%-14.3e%-14.3e", $0.atInit[t], $0.trained[t]) }.joined())
     }
     print("wrote \(out)/gradflow.csv, gradflow_init.svg, gradflow_trained.svg")
+    try writeReport(a.string("report")) { .gradflow(flows: flows, base: base, steps: steps) }
     if a.flag("json") {
         print(JSON.object([
             ("command", .string("gradflow")), ("length", .int(base.length)), ("steps", .int(steps)),

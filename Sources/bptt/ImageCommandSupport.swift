@@ -39,16 +39,3 @@ func makeOutputFolder(_ path: String) throws {
     do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
     catch { throw BPTTError.input("--out: cannot create \(path): \(error.localizedDescription)") }
 }
-
-/// Prints a line at most once a second (and always when `force`).
-/// Plain progress lines, at most one a second (the image commands; `train` uses BPTT.Progress).
-struct ProgressLines {
-    var last = Date.distantPast
-    let quiet: Bool
-    mutating func line(_ s: @autoclosure () -> String, force: Bool = false) {
-        guard !quiet, force || Date().timeIntervalSince(last) >= 1 else { return }
-        last = Date()
-        print(s())
-        fflush(stdout)
-    }
-}

@@ -4,7 +4,7 @@ import Foundation
 /// Flags only `train --task image-rows|sentiment` reads.
 let sequenceTaskOptions: [Option] = [
     Option("data", "PATH", "image-rows: IDX folder, 'digits' (default) or 'fashion-mnist'; sentiment: Large Movie Review folder or CSV/TSV (default: built-in synthetic corpus)"),
-    Option("epochs", "N", "image-rows/sentiment: passes over the training set (default 30 / 5)"),
+    Option("epochs", "N", "image-rows/sentiment: passes over the training set, in total when resuming (default 30 / 5)"),
     Option("vectors", "FILE", "sentiment: pretrained GloVe-style word vectors (sets the embedding width)"),
     Option("embedding-dim", "E", "sentiment: embedding width (default 100)"),
     Option("vocab", "K", "sentiment: the K most frequent training words (default 25000)"),
@@ -12,12 +12,31 @@ let sequenceTaskOptions: [Option] = [
     Option("out", "DIR", "image-rows/sentiment: write curves.csv and curves.svg here"),
 ]
 
+/// Flags that define a sequence-task run: given again on --resume, they must agree.
+let sequenceTaskFields: [(flag: String, value: (SequenceTaskConfig) -> String)] = [
+    ("model", { $0.model }), ("layers", { String($0.layers) }), ("bidirectional", { String($0.bidirectional) }),
+    ("hidden", { String($0.hidden) }), ("batch", { String($0.batch) }), ("clip", { String($0.clip ?? 0) }),
+    ("init", { $0.initializer.rawValue }), ("seed", { String($0.seed) }), ("dropout", { String($0.dropout) }),
+    ("embedding-dim", { String($0.embeddingDim) }), ("vocab", { String($0.vocabularySize) }), ("max-length", { String($0.maxLength) }),
+] + lifted(\SequenceTaskConfig.optimizer)
+
+/// The built-in corpus's name for --data (and in checkpoints).
+let builtinSentiment = "builtin"
+
 /// `bptt train --task image-rows|sentiment`: epochs over real data, test accuracy each epoch.
 func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
     let sentiment = task == "sentiment"
+    for flag in ["length", "steps", "truncate", "eval-size", "log", "log-every", "forget-bias-one"] where a.has(flag) || a.flag(flag) {
+        throw BPTTError.usage("--\(flag) applies to --task palindrome, not \(task)")
+    }
+    if !sentiment {
+        for flag in ["vectors", "embedding-dim", "vocab", "max-length"] where a.has(flag) {
+            throw BPTTError.usage("--\(flag) applies to --task sentiment, not image-rows")
+        }
+    }
     var c = SequenceTaskConfig()
     c.task = task
-    c.model = try a.choice("model", CellKind.names, default: sentiment ? "lstm" : "lstm")
+    c.model = try a.choice("model", CellKind.names, default: "lstm")
     c.layers = try a.int("layers", default: 1, min: 1, max: 16)
     c.bidirectional = a.flag("bidirectional")
     c.hidden = try a.int("hidden", default: sentiment ? 10 : 64, min: 1, max: 100_000)
@@ -31,34 +50,40 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
     c.dropout = try a.double("dropout", default: sentiment ? 0.5 : 0, nonNegative: true)
     guard c.dropout < 1 else { throw BPTTError.usage("--dropout: \(c.dropout) must be below 1") }
+    if !sentiment && c.dropout > 0 { throw BPTTError.usage("--dropout applies to --task sentiment (and palindrome), not image-rows") }
     c.embeddingDim = try a.int("embedding-dim", default: 100, min: 1, max: 10_000)
-    c.vocabularySize = try a.int("vocab", default: 25_000, min: 3, max: 10_000_000)
+    c.vocabularySize = try a.int("vocab", default: 25_000, min: 1, max: 10_000_000)
     c.maxLength = try a.int("max-length", default: 400, min: 1, max: 1_000_000)
+    let ck = try CheckpointFlags(a)
     let json = a.flag("json"), quiet = a.flag("quiet")
     let out = a.string("out")
-    if let out { try makeOutputFolder(out) }
-    func say(_ s: String) { if !quiet { print(s); fflush(stdout) } }
+    let epochs = c.epochs
 
-    var history: [SequenceEpochStats] = []
-    var failure: String? = nil
-    let onEpoch: (SequenceEpochStats) -> Bool = { s in
-        if let bad = s.nonFinite { failure = "epoch \(s.epoch): \(bad) became NaN or infinite; stopped"; return false }
-        history.append(s)
-        say(String(format: "epoch %3d/%d  train loss %.4f  train accuracy %.4f  test accuracy %.4f  %.0f examples/s  %.1f s",
-                   s.epoch, c.epochs, s.trainLoss, s.trainAccuracy, s.testAccuracy, s.examplesPerSecond, s.seconds))
-        return true
+    // On --resume the checkpoint's configuration and data are used; flags given again must agree.
+    var saved: (Checkpoint, SavedRun<SequenceTaskConfig>, String)? = nil
+    if let ckpt = try ck.checkpoint(), let source = ck.resume {
+        let run = try SequenceTaskTrainer.savedRun(ckpt, task: task, source: source)
+        try checkResumeFlags(a, given: c, saved: run.config, source: source, sequenceTaskFields)
+        if a.has("vectors") { throw BPTTError.usage("--vectors applies to a new run; the checkpoint \(source) holds the trained embedding") }
+        let threads = c.threads
+        c = run.config
+        c.threads = threads
+        c.epochs = epochs
+        saved = (ckpt, run, source)
     }
     let name = c.model + (c.bidirectional ? " (bidirectional)" : "") + (c.layers > 1 ? " \(c.layers) layers" : "")
-    let start = Date()
+    var header: [String] = []
+    let trainer: SequenceTaskTrainer
     if sentiment {
+        let spec = a.string("data") ?? saved?.1.data.spec ?? builtinSentiment
         let corpus: (train: [LabelledText], test: [LabelledText])
         let source: String
-        if let path = a.string("data") {
-            corpus = try TextCorpus.load(path, seed: c.seed)
-            source = path
+        if spec != builtinSentiment {
+            corpus = try TextCorpus.load(spec, seed: c.seed)
+            source = spec
         } else {
             corpus = (SyntheticSentiment.generate(count: 20000, seed: 1), SyntheticSentiment.generate(count: 2000, seed: 2))
-            source = "built-in SYNTHETIC corpus (generated, not real reviews: 4,000 train / 1,000 test, negations far from the sentiment word)"
+            source = "built-in SYNTHETIC corpus (generated, not real reviews: 20,000 train / 2,000 test, negations far from the sentiment word)"
         }
         guard !corpus.train.isEmpty, !corpus.test.isEmpty else { throw BPTTError.input("\(source): no training or no test reviews") }
         let text = EncodedText(train: corpus.train, test: corpus.test, maxWords: c.vocabularySize, maxLength: c.maxLength)
@@ -67,39 +92,73 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
             var rng = RNG(seed: c.seed ^ 0x7EC7)
             vectors = try WordVectors.load(v, vocabulary: text.vocabulary, rng: &rng)
         }
-        say("sentiment on \(source): \(text.train.count) train / \(text.test.count) test reviews, vocabulary \(text.vocabulary.count)")
-        say("model \(name): embedding \(vectors?.cols ?? c.embeddingDim)\(vectors != nil ? " (pretrained)" : ""), hidden \(c.hidden), dropout \(c.dropout), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), batch \(c.batch) (length buckets)")
-        _ = try SequenceTaskRunner.sentiment(c, text: text, vectors: vectors, onEpoch: onEpoch)
+        let identity = DataIdentity(spec: spec, source: spec == builtinSentiment ? "built-in synthetic corpus" : spec,
+                                    train: text.train.count, test: text.test.count, shape: [text.vocabulary.count])
+        trainer = try SequenceTaskTrainer(sentiment: c, text: text, vectors: vectors, identity: identity)
+        header = ["sentiment on \(source): \(text.train.count) train / \(text.test.count) test reviews, vocabulary \(text.vocabulary.count)",
+                  "model \(name): embedding \(trainer.config.embeddingDim)\(vectors != nil ? " (pretrained)" : ""), hidden \(c.hidden), dropout \(c.dropout), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), batch \(c.batch) (length buckets), \(trainer.parameterCount) parameters"]
     } else {
-        let data = try ImageData.load(a.string("data"))
-        say("image rows on \(data.source): \(data.train.count) train / \(data.test.count) test images, \(data.height) steps of \(data.width) pixels, \(data.classes) classes")
-        say("model \(name): hidden \(c.hidden), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), batch \(c.batch)")
-        _ = try SequenceTaskRunner.imageRows(c, data: data, onEpoch: onEpoch)
+        let spec = a.string("data") ?? saved?.1.data.spec ?? "digits"
+        let data = try ImageData.load(spec)
+        trainer = try SequenceTaskTrainer(imageRows: c, data: data, dataSpec: spec)
+        header = ["image rows on \(data.source): \(data.train.count) train / \(data.test.count) test images, \(data.height) steps of \(data.width) pixels, \(data.classes) classes",
+                  "model \(name): hidden \(c.hidden), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), batch \(c.batch), \(trainer.parameterCount) parameters"]
     }
+    if let (ckpt, _, source) = saved {
+        try trainer.restore(ckpt, source: source)
+        try checkTarget("epochs", epochs, done: trainer.epoch, source: source)
+        header.append("resumed from \(source) at epoch \(trainer.epoch) + \(trainer.step % trainer.batchesPerEpoch) batches")
+    }
+    if let out { try makeOutputFolder(out) }
+
+    let progress = Progress(total: epochs * trainer.batchesPerEpoch, label: "step", offset: trainer.step, quiet: quiet)
+    for line in header { progress.line(line) }
+    var rates: [Double] = []
+    Interrupt.install()
+    let start = Date()
+    while trainer.epoch < epochs {
+        let s = trainer.trainStep()
+        if let bad = s.nonFinite {
+            progress.finish()
+            throw ck.nonFinite(bad, at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))")
+        }
+        if let e = s.epochDone {
+            rates.append(e.examplesPerSecond)
+            progress.line(String(format: "epoch %3d/%d  train loss %.4f  train accuracy %.4f  test accuracy %.4f  %.0f examples/s",
+                                 e.epoch, epochs, e.loss, e.accuracy ?? .nan, e.testAccuracy ?? .nan, e.examplesPerSecond))
+            if ck.every > 0 && e.epoch % ck.every == 0 { try ck.write(trainer.checkpoint()) }
+        }
+        if try ck.interrupted(at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))", progress: progress, trainer.checkpoint()) {
+            return 130
+        }
+        progress.update(s.step, String(format: "epoch %d/%d  loss %.4f", s.epoch, epochs, s.loss))
+    }
+    progress.finish()
     let seconds = Date().timeIntervalSince(start)
+    try ck.write(trainer.checkpoint())
+    let history = trainer.history
     if let out, !history.isEmpty {
-        let csv = try CSVWriter(path: out + "/curves.csv", header: ["epoch", "train_loss", "train_accuracy", "test_accuracy", "examples_per_s", "seconds"])
+        let csv = try CSVWriter(path: out + "/curves.csv", header: ["epoch", "train_loss", "train_accuracy", "test_accuracy"])
         for s in history {
-            try csv.write([String(s.epoch), fmt(s.trainLoss), fmt(s.trainAccuracy), fmt(s.testAccuracy), String(format: "%.0f", s.examplesPerSecond), fmt(s.seconds)])
+            try csv.write([String(s.epoch), fmt(s.trainLoss), fmt(s.trainAccuracy ?? .nan), fmt(s.testAccuracy ?? .nan)])
         }
         try csv.close()
         var chart = SVGChart(title: "\(task): \(name)", xLabel: "epoch", yLabel: "train loss / test accuracy")
         chart.series = [.init(name: "train loss", points: history.map { (Double($0.epoch), $0.trainLoss) }),
-                        .init(name: "test accuracy", points: history.map { (Double($0.epoch), $0.testAccuracy) })]
+                        .init(name: "test accuracy", points: history.map { (Double($0.epoch), $0.testAccuracy ?? .nan) })]
         chart.markers = true
         try chart.write(to: out + "/curves.svg")
-        say("wrote \(out)/curves.csv and \(out)/curves.svg")
+        progress.line("wrote \(out)/curves.csv and \(out)/curves.svg")
     }
-    if let failure { throw BPTTError.nonFinite(failure) }
-    let last = history.last!
-    let rate = history.map(\.examplesPerSecond).reduce(0, +) / Double(history.count)
-    say(String(format: "final test accuracy %.4f after %d epochs; %.0f examples/s; %.1f s", last.testAccuracy, history.count, rate, seconds))
+    let last = history.last
+    let rate = rates.isEmpty ? 0 : rates.reduce(0, +) / Double(rates.count)
+    progress.line(String(format: "final test accuracy %.4f after %d epochs; %.0f examples/s; %.1f s", last?.testAccuracy ?? .nan, trainer.epoch, rate, seconds))
     if json {
         print(JSON.object([
             ("model", .string(c.model)), ("task", .string(task)), ("layers", .int(c.layers)), ("bidirectional", .bool(c.bidirectional)),
-            ("hidden", .int(c.hidden)), ("epochs", .int(history.count)), ("batch", .int(c.batch)),
+            ("hidden", .int(c.hidden)), ("epochs", .int(trainer.epoch)), ("batch", .int(c.batch)),
             ("seed", .int(Int(truncatingIfNeeded: c.seed))),
-            ("train_loss", .number(last.trainLoss)), ("test_accuracy", .number(last.testAccuracy)),
+            ("train_loss", .number(last?.trainLoss ?? .nan)), ("test_accuracy", .number(last?.testAccuracy ?? .nan)),
             ("examples_per_s", .number(rate.rounded())), ("seconds", .number((seconds * 1000).rounded() / 1000)),
         ]).serialized())
     }

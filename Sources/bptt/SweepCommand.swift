@@ -43,7 +43,9 @@ let sweepCommand = Command(
         Option("steps", "N", "training steps per run (default 10000)"),
         Option("optim", "NAME", "optimiser (default rmsprop, as the seed)"),
         Option("log-every", "N", "curve resolution in steps (default 100)"),
+        Option("quiet", nil, "no progress bar"),
         Option("json", nil, "end with one JSON line of results"),
+        reportOption,
     ] + experimentOptions,
     run: runSweep
 )
@@ -51,7 +53,7 @@ let sweepCommand = Command(
 func runSweep(_ a: inout Arguments) throws -> Int32 {
     var base = try experimentConfig(a, optim: "rmsprop")
     base.steps = try a.int("steps", default: 10_000, min: 1)
-    let models = a.string("models", default: "rnn,lstm").split(separator: ",").map(String.init)
+    let models = a.string("models", default: "rnn,lstm").split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     for m in models where !PalindromeTrainer.models.contains(m) {
         throw BPTTError.usage("--models: unknown model '\(m)' (expected: \(PalindromeTrainer.models.joined(separator: ", ")))")
     }
@@ -60,15 +62,33 @@ func runSweep(_ a: inout Arguments) throws -> Int32 {
     let logEvery = try a.int("log-every", default: 100, min: 1)
     print("sweep: \(models.joined(separator: ", ")) × T = \(lengths.map(String.init).joined(separator: ", ")), \(base.steps) steps each, batch \(base.batch), hidden \(base.hidden), \(base.optimizer.kind.rawValue) lr \(base.optimizer.lr)")
     let start = Date()
-    let results = try Experiments.sweep(models: models, lengths: lengths, base: base, logEvery: logEvery, outDir: out) { print($0); fflush(stdout) }
+    // One bar over all runs; Ctrl-C ends the sweep after the current step, keeping the finished runs' files.
+    let total = models.count * lengths.count * base.steps
+    let progress = Progress(total: total, label: "step", quiet: a.flag("quiet"))
+    var done = 0
+    Interrupt.install()
+    let results = try Experiments.sweep(models: models, lengths: lengths, base: base, logEvery: logEvery, outDir: out,
+                                        shouldStop: { Interrupt.requested },
+                                        onStep: { m, T, s in
+                                            done += 1
+                                            progress.update(done, String(format: "%@ T=%d  loss %.4f  accuracy %.3f", m as NSString, T, s.loss, s.accuracy))
+                                        }) { line in
+        progress.line(line)
+    }
+    progress.finish()
+    if Interrupt.requested {
+        print("interrupted: \(results.count) of \(models.count * lengths.count) runs finished; their files are in \(out) (sweep has no --resume: rerun the missing models/lengths)")
+        return 130
+    }
     print("\neval accuracy on 1,000 fresh palindromes")
     print("T    " + models.map { $0.padding(toLength: 9, withPad: " ", startingAt: 0) }.joined())
     for T in lengths {
-        let row = models.map { m in String(format: "%-9.4f", results.first { $0.model == m && $0.length == T }!.evalAccuracy) }
+        let row = models.map { m in results.first { $0.model == m && $0.length == T }.map { String(format: "%-9.4f", $0.evalAccuracy) } ?? "-        " }
         print(String(T).padding(toLength: 5, withPad: " ", startingAt: 0) + row.joined())
     }
     let seconds = Date().timeIntervalSince(start)
     print(String(format: "total %.1f s; wrote %@/sweep_curves.csv, sweep_summary.csv, sweep_eval_accuracy.svg, sweep_T*.svg", seconds, out as NSString))
+    try writeReport(a.string("report")) { .sweep(results: results, models: models, lengths: lengths, base: base, seconds: seconds) }
     if a.flag("json") {
         print(JSON.object([
             ("command", .string("sweep")), ("steps", .int(base.steps)), ("seconds", .number(seconds)),

@@ -27,12 +27,13 @@ let trainCommand = Command(
         Option("threads", "N", "worker threads, 1 or 2 (default 2); results do not depend on it"),
         Option("eval-size", "N", "fresh palindromes for the final evaluation (default 1000)"),
         Option("save", "PATH", "write a checkpoint here at the end (and every --save-every steps, and on Ctrl-C)"),
-        Option("save-every", "N", "steps between checkpoints (default: only at the end)"),
-        Option("resume", "PATH", "continue the run saved in PATH up to --steps in total (its configuration is used)"),
+        Option("save-every", "N", "steps (image-rows/sentiment: epochs) between checkpoints (default: only at the end)"),
+        Option("resume", "PATH", "continue the run saved in PATH up to --steps (image-rows/sentiment: --epochs) in total (its configuration is used)"),
         Option("log", "FILE.csv", "write step, loss, accuracy, grad norm, examples/s every --log-every steps"),
         Option("log-every", "N", "steps between log rows (default 10)"),
         Option("quiet", nil, "no progress lines"),
         Option("json", nil, "end with one JSON line of results"),
+        reportOption,
     ] + sequenceTaskOptions + optimizerOptions(default: "rmsprop", lr: "1e-3").filter { $0.name == "beta1" },
     run: runTrain
 )
@@ -47,11 +48,13 @@ func trainConfig(from a: Arguments) throws -> TrainConfig {
     c.forgetBiasOne = a.flag("forget-bias-one")
     c.task = "palindrome"
     c.length = try a.int("length", default: 10, min: 1, max: 100_000)
-    c.steps = try a.int("steps", default: 10_000, min: 0)
+    c.steps = try a.int("steps", default: 10_000, min: 1)
     c.batch = try a.int("batch", default: 128, min: 1, max: 1_000_000)
     c.hidden = try a.int("hidden", default: 128, min: 1, max: 100_000)
     let kind = OptimizerKind(rawValue: try a.choice("optim", OptimizerKind.allCases.map(\.rawValue), default: "rmsprop"))!
     c.optimizer = OptimizerConfig(kind: kind, lr: try a.double("lr", default: 1e-3, positive: true))
+    c.optimizer.beta1 = try a.double("beta1", default: 0.9, nonNegative: true)
+    guard c.optimizer.beta1 < 1 else { throw BPTTError.usage("--beta1: must be below 1") }
     c.optimizer.momentum = try a.double("momentum", default: 0.9, nonNegative: true)
     c.optimizer.weightDecay = try a.double("weight-decay", default: 0, nonNegative: true)
     let clip = try a.double("clip", default: 10, nonNegative: true)
@@ -72,6 +75,7 @@ let modelDefiningFlags: [(flag: String, value: (TrainConfig) -> String)] = [
 
 func runTrain(_ a: inout Arguments) throws -> Int32 {
     let task = try a.choice("task", ["palindrome", "image-rows", "sentiment"], default: "palindrome")
+    if task != "palindrome" && a.has("report") { throw BPTTError.usage("--report applies to --task palindrome") }
     if task != "palindrome" { return try runSequenceTask(&a, task: task) }
     for flag in sequenceTaskOptions.map(\.name) where a.has(flag) {
         throw BPTTError.usage("--\(flag) applies to --task image-rows|sentiment, not palindrome")
@@ -111,10 +115,12 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     let start = Date()
     var last = StepStats(step: 0, loss: .nan, accuracy: .nan, gradNorm: .nan)
     let firstStep = trainer.step
+    var curve: [StepStats] = []   // for --report
     // a live bar on a terminal, plain lines (at most one a second) otherwise
     let progress = Progress(total: config.steps, label: "step", offset: firstStep, quiet: quiet)
     while trainer.step < config.steps {
         last = trainer.trainStep()
+        if a.has("report") { curve.append(last) }
         if let bad = last.nonFinite {
             progress.finish()
             try log?.close()
@@ -145,6 +151,10 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     if !quiet {
         print(String(format: "eval accuracy %.4f on %d fresh palindromes (loss %.4f); %.1f s, %.0f examples/s",
                      eval.accuracy, config.evalSize, eval.loss, seconds, rate))
+    }
+    try writeReport(a.string("report"), quiet: quiet) {
+        .train(config: config, curve: curve, eval: eval, seconds: seconds, examplesPerSecond: rate,
+               parameters: trainer.parameterCount, gradientNormsPerTimeStep: trainer.gradientNorms(batch: config.batch))
     }
     if json {
         print(JSON.object([

@@ -3,7 +3,7 @@ import Foundation
 
 // bptt: the command-line front end. Argument parsing and printing only; the math is in BPTT.
 
-let commands = [trainCommand, gradcheckCommand, benchCommand, sweepCommand, curriculumCommand, gradflowCommand,
+let commands = [trainCommand, gradcheckCommand, explainCommand, benchCommand, sweepCommand, curriculumCommand, gradflowCommand,
                 autoencoderCommand, classifyCommand, ganCommand, ganInterpolateCommand]
 
 let nameWidth = (commands.map(\.name.count).max() ?? 8) + 2

@@ -58,14 +58,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
         /// Sequence lengths of the last forward (nil: every row runs all T steps).
         public internal(set) var lengths: [Int]? = nil
         var dq = Matrix<T>(rows: 0, cols: 0)                // B×H (Cho: ∂L/∂q_t)
-        /// ∂L/∂(x-side pre-activations) and ∂L/∂(h-side pre-activations) of every step, stacked
-        /// (T·B × 3H, step t at rows (t−1)·B…): the weight gradients Σ_t dAx_tᵀ x_t and
-        /// Σ_t dAh_tᵀ h_{t−1} then take one GEMM each after the time loop, with K = T·B.
-        var dAxs = Matrix<T>(rows: 0, cols: 0)
-        var dAhs = Matrix<T>(rows: 0, cols: 0)
-        var xAll = Matrix<T>(rows: 0, cols: 0)              // T·B × D: x_1 … x_T stacked
-        var hPrevAll = Matrix<T>(rows: 0, cols: 0)          // T·B × H: h_0 … h_{T−1} stacked
-        var qAll = Matrix<T>(rows: 0, cols: 0)              // T·B × H (Cho): q_1 … q_T stacked
+        var dAx = Matrix<T>(rows: 0, cols: 0)               // B×3H: ∂L/∂(x-side pre-activations)
+        var dAh = Matrix<T>(rows: 0, cols: 0)               // B×3H: ∂L/∂(h-side pre-activations)
         var dW_x = Matrix<T>(rows: 0, cols: 0)              // 3H×D
         var dW_h = Matrix<T>(rows: 0, cols: 0)              // 3H×H
         var dbx = Matrix<T>(rows: 0, cols: 0)               // 1×3H
@@ -73,6 +67,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
         public internal(set) var dxs: [Matrix<T>] = []
         public var recordGradientNorms = false
         public internal(set) var dhNorms: [Double] = []
+        /// A probe for `bptt explain` and `gradcheck --locate` (nil: none, the training path).
+        public var tracer: Tracer? = nil
         public init() {}
         public var dh0: Matrix<T> { dhNext }
         public var dc0: Matrix<T>? { nil }
@@ -120,6 +116,11 @@ public struct GRU<T: Scalar>: RecurrentCell {
     }
 
     public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>? = nil, _ p: Parameters, lengths: [Int]?, cache: inout Cache) {
+        if let tracer = cache.tracer { forward(xs, h0: h0, p, lengths: lengths, cache: &cache, probe: tracer) }
+        else { forward(xs, h0: h0, p, lengths: lengths, cache: &cache, probe: NoProbe()) }
+    }
+
+    private func forward<P: CellProbe>(_ xs: [Matrix<T>], h0: Matrix<T>?, _ p: Parameters, lengths: [Int]?, cache: inout Cache, probe: P) {
         precondition(!xs.isEmpty, "GRU.forward: empty sequence")
         let (B, H, G) = (xs[0].rows, hiddenSize, gateLayout)
         precondition(xs[0].cols == inputSize, "GRU.forward: input width \(xs[0].cols), expected \(inputSize)")
@@ -146,22 +147,22 @@ public struct GRU<T: Scalar>: RecurrentCell {
                 // h-side pre-activations of r, z and the candidate's h W_nhᵀ, at once
                 gemm(hPrev, cache.W_hT, into: &cache.Ah)                                  // (gru.a)
                 stepPyTorch(gates: &cache.gates[t - 1], Ah: cache.Ah, bx: cache.bx, bh: cache.bh,
-                            hPrev: hPrev, m: &cache.m[t - 1], h: &cache.h[t])
+                            hPrev: hPrev, m: &cache.m[t - 1], h: &cache.h[t], t: t, probe)
             case .cho:
                 // h-side pre-activations of r and z only: the candidate needs r first
                 gemmBlock(m: B, n: 2 * H, k: H, hPrev, at: (0, 0), cache.W_hT, at: (0, G.r), into: &cache.Ah, at: (0, G.r)) // (gru.a)
-                resetCho(gates: &cache.gates[t - 1], Ah: cache.Ah, bx: cache.bx, hPrev: hPrev, q: &cache.m[t - 1])
+                resetCho(gates: &cache.gates[t - 1], Ah: cache.Ah, bx: cache.bx, hPrev: hPrev, q: &cache.m[t - 1], t: t, probe)
                 // (gru.n_cho): q_t W_nhᵀ into the n block of Ah
                 gemmBlock(m: B, n: H, k: H, cache.m[t - 1], at: (0, 0), cache.W_hT, at: (0, G.n), into: &cache.Ah, at: (0, G.n)) // (gru.n_cho)
-                candidateCho(gates: &cache.gates[t - 1], Ah: cache.Ah, bx: cache.bx, bh: cache.bh, hPrev: hPrev, h: &cache.h[t])
+                candidateCho(gates: &cache.gates[t - 1], Ah: cache.Ah, bx: cache.bx, bh: cache.bh, hPrev: hPrev, h: &cache.h[t], t: t, probe)
             }
             if let lengths { holdFinishedRows(lengths, step: t, previous: cache.h[t - 1], into: &cache.h[t]) }  // (masking.h)
         }
     }
 
     @inline(__always)
-    private func stepPyTorch(gates: inout Matrix<T>, Ah: Matrix<T>, bx: Matrix<T>, bh: Matrix<T>,
-                             hPrev: Matrix<T>, m: inout Matrix<T>, h: inout Matrix<T>) {
+    private func stepPyTorch<P: CellProbe>(gates: inout Matrix<T>, Ah: Matrix<T>, bx: Matrix<T>, bh: Matrix<T>,
+                                           hPrev: Matrix<T>, m: inout Matrix<T>, h: inout Matrix<T>, t: Int, _ probe: P) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         gates.data.withUnsafeMutableBufferPointer { A in
         Ah.data.withUnsafeBufferPointer { Ah in
@@ -182,23 +183,30 @@ public struct GRU<T: Scalar>: RecurrentCell {
                     r[j] += ah_r[j] + b_r[j]                                // (gru.r)
                     z[j] += ah_z[j] + b_z[j]                                // (gru.z)
                 }
+                probe.forward(t, row: row, count: H, (.gruAr, r), (.gruAz, z))                                 // (gru.r) (gru.z)
                 // r and z are adjacent: one vectorised sigmoid over both
                 T.sigmoid(inPlace: UnsafeMutableBufferPointer(rebasing: A[(base + G.r)..<(base + G.z + H)]))  // (gru.r) (gru.z)
+                probe.forward(t, row: row, count: H, (.gruR, r), (.gruZ, z))                                   // (gru.r) (gru.z)
                 for j in 0..<H {
                     mr[j] = ah_n[j] + b_nh[j]                               // (gru.m)
+                    mr[j] = probe.forward(.gruM, t, row: row, col: j, mr[j])   // (gru.m)
                     n[j] += b_nx[j] + r[j] * mr[j]                          // (gru.n)
                 }
+                probe.forward(.gruAn, t, row: row, n, count: H)                                                // (gru.n)
                 T.tanh(inPlace: UnsafeMutableBufferPointer(rebasing: A[(base + G.n)..<(base + G.n + H)]))     // (gru.n)
+                probe.forward(.gruN, t, row: row, n, count: H)                                                 // (gru.n)
                 for j in 0..<H {
                     hr[j] = (1 - z[j]) * n[j] + z[j] * hp[j]                // (gru.h)
                 }
+                probe.forward(.gruH, t, row: row, hr, count: H)                                                // (gru.h)
             }
         }}}}}}}
     }
 
     /// Cho: r_t, z_t, then q_t = r_t ⊙ h_{t−1}.
     @inline(__always)
-    private func resetCho(gates: inout Matrix<T>, Ah: Matrix<T>, bx: Matrix<T>, hPrev: Matrix<T>, q: inout Matrix<T>) {
+    private func resetCho<P: CellProbe>(gates: inout Matrix<T>, Ah: Matrix<T>, bx: Matrix<T>, hPrev: Matrix<T>, q: inout Matrix<T>,
+                                        t: Int, _ probe: P) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         gates.data.withUnsafeMutableBufferPointer { A in
         Ah.data.withUnsafeBufferPointer { Ah in
@@ -217,18 +225,21 @@ public struct GRU<T: Scalar>: RecurrentCell {
                     z[j] += ah_z[j] + b_z[j]                                // (gru.z)
                 }
                 let base = row * G.width
+                probe.forward(t, row: row, count: H, (.gruAr, r), (.gruAz, z))                                 // (gru.r) (gru.z)
                 T.sigmoid(inPlace: UnsafeMutableBufferPointer(rebasing: A[(base + G.r)..<(base + G.z + H)]))  // (gru.r) (gru.z)
+                probe.forward(t, row: row, count: H, (.gruRCho, r), (.gruZ, z))                                // (gru.r) (gru.z)
                 for j in 0..<H {
                     qr[j] = r[j] * hp[j]                                    // (gru.q)
                 }
+                probe.forward(.gruQ, t, row: row, qr, count: H)                                                // (gru.q)
             }
         }}}}}
     }
 
     /// Cho: n_t and h_t, once q_t W_nhᵀ is in the n block of Ah.
     @inline(__always)
-    private func candidateCho(gates: inout Matrix<T>, Ah: Matrix<T>, bx: Matrix<T>, bh: Matrix<T>,
-                              hPrev: Matrix<T>, h: inout Matrix<T>) {
+    private func candidateCho<P: CellProbe>(gates: inout Matrix<T>, Ah: Matrix<T>, bx: Matrix<T>, bh: Matrix<T>,
+                                            hPrev: Matrix<T>, h: inout Matrix<T>, t: Int, _ probe: P) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         gates.data.withUnsafeMutableBufferPointer { A in
         Ah.data.withUnsafeBufferPointer { Ah in
@@ -245,28 +256,33 @@ public struct GRU<T: Scalar>: RecurrentCell {
                     n[j] += b_nx[j] + ah_n[j] + b_nh[j]                      // (gru.n_cho)
                 }
                 let base = row * G.width
+                probe.forward(.gruAnCho, t, row: row, n, count: H)                                             // (gru.n_cho)
                 T.tanh(inPlace: UnsafeMutableBufferPointer(rebasing: A[(base + G.n)..<(base + G.n + H)]))     // (gru.n_cho)
+                probe.forward(.gruNCho, t, row: row, n, count: H)                                              // (gru.n_cho)
                 for j in 0..<H {
                     hr[j] = (1 - z[j]) * n[j] + z[j] * hp[j]                // (gru.h)
                 }
+                probe.forward(.gruH, t, row: row, hr, count: H)                                                // (gru.h)
             }
         }}}}}}
     }
 
     public func backward(_ dhs: [Matrix<T>?], _ p: Parameters, cache: inout Cache, grads: inout Parameters,
                          inputGradients: Bool = false, truncation k: Int = 0) {
+        if let tracer = cache.tracer {
+            backward(dhs, p, cache: &cache, grads: &grads, inputGradients: inputGradients, truncation: k, probe: tracer)
+        } else {
+            backward(dhs, p, cache: &cache, grads: &grads, inputGradients: inputGradients, truncation: k, probe: NoProbe())
+        }
+    }
+
+    private func backward<P: CellProbe>(_ dhs: [Matrix<T>?], _ p: Parameters, cache: inout Cache, grads: inout Parameters,
+                                        inputGradients: Bool, truncation k: Int, probe: P) {
         let T_ = cache.length
         precondition(dhs.count == T_, "GRU.backward: \(dhs.count) upstream gradients for \(T_) steps")
         let (B, D, H, G) = (cache.h[0].rows, inputSize, hiddenSize, gateLayout)
         ensure(&cache.dh, B, H); ensure(&cache.dhNext, B, H); ensure(&cache.dq, B, H)
-        ensure(&cache.dAxs, T_ * B, G.width); ensure(&cache.dAhs, T_ * B, G.width)
-        ensure(&cache.xAll, T_ * B, D); ensure(&cache.hPrevAll, T_ * B, H)
-        if formulation == .cho { ensure(&cache.qAll, T_ * B, H) }
-        for t in 1...T_ {
-            copyBlock(cache.xs[t - 1], into: &cache.xAll, at: ((t - 1) * B, 0))
-            copyBlock(cache.h[t - 1], into: &cache.hPrevAll, at: ((t - 1) * B, 0))
-            if formulation == .cho { copyBlock(cache.m[t - 1], into: &cache.qAll, at: ((t - 1) * B, 0)) }
-        }
+        ensure(&cache.dAx, B, G.width); ensure(&cache.dAh, B, G.width)
         ensure(&cache.dW_x, G.width, D); ensure(&cache.dW_h, G.width, H)
         ensure(&cache.dbx, 1, G.width); ensure(&cache.dbh, 1, G.width)
         cache.dhNext.zero(); cache.dW_x.zero(); cache.dW_h.zero(); cache.dbx.zero(); cache.dbh.zero()
@@ -278,50 +294,44 @@ public struct GRU<T: Scalar>: RecurrentCell {
             // (gru.dh)  dh_t = ∂L/∂h_t (from above) + dhNext (from step t+1)
             cache.dh.copy(from: cache.dhNext)                                   // (gru.dh)
             if let up = dhs[t - 1] { cache.dh.add(up) }                         // (gru.dh)
+            probe.backward(.gruH, t, cache.dh)                                  // (gru.dh)
             if cache.recordGradientNorms { cache.dhNorms[t - 1] = frobeniusNorm(cache.dh) }
             // forward (masking.h): h_t = m_t ⊙ h̃_t + (1 − m_t) ⊙ h_{t−1}
             if let lengths { divertFinishedRows(lengths, step: t, from: &cache.dh, into: &cache.dhCarry) }  // (masking.dcell)
             let hPrev = cache.h[t - 1], gates = cache.gates[t - 1], m = cache.m[t - 1]
-            let row0 = (t - 1) * B   // step t's rows in the stacked dAxs, dAhs
             switch formulation {
             case .pytorch:
                 stepBackwardPyTorch(dh: cache.dh, gates: gates, m: m, hPrev: hPrev,
-                                    dhPrev: &cache.dhNext, dAx: &cache.dAxs, dAh: &cache.dAhs, row0: row0)
-                // forward (gru.a): Ah = h_{t−1} W_hᵀ, all three blocks (dW_h after the loop)
-                gemmBlock(m: B, n: H, k: G.width, cache.dAhs, at: (row0, 0), cache.W_h, at: (0, 0),
-                          into: &cache.dhNext, beta: 1)                                               // (gru.dhprev)
+                                    dhPrev: &cache.dhNext, dAx: &cache.dAx, dAh: &cache.dAh, t: t, probe)
+                // forward (gru.a): Ah = h_{t−1} W_hᵀ, all three blocks
+                gemm(cache.dAh, transA: true, hPrev, into: &cache.dW_h, beta: 1)               // (gru.dW_h)
+                gemm(cache.dAh, cache.W_h, into: &cache.dhNext, beta: 1)                        // (gru.dhprev)
             case .cho:
                 candidateBackwardCho(dh: cache.dh, gates: gates, hPrev: hPrev,
-                                     dhPrev: &cache.dhNext, dAx: &cache.dAxs, dAh: &cache.dAhs, row0: row0)
-                // forward (gru.n_cho): q_t W_nhᵀ  ⇒  dq = da_n W_nh (dW_nh += da_nᵀ q_t after the loop)
-                gemmBlock(m: B, n: H, k: H, cache.dAhs, at: (row0, G.n), cache.W_h, at: (G.n, 0), into: &cache.dq)  // (gru.dq)
+                                     dhPrev: &cache.dhNext, dAx: &cache.dAx, dAh: &cache.dAh, t: t, probe)
+                // forward (gru.n_cho): q_t W_nhᵀ  ⇒  dq = da_n W_nh, dW_nh += da_nᵀ q_t
+                gemmBlock(m: B, n: H, k: H, cache.dAh, at: (0, G.n), cache.W_h, at: (G.n, 0), into: &cache.dq)  // (gru.dq)
+                probe.backward(.gruQ, t, cache.dq)                                                                // (gru.dq)
+                gemmBlock(m: H, n: H, k: B, cache.dAh, at: (0, G.n), transA: true, m, at: (0, 0),
+                          into: &cache.dW_h, at: (G.n, 0), beta: 1)                                   // (gru.dW_nh_cho)
                 resetBackwardCho(dq: cache.dq, gates: gates, hPrev: hPrev, dhPrev: &cache.dhNext,
-                                 dAx: &cache.dAxs, dAh: &cache.dAhs, row0: row0)
+                                 dAx: &cache.dAx, dAh: &cache.dAh, t: t, probe)
                 // forward (gru.a): the r and z blocks of Ah = h_{t−1} W_hᵀ
-                gemmBlock(m: B, n: H, k: 2 * H, cache.dAhs, at: (row0, G.r), cache.W_h, at: (G.r, 0),
+                gemmBlock(m: 2 * H, n: H, k: B, cache.dAh, at: (0, G.r), transA: true, hPrev, at: (0, 0),
+                          into: &cache.dW_h, at: (G.r, 0), beta: 1)                                   // (gru.dW_h)
+                gemmBlock(m: B, n: H, k: 2 * H, cache.dAh, at: (0, G.r), cache.W_h, at: (G.r, 0),
                           into: &cache.dhNext, beta: 1)                                               // (gru.dhprev)
             }
-            // forward (gru.a): Ax = x_t W_xᵀ, all three blocks
-            if inputGradients {
-                gemmBlock(m: B, n: D, k: G.width, cache.dAxs, at: (row0, 0), cache.W_x, at: (0, 0),
-                          into: &cache.dxs[t - 1])                                                    // (gru.dx)
-            }
+            // forward (gru.a): Ax = x_t W_xᵀ, all three blocks; biases
+            gemm(cache.dAx, transA: true, cache.xs[t - 1], into: &cache.dW_x, beta: 1)       // (gru.dW_x)
+            cache.dAx.accumulateColumnSums(into: &cache.dbx)                                  // (gru.db)
+            cache.dAh.accumulateColumnSums(into: &cache.dbh)                                  // (gru.db_nh)
+            probe.backward(.gruDW_x, t, cache.dW_x); probe.backward(.gruDW_h, t, cache.dW_h)
+            probe.backward(.gruDb, t, cache.dbx); probe.backward(.gruDb_nh, t, cache.dbh)
+            if inputGradients { gemm(cache.dAx, cache.W_x, into: &cache.dxs[t - 1]) }        // (gru.dx)
             if let lengths { addFinishedRows(lengths, step: t, from: cache.dhCarry, into: &cache.dhNext) }  // (masking.dhold)
             if k > 0 && (T_ - t + 1) % k == 0 && t > 1 { cache.dhNext.zero() }              // (gru.truncate)
         }
-        // Σ over t of the shared weights' gradients, as one product over the stacked steps
-        gemm(cache.dAxs, transA: true, cache.xAll, into: &cache.dW_x, beta: 1)                       // (gru.dW_x)
-        switch formulation {
-        case .pytorch:
-            gemm(cache.dAhs, transA: true, cache.hPrevAll, into: &cache.dW_h, beta: 1)               // (gru.dW_h)
-        case .cho:
-            gemmBlock(m: H, n: H, k: T_ * B, cache.dAhs, at: (0, G.n), transA: true, cache.qAll, at: (0, 0),
-                      into: &cache.dW_h, at: (G.n, 0), beta: 1)                                       // (gru.dW_nh_cho)
-            gemmBlock(m: 2 * H, n: H, k: T_ * B, cache.dAhs, at: (0, G.r), transA: true, cache.hPrevAll, at: (0, 0),
-                      into: &cache.dW_h, at: (G.r, 0), beta: 1)                                       // (gru.dW_h)
-        }
-        cache.dAxs.accumulateColumnSums(into: &cache.dbx)                                             // (gru.db)
-        cache.dAhs.accumulateColumnSums(into: &cache.dbh)                                             // (gru.db_nh)
         // Unpack the fused gradients into the named tensors (direct stored properties: a generic
         // key path would be built at run time on every call).
         func unpack(_ gate: Int, _ dW_x: inout Matrix<T>, _ dW_h: inout Matrix<T>, _ db: inout Matrix<T>) {
@@ -338,8 +348,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
     /// PyTorch: from dh_t to the pre-activation gradients; writes dh_t ⊙ z_t into dhPrev
     /// (the direct path; the GEMM through W_h adds the rest).
     @inline(__always)
-    private func stepBackwardPyTorch(dh: Matrix<T>, gates: Matrix<T>, m: Matrix<T>, hPrev: Matrix<T>,
-                                     dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>, row0: Int) {
+    private func stepBackwardPyTorch<P: CellProbe>(dh: Matrix<T>, gates: Matrix<T>, m: Matrix<T>, hPrev: Matrix<T>,
+                                                   dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>, t: Int, _ probe: P) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         dh.data.withUnsafeBufferPointer { dh in
         gates.data.withUnsafeBufferPointer { A in
@@ -351,7 +361,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
             for row in 0..<B {
                 let a = A.baseAddress! + row * G.width
                 let (r, z, n) = (a + G.r, a + G.z, a + G.n)
-                let dx = dAx.baseAddress! + (row0 + row) * G.width, dhh = dAh.baseAddress! + (row0 + row) * G.width
+                let dx = dAx.baseAddress! + row * G.width, dhh = dAh.baseAddress! + row * G.width
                 let (dax_r, dax_z, dax_n) = (dx + G.r, dx + G.z, dx + G.n)
                 let (dah_r, dah_z, dah_n) = (dhh + G.r, dhh + G.z, dhh + G.n)
                 let dhr = dh.baseAddress! + row * H, mr = m.baseAddress! + row * H
@@ -359,15 +369,20 @@ public struct GRU<T: Scalar>: RecurrentCell {
                 for j in 0..<H {
                     // forward (gru.h): h = (1 − z) ⊙ n + z ⊙ h_prev
                     let dN = dhr[j] * (1 - z[j])                             // (gru.dn)
-                    let dZ = dhr[j] * (hp[j] - n[j])                         // (gru.dz)
+                    var dZ = dhr[j] * (hp[j] - n[j])                         // (gru.dz)
+                    if probe.breaks(.gruDzSignFlip) { dZ = dhr[j] * (n[j] - hp[j]) }                 // break
                     dhp[j] = dhr[j] * z[j]                                   // (gru.dhprev)
                     // forward (gru.n): n = tanh(a_n),  a_n = x W_nxᵀ + b_nx + r ⊙ m
-                    let da_n = dN * (1 - n[j] * n[j])                        // (gru.da_n)
-                    let dR = da_n * mr[j]                                    // (gru.dr)
+                    var da_n = dN * (1 - n[j] * n[j])                        // (gru.da_n)
+                    if probe.breaks(.gruDa_nNoTanhDerivative) { da_n = dN }                          // break
+                    var dR = da_n * mr[j]                                    // (gru.dr)
+                    if probe.breaks(.gruDrChoForPyTorch) { dR = da_n * hp[j] }                       // break
                     let dM = da_n * r[j]                                     // (gru.dm)
                     // forward (gru.r), (gru.z): σ′ = s(1 − s)
                     let da_r = dR * r[j] * (1 - r[j])                        // (gru.da_r)
                     let da_z = dZ * z[j] * (1 - z[j])                        // (gru.da_z)
+                    probe.backward(t, row: row, col: j, (.gruN, dN), (.gruZ, dZ), (.gruAn, da_n), (.gruR, dR), (.gruM, dM))  // (gru.dn) … (gru.dm)
+                    probe.backward(t, row: row, col: j, (.gruAr, da_r), (.gruAz, da_z))                                      // (gru.da_r) (gru.da_z)
                     dax_r[j] = da_r; dax_z[j] = da_z; dax_n[j] = da_n
                     dah_r[j] = da_r; dah_z[j] = da_z; dah_n[j] = dM          // (gru.dm)
                 }
@@ -377,8 +392,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
 
     /// Cho, first half: from dh_t to da_n and da_z; writes dh_t ⊙ z_t into dhPrev.
     @inline(__always)
-    private func candidateBackwardCho(dh: Matrix<T>, gates: Matrix<T>, hPrev: Matrix<T>,
-                                      dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>, row0: Int) {
+    private func candidateBackwardCho<P: CellProbe>(dh: Matrix<T>, gates: Matrix<T>, hPrev: Matrix<T>,
+                                                    dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>, t: Int, _ probe: P) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         dh.data.withUnsafeBufferPointer { dh in
         gates.data.withUnsafeBufferPointer { A in
@@ -389,7 +404,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
             for row in 0..<B {
                 let a = A.baseAddress! + row * G.width
                 let (z, n) = (a + G.z, a + G.n)
-                let dx = dAx.baseAddress! + (row0 + row) * G.width, dhh = dAh.baseAddress! + (row0 + row) * G.width
+                let dx = dAx.baseAddress! + row * G.width, dhh = dAh.baseAddress! + row * G.width
                 let (dax_z, dax_n) = (dx + G.z, dx + G.n)
                 let (dah_z, dah_n) = (dhh + G.z, dhh + G.n)
                 let dhr = dh.baseAddress! + row * H
@@ -397,11 +412,14 @@ public struct GRU<T: Scalar>: RecurrentCell {
                 for j in 0..<H {
                     // forward (gru.h): h = (1 − z) ⊙ n + z ⊙ h_prev
                     let dN = dhr[j] * (1 - z[j])                             // (gru.dn)
-                    let dZ = dhr[j] * (hp[j] - n[j])                         // (gru.dz)
+                    var dZ = dhr[j] * (hp[j] - n[j])                         // (gru.dz)
+                    if probe.breaks(.gruDzSignFlip) { dZ = dhr[j] * (n[j] - hp[j]) }                 // break
                     dhp[j] = dhr[j] * z[j]                                   // (gru.dhprev)
                     // forward (gru.n_cho): n = tanh(a_n), a_n = x W_nxᵀ + b_nx + q W_nhᵀ + b_nh
-                    let da_n = dN * (1 - n[j] * n[j])                        // (gru.da_n)
+                    var da_n = dN * (1 - n[j] * n[j])                        // (gru.da_n)
+                    if probe.breaks(.gruDa_nNoTanhDerivative) { da_n = dN }                          // break
                     let da_z = dZ * z[j] * (1 - z[j])                        // (gru.da_z)
+                    probe.backward(t, row: row, col: j, (.gruNCho, dN), (.gruZ, dZ), (.gruAnCho, da_n), (.gruAz, da_z))  // (gru.dn) … (gru.da_z)
                     dax_z[j] = da_z; dax_n[j] = da_n
                     dah_z[j] = da_z; dah_n[j] = da_n
                 }
@@ -411,8 +429,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
 
     /// Cho, second half: from dq_t to da_r, and dq ⊙ r into dhPrev.
     @inline(__always)
-    private func resetBackwardCho(dq: Matrix<T>, gates: Matrix<T>, hPrev: Matrix<T>,
-                                  dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>, row0: Int) {
+    private func resetBackwardCho<P: CellProbe>(dq: Matrix<T>, gates: Matrix<T>, hPrev: Matrix<T>,
+                                                dhPrev: inout Matrix<T>, dAx: inout Matrix<T>, dAh: inout Matrix<T>, t: Int, _ probe: P) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         dq.data.withUnsafeBufferPointer { dq in
         gates.data.withUnsafeBufferPointer { A in
@@ -422,14 +440,16 @@ public struct GRU<T: Scalar>: RecurrentCell {
         dAh.data.withUnsafeMutableBufferPointer { dAh in
             for row in 0..<B {
                 let r = A.baseAddress! + row * G.width + G.r
-                let dax_r = dAx.baseAddress! + (row0 + row) * G.width + G.r, dah_r = dAh.baseAddress! + (row0 + row) * G.width + G.r
+                let dax_r = dAx.baseAddress! + row * G.width + G.r, dah_r = dAh.baseAddress! + row * G.width + G.r
                 let dqr = dq.baseAddress! + row * H
                 let hp = hPrev.baseAddress! + row * H, dhp = dhPrev.baseAddress! + row * H
                 for j in 0..<H {
                     // forward (gru.q): q = r ⊙ h_prev
-                    let dR = dqr[j] * hp[j]                                  // (gru.dr_cho)
+                    var dR = dqr[j] * hp[j]                                  // (gru.dr_cho)
+                    if probe.breaks(.gruDrChoNoHPrev) { dR = dqr[j] }                                // break
                     dhp[j] += dqr[j] * r[j]                                  // (gru.dhprev_cho)
                     let da_r = dR * r[j] * (1 - r[j])                        // (gru.da_r)
+                    probe.backward(t, row: row, col: j, (.gruRCho, dR), (.gruAr, da_r))              // (gru.dr_cho) (gru.da_r)
                     dax_r[j] = da_r; dah_r[j] = da_r
                 }
             }

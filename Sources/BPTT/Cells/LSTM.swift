@@ -71,6 +71,8 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         public internal(set) var dxs: [Matrix<T>] = []
         public var recordGradientNorms = false
         public internal(set) var dhNorms: [Double] = []
+        /// A probe for `bptt explain` and `gradcheck --locate` (nil: none, the training path).
+        public var tracer: Tracer? = nil
         public init() {}
         public var dh0: Matrix<T> { dhNext }
         public var dc0: Matrix<T>? { dcNext }
@@ -124,6 +126,12 @@ public struct LSTM<T: Scalar>: RecurrentCell {
     }
 
     public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters, lengths: [Int]?, cache: inout Cache) {
+        if let tracer = cache.tracer { forward(xs, h0: h0, c0: c0, p, lengths: lengths, cache: &cache, probe: tracer) }
+        else { forward(xs, h0: h0, c0: c0, p, lengths: lengths, cache: &cache, probe: NoProbe()) }
+    }
+
+    private func forward<P: CellProbe>(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters, lengths: [Int]?,
+                                       cache: inout Cache, probe: P) {
         precondition(!xs.isEmpty, "LSTM.forward: empty sequence")
         let (B, H, G) = (xs[0].rows, hiddenSize, gateLayout)
         precondition(xs[0].cols == inputSize, "LSTM.forward: input width \(xs[0].cols), expected \(inputSize)")
@@ -146,7 +154,7 @@ public struct LSTM<T: Scalar>: RecurrentCell {
             gemm(cache.h[t - 1], cache.W_hT, into: &cache.gates[t - 1], beta: 1)     // (lstm.a)
             let cPrev = cache.c[t - 1]
             step(gates: &cache.gates[t - 1], bias: cache.b, cPrev: cPrev,
-                 c: &cache.c[t], tanhC: &cache.tanhC[t - 1], h: &cache.h[t])
+                 c: &cache.c[t], tanhC: &cache.tanhC[t - 1], h: &cache.h[t], t: t, probe)
             if let lengths {
                 holdFinishedRows(lengths, step: t, previous: cache.h[t - 1], into: &cache.h[t])   // (masking.h)
                 holdFinishedRows(lengths, step: t, previous: cache.c[t - 1], into: &cache.c[t])   // (masking.c)
@@ -156,8 +164,8 @@ public struct LSTM<T: Scalar>: RecurrentCell {
 
     /// One step's elementwise part: gate activations in place, then c_t and h_t.
     @inline(__always)
-    private func step(gates: inout Matrix<T>, bias: Matrix<T>, cPrev: Matrix<T>,
-                      c: inout Matrix<T>, tanhC: inout Matrix<T>, h: inout Matrix<T>) {
+    private func step<P: CellProbe>(gates: inout Matrix<T>, bias: Matrix<T>, cPrev: Matrix<T>,
+                                    c: inout Matrix<T>, tanhC: inout Matrix<T>, h: inout Matrix<T>, t: Int, _ probe: P) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         gates.data.withUnsafeMutableBufferPointer { A in
         bias.data.withUnsafeBufferPointer { bias in
@@ -170,12 +178,15 @@ public struct LSTM<T: Scalar>: RecurrentCell {
                 let a = A.baseAddress! + row * width
                 // bias, then the gate nonlinearities on whole row slices (8-wide SIMD for Float)
                 for k in 0..<width { a[k] += bias[k] }                                                  // (lstm.a)
+                probe.forward(t, row: row, count: H, (.lstmAi, a + G.i), (.lstmAf, a + G.f), (.lstmAg, a + G.g), (.lstmAo, a + G.o))  // (lstm.a)
                 T.sigmoid(inPlace: UnsafeMutableBufferPointer(rebasing: A[(row * width + G.sigmoids.lowerBound)..<(row * width + G.sigmoids.upperBound)]))  // (lstm.i) (lstm.f) (lstm.o)
                 T.tanh(inPlace: UnsafeMutableBufferPointer(rebasing: A[(row * width + G.g)..<(row * width + G.g + H)]))  // (lstm.g)
                 let (i, f, g) = (a + G.i, a + G.f, a + G.g)
+                probe.forward(t, row: row, count: H, (.lstmI, i), (.lstmF, f), (.lstmG, g), (.lstmO, a + G.o))  // (lstm.i) (lstm.f) (lstm.g) (lstm.o)
                 let cp = cPrev.baseAddress! + row * H, cr = c.baseAddress! + row * H, th = tanhC.baseAddress! + row * H
                 for j in 0..<H {
                     cr[j] = g[j] * i[j] + cp[j] * f[j]      // (lstm.c)
+                    cr[j] = probe.forward(.lstmC, t, row: row, col: j, cr[j])   // (lstm.c)
                     th[j] = cr[j]
                 }
             }
@@ -184,12 +195,22 @@ public struct LSTM<T: Scalar>: RecurrentCell {
                 let o = A.baseAddress! + row * width + G.o
                 let th = tanhC.baseAddress! + row * H, hr = h.baseAddress! + row * H
                 for j in 0..<H { hr[j] = o[j] * th[j] }    // (lstm.h)
+                probe.forward(.lstmH, t, row: row, hr, count: H)   // (lstm.h)
             }
         }}}}}}
     }
 
     public func backward(_ dhs: [Matrix<T>?], _ p: Parameters, cache: inout Cache, grads: inout Parameters,
                          inputGradients: Bool = false, truncation k: Int = 0) {
+        if let tracer = cache.tracer {
+            backward(dhs, p, cache: &cache, grads: &grads, inputGradients: inputGradients, truncation: k, probe: tracer)
+        } else {
+            backward(dhs, p, cache: &cache, grads: &grads, inputGradients: inputGradients, truncation: k, probe: NoProbe())
+        }
+    }
+
+    private func backward<P: CellProbe>(_ dhs: [Matrix<T>?], _ p: Parameters, cache: inout Cache, grads: inout Parameters,
+                                        inputGradients: Bool, truncation k: Int, probe: P) {
         let T_ = cache.length
         precondition(dhs.count == T_, "LSTM.backward: \(dhs.count) upstream gradients for \(T_) steps")
         let (B, D, H, G) = (cache.h[0].rows, inputSize, hiddenSize, gateLayout)
@@ -210,15 +231,16 @@ public struct LSTM<T: Scalar>: RecurrentCell {
             // (lstm.dh)  dh_t = ∂L/∂h_t (from above) + dhNext (from step t+1)
             cache.dh.copy(from: cache.dhNext)                                   // (lstm.dh)
             if let up = dhs[t - 1] { cache.dh.add(up) }                         // (lstm.dh)
+            probe.backward(.lstmH, t, cache.dh)                                 // (lstm.dh)
             if cache.recordGradientNorms { cache.dhNorms[t - 1] = frobeniusNorm(cache.dh) }
             // forward (masking.h, masking.c): finished rows keep h_{t−1}, c_{t−1}
             if let lengths {
                 divertFinishedRows(lengths, step: t, from: &cache.dh, into: &cache.dhCarry)       // (masking.dcell)
                 divertFinishedRows(lengths, step: t, from: &cache.dcNext, into: &cache.dcCarry)   // (masking.dc)
             }
-            let cPrev = cache.c[t - 1]
+            let cPrev = probe.breaks(.lstmDfOffByOne) ? cache.c[t] : cache.c[t - 1]   // break lstm.df:off-by-one: c_t for c_{t−1}
             stepBackward(dh: cache.dh, gates: cache.gates[t - 1], tanhC: cache.tanhC[t - 1], cPrev: cPrev,
-                         dcNext: &cache.dcNext, dAs: &cache.dAs, row0: (t - 1) * B)
+                         dcNext: &cache.dcNext, dAs: &cache.dAs, row0: (t - 1) * B, t: t, probe)
             // forward (lstm.a): A_t = x_t W_xᵀ + h_{t−1} W_hᵀ + b  (weight gradients after the loop)
             if inputGradients {
                 gemmBlock(m: B, n: D, k: G.width, cache.dAs, at: ((t - 1) * B, 0), cache.W_x, at: (0, 0),
@@ -236,6 +258,7 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         gemm(cache.dAs, transA: true, cache.xAll, into: &cache.dW_x, beta: 1)             // (lstm.dW_x)
         gemm(cache.dAs, transA: true, cache.hPrevAll, into: &cache.dW_h, beta: 1)         // (lstm.dW_h)
         cache.dAs.accumulateColumnSums(into: &cache.db)                                    // (lstm.db)
+        probe.backward(.lstmDW_x, 0, cache.dW_x); probe.backward(.lstmDW_h, 0, cache.dW_h); probe.backward(.lstmDb, 0, cache.db)
         // Unpack the fused gradients into the named tensors: dW_⋆x, dW_⋆h, db_⋆ are the gate's block.
         // (Direct stored properties, not key paths: a generic key path is built at run time on every call.)
         func unpack(_ gate: Int, _ dW_x: inout Matrix<T>, _ dW_h: inout Matrix<T>, _ db: inout Matrix<T>) {
@@ -252,8 +275,8 @@ public struct LSTM<T: Scalar>: RecurrentCell {
     /// One step's elementwise backward: from dh_t (and dc_t carried in `dcNext`) to the
     /// pre-activation gradients dA_t (rows row0… of the stacked dAs); leaves ∂L/∂c_{t−1} in `dcNext`.
     @inline(__always)
-    private func stepBackward(dh: Matrix<T>, gates: Matrix<T>, tanhC: Matrix<T>, cPrev: Matrix<T>,
-                              dcNext: inout Matrix<T>, dAs: inout Matrix<T>, row0: Int) {
+    private func stepBackward<P: CellProbe>(dh: Matrix<T>, gates: Matrix<T>, tanhC: Matrix<T>, cPrev: Matrix<T>,
+                                            dcNext: inout Matrix<T>, dAs: inout Matrix<T>, row0: Int, t: Int, _ probe: P) {
         let (B, H, G) = (gates.rows, hiddenSize, gateLayout)
         dh.data.withUnsafeBufferPointer { dh in
         gates.data.withUnsafeBufferPointer { A in
@@ -270,7 +293,9 @@ public struct LSTM<T: Scalar>: RecurrentCell {
                 for j in 0..<H {
                     // forward (lstm.h): h = o ⊙ tanh(c)
                     let dO = dhr[j] * th[j]                                   // (lstm.do)
-                    let dC = dc[j] + dhr[j] * o[j] * (1 - th[j] * th[j])      // (lstm.dc)
+                    var dC = dc[j] + dhr[j] * o[j] * (1 - th[j] * th[j])      // (lstm.dc)
+                    if probe.breaks(.lstmDcNoCarry) { dC = dhr[j] * o[j] * (1 - th[j] * th[j]) }                                // break
+                    if probe.breaks(.lstmDcTanhOfActivated) { let y = T.tanh(th[j]); dC = dc[j] + dhr[j] * o[j] * (1 - y * y) }  // break
                     // forward (lstm.c): c = g ⊙ i + c_prev ⊙ f
                     let dI = dC * g[j]                                        // (lstm.di)
                     let dF = dC * cp[j]                                       // (lstm.df)
@@ -279,9 +304,12 @@ public struct LSTM<T: Scalar>: RecurrentCell {
                     // forward (lstm.i, lstm.f, lstm.g, lstm.o): σ′ = s(1 − s), tanh′ = 1 − g²
                     da_i[j] = dI * i[j] * (1 - i[j])                          // (lstm.da_i)
                     da_f[j] = dF * f[j] * (1 - f[j])                          // (lstm.da_f)
+                    if probe.breaks(.lstmDa_fNoSigmoidDerivative) { da_f[j] = dF }                                               // break
                     da_g[j] = dG * (1 - g[j] * g[j])                          // (lstm.da_g)
                     da_o[j] = dO * o[j] * (1 - o[j])                          // (lstm.da_o)
+                    probe.backward(t, row: row, col: j, (.lstmO, dO), (.lstmC, dC), (.lstmI, dI), (.lstmF, dF), (.lstmG, dG))  // (lstm.do) … (lstm.dg)
                 }
+                probe.backward(t, row: row, count: H, (.lstmAi, da_i), (.lstmAf, da_f), (.lstmAg, da_g), (.lstmAo, da_o))  // (lstm.da_i) … (lstm.da_o)
             }
         }}}}}}
     }

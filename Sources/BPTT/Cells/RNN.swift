@@ -37,6 +37,8 @@ public struct RNN<T: Scalar> {
         /// ‖∂L/∂h_t‖ per step, recorded by backward when `recordGradientNorms` is set.
         public var recordGradientNorms = false
         public internal(set) var dhNorms: [Double] = []
+        /// A probe for `bptt explain` and `gradcheck --locate` (nil: none, the training path).
+        public var tracer: Tracer? = nil
         public init() {}
         /// ∂L/∂h0 after a backward call (B×H).
         public var dh0: Matrix<T> { dhNext }
@@ -66,6 +68,11 @@ public struct RNN<T: Scalar> {
     /// - xs: T inputs, each B×D.  h0: B×H initial state (nil: zeros).
     /// lengths: per-row sequence lengths (masking.h); nil: all rows run T steps.
     public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, _ p: Parameters, lengths: [Int]? = nil, cache: inout Cache) {
+        if let tracer = cache.tracer { forward(xs, h0: h0, p, lengths: lengths, cache: &cache, probe: tracer) }
+        else { forward(xs, h0: h0, p, lengths: lengths, cache: &cache, probe: NoProbe()) }
+    }
+
+    private func forward<P: CellProbe>(_ xs: [Matrix<T>], h0: Matrix<T>?, _ p: Parameters, lengths: [Int]?, cache: inout Cache, probe: P) {
         precondition(!xs.isEmpty, "RNN.forward: empty sequence")
         let (B, H) = (xs[0].rows, hiddenSize)
         precondition(xs[0].cols == inputSize, "RNN.forward: input width \(xs[0].cols), expected \(inputSize)")
@@ -87,7 +94,9 @@ public struct RNN<T: Scalar> {
             gemm(xs[t - 1], cache.W_hxT, into: &cache.h[t])                 // (rnn.a)
             gemm(cache.h[t - 1], cache.W_hhT, into: &cache.h[t], beta: 1)   // (rnn.a)
             cache.h[t].addRowVector(p.b_h)                                  // (rnn.a)
+            probe.forward(.rnnA, t, &cache.h[t])                            // (rnn.a)
             applyActivation(&cache.h[t])                                    // (rnn.h)
+            probe.forward(.rnnH, t, &cache.h[t])                            // (rnn.h)
             if let lengths { holdFinishedRows(lengths, step: t, previous: cache.h[t - 1], into: &cache.h[t]) }  // (masking.h)
         }
     }
@@ -115,6 +124,15 @@ public struct RNN<T: Scalar> {
     /// Afterwards `cache.dh0` holds ∂L/∂h0 (B×H).
     public func backward(_ dhs: [Matrix<T>?], _ p: Parameters, cache: inout Cache, grads: inout Parameters,
                          inputGradients: Bool = false, truncation k: Int = 0) {
+        if let tracer = cache.tracer {
+            backward(dhs, p, cache: &cache, grads: &grads, inputGradients: inputGradients, truncation: k, probe: tracer)
+        } else {
+            backward(dhs, p, cache: &cache, grads: &grads, inputGradients: inputGradients, truncation: k, probe: NoProbe())
+        }
+    }
+
+    private func backward<P: CellProbe>(_ dhs: [Matrix<T>?], _ p: Parameters, cache: inout Cache, grads: inout Parameters,
+                                        inputGradients: Bool, truncation k: Int, probe: P) {
         let T_ = cache.length
         precondition(dhs.count == T_, "RNN.backward: \(dhs.count) upstream gradients for \(T_) steps")
         let (B, H) = (cache.h[0].rows, hiddenSize)
@@ -127,16 +145,23 @@ public struct RNN<T: Scalar> {
         for t in stride(from: T_, through: 1, by: -1) {
             // (rnn.dh)  dh_t = ∂L/∂h_t (from above) + dhNext (from step t+1)
             cache.dh.copy(from: cache.dhNext)                                  // (rnn.dh)
+            if probe.breaks(.rnnDhNoDhNext) { cache.dh.zero() }                // break rnn.dh:no-dhnext
             if let up = dhs[t - 1] { cache.dh.add(up) }                        // (rnn.dh)
+            probe.backward(.rnnH, t, cache.dh)                                 // (rnn.dh)
             if cache.recordGradientNorms { cache.dhNorms[t - 1] = cache.dh.sumOfSquares.squareRoot() }
             // forward (masking.h): h_t = m_t ⊙ φ(a_t) + (1 − m_t) ⊙ h_{t−1}
             if let lengths { divertFinishedRows(lengths, step: t, from: &cache.dh, into: &cache.dhCarry) }  // (masking.dcell)
             // forward (rnn.h): h_t = φ(a_t)
-            activationBackward(dh: cache.dh, h: cache.h[t], into: &cache.da)  // (rnn.da)
+            activationBackward(dh: cache.dh, h: cache.h[t], into: &cache.da, probe)  // (rnn.da)
+            probe.backward(.rnnA, t, cache.da)                                 // (rnn.da)
             // forward (rnn.a): a_t = x_t W_hxᵀ + h_{t−1} W_hhᵀ + b_h
             gemm(cache.da, transA: true, cache.xs[t - 1], into: &grads.W_hx, beta: 1)      // (rnn.dW_hx)
-            gemm(cache.da, transA: true, cache.h[t - 1], into: &grads.W_hh, beta: 1)       // (rnn.dW_hh)
+            if !probe.breaks(.rnnDW_hhLastStepOnly) || t == T_ {                           // break rnn.dW_hh:last-step-only
+                let beta: T = probe.breaks(.rnnDW_hhOverwrite) ? 0 : 1                      // break rnn.dW_hh:overwrite
+                gemm(cache.da, transA: true, cache.h[t - 1], into: &grads.W_hh, beta: beta) // (rnn.dW_hh)
+            }
             cache.da.accumulateColumnSums(into: &grads.b_h)                                 // (rnn.db_h)
+            probe.backward(.rnnDW_hx, t, grads.W_hx); probe.backward(.rnnDW_hh, t, grads.W_hh); probe.backward(.rnnDb_h, t, grads.b_h)
             if inputGradients { gemm(cache.da, p.W_hx, into: &cache.dxs[t - 1]) }          // (rnn.dx)
             gemm(cache.da, p.W_hh, into: &cache.dhNext)                                     // (rnn.dhprev)
             if let lengths { addFinishedRows(lengths, step: t, from: cache.dhCarry, into: &cache.dhNext) }  // (masking.dhold)
@@ -147,7 +172,7 @@ public struct RNN<T: Scalar> {
     /// da = dh ⊙ φ′(a), with φ′ read from the saved output h:
     /// tanh′ = 1 − h², ReLU′ = 1[h > 0].
     @inline(__always)
-    private func activationBackward(dh: Matrix<T>, h: Matrix<T>, into da: inout Matrix<T>) {
+    private func activationBackward<P: CellProbe>(dh: Matrix<T>, h: Matrix<T>, into da: inout Matrix<T>, _ probe: P) {
         dh.data.withUnsafeBufferPointer { dh in
             h.data.withUnsafeBufferPointer { h in
                 da.data.withUnsafeMutableBufferPointer { da in
@@ -155,6 +180,7 @@ public struct RNN<T: Scalar> {
                     case .tanh: for i in 0..<da.count { da[i] = dh[i] * (1 - h[i] * h[i]) }   // (rnn.da)
                     case .relu: for i in 0..<da.count { da[i] = h[i] > 0 ? dh[i] : 0 }      // (rnn.da)
                     }
+                    if probe.breaks(.rnnDaTanhOfActivated) { for i in 0..<da.count { let y = T.tanh(h[i]); da[i] = dh[i] * (1 - y * y) } }  // break
                 }
             }
         }

@@ -44,6 +44,8 @@ public protocol RecurrentCache {
     /// into `dhNorms` (the gradient-flow experiment).
     var recordGradientNorms: Bool { get set }
     var dhNorms: [Double] { get }
+    /// A check's probe (`bptt explain`, `gradcheck --locate`); nil while training.
+    var tracer: Tracer? { get set }
     /// Drops the cache's references to the inputs of the last forward, so a driver can rewrite
     /// its input buffers in place (no copy-on-write) before the next forward.
     mutating func releaseInputs()

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Finite-difference gradient checking in Float64, reusable by every part.
 ///
 /// For each element θ_i of each tensor, the numeric gradient is a central difference,
@@ -19,7 +21,11 @@
 ///
 /// Piecewise-smooth models (ReLU) report an activation pattern with each loss; when a nudge
 /// changes the pattern, the difference straddles a kink and is meaningless, so the step is
-/// shrunk (÷10, twice); an element that still straddles a kink is counted in `kinks` and left out.
+/// shrunk (÷10, twice); an element that still straddles a kink is reported apart, "at a kink",
+/// with its one-sided differences beside the analytic value (`Result.kinkEntries`): it neither
+/// fails the check nor disappears from it.
+///
+/// Derivation, error terms, the choice of step and threshold: `derivations/gradcheck.md`.
 public enum GradientCheck {
     /// The pass mark: a correct backward pass agrees with central differences to ~1e-9 here.
     public static let threshold = 1e-7
@@ -55,13 +61,33 @@ public enum GradientCheck {
         public let analytic: Double
         public let numeric: Double
         public let count: Int
-        /// Elements left out because every step tried straddled a ReLU kink.
-        public let kinks: Int
+        /// Elements whose every step tried straddled a ReLU kink: reported apart, not judged.
+        public var kinks: Int { kinkEntries.count }
+        public let kinkEntries: [Kink]
         public var passed: Bool { maxRelError < GradientCheck.threshold }
     }
 
+    /// An element at a kink: the analytic value beside the one-sided differences (gradcheck.onesided)
+    /// at the smallest step tried. The analytic value should match the side θ lies on.
+    public struct Kink: Sendable {
+        public let tensor: String
+        public let index: Int
+        public let analytic: Double
+        public let left: Double      // (L(θ) − L(θ − h)) / h
+        public let right: Double     // (L(θ + h) − L(θ)) / h
+        public let step: Double
+    }
+
     public static func relativeError(_ a: Double, _ n: Double) -> Double {
-        a == n ? 0 : abs(a - n) / max(abs(a), abs(n), scaleFloor)
+        a == n ? 0 : abs(a - n) / max(abs(a), abs(n), scaleFloor)            // (gradcheck.relerr)
+    }
+
+    /// The numeric derivative of `f` at 0 with step h: the three- or five-point central difference.
+    public static func centralDifference(_ stencil: Stencil, step h: Double, _ f: (Double) -> Double) -> Double {
+        switch stencil {
+        case .threePoint: return (f(h) - f(-h)) / (2 * h)                                   // (gradcheck.central3)
+        case .fivePoint: return (f(-2 * h) - 8 * f(-h) + 8 * f(h) - f(2 * h)) / (12 * h)  // (gradcheck.central5)
+        }
     }
 
     /// Checks every element of every tensor. `loss` receives all tensors (one of them nudged)
@@ -77,7 +103,8 @@ public enum GradientCheck {
         var results: [Result] = []
         for (k, tensor) in tensors.enumerated() {
             var worst = (error: 0.0, index: 0, a: 0.0, n: 0.0)
-            var kinks = 0
+            var kinks: [Kink] = []
+            var judged = false   // a worst element has been recorded (kinks are not judged)
             for i in 0..<tensor.value.count {
                 let original = values[k].data[i]
                 var straddles = false
@@ -92,22 +119,47 @@ public enum GradientCheck {
                 var h = step
                 for _ in 0..<3 {
                     straddles = false
-                    switch stencil {
-                    case .threePoint: n = (at(h) - at(-h)) / (2 * h)
-                    case .fivePoint: n = (at(-2 * h) - 8 * at(-h) + 8 * at(h) - at(2 * h)) / (12 * h)
-                    }
+                    n = centralDifference(stencil, step: h, at)
                     if !straddles { break }
                     h /= 10
                 }
-                if straddles { kinks += 1; continue }
                 let a = tensor.analytic.data[i]
+                if straddles {
+                    // at a kink: one-sided differences at the smallest step, reported apart
+                    let h = h * 10, l0 = at(0)
+                    kinks.append(Kink(tensor: tensor.name, index: i, analytic: a,
+                                      left: (l0 - at(-h)) / h, right: (at(h) - l0) / h, step: h))   // (gradcheck.onesided)
+                    continue
+                }
                 let e = relativeError(a, n)
-                if e > worst.error || i == 0 { worst = (e, i, a, n) }
+                if e > worst.error || !judged { worst = (e, i, a, n); judged = true }
             }
             results.append(Result(name: tensor.name, maxRelError: worst.error, worstIndex: worst.index,
-                                  analytic: worst.a, numeric: worst.n, count: tensor.value.count, kinks: kinks))
+                                  analytic: worst.a, numeric: worst.n, count: tensor.value.count, kinkEntries: kinks))
         }
         return results
+    }
+
+    /// The elements at a kink, for the `--json` line: `[{tensor, index, analytic, left, right}]`.
+    /// `names` overrides the tensor names (the image-model checks prefix them with the case).
+    public static func kinksJSON(_ results: [Result], names: [String]? = nil) -> JSON {
+        .array(results.enumerated().flatMap { (k, r) in
+            r.kinkEntries.map { e in
+                JSON.object([("tensor", .string(names?[k] ?? e.tensor)), ("index", .int(e.index)),
+                             ("analytic", .number(e.analytic)), ("left", .number(e.left)), ("right", .number(e.right))])
+            }
+        })
+    }
+
+    /// The elements at a kink as table lines: analytic beside the one-sided differences.
+    public static func kinkLines(_ results: [Result], names: [String]? = nil) -> [String] {
+        let all = results.enumerated().flatMap { (k, r) in r.kinkEntries.map { (names?[k] ?? $0.tensor, $0) } }
+        guard !all.isEmpty else { return [] }
+        return ["at a kink (not judged; the analytic value should match the side θ lies on):"]
+            + all.map { name, e in
+                String(format: "  %@[%d]  analytic %+.8e  left %+.8e  right %+.8e  (step %.0e)",
+                       name as NSString, e.index, e.analytic, e.left, e.right, e.step)
+            }
     }
 
     /// The T inputs x_t (each B×D) as one (T·B)×D tensor, t-major, so a check treats them as one.

@@ -79,8 +79,10 @@ public struct MLPCheckCase {
         return .init(loss: lossAndOutputGradient(cache.output, dOut: &unused), pattern: mlp.kinkPattern(cache))
     }
 
-    public func analytic() -> (loss: Double, grads: MLP<Double>.Parameters, dx: Matrix<Double>) {
+    /// `tracer`: records the pass for `bptt explain`.
+    public func analytic(tracer: Tracer? = nil) -> (loss: Double, grads: MLP<Double>.Parameters, dx: Matrix<Double>) {
         var cache = MLP<Double>.Cache()
+        cache.tracer = tracer
         forward(params, x, &cache)
         var dOut = Matrix<Double>(rows: 0, cols: 0)
         let value = lossAndOutputGradient(cache.output, dOut: &dOut)

@@ -67,9 +67,11 @@ public struct RNNCheckCase {
         return .init(loss: value, pattern: hasher.finalize())
     }
 
-    /// Loss and analytic gradients of parameters, inputs and h0.
-    public func analytic() -> (loss: Double, grads: RNNClassifier<Double>.Parameters, dxs: [Matrix<Double>], dh0: Matrix<Double>) {
+    /// Loss and analytic gradients of parameters, inputs and h0. `tracer`: records the pass
+    /// (and may switch on a catalogued mistake), for `bptt explain` and `gradcheck --locate`.
+    public func analytic(tracer: Tracer? = nil) -> (loss: Double, grads: RNNClassifier<Double>.Parameters, dxs: [Matrix<Double>], dh0: Matrix<Double>) {
         var ws = RNNClassifier<Double>.Workspace()
+        ws.rnn.tracer = tracer
         var grads = params.zeros()
         let r = model.lossAndGradient(xs, targets: targets, h0: h0, params, lossScale: lossScale,
                                       workspace: &ws, grads: &grads, inputGradients: true, truncation: truncation)
@@ -77,9 +79,10 @@ public struct RNNCheckCase {
     }
 
     /// Checks every parameter, every input x_t and h0 (when given) against central differences.
-    public func check(step: Double = GradientCheck.defaultStep, stencil: GradientCheck.Stencil = .fivePoint) -> [GradientCheck.Result] {
+    public func check(step: Double = GradientCheck.defaultStep, stencil: GradientCheck.Stencil = .fivePoint,
+                      tracer: Tracer? = nil) -> [GradientCheck.Result] {
         precondition(truncation == 0, "finite differences define full BPTT; check truncation with checkTruncated")
-        let a = analytic()
+        let a = analytic(tracer: tracer)
         let names = RNNClassifier<Double>.Parameters.tensorPaths
         var tensors = names.map { GradientCheck.Tensor(name: $0.name, value: params[keyPath: $0.path], analytic: a.grads[keyPath: $0.path]) }
         // inputs: one tensor "x" of shape (T·B)×D, rows ordered t-major

@@ -58,8 +58,11 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
         return model.forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, lengths: spec.lengths, workspace: &ws).lossSum * lossScale
     }
 
-    public func analytic() -> (loss: Double, grads: Model.Parameters, dxs: [Matrix<Double>], dh0s: [Matrix<Double>], dc0s: [Matrix<Double>?]) {
+    /// `tracer`: records the pass (and may switch on a catalogued mistake), for `bptt explain`
+    /// and `gradcheck --locate`.
+    public func analytic(tracer: Tracer? = nil) -> (loss: Double, grads: Model.Parameters, dxs: [Matrix<Double>], dh0s: [Matrix<Double>], dc0s: [Matrix<Double>?]) {
         var ws = Model.Workspace()
+        ws.stack.tracer = tracer
         var grads = params.zeros()
         var none: RNG? = nil
         let r = model.lossAndGradient(xs, targets: targets, h0s: h0s, c0s: c0s, params, lengths: spec.lengths, lossScale: lossScale,
@@ -68,8 +71,9 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
     }
 
     /// Every parameter, the inputs ("x", rows t-major), and each unit's h0 and c0.
-    public func check(step: Double = GradientCheck.defaultStep, stencil: GradientCheck.Stencil = .fivePoint) -> [GradientCheck.Result] {
-        let a = analytic()
+    public func check(step: Double = GradientCheck.defaultStep, stencil: GradientCheck.Stencil = .fivePoint,
+                      tracer: Tracer? = nil) -> [GradientCheck.Result] {
+        let a = analytic(tracer: tracer)
         let paths = params.parameterPaths
         var tensors = paths.map { GradientCheck.Tensor(name: $0.name, value: params[keyPath: $0.path], analytic: a.grads[keyPath: $0.path]) }
         tensors.append(GradientCheck.Tensor(name: "x", value: GradientCheck.stack(xs), analytic: GradientCheck.stack(a.dxs)))

@@ -82,6 +82,6 @@ public enum TextGradientCheck {
 
     static func prefixed(_ r: GradientCheck.Result, _ p: String) -> GradientCheck.Result {
         GradientCheck.Result(name: p + r.name, maxRelError: r.maxRelError, worstIndex: r.worstIndex,
-                             analytic: r.analytic, numeric: r.numeric, count: r.count, kinks: r.kinks)
+                             analytic: r.analytic, numeric: r.numeric, count: r.count, kinkEntries: r.kinkEntries)
     }
 }

@@ -210,8 +210,17 @@ private func gemmPanels<T: Scalar>(
             while i0 < m {
                 let rows = stripRows(m - i0)
                 let ai = a + i0 * rowStride + p0 * kStride
-                for p in 0..<kb {
-                    for r in 0..<rows { packedA[p * rows + r] = ai[r * rowStride + p * kStride] }
+                if rows == mr && rowStride == 1 {
+                    // Aᵀ's six values of step p are adjacent: two vector moves (4 + 2 lanes)
+                    for p in 0..<kb {
+                        let src = UnsafeRawPointer(ai + p * kStride), dst = UnsafeMutableRawPointer(packedA + p * mr)
+                        dst.storeBytes(of: src.loadUnaligned(as: SIMD4<T>.self), as: SIMD4<T>.self)
+                        (dst + 4 * MemoryLayout<T>.stride).storeBytes(of: (src + 4 * MemoryLayout<T>.stride).loadUnaligned(as: SIMD2<T>.self), as: SIMD2<T>.self)
+                    }
+                } else {
+                    for p in 0..<kb {
+                        for r in 0..<rows { packedA[p * rows + r] = ai[r * rowStride + p * kStride] }
+                    }
                 }
                 let ap = UnsafePointer(packedA)
                 for s in 0..<panels {

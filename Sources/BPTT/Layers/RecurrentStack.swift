@@ -60,6 +60,8 @@ public struct RecurrentStack<Cell: RecurrentCell> {
         /// ∂L/∂(final states) (B × H·directions), written by a many-to-one model above.
         public var dFinal = Matrix<T>(rows: 0, cols: 0)
         public var dFinalUsed = false
+        /// A check's probe, handed to every unit's cache (`bptt explain`, `gradcheck --locate`).
+        public var tracer: Tracer? = nil
         var up: [[Matrix<T>]] = []              // per unit, per step: split upstream gradients
         var dhs: [[Matrix<T>?]] = []            // per unit: what the cell's backward reads
         var dLower: [Matrix<T>] = []            // ∂L/∂o⁽ˡ⁻¹⁾_t while walking down
@@ -119,6 +121,7 @@ public struct RecurrentStack<Cell: RecurrentCell> {
         checkLengths(lengths, rows: B, steps: T_, "RecurrentStack.forward")
         ws.lengths = lengths
         if ws.caches.count != cells.count { ws.caches = Array(repeating: Cell.Cache(), count: cells.count) }
+        if let tracer = ws.tracer { for u in ws.caches.indices { ws.caches[u].tracer = tracer } }
         if ws.reversed.count != cells.count { ws.reversed = Array(repeating: [], count: cells.count) }
         if ws.layerInputs.count != cells.count { ws.layerInputs = Array(repeating: [], count: cells.count) }
         if ws.inputs.count != layers { ws.inputs = Array(repeating: [], count: layers); ws.masks = ws.inputs; ws.concat = ws.inputs }

@@ -36,7 +36,9 @@ public enum SoftmaxCrossEntropy {
     }
 
     /// dp = scale · (ŷ − onehot(y)); `scale` is 1/(number of terms averaged in the loss).
-    public static func backward<T: Scalar>(probs: Matrix<T>, targets: ArraySlice<Int>, scale: T, into dp: inout Matrix<T>) {
+    /// `tracer`: a check's probe, which may switch on the catalogued mistake `losses.dp:no-minus-one`.
+    public static func backward<T: Scalar>(probs: Matrix<T>, targets: ArraySlice<Int>, scale: T, into dp: inout Matrix<T>,
+                                           tracer: Tracer? = nil) {
         ensure(&dp, probs.rows, probs.cols)
         let K = probs.cols
         probs.data.withUnsafeBufferPointer { y in
@@ -44,6 +46,7 @@ public enum SoftmaxCrossEntropy {
                 for r in 0..<probs.rows {
                     for k in 0..<K { d[r * K + k] = scale * y[r * K + k] }          // (losses.dp)
                     d[r * K + targets[targets.startIndex + r]] -= scale              // (losses.dp)
+                    if tracer?.breaks(.lossesDpNoMinusOne) == true { d[r * K + targets[targets.startIndex + r]] += scale }  // break
                 }
             }
         }

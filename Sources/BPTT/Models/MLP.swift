@@ -52,6 +52,8 @@ public struct MLP<T: Scalar> {
         var dz: [Matrix<T>] = []            // ∂L/∂z_l
         /// ∂L/∂x after `backward(…, inputGradient: true)`.
         public var dx = Matrix<T>(rows: 0, cols: 0)
+        /// A probe for `bptt explain` (nil while training: one check per layer).
+        public var tracer: Tracer? = nil
         public init() {}
 
         /// h_l: the input of layer l + 1.
@@ -101,7 +103,9 @@ public struct MLP<T: Scalar> {
             let layer = layers[l]
             let input = l == 0 ? x : c.output(l - 1)
             layer.linear.forward(input, p.layers[l], into: &c.z[l], threads: threads)       // (linear.y)
+            c.tracer?.forward(.mlpZ, l + 1, &c.z[l])                                          // (linear.y)
             layer.activation.forward(c.z[l], into: &c.a[l])                                   // φ: (activations.*)
+            c.tracer?.forward(.mlpA, l + 1, &c.a[l])                                          // φ: (activations.*)
             c.dropped[l] = layer.dropout > 0 && dropoutRNG != nil
             if c.dropped[l] {
                 Dropout.forward(c.a[l], rate: layer.dropout, rng: &dropoutRNG!.pointee, mask: &c.r[l], into: &c.h[l])   // (dropout.h)
@@ -120,8 +124,10 @@ public struct MLP<T: Scalar> {
             let layer = layers[l]
             // forward (dropout.h): h_l = a_l ⊙ r_l
             if c.dropped[l] { Dropout.backward(&c.da[l], mask: c.r[l]) }                     // (dropout.da)
+            c.tracer?.backward(.mlpA, l + 1, c.da[l])                                         // (linear.dx)
             // forward: a_l = φ_l(z_l)
             layer.activation.backward(c.da[l], z: c.z[l], h: c.a[l], into: &c.dz[l])          // dφ: (activations.d*)
+            c.tracer?.backward(.mlpZ, l + 1, c.dz[l])                                         // dφ: (activations.d*)
             // forward (linear.y): z_l = h_{l−1} W_lᵀ + b_l
             let input = l == 0 ? x : c.output(l - 1)
             let needInput = l > 0 || inputGradient
@@ -137,6 +143,7 @@ public struct MLP<T: Scalar> {
                 } else {
                     layer.linear.backward(c.dz[l], x: input, grads: &grads!.layers[l], threads: threads)  // (linear.dW) (linear.db)
                 }
+                if let tracer = c.tracer { tracer.backward(.mlpDW, l + 1, grads!.layers[l].W); tracer.backward(.mlpDb, l + 1, grads!.layers[l].b) }
             } else if needInput {
                 if l > 0 {
                     layer.linear.inputBackward(c.dz[l], p.layers[l], dx: &c.da[l - 1], threads: threads)  // (linear.dx)

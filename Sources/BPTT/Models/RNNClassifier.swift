@@ -66,7 +66,9 @@ public struct RNNClassifier<T: Scalar> {
         var lossSum = 0.0, correct = 0
         for (j, t) in steps.enumerated() {
             readout.forward(ws.rnn.h[t], p.readout, into: &ws.logits[j])                          // (rnn.p)
+            ws.rnn.tracer?.forward(.logits, t, &ws.logits[j])                                     // (rnn.p)
             let r = SoftmaxCrossEntropy.forward(logits: ws.logits[j], targets: targets[j][...], probs: &ws.probs[j])
+            ws.rnn.tracer?.forward(.probs, t, &ws.probs[j])                                       // (losses.softmax)
             lossSum += r.lossSum
             correct += r.correct
         }
@@ -86,13 +88,15 @@ public struct RNNClassifier<T: Scalar> {
         if ws.dhs.count != xs.count { ws.dhs = Array(repeating: nil, count: xs.count) }
         for (j, t) in steps.enumerated() {
             SoftmaxCrossEntropy.backward(probs: ws.probs[j], targets: targets[j][...], scale: T(lossScale),
-                                         into: &ws.dlogits)                                            // (losses.dp)
+                                         into: &ws.dlogits, tracer: ws.rnn.tracer)                     // (losses.dp)
+            ws.rnn.tracer?.backward(.logits, t, ws.dlogits)                                            // (losses.dp)
             // forward (rnn.p): p_t = h_t W_phᵀ + b_p
             // ∂L/∂h_t from the readout: dp_t W_ph (taken out of the list so it is updated in place)
             var dh = ws.dhs[t - 1] ?? Matrix(rows: 0, cols: 0)
             ws.dhs[t - 1] = nil
             readout.backward(ws.dlogits, x: ws.rnn.h[t], p.readout, grads: &grads.readout, dx: &dh)  // (rnn.dh)
             ws.dhs[t - 1] = dh
+            if let tracer = ws.rnn.tracer { tracer.backward(.readoutDW, t, grads.readout.W); tracer.backward(.readoutDb, t, grads.readout.b) }
         }
         rnn.backward(ws.dhs, p.rnn, cache: &ws.rnn, grads: &grads.rnn,
                      inputGradients: inputGradients, truncation: truncation)

@@ -64,7 +64,9 @@ public struct SequenceClassifier<Cell: RecurrentCell> {
         for (j, t) in steps.enumerated() {
             let s = output == .last ? stack.finalState(ws.stack) : stack.output(t, ws.stack)
             readout.forward(s, p.readout, into: &ws.logits[j])                                     // (stacked.p)
+            ws.stack.tracer?.forward(.logitsStacked, t, &ws.logits[j])                             // (stacked.p)
             let r = SoftmaxCrossEntropy.forward(logits: ws.logits[j], targets: targets[j][...], probs: &ws.probs[j])
+            ws.stack.tracer?.forward(.probs, t, &ws.probs[j])                                      // (losses.softmax)
             lossSum += r.lossSum
             correct += r.correct
         }
@@ -88,7 +90,8 @@ public struct SequenceClassifier<Cell: RecurrentCell> {
         let result = forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, lengths: lengths, workspace: &ws, dropoutRNG: &dropoutRNG)
         for (j, t) in readoutSteps(xs.count).enumerated() {
             SoftmaxCrossEntropy.backward(probs: ws.probs[j], targets: targets[j][...], scale: T(lossScale),
-                                         into: &ws.dlogits)                                           // (losses.dp)
+                                         into: &ws.dlogits, tracer: ws.stack.tracer)                  // (losses.dp)
+            ws.stack.tracer?.backward(.logitsStacked, t, ws.dlogits)                                  // (losses.dp)
             // forward (stacked.p): p = s W_phᵀ + b_p  ⇒  ds = dp W_ph (linear.dx)
             if output == .last {
                 readout.backward(ws.dlogits, x: stack.finalState(ws.stack), p.readout, grads: &grads.readout, dx: &ws.stack.dFinal)
@@ -98,6 +101,7 @@ public struct SequenceClassifier<Cell: RecurrentCell> {
                                  dx: &ws.stack.dOutputs[t - 1])
                 ws.stack.dOutputUsed[t - 1] = true
             }
+            if let tracer = ws.stack.tracer { tracer.backward(.readoutDW, t, grads.readout.W); tracer.backward(.readoutDb, t, grads.readout.b) }
         }
         stack.backward(p.stack, workspace: &ws.stack, grads: &grads.stack, inputGradients: inputGradients, truncation: truncation)
         return result

@@ -49,6 +49,21 @@ public final class Progress {
         }
     }
 
+    private var lastLine = Date.distantPast
+
+    /// A line of its own (an epoch summary, a note). On a terminal the bar is cleared first and
+    /// redrawn by the next `update`. `throttle`: at most one such line a second, unless `force`.
+    public func line(_ s: @autoclosure () -> String, throttle: Bool = false, force: Bool = false) {
+        guard !quiet else { return }
+        let now = Date()
+        guard force || !throttle || now.timeIntervalSince(lastLine) >= 1 else { return }
+        lastLine = now
+        if drewBar { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)); drewBar = false }
+        print(s())
+        fflush(stdout)
+        if interactive { lastDraw = .distantPast }   // redraw the bar on the next update
+    }
+
     /// Ends the bar's line so that later output starts on a fresh one.
     public func finish() {
         if drewBar { FileHandle.standardOutput.write(Data("\n".utf8)); drewBar = false }

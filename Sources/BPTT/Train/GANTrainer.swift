@@ -16,11 +16,19 @@ public struct GANConfig: Sendable {
     public init() {}
 }
 
+/// Saved in checkpoints: everything but the run length and the thread count.
+extension GANConfig: Codable, Equatable {
+    enum CodingKeys: String, CodingKey { case latent, generatorHidden, discriminatorHidden, batch, optimizer, seedSchedule, initializer, seed }
+}
+
 public struct GANStepStats: Sendable {
     public var step: Int
     public var lossD: Double
     public var lossG: Double
     public var trainedD: Bool
+    /// Set when a loss, a gradient or a parameter became NaN or ±∞ ("L_D", "gradient of G.W3", …):
+    /// the run must stop without saving (the last good checkpoint stays as it was).
+    public var nonFinite: String? = nil
 }
 
 /// Trains G and D in Float32: each step one real batch, one batch of z, D's update (every step
@@ -44,6 +52,9 @@ public final class GANTrainer {
     var losses: [(lossD: Double, lossG: Double)]
     public private(set) var step = 0
     public private(set) var dSteps = 0
+    /// The data the run trains on, as recorded in checkpoints.
+    public var dataIdentity: DataIdentity
+    public static let model = "gan"
 
     public init(_ config: GANConfig, data: ImageDataset) {
         self.config = config
@@ -63,6 +74,7 @@ public final class GANTrainer {
         xs = Array(repeating: Matrix(rows: 0, cols: 0), count: S)
         zs = xs
         losses = Array(repeating: (0, 0), count: S)
+        dataIdentity = DataIdentity(spec: "digits", source: "images", train: data.count, test: 0, shape: [data.height, data.width])
     }
 
     static func fillGaussian(_ m: inout Matrix<Float>, _ rows: Int, _ cols: Int, rng: inout RNG) {
@@ -79,7 +91,7 @@ public final class GANTrainer {
         }
     }
 
-    public func trainStep() throws -> GANStepStats {
+    public func trainStep() -> GANStepStats {
         let B = config.batch, S = ws.count
         let scale = 1 / Double(B)
         let idx = (0..<B).map { _ in rng.int(below: data.count) }
@@ -109,7 +121,9 @@ public final class GANTrainer {
         }
         var lossD = 0.0, lossG = 0.0
         for s in 0..<S { lossD += losses[s].lossD; lossG += losses[s].lossG }
-        guard lossD.isFinite && lossG.isFinite else { throw BPTTError.nonFinite("GAN losses became L_D = \(lossD), L_G = \(lossG) at step \(step + 1)") }
+        func broken(_ what: String) -> GANStepStats { GANStepStats(step: step + 1, lossD: lossD, lossG: lossG, trainedD: false, nonFinite: what) }
+        if !lossD.isFinite { return broken("L_D") }
+        if !lossG.isFinite { return broken("L_G") }
         var trainD = true
         if config.seedSchedule {
             let pD = 1 / (1 + Foundation.exp(lossG - lossD))   // e^{L_D} / (e^{L_D} + e^{L_G})
@@ -130,6 +144,7 @@ public final class GANTrainer {
         }
         if trainD {
             for s in 1..<S { gradsD[0].add(gradsD[s]) }   // fixed order: same sum for any thread count
+            if let bad = gradsD[0].firstNonFiniteTensor { return broken("gradient of D." + bad) }
             optD.update(&params.d, grads: gradsD[0])
             dSteps += 1
         }
@@ -147,9 +162,56 @@ public final class GANTrainer {
             }
         }
         for s in 1..<S { gradsG[0].add(gradsG[s]) }
+        if let bad = gradsG[0].firstNonFiniteTensor { return broken("gradient of G." + bad) }
         optG.update(&params.g, grads: gradsG[0])
         step += 1
-        return GANStepStats(step: step, lossD: lossD, lossG: lossG, trainedD: trainD)
+        var stats = GANStepStats(step: step, lossD: lossD, lossG: lossG, trainedD: trainD)
+        if let bad = params.g.firstNonFiniteTensor.map({ "G." + $0 }) ?? params.d.firstNonFiniteTensor.map({ "D." + $0 }) {
+            stats.nonFinite = "parameter \(bad) after the update"
+        }
+        return stats
+    }
+
+    /// The whole run: G and D, both optimisers' state, the run's stream, the step and D's step count.
+    public func checkpoint() -> Checkpoint {
+        let og = optG.checkpointState(prefix: "G."), od = optD.checkpointState(prefix: "D.")
+        let run = SavedRun(config: config, data: dataIdentity, counters: ["d_steps": dSteps])
+        return Checkpoint(model: Self.model, config: run.json, step: step,
+                          tensors: params.g.namedTensors(prefix: "G.") + params.d.namedTensors(prefix: "D."),
+                          optimizerKind: config.optimizer.kind.rawValue, optimizerStep: step,
+                          optimizerState1: og.s1 + od.s1, optimizerState2: og.s2 + od.s2, rngs: [("data", rng)])
+    }
+
+    public static func savedRun(_ c: Checkpoint, source: String) throws -> SavedRun<GANConfig> {
+        try SavedRun<GANConfig>.decode(c, model: model, source: source)
+    }
+
+    /// Continues a saved run on `data` (which must be the data it was saved with).
+    public convenience init(resuming c: Checkpoint, data: ImageDataset, identity: DataIdentity, threads: Int, source: String) throws {
+        let run = try Self.savedRun(c, source: source)
+        try run.checkData(identity, source: source)
+        var config = run.config
+        config.threads = threads
+        self.init(config, data: data)
+        dataIdentity = run.data
+        guard c.optimizerKind == config.optimizer.kind.rawValue else {
+            throw BPTTError.input("\(source): optimiser state is \(c.optimizerKind), the run uses \(config.optimizer.kind.rawValue)")
+        }
+        let dSteps = run.counters["d_steps"] ?? -1
+        guard dSteps >= 0, dSteps <= c.step, c.optimizerStep == c.step, c.rng("data") != nil else {
+            throw BPTTError.input("\(source): inconsistent GAN step counters or missing random stream")
+        }
+        var p = params
+        try p.g.load(c.tensors, prefix: "G.", source: source)
+        try p.d.load(c.tensors, prefix: "D.", source: source)
+        let og = try MLPOptimizer<Float>(config.optimizer, like: p.g, step: c.step, s1: c.optimizerState1, s2: c.optimizerState2, prefix: "G.", source: source)
+        let od = try MLPOptimizer<Float>(config.optimizer, like: p.d, step: dSteps, s1: c.optimizerState1, s2: c.optimizerState2, prefix: "D.", source: source)
+        params = p
+        optG = og
+        optD = od
+        rng = c.rng("data")!
+        step = c.step
+        self.dSteps = dSteps
     }
 
     /// n samples G(z) for z drawn from `seed` (the same seed gives the same latent points).

@@ -6,8 +6,31 @@ import Foundation
 public struct EpochStats: Sendable {
     public var epoch: Int
     public var loss: Double
-    public var accuracy: Double?     // classifiers
+    public var accuracy: Double?     // classifiers (on the training batches)
+    public var testAccuracy: Double? = nil
     public var examplesPerSecond: Double
+}
+
+/// One optimisation step (one batch) of an epoch-based trainer.
+public struct BatchStats: Sendable {
+    /// Batches done in the whole run, this one included.
+    public var step: Int
+    /// The epoch this batch belongs to (1-based) and its index in it (1-based).
+    public var epoch: Int
+    public var batch: Int
+    public var loss: Double
+    /// Set when the loss or a gradient was NaN or ±∞ ("loss", "gradient of W2", …): the update was
+    /// skipped (or, for "parameter … after the update", the run must stop without saving).
+    public var nonFinite: String? = nil
+    /// Set when this batch completed an epoch.
+    public var epochDone: EpochStats? = nil
+}
+
+/// Measures examples/s within an epoch (not saved: checkpoints hold no timings).
+struct EpochClock {
+    var start = Date(), seenAtStart = 0
+    mutating func reset(seen: Int) { start = Date(); seenAtStart = seen }
+    func rate(seen: Int) -> Double { Double(seen - seenAtStart) / max(Date().timeIntervalSince(start), 1e-9) }
 }
 
 // MARK: - Masked autoencoder
@@ -25,6 +48,44 @@ public struct AutoencoderConfig: Sendable {
     public init() {}
 }
 
+/// Saved in checkpoints: everything but the run length and the thread count.
+extension AutoencoderConfig: Codable, Equatable {
+    enum CodingKeys: String, CodingKey { case mask, lossOn, hidden, batch, optimizer, initializer, seed }
+    public init(from d: Decoder) throws {
+        let k = try d.container(keyedBy: CodingKeys.self)
+        self.init()
+        let m = try k.decode(String.self, forKey: .mask)
+        guard let mask = MaskedAutoencoder<Float>.Mask(parsing: m),
+              let lossOn = MaskedAutoencoder<Float>.LossOn(rawValue: try k.decode(String.self, forKey: .lossOn)) else {
+            throw DecodingError.dataCorruptedError(forKey: .mask, in: k, debugDescription: "bad mask or loss-on")
+        }
+        self.mask = mask
+        self.lossOn = lossOn
+        hidden = try k.decode([Int].self, forKey: .hidden)
+        batch = try k.decode(Int.self, forKey: .batch)
+        optimizer = try k.decode(OptimizerConfig.self, forKey: .optimizer)
+        initializer = try k.decode(Initializer.self, forKey: .initializer)
+        seed = try k.decode(UInt64.self, forKey: .seed)
+        guard batch >= 1, hidden.allSatisfy({ $0 >= 1 && $0 <= 100_000 }) else {
+            throw DecodingError.dataCorruptedError(forKey: .hidden, in: k, debugDescription: "bad sizes")
+        }
+    }
+    public func encode(to e: Encoder) throws {
+        var k = e.container(keyedBy: CodingKeys.self)
+        try k.encode(mask.description, forKey: .mask)
+        try k.encode(lossOn.rawValue, forKey: .lossOn)
+        try k.encode(hidden, forKey: .hidden)
+        try k.encode(batch, forKey: .batch)
+        try k.encode(optimizer, forKey: .optimizer)
+        try k.encode(initializer, forKey: .initializer)
+        try k.encode(seed, forKey: .seed)
+    }
+    public static func == (a: Self, b: Self) -> Bool {
+        a.mask == b.mask && a.lossOn == b.lossOn && a.hidden == b.hidden && a.batch == b.batch && a.optimizer == b.optimizer
+            && a.initializer == b.initializer && a.seed == b.seed
+    }
+}
+
 public struct AutoencoderEvaluation: Sendable {
     public var maskedMSE: Double
     public var baselineZeroMSE: Double
@@ -33,50 +94,105 @@ public struct AutoencoderEvaluation: Sendable {
 }
 
 public final class AutoencoderTrainer {
+    public static let model = "autoencoder"
     public let config: AutoencoderConfig
     public let data: ImageData
+    public let dataSpec: String
     public let model: MaskedAutoencoder<Float>
     public private(set) var params: MLP<Float>.Parameters
     var optimizer: MLPOptimizer<Float>
     var rng: RNG
+    var schedule: EpochSchedule
+    public private(set) var history: [EpochRecord] = []
+    var clock = EpochClock()
     var ws = MaskedAutoencoder<Float>.Workspace()
     var grads: MLP<Float>.Parameters
     var x = Matrix<Float>(rows: 0, cols: 0), mask = Matrix<Float>(rows: 0, cols: 0)
-    public private(set) var epoch = 0
 
-    public init(_ config: AutoencoderConfig, data: ImageData) {
+    public init(_ config: AutoencoderConfig, data: ImageData, dataSpec: String = "digits") {
         self.config = config
         self.data = data
+        self.dataSpec = dataSpec
         model = MaskedAutoencoder(pixels: data.pixels, hidden: config.hidden, lossOn: config.lossOn, threads: config.threads)
         var rng = RNG(seed: config.seed)
         params = model.mlp.initialParameters(config.initializer, rng: &rng)
         self.rng = rng.split()
         optimizer = MLPOptimizer(config.optimizer, layers: model.mlp.layers.count)
         grads = params.zeros()
+        schedule = EpochSchedule(count: data.train.count, batch: config.batch, shuffle: .freshEachEpoch, rng: self.rng)
     }
 
-    /// One pass over the shuffled training set. Throws when the loss stops being finite.
-    public func trainEpoch() throws -> EpochStats {
-        let start = Date()
-        var order = Array(0..<data.train.count)
-        rng.shuffle(&order)
-        var lossSum = 0.0, batches = 0
-        var lo = 0
-        while lo < order.count {
-            let idx = order[lo..<min(lo + config.batch, order.count)]
-            data.train.gather(idx, into: &x)
-            config.mask.fill(&mask, batch: idx.count, height: data.height, width: data.width, rng: &rng)
-            grads.zero()
-            lossSum += model.lossAndGradient(x, mask: mask, params, workspace: &ws, grads: &grads)
-            optimizer.update(&params, grads: grads)
-            batches += 1
-            lo += config.batch
+    /// Completed epochs.
+    public var epoch: Int { schedule.cursor.epoch }
+    /// Batches done in the run.
+    public var step: Int { schedule.step }
+    public var batchesPerEpoch: Int { schedule.batchesPerEpoch }
+
+    /// One batch: masks from the run's stream, forward, backward, the non-finite guard, Adam.
+    /// The first batch of an epoch shuffles the training set.
+    public func trainStep() -> BatchStats {
+        if schedule.cursor.batch == 0 { clock.reset(seen: 0) }
+        let idx = schedule.nextBatch(rng: &rng)
+        let (e, b) = (schedule.cursor.epoch + 1, schedule.cursor.batch + 1)
+        data.train.gather(idx, into: &x)
+        config.mask.fill(&mask, batch: idx.count, height: data.height, width: data.width, rng: &rng)
+        grads.zero()
+        let loss = model.lossAndGradient(x, mask: mask, params, workspace: &ws, grads: &grads)
+        var st = BatchStats(step: step + 1, epoch: e, batch: b, loss: loss)
+        if !loss.isFinite { st.nonFinite = "loss"; return st }
+        if let bad = grads.firstNonFiniteTensor { st.nonFinite = "gradient of " + bad; return st }
+        optimizer.update(&params, grads: grads)
+        if let bad = params.firstNonFiniteTensor { st.nonFinite = "parameter \(bad) after the update"; return st }
+        if let done = schedule.record(loss: loss, weight: 1, size: idx.count) {
+            let l = done.lossSum / max(done.weight, 1)
+            history.append(EpochRecord(epoch: e, trainLoss: l))
+            st.epochDone = EpochStats(epoch: e, loss: l, accuracy: nil, examplesPerSecond: clock.rate(seen: done.seen))
         }
-        epoch += 1
-        let loss = lossSum / Double(max(batches, 1))
-        guard loss.isFinite else { throw BPTTError.nonFinite("autoencoder loss became \(loss) in epoch \(epoch)") }
-        return EpochStats(epoch: epoch, loss: loss, accuracy: nil,
-                          examplesPerSecond: Double(order.count) / max(Date().timeIntervalSince(start), 1e-9))
+        return st
+    }
+
+    /// Runs batches until the current epoch completes. Throws when the loss or a gradient stops being finite.
+    public func trainEpoch() throws -> EpochStats {
+        while true {
+            let s = trainStep()
+            if let bad = s.nonFinite { throw BPTTError.nonFinite("autoencoder step \(s.step) (epoch \(s.epoch)): \(bad) became NaN or infinite") }
+            if let done = s.epochDone { return done }
+        }
+    }
+
+    /// The whole run: parameters, Adam state, the run's stream, where it stands in its epoch, its curve.
+    public func checkpoint() -> Checkpoint {
+        let o = optimizer.checkpointState()
+        let run = SavedRun(config: config, data: DataIdentity(data, spec: dataSpec), cursor: schedule.cursor, history: history)
+        return Checkpoint(model: Self.model, config: run.json, step: step, tensors: params.namedTensors(),
+                          optimizerKind: config.optimizer.kind.rawValue, optimizerStep: o.step, optimizerState1: o.s1,
+                          optimizerState2: o.s2, rngs: [("data", rng), ("epoch", schedule.anchor)])
+    }
+
+    /// The run saved in a checkpoint (its configuration decides the model; refuses other kinds).
+    public static func savedRun(_ c: Checkpoint, source: String) throws -> SavedRun<AutoencoderConfig> {
+        try SavedRun<AutoencoderConfig>.decode(c, model: model, source: source)
+    }
+
+    /// Continues a saved run on `data` (which must be the data it was saved with).
+    public convenience init(resuming c: Checkpoint, data: ImageData, threads: Int, source: String) throws {
+        let run = try Self.savedRun(c, source: source)
+        try run.checkData(DataIdentity(data, spec: run.data.spec), source: source)
+        var config = run.config
+        config.threads = threads
+        self.init(config, data: data, dataSpec: run.data.spec)
+        var p = params
+        try p.load(c.tensors, source: source)
+        let o = try MLPOptimizer<Float>(config.optimizer, like: p, step: c.optimizerStep, s1: c.optimizerState1,
+                                        s2: c.optimizerState2, source: source)
+        guard let r = c.rng("data"), let anchor = c.rng("epoch") else { throw BPTTError.input("\(source): the checkpoint has no data/epoch random streams") }
+        try schedule.restore(run.cursor, anchor: anchor, source: source)
+        guard schedule.step == c.step else { throw BPTTError.input("\(source): step \(c.step) does not match the epoch position") }
+        params = p
+        optimizer = o
+        rng = r
+        history = run.history
+        clock.reset(seen: run.cursor.seen)
     }
 
     /// Test-set MSE on the masked pixels (masks from a fixed stream, the same for every run),
@@ -130,22 +246,32 @@ public struct ClassifierConfig: Sendable {
     public init() {}
 }
 
+/// Saved in checkpoints: everything but the run length and the thread count.
+extension ClassifierConfig: Codable, Equatable {
+    enum CodingKeys: String, CodingKey { case hidden, dropout, batch, optimizer, initializer, seed }
+}
+
 /// An MLP digit classifier: ReLU hidden layers, inverted dropout, softmax cross-entropy.
 public final class ClassifierTrainer {
+    public static let model = "classifier"
     public let config: ClassifierConfig
     public let data: ImageData
+    public let dataSpec: String
     public let mlp: MLP<Float>
     public private(set) var params: MLP<Float>.Parameters
     var optimizer: MLPOptimizer<Float>
     var rng: RNG
+    var schedule: EpochSchedule
+    public private(set) var history: [EpochRecord] = []
+    var clock = EpochClock()
     var cache = MLP<Float>.Cache()
     var grads: MLP<Float>.Parameters
     var x = Matrix<Float>(rows: 0, cols: 0), probs = Matrix<Float>(rows: 0, cols: 0), dOut = Matrix<Float>(rows: 0, cols: 0)
-    public private(set) var epoch = 0
 
-    public init(_ config: ClassifierConfig, data: ImageData) {
+    public init(_ config: ClassifierConfig, data: ImageData, dataSpec: String = "digits") {
         self.config = config
         self.data = data
+        self.dataSpec = dataSpec
         var m = MLP<Float>(sizes: [data.pixels] + config.hidden + [max(data.classes, 2)], hidden: .relu, output: .identity,
                            dropout: config.dropout)
         m.threads = config.threads
@@ -155,34 +281,84 @@ public final class ClassifierTrainer {
         self.rng = rng.split()
         optimizer = MLPOptimizer(config.optimizer, layers: mlp.layers.count)
         grads = params.zeros()
+        schedule = EpochSchedule(count: data.train.count, batch: config.batch, shuffle: .freshEachEpoch, rng: self.rng)
     }
 
-    public func trainEpoch() throws -> EpochStats {
-        let start = Date()
-        var order = Array(0..<data.train.count)
-        rng.shuffle(&order)
-        var lossSum = 0.0, correct = 0
-        var lo = 0
-        while lo < order.count {
-            let idx = order[lo..<min(lo + config.batch, order.count)]
-            let labels = idx.map { data.train.labels[$0] }
-            data.train.gather(idx, into: &x)
-            withUnsafeMutablePointer(to: &rng) { mlp.forward(x, params, cache: &cache, dropoutRNG: $0) }
-            let r = SoftmaxCrossEntropy.forward(logits: cache.output, targets: labels[...], probs: &probs)
-            SoftmaxCrossEntropy.backward(probs: probs, targets: labels[...], scale: 1 / Float(idx.count), into: &dOut)
-            cache.dOutput = dOut
-            grads.zero()
-            mlp.backward(x, params, cache: &cache, grads: &grads)
-            optimizer.update(&params, grads: grads)
-            lossSum += r.lossSum
-            correct += r.correct
-            lo += config.batch
+    /// Completed epochs.
+    public var epoch: Int { schedule.cursor.epoch }
+    /// Batches done in the run.
+    public var step: Int { schedule.step }
+    public var batchesPerEpoch: Int { schedule.batchesPerEpoch }
+
+    /// One batch: forward with dropout, softmax cross-entropy, backward, the non-finite guard, update.
+    /// The first batch of an epoch shuffles the training set.
+    public func trainStep() -> BatchStats {
+        if schedule.cursor.batch == 0 { clock.reset(seen: 0) }
+        let idx = schedule.nextBatch(rng: &rng)
+        let (e, b) = (schedule.cursor.epoch + 1, schedule.cursor.batch + 1)
+        let labels = idx.map { data.train.labels[$0] }
+        data.train.gather(idx, into: &x)
+        withUnsafeMutablePointer(to: &rng) { mlp.forward(x, params, cache: &cache, dropoutRNG: $0) }
+        let r = SoftmaxCrossEntropy.forward(logits: cache.output, targets: labels[...], probs: &probs)
+        SoftmaxCrossEntropy.backward(probs: probs, targets: labels[...], scale: 1 / Float(idx.count), into: &dOut)
+        cache.dOutput = dOut
+        grads.zero()
+        mlp.backward(x, params, cache: &cache, grads: &grads)
+        let n = Double(idx.count)
+        var st = BatchStats(step: step + 1, epoch: e, batch: b, loss: r.lossSum / n)
+        if !st.loss.isFinite { st.nonFinite = "loss"; return st }
+        if let bad = grads.firstNonFiniteTensor { st.nonFinite = "gradient of " + bad; return st }
+        optimizer.update(&params, grads: grads)
+        if let bad = params.firstNonFiniteTensor { st.nonFinite = "parameter \(bad) after the update"; return st }
+        if let done = schedule.record(loss: r.lossSum / n, weight: n, correct: r.correct, size: idx.count) {
+            let l = done.lossSum / Double(max(done.seen, 1)), acc = Double(done.correct) / Double(max(done.seen, 1))
+            history.append(EpochRecord(epoch: e, trainLoss: l, trainAccuracy: acc))
+            st.epochDone = EpochStats(epoch: e, loss: l, accuracy: acc, examplesPerSecond: clock.rate(seen: done.seen))
         }
-        epoch += 1
-        let loss = lossSum / Double(order.count)
-        guard loss.isFinite else { throw BPTTError.nonFinite("classifier loss became \(loss) in epoch \(epoch)") }
-        return EpochStats(epoch: epoch, loss: loss, accuracy: Double(correct) / Double(order.count),
-                          examplesPerSecond: Double(order.count) / max(Date().timeIntervalSince(start), 1e-9))
+        return st
+    }
+
+    /// Runs batches until the current epoch completes. Throws when the loss or a gradient stops being finite.
+    public func trainEpoch() throws -> EpochStats {
+        while true {
+            let s = trainStep()
+            if let bad = s.nonFinite { throw BPTTError.nonFinite("classifier step \(s.step) (epoch \(s.epoch)): \(bad) became NaN or infinite") }
+            if let done = s.epochDone { return done }
+        }
+    }
+
+    /// The whole run: parameters, optimiser state, the run's stream, where it stands in its epoch, its curve.
+    public func checkpoint() -> Checkpoint {
+        let o = optimizer.checkpointState()
+        let run = SavedRun(config: config, data: DataIdentity(data, spec: dataSpec), cursor: schedule.cursor, history: history)
+        return Checkpoint(model: Self.model, config: run.json, step: step, tensors: params.namedTensors(),
+                          optimizerKind: config.optimizer.kind.rawValue, optimizerStep: o.step, optimizerState1: o.s1,
+                          optimizerState2: o.s2, rngs: [("data", rng), ("epoch", schedule.anchor)])
+    }
+
+    public static func savedRun(_ c: Checkpoint, source: String) throws -> SavedRun<ClassifierConfig> {
+        try SavedRun<ClassifierConfig>.decode(c, model: model, source: source)
+    }
+
+    /// Continues a saved run on `data` (which must be the data it was saved with).
+    public convenience init(resuming c: Checkpoint, data: ImageData, threads: Int, source: String) throws {
+        let run = try Self.savedRun(c, source: source)
+        try run.checkData(DataIdentity(data, spec: run.data.spec), source: source)
+        var config = run.config
+        config.threads = threads
+        self.init(config, data: data, dataSpec: run.data.spec)
+        var p = params
+        try p.load(c.tensors, source: source)
+        let o = try MLPOptimizer<Float>(config.optimizer, like: p, step: c.optimizerStep, s1: c.optimizerState1,
+                                        s2: c.optimizerState2, source: source)
+        guard let r = c.rng("data"), let anchor = c.rng("epoch") else { throw BPTTError.input("\(source): the checkpoint has no data/epoch random streams") }
+        try schedule.restore(run.cursor, anchor: anchor, source: source)
+        guard schedule.step == c.step else { throw BPTTError.input("\(source): step \(c.step) does not match the epoch position") }
+        params = p
+        optimizer = o
+        rng = r
+        history = run.history
+        clock.reset(seen: run.cursor.seen)
     }
 
     /// Class probabilities for every row of `images` (no dropout).

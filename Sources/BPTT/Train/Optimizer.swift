@@ -53,16 +53,21 @@ public struct Optimizer<P: ParameterSet> {
         let paths = params.parameterPaths
         if s1.isEmpty {
             s1 = paths.map { Matrix(zerosLike: params[keyPath: $0.path]) }
-            s2 = config.kind == .adam ? s1 : []
+            s2 = config.kind == .adam ? paths.map { Matrix(zerosLike: params[keyPath: $0.path]) } : []
         }
         step += 1
         for (i, (_, path)) in paths.enumerated() {
+            // The tensor is moved out and back, so its buffer stays uniquely referenced and is
+            // updated in place (an inout access through a key path copied every tensor, every step).
+            var theta = params[keyPath: path]
+            params[keyPath: path] = Matrix(rows: 0, cols: 0)
             if config.kind == .adam {
-                update(&params[keyPath: path], grads[keyPath: path], &s1[i], &s2[i])
+                update(&theta, grads[keyPath: path], &s1[i], &s2[i])
             } else {
                 var unused = Matrix<T>(rows: 0, cols: 0)
-                update(&params[keyPath: path], grads[keyPath: path], &s1[i], &unused)
+                update(&theta, grads[keyPath: path], &s1[i], &unused)
             }
+            params[keyPath: path] = theta
         }
     }
 

@@ -24,16 +24,12 @@ public struct SequenceTaskConfig: Sendable {
     public init() {}
 }
 
-/// One epoch's numbers.
-public struct SequenceEpochStats: Sendable {
-    public var epoch: Int
-    public var trainLoss: Double
-    public var trainAccuracy: Double
-    public var testAccuracy: Double
-    public var examplesPerSecond: Double
-    public var seconds: Double
-    /// Set when training stopped on a NaN/∞ (what broke).
-    public var nonFinite: String? = nil
+/// Saved in checkpoints: everything but the run length and the thread count.
+extension SequenceTaskConfig: Codable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case task, model, layers, bidirectional, hidden, batch, optimizer, clip, seed, shards, initializer
+        case embeddingDim, dropout, vocabularySize, maxLength
+    }
 }
 
 /// Prepared text data: encoded train/test sequences and the vocabulary.
@@ -54,125 +50,251 @@ public struct EncodedText: Sendable {
     }
 }
 
-/// Runs a whole task: `onEpoch` is called after every epoch (return false to stop).
-public enum SequenceTaskRunner {
+/// Trains an image-rows or sentiment model batch by batch; an epoch ends with the test accuracy.
+/// Resumable between any two batches: the checkpoint holds the parameters, the optimiser state,
+/// the epoch position (the batch order is replayed from the saved stream) and the dropout stream.
+public final class SequenceTaskTrainer {
+    public let config: SequenceTaskConfig
+    public let dataIdentity: DataIdentity
+    private let engine: SequenceTaskEngine
+
+    /// The checkpoint's model kind is the task ("image-rows", "sentiment").
+    public var task: String { config.task }
+    public var step: Int { engine.step() }
+    /// Completed epochs.
+    public var epoch: Int { engine.epoch() }
+    public var batchesPerEpoch: Int { engine.batchesPerEpoch }
+    public var history: [EpochRecord] { engine.history() }
+    public var parameterCount: Int { engine.parameterCount }
+
     /// seed 004: each image is H steps of W pixels, classified from the last state.
-    public static func imageRows(_ c: SequenceTaskConfig, data: ImageData, onEpoch: @escaping (SequenceEpochStats) -> Bool) throws -> Int {
+    public init(imageRows c: SequenceTaskConfig, data: ImageData, dataSpec: String) throws {
         guard let kind = CellKind(rawValue: c.model) else { throw BPTTError.usage("unknown model '\(c.model)'") }
-        return try kind.accept(ImageRowsMaker(c: c, data: data, onEpoch: onEpoch), hidden: c.hidden)
+        var c = c
+        c.task = "image-rows"
+        config = c
+        dataIdentity = DataIdentity(data, spec: dataSpec)
+        engine = try kind.accept(ImageRowsMaker(c: c, data: data, identity: dataIdentity), hidden: c.hidden)
     }
 
-    /// seed 002: embedding, dropout, masked stack, dense logit, BCE with logits.
-    public static func sentiment(_ c: SequenceTaskConfig, text: EncodedText, vectors: Matrix<Float>?,
-                                 onEpoch: @escaping (SequenceEpochStats) -> Bool) throws -> Int {
+    /// seed 002: embedding, dropout, masked stack, dense logit, BCE with logits. With `vectors`,
+    /// the embedding width is theirs (and recorded as `embeddingDim`).
+    public init(sentiment c: SequenceTaskConfig, text: EncodedText, vectors: Matrix<Float>?, identity: DataIdentity) throws {
         guard let kind = CellKind(rawValue: c.model) else { throw BPTTError.usage("unknown model '\(c.model)'") }
-        return try kind.accept(SentimentMaker(c: c, text: text, vectors: vectors, onEpoch: onEpoch), hidden: c.hidden)
+        var c = c
+        c.task = "sentiment"
+        if let vectors { c.embeddingDim = vectors.cols }
+        config = c
+        dataIdentity = identity
+        engine = try kind.accept(SentimentMaker(c: c, text: text, vectors: vectors, identity: identity), hidden: c.hidden)
     }
 
-    struct ImageRowsMaker: CellVisitor {
-        typealias T = Float
-        let c: SequenceTaskConfig, data: ImageData, onEpoch: (SequenceEpochStats) -> Bool
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Int where C.T == Float {
-            typealias Model = SequenceClassifier<C>
-            let (H, W) = (data.height, data.width)
-            let model = Model(stack: RecurrentStack(layers: c.layers, bidirectional: c.bidirectional, inputSize: W,
-                                                    hiddenSize: c.hidden, make: make), classes: data.classes)
-            var rng = RNG(seed: c.seed)
-            let core = ShardedStep(params: model.initialParameters(c.initializer, rng: &rng), optimizer: c.optimizer,
-                                   shards: c.shards, threads: c.threads, clip: c.clip, workspace: Model.Workspace())
-            var dataRNG = rng.split()
-            // rows as time steps: xs[t][b, w] = image_b[t, w]
-            func sequences(_ set: ImageDataset, _ idx: ArraySlice<Int>, _ xs: inout [Matrix<Float>], _ flat: inout Matrix<Float>) {
-                set.gather(idx, into: &flat)
-                resize(&xs, count: H, rows: idx.count, cols: W)
-                for t in 0..<H { for b in 0..<idx.count { for w in 0..<W { xs[t][b, w] = flat[b, t * W + w] } } }
-            }
-            var xs: [Matrix<Float>] = [], flat = Matrix<Float>(rows: 0, cols: 0)
-            var order = Array(0..<data.train.count)
-            for epoch in 1...max(1, c.epochs) {
-                let start = Date()
-                dataRNG.shuffle(&order)
-                var lossSum = 0.0, correct = 0, seen = 0
-                var lo = 0
-                while lo < order.count {
-                    let hi = min(lo + c.batch, order.count)
-                    let idx = order[lo..<hi]
-                    sequences(data.train, idx, &xs, &flat)
-                    let targets = idx.map { data.train.labels[$0] }
-                    let B = hi - lo, batchXs = xs, scale = 1 / Double(B)
-                    let st = core.run(batch: B, dropoutSeeds: nil) { _, l, h, p, ws, g, drop in
-                        model.lossAndGradient(batchXs.map { rowsSlice($0, l, h) }, targets: [Array(targets[l..<h])], p,
-                                              lossScale: scale, workspace: &ws, grads: &g, dropoutRNG: &drop)
-                    }
-                    if let bad = st.nonFinite { _ = onEpoch(SequenceEpochStats(epoch: epoch, trainLoss: .nan, trainAccuracy: .nan, testAccuracy: .nan, examplesPerSecond: 0, seconds: 0, nonFinite: bad)); return epoch }
-                    lossSum += st.loss * Double(B); correct += Int((st.accuracy * Double(B)).rounded()); seen += B
+    /// One batch (the first of an epoch shuffles); the last batch of an epoch also measures the
+    /// test accuracy (`epochDone`).
+    public func trainStep() -> BatchStats { engine.trainStep() }
+
+    public func checkpoint() -> Checkpoint { engine.checkpoint() }
+
+    /// The run saved in a checkpoint of `task`; refuses any other kind.
+    public static func savedRun(_ c: Checkpoint, task: String, source: String) throws -> SavedRun<SequenceTaskConfig> {
+        try SavedRun<SequenceTaskConfig>.decode(c, model: task, source: source)
+    }
+
+    /// Restores a checkpoint of this very configuration (see `savedRun`), checking every tensor first.
+    public func restore(_ c: Checkpoint, source: String) throws {
+        let run = try Self.savedRun(c, task: task, source: source)
+        try run.checkData(dataIdentity, source: source)
+        try engine.restore(c, run, source)
+    }
+}
+
+/// The trainer's view of an engine: closures made where the cell type is concrete (GUIDE §4).
+struct SequenceTaskEngine {
+    let step: () -> Int
+    let epoch: () -> Int
+    let batchesPerEpoch: Int
+    let parameterCount: Int
+    let history: () -> [EpochRecord]
+    let trainStep: () -> BatchStats
+    let checkpoint: () -> Checkpoint
+    let restore: (Checkpoint, SavedRun<SequenceTaskConfig>, String) throws -> Void
+}
+
+/// The epoch loop shared by both tasks, for one concrete model: `runBatch` trains on the
+/// schedule's items (image indices, or one length bucket), `testAccuracy` scores the test set.
+final class EpochEngine<Params: ParameterSet, Workspace> where Params.T == Float {
+    let config: SequenceTaskConfig
+    let identity: DataIdentity
+    let core: ShardedStep<Params, Workspace>
+    var schedule: EpochSchedule
+    var dropoutRNG: RNG
+    var history: [EpochRecord] = []
+    var clock = EpochClock()
+    let runBatch: (ArraySlice<Int>, ShardedStep<Params, Workspace>, [UInt64]?) -> (StepStats, size: Int)
+    let testAccuracy: (Params) -> Double
+
+    init(config: SequenceTaskConfig, identity: DataIdentity, core: ShardedStep<Params, Workspace>, schedule: EpochSchedule, dropoutRNG: RNG,
+         runBatch: @escaping (ArraySlice<Int>, ShardedStep<Params, Workspace>, [UInt64]?) -> (StepStats, size: Int),
+         testAccuracy: @escaping (Params) -> Double) {
+        self.config = config
+        self.identity = identity
+        self.core = core
+        self.schedule = schedule
+        self.dropoutRNG = dropoutRNG
+        self.runBatch = runBatch
+        self.testAccuracy = testAccuracy
+    }
+
+    func trainStep() -> BatchStats {
+        if schedule.cursor.batch == 0 { clock.reset(seen: 0) }
+        var unused = RNG(seed: 0)   // the cumulative schedule shuffles with its own stream
+        let items = schedule.nextBatch(rng: &unused)
+        let (e, b) = (schedule.cursor.epoch + 1, schedule.cursor.batch + 1)
+        // Dropout masks: one stream per shard, seeded in shard order (same numbers for any thread count).
+        let seeds: [UInt64]? = config.task == "sentiment" && config.dropout > 0 ? (0..<core.shards).map { _ in dropoutRNG.next() } : nil
+        let (st, B) = runBatch(items, core, seeds)
+        var out = BatchStats(step: schedule.step + 1, epoch: e, batch: b, loss: st.loss, nonFinite: st.nonFinite)
+        if st.nonFinite != nil { return out }
+        if let done = schedule.record(loss: st.loss, weight: Double(B), correct: Int((st.accuracy * Double(B)).rounded()), size: B) {
+            let rate = clock.rate(seen: done.seen)
+            let loss = done.lossSum / max(done.weight, 1), acc = Double(done.correct) / Double(max(done.seen, 1))
+            let test = testAccuracy(core.params)
+            history.append(EpochRecord(epoch: e, trainLoss: loss, trainAccuracy: acc, testAccuracy: test))
+            out.epochDone = EpochStats(epoch: e, loss: loss, accuracy: acc, testAccuracy: test, examplesPerSecond: rate)
+        }
+        return out
+    }
+
+    func checkpoint() -> Checkpoint {
+        let o = core.optimizer.checkpointState(like: core.params)
+        let run = SavedRun(config: config, data: identity, cursor: schedule.cursor, history: history)
+        return Checkpoint(model: config.task, config: run.json, step: schedule.step, tensors: core.params.namedTensors(),
+                          optimizerKind: o.kind, optimizerStep: o.step, optimizerState1: o.s1, optimizerState2: o.s2,
+                          rngs: [("data", schedule.anchor), ("dropout", dropoutRNG)])
+    }
+
+    func restore(_ c: Checkpoint, _ run: SavedRun<SequenceTaskConfig>, _ source: String) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        guard (try? e.encode(run.config)) == (try? e.encode(config)) else { throw BPTTError.input("\(source): the checkpoint's configuration differs from this run's") }
+        var p = core.params
+        try p.load(c.tensors, source: source)
+        let o = try Optimizer<Params>(config.optimizer, restoring: c, like: p, source: source)
+        guard let anchor = c.rng("data"), let dropout = c.rng("dropout") else {
+            throw BPTTError.input("\(source): the checkpoint has no data/dropout random streams")
+        }
+        var s = schedule
+        try s.restore(run.cursor, anchor: anchor, source: source)
+        guard s.step == c.step else { throw BPTTError.input("\(source): step \(c.step) does not match the epoch position") }
+        core.params = p
+        core.optimizer = o
+        core.step = c.step
+        schedule = s
+        dropoutRNG = dropout
+        history = run.history
+        clock.reset(seen: run.cursor.seen)
+    }
+
+    var engine: SequenceTaskEngine {
+        SequenceTaskEngine(step: { self.schedule.step }, epoch: { self.schedule.cursor.epoch }, batchesPerEpoch: schedule.batchesPerEpoch,
+                           parameterCount: core.params.parameterCount, history: { self.history },
+                           trainStep: { self.trainStep() }, checkpoint: { self.checkpoint() },
+                           restore: { try self.restore($0, $1, $2) })
+    }
+}
+
+struct ImageRowsMaker: CellVisitor {
+    typealias T = Float
+    let c: SequenceTaskConfig, data: ImageData, identity: DataIdentity
+    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> SequenceTaskEngine where C.T == Float {
+        typealias Model = SequenceClassifier<C>
+        let (H, W) = (data.height, data.width)
+        let model = Model(stack: RecurrentStack(layers: c.layers, bidirectional: c.bidirectional, inputSize: W,
+                                                hiddenSize: c.hidden, make: make), classes: data.classes)
+        var rng = RNG(seed: c.seed)
+        let core = ShardedStep(params: model.initialParameters(c.initializer, rng: &rng), optimizer: c.optimizer,
+                               shards: c.shards, threads: c.threads, clip: c.clip, workspace: Model.Workspace())
+        let dataRNG = rng.split(), dropoutRNG = rng.split()
+        let data = self.data
+        // rows as time steps: xs[t][b, w] = image_b[t, w]
+        func sequences(_ set: ImageDataset, _ idx: ArraySlice<Int>, _ xs: inout [Matrix<Float>], _ flat: inout Matrix<Float>) {
+            set.gather(idx, into: &flat)
+            resize(&xs, count: H, rows: idx.count, cols: W)
+            for t in 0..<H { for b in 0..<idx.count { for w in 0..<W { xs[t][b, w] = flat[b, t * W + w] } } }
+        }
+        var xs: [Matrix<Float>] = [], flat = Matrix<Float>(rows: 0, cols: 0)
+        let e = EpochEngine(
+            config: c, identity: identity, core: core,
+            schedule: EpochSchedule(count: data.train.count, batch: c.batch, shuffle: .cumulative, rng: dataRNG),
+            dropoutRNG: dropoutRNG,
+            runBatch: { idx, core, _ in
+                sequences(data.train, idx, &xs, &flat)
+                let targets = idx.map { data.train.labels[$0] }
+                let B = idx.count, batchXs = xs, scale = 1 / Double(B)
+                let st = core.run(batch: B, dropoutSeeds: nil) { _, l, h, p, ws, g, drop in
+                    model.lossAndGradient(batchXs.map { rowsSlice($0, l, h) }, targets: [Array(targets[l..<h])], p,
+                                          lossScale: scale, workspace: &ws, grads: &g, dropoutRNG: &drop)
+                }
+                return (st, B)
+            },
+            testAccuracy: { params in
+                var ws = Model.Workspace(), right = 0, lo = 0
+                var xs: [Matrix<Float>] = [], flat = Matrix<Float>(rows: 0, cols: 0)
+                let all = Array(0..<data.test.count)
+                while lo < all.count {
+                    let hi = min(lo + 256, all.count)
+                    sequences(data.test, all[lo..<hi], &xs, &flat)
+                    right += model.forward(xs, targets: [all[lo..<hi].map { data.test.labels[$0] }], params, workspace: &ws).correct
                     lo = hi
                 }
-                let seconds = Date().timeIntervalSince(start)
-                // test accuracy
-                var ws = Model.Workspace(), right = 0, tlo = 0
-                let all = Array(0..<data.test.count)
-                while tlo < all.count {
-                    let thi = min(tlo + 256, all.count)
-                    sequences(data.test, all[tlo..<thi], &xs, &flat)
-                    right += model.forward(xs, targets: [all[tlo..<thi].map { data.test.labels[$0] }], core.params, workspace: &ws).correct
-                    tlo = thi
-                }
-                let s = SequenceEpochStats(epoch: epoch, trainLoss: lossSum / Double(seen), trainAccuracy: Double(correct) / Double(seen),
-                                   testAccuracy: Double(right) / Double(max(1, all.count)),
-                                   examplesPerSecond: Double(seen) / max(seconds, 1e-9), seconds: seconds)
-                if !onEpoch(s) { return epoch }
-            }
-            return c.epochs
-        }
+                return Double(right) / Double(max(1, all.count))
+            })
+        return e.engine
     }
+}
 
-    struct SentimentMaker: CellVisitor {
-        typealias T = Float
-        let c: SequenceTaskConfig, text: EncodedText, vectors: Matrix<Float>?, onEpoch: (SequenceEpochStats) -> Bool
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Int where C.T == Float {
-            typealias Model = SentimentClassifier<C>
-            let E = vectors?.cols ?? c.embeddingDim
-            let model = Model(vocabularySize: text.vocabulary.count, embeddingDim: E, dropout: c.dropout,
-                              stack: RecurrentStack(layers: c.layers, bidirectional: c.bidirectional, inputSize: E,
-                                                    hiddenSize: c.hidden, make: make))
-            var rng = RNG(seed: c.seed)
-            let core = ShardedStep(params: model.initialParameters(c.initializer, rng: &rng, vectors: vectors), optimizer: c.optimizer,
-                                   shards: c.shards, threads: c.threads, clip: c.clip, workspace: Model.Workspace())
-            var dataRNG = rng.split(), dropoutRNG = rng.split()
-            // sort-by-length buckets: fixed batches of similar lengths, their order shuffled each epoch
-            func buckets(_ seqs: [[Int]]) -> [[Int]] {
-                let sorted = seqs.indices.sorted { (seqs[$0].count, $0) < (seqs[$1].count, $1) }
-                return stride(from: 0, to: sorted.count, by: c.batch).map { Array(sorted[$0..<min($0 + c.batch, sorted.count)]) }
-            }
-            func batch(_ idx: [Int], _ seqs: [[Int]], _ labels: [Int]) -> TokenBatch {
-                TokenBatch.padded(idx.map { seqs[$0] }, labels: idx.map { labels[$0] })
-            }
-            var trainBuckets = buckets(text.train)
-            let testBatches = buckets(text.test).map { batch($0, text.test, text.testLabels) }
-            for epoch in 1...max(1, c.epochs) {
-                let start = Date()
-                dataRNG.shuffle(&trainBuckets)
-                var lossSum = 0.0, correct = 0, seen = 0
-                for idx in trainBuckets {
-                    let tb = batch(idx, text.train, text.trainLabels)
-                    let B = tb.size, scale = 1 / Double(B)
-                    let seeds: [UInt64]? = c.dropout > 0 ? (0..<core.shards).map { _ in dropoutRNG.next() } : nil
-                    let st = core.run(batch: B, dropoutSeeds: seeds) { _, l, h, p, ws, g, drop in
-                        model.lossAndGradient(tb.rows(l, h), p, lossScale: scale, workspace: &ws, grads: &g, dropoutRNG: &drop)
-                    }
-                    if let bad = st.nonFinite { _ = onEpoch(SequenceEpochStats(epoch: epoch, trainLoss: .nan, trainAccuracy: .nan, testAccuracy: .nan, examplesPerSecond: 0, seconds: 0, nonFinite: bad)); return epoch }
-                    lossSum += st.loss * Double(B); correct += Int((st.accuracy * Double(B)).rounded()); seen += B
-                }
-                let seconds = Date().timeIntervalSince(start)
-                var ws = Model.Workspace(), right = 0, none: RNG? = nil
-                for tb in testBatches { right += model.forward(tb, core.params, workspace: &ws, dropoutRNG: &none).correct }
-                let s = SequenceEpochStats(epoch: epoch, trainLoss: lossSum / Double(seen), trainAccuracy: Double(correct) / Double(seen),
-                                   testAccuracy: Double(right) / Double(max(1, text.test.count)),
-                                   examplesPerSecond: Double(seen) / max(seconds, 1e-9), seconds: seconds)
-                if !onEpoch(s) { return epoch }
-            }
-            return c.epochs
+struct SentimentMaker: CellVisitor {
+    typealias T = Float
+    let c: SequenceTaskConfig, text: EncodedText, vectors: Matrix<Float>?, identity: DataIdentity
+    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> SequenceTaskEngine where C.T == Float {
+        typealias Model = SentimentClassifier<C>
+        let E = vectors?.cols ?? c.embeddingDim
+        let model = Model(vocabularySize: text.vocabulary.count, embeddingDim: E, dropout: c.dropout,
+                          stack: RecurrentStack(layers: c.layers, bidirectional: c.bidirectional, inputSize: E,
+                                                hiddenSize: c.hidden, make: make))
+        var rng = RNG(seed: c.seed)
+        let core = ShardedStep(params: model.initialParameters(c.initializer, rng: &rng, vectors: vectors), optimizer: c.optimizer,
+                               shards: c.shards, threads: c.threads, clip: c.clip, workspace: Model.Workspace())
+        let dataRNG = rng.split(), dropoutRNG = rng.split()
+        // sort-by-length buckets: fixed batches of similar lengths, their order shuffled each epoch
+        let batchSize = c.batch
+        func buckets(_ seqs: [[Int]]) -> [[Int]] {
+            let sorted = seqs.indices.sorted { (seqs[$0].count, $0) < (seqs[$1].count, $1) }
+            return stride(from: 0, to: sorted.count, by: batchSize).map { Array(sorted[$0..<min($0 + batchSize, sorted.count)]) }
         }
+        func batch(_ idx: [Int], _ seqs: [[Int]], _ labels: [Int]) -> TokenBatch {
+            TokenBatch.padded(idx.map { seqs[$0] }, labels: idx.map { labels[$0] })
+        }
+        let text = self.text
+        let trainBuckets = buckets(text.train)
+        let testBatches = buckets(text.test).map { batch($0, text.test, text.testLabels) }
+        let e = EpochEngine(
+            config: c, identity: identity, core: core,
+            schedule: EpochSchedule(count: trainBuckets.count, batch: 1, shuffle: .cumulative, rng: dataRNG),
+            dropoutRNG: dropoutRNG,
+            runBatch: { items, core, seeds in
+                let tb = batch(trainBuckets[items.first!], text.train, text.trainLabels)
+                let B = tb.size, scale = 1 / Double(B)
+                let st = core.run(batch: B, dropoutSeeds: seeds) { _, l, h, p, ws, g, drop in
+                    model.lossAndGradient(tb.rows(l, h), p, lossScale: scale, workspace: &ws, grads: &g, dropoutRNG: &drop)
+                }
+                return (st, B)
+            },
+            testAccuracy: { params in
+                var ws = Model.Workspace(), right = 0, none: RNG? = nil
+                for tb in testBatches { right += model.forward(tb, params, workspace: &ws, dropoutRNG: &none).correct }
+                return Double(right) / Double(max(1, text.test.count))
+            })
+        return e.engine
     }
 }

@@ -86,9 +86,15 @@ public final class PalindromeTrainer {
     /// The whole run's state: configuration, parameters, optimiser state, RNG streams, step.
     public func checkpoint() -> Checkpoint { engine.checkpoint() }
 
+    /// Restores a checkpoint of this very model (names and shapes checked before anything changes).
+    public func restore(_ c: Checkpoint, source: String) throws { try engine.restore(c, source) }
+
     /// Continues a run from a checkpoint written by `checkpoint()`, using the checkpoint's
     /// configuration (steps aside). Refuses, changing nothing, a checkpoint of another model.
     public convenience init(resuming c: Checkpoint, steps: Int, source: String) throws {
+        guard CellKind(rawValue: c.model) != nil else {
+            throw BPTTError.input("\(source): holds a '\(c.model)' run; train --task palindrome resumes checkpoints of \(PalindromeTrainer.models.joined(separator: ", "))")
+        }
         guard let data = c.config.data(using: .utf8),
               var config = try? JSONDecoder().decode(TrainConfig.self, from: data) else {
             throw BPTTError.input("\(source): the checkpoint's configuration is not a sequence-training configuration")

@@ -1,0 +1,181 @@
+/// What the cells report to `bptt explain` and `bptt gradcheck --locate`, and how those tools
+/// reach into the real forward and backward passes.
+///
+/// The cells' forward and backward are generic over a `CellProbe`. Training runs them with
+/// `NoProbe`, whose hooks are empty and inlined: the specialised code is the code without hooks.
+/// The checks run them with a `Tracer`, which
+///
+/// - records every quantity of the derivation as the real code computes it (forward values
+///   a_t, h_t, c_t, every gate; backward adjoints dh_t, dc_t, …; parameter-gradient sums),
+/// - nudges one element of one quantity at one step by ±ε inside the forward pass (everything
+///   computed after it sees the nudge): the numeric side of the per-step adjoint check,
+/// - switches on one deliberate mistake of the catalogue (`Break`) in the real backward code.
+///
+/// A cell picks the probe once per call (`if let tracer = cache.tracer`), so the training path
+/// pays one branch per forward and per backward.
+public protocol CellProbe {
+    /// Forward: the whole matrix `m` holds quantity `q` at step t (a nudge may change it).
+    func forward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: inout Matrix<T>)
+    /// Forward: `count` values of row `row` of quantity `q` at step t, from `v`.
+    func forward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafeMutablePointer<T>, count: Int)
+    /// Forward: one element; returns the value to use (nudged or not).
+    func forward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: T) -> T
+    /// Backward: ∂L/∂q at step t, the whole matrix (or a parameter-gradient sum so far).
+    func backward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: Matrix<T>)
+    /// Backward: `count` values of row `row` of ∂L/∂q at step t.
+    func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafePointer<T>, count: Int)
+    /// Backward: one element of ∂L/∂q at step t.
+    func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: T)
+    /// Whether the catalogued mistake `b` is switched on.
+    func breaks(_ b: Break) -> Bool
+}
+
+/// The probe of training and of the ordinary checks: every hook is empty.
+public struct NoProbe: CellProbe {
+    @inline(__always) public init() {}
+    @inline(__always) public func forward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: inout Matrix<T>) {}
+    @inline(__always) public func forward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafeMutablePointer<T>, count: Int) {}
+    @inline(__always) public func forward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: T) -> T { v }
+    @inline(__always) public func backward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: Matrix<T>) {}
+    @inline(__always) public func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafePointer<T>, count: Int) {}
+    @inline(__always) public func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: T) {}
+    @inline(__always) public func breaks(_ b: Break) -> Bool { false }
+}
+
+extension CellProbe {
+    /// Row `row` of several quantities at once (fused gate buffers: one named slice each).
+    @inline(__always)
+    public func forward<T: Scalar>(_ t: Int, row: Int, count: Int, _ a: (Quantity, UnsafeMutablePointer<T>), _ b: (Quantity, UnsafeMutablePointer<T>),
+                                   _ c: (Quantity, UnsafeMutablePointer<T>)? = nil, _ d: (Quantity, UnsafeMutablePointer<T>)? = nil) {
+        forward(a.0, t, row: row, a.1, count: count)
+        forward(b.0, t, row: row, b.1, count: count)
+        if let c { forward(c.0, t, row: row, c.1, count: count) }
+        if let d { forward(d.0, t, row: row, d.1, count: count) }
+    }
+
+    /// Row `row` of several adjoints at once.
+    @inline(__always)
+    public func backward<T: Scalar>(_ t: Int, row: Int, count: Int, _ a: (Quantity, UnsafeMutablePointer<T>), _ b: (Quantity, UnsafeMutablePointer<T>),
+                                    _ c: (Quantity, UnsafeMutablePointer<T>)? = nil, _ d: (Quantity, UnsafeMutablePointer<T>)? = nil) {
+        backward(a.0, t, row: row, UnsafePointer(a.1), count: count)
+        backward(b.0, t, row: row, UnsafePointer(b.1), count: count)
+        if let c { backward(c.0, t, row: row, UnsafePointer(c.1), count: count) }
+        if let d { backward(d.0, t, row: row, UnsafePointer(d.1), count: count) }
+    }
+
+    /// Several adjoints of one element at once (one hook line in an inner loop).
+    @inline(__always)
+    public func backward<T: Scalar>(_ t: Int, row: Int, col: Int, _ a: (Quantity, T), _ b: (Quantity, T),
+                                    _ c: (Quantity, T)? = nil, _ d: (Quantity, T)? = nil, _ e: (Quantity, T)? = nil) {
+        backward(a.0, t, row: row, col: col, a.1)
+        backward(b.0, t, row: row, col: col, b.1)
+        if let c { backward(c.0, t, row: row, col: col, c.1) }
+        if let d { backward(d.0, t, row: row, col: col, d.1) }
+        if let e { backward(e.0, t, row: row, col: col, e.1) }
+    }
+}
+
+/// Records, nudges and breaks (see `CellProbe`). Values are kept in Float64 whatever the cell's
+/// precision. One tracer serves one model evaluation at a time.
+public final class Tracer: CellProbe {
+    public enum Phase: Sendable { case forward, backward }
+
+    /// One quantity at one step (t = 0 for whole-sequence quantities such as fused weight
+    /// gradients), as the code last wrote it.
+    public struct Record: Sendable {
+        public let phase: Phase
+        public let quantity: Quantity
+        public let t: Int
+        public var value: Matrix<Double>
+    }
+
+    /// One element of one quantity at one step, moved by `delta` in the forward pass.
+    public struct Nudge: Sendable {
+        public var quantity: Quantity, t: Int, row: Int, col: Int, delta: Double
+        public init(_ quantity: Quantity, t: Int, row: Int, col: Int, delta: Double) {
+            (self.quantity, self.t, self.row, self.col, self.delta) = (quantity, t, row, col, delta)
+        }
+    }
+
+    /// Records in the order the code first wrote them (forward order, then backward order).
+    public private(set) var records: [Record] = []
+    private var index: [Key: Int] = [:]
+    private struct Key: Hashable { let backward: Bool; let q: Quantity; let t: Int }
+
+    /// Record values (off while the locate check evaluates nudged losses).
+    public var recording = true
+    public var nudge: Nudge? = nil
+    /// The mistake switched on, if any.
+    public let broken: Break?
+
+    public init(breaking broken: Break? = nil) { self.broken = broken }
+
+    public func clear() { records = []; index = [:] }
+
+    public func record(_ phase: Phase, _ q: Quantity, _ t: Int) -> Record? {
+        index[Key(backward: phase == .backward, q: q, t: t)].map { records[$0] }
+    }
+
+    private func slot(_ phase: Phase, _ q: Quantity, _ t: Int, rows: Int, cols: Int) -> Int {
+        let key = Key(backward: phase == .backward, q: q, t: t)
+        if let i = index[key] {
+            if records[i].value.rows < rows || records[i].value.cols < cols {
+                // grown element by element: keep what is there
+                let old = records[i].value
+                var m = Matrix<Double>(rows: max(rows, old.rows), cols: max(cols, old.cols))
+                for r in 0..<old.rows { for c in 0..<old.cols { m[r, c] = old[r, c] } }
+                records[i].value = m
+            }
+            return i
+        }
+        records.append(Record(phase: phase, quantity: q, t: t, value: Matrix(rows: rows, cols: cols)))
+        index[key] = records.count - 1
+        return records.count - 1
+    }
+
+    private func store<T: Scalar>(_ phase: Phase, _ q: Quantity, _ t: Int, row: Int, _ v: UnsafePointer<T>, count: Int) {
+        let i = slot(phase, q, t, rows: row + 1, cols: count)
+        for c in 0..<count { records[i].value[row, c] = Double(v[c]) }
+    }
+
+    private func delta(_ q: Quantity, _ t: Int, row: Int, col: Int) -> Double? {
+        guard let n = nudge, n.quantity == q, n.t == t, n.row == row, n.col == col else { return nil }
+        return n.delta
+    }
+
+    public func forward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: inout Matrix<T>) {
+        let cols = m.cols
+        m.data.withUnsafeMutableBufferPointer { p in
+            for r in 0..<(cols == 0 ? 0 : p.count / cols) { forward(q, t, row: r, p.baseAddress! + r * cols, count: cols) }
+        }
+    }
+
+    public func forward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafeMutablePointer<T>, count: Int) {
+        if let n = nudge, n.quantity == q, n.t == t, n.row == row, n.col < count { v[n.col] += T(n.delta) }
+        if recording { store(.forward, q, t, row: row, UnsafePointer(v), count: count) }
+    }
+
+    public func forward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: T) -> T {
+        let out = delta(q, t, row: row, col: col).map { v + T($0) } ?? v
+        if recording { let i = slot(.forward, q, t, rows: row + 1, cols: col + 1); records[i].value[row, col] = Double(out) }
+        return out
+    }
+
+    public func backward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: Matrix<T>) {
+        guard recording else { return }
+        let i = slot(.backward, q, t, rows: m.rows, cols: m.cols)
+        records[i].value = m.converted(to: Double.self)
+    }
+
+    public func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafePointer<T>, count: Int) {
+        if recording { store(.backward, q, t, row: row, v, count: count) }
+    }
+
+    public func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: T) {
+        guard recording else { return }
+        let i = slot(.backward, q, t, rows: row + 1, cols: col + 1)
+        records[i].value[row, col] = Double(v)
+    }
+
+    public func breaks(_ b: Break) -> Bool { broken == b }
+}

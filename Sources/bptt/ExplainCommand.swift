@@ -1,0 +1,74 @@
+import BPTT
+import Foundation
+
+let explainCommand = Command(
+    name: "explain",
+    summary: """
+    Walk one tiny example through the real forward and backward pass, number by number: every
+    forward equation in order (tag, equation, values with shapes), the loss, every backward equation
+    in reverse time order, then each gradient beside its finite-difference estimate.
+    """,
+    usage: "explain --model rnn|rnn-relu|lstm|gru|gru-cho|mlp [--length 3 --hidden 2 --input 1 --batch 1 --seed 0] [--interactive] [--markdown FILE] [--json]",
+    options: [
+        Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho | mlp (default rnn)"),
+        Option("length", "T", "time steps (default 3)"),
+        Option("batch", "B", "batch size (default 1)"),
+        Option("input", "D", "input width (default 1)"),
+        Option("hidden", "H", "hidden units (default 2); mlp: a list of layer widths, e.g. 6,5"),
+        Option("classes", "K", "classes (default 3)"),
+        Option("no-h0", nil, "start from h0 = 0 (and c0 = 0) instead of a random state"),
+        Option("seed", "S", "random seed of the example (default 0); the same case as bptt gradcheck"),
+        Option("interactive", nil, "wait for Enter after each step (q to stop)"),
+        Option("markdown", "FILE", "also write the walk-through as Markdown with LaTeX (renders on GitHub)"),
+        Option("json", nil, "end with one JSON line: loss, gradients, max relative error per tensor"),
+    ],
+    run: runExplain
+)
+
+func runExplain(_ a: inout Arguments) throws -> Int32 {
+    var spec = Walkthrough.Spec()
+    spec.model = try a.choice("model", Walkthrough.Spec.models, default: "rnn")
+    spec.length = try a.int("length", default: 3, min: 1, max: 16)
+    spec.batch = try a.int("batch", default: 1, min: 1, max: 8)
+    spec.input = try a.int("input", default: 1, min: 1, max: 16)
+    spec.classes = try a.int("classes", default: 3, min: 2, max: 16)
+    if spec.model == "mlp", let text = a.string("hidden") {
+        let widths = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !widths.isEmpty, widths.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 64 }) else {
+            throw BPTTError.usage("--hidden: '\(text)' is not a list of layer widths 1…64 (e.g. 6,5)")
+        }
+        spec.hiddenLayers = widths.map { $0! }
+        spec.hidden = spec.hiddenLayers![0]
+    } else {
+        spec.hidden = try a.int("hidden", default: 2, min: 1, max: 16)
+    }
+    spec.withH0 = !a.flag("no-h0")
+    spec.seed = try a.seed()
+    let markdownPath = a.string("markdown")
+    let interactive = a.flag("interactive")
+
+    let w = Walkthrough.make(spec)
+    print("bptt explain — \(w.title)")
+    for n in w.notes { print("  " + n) }
+    print("  every number below is what the real forward and backward pass wrote (recorded by a tracer at the line citing the tag)")
+    print("")
+    func pause() -> Bool {
+        guard interactive else { return true }
+        print("[Enter: next step, q: stop] ", terminator: "")
+        fflush(stdout)
+        guard let line = readLine() else { return true }   // end of input: run to the end
+        return line.trimmingCharacters(in: .whitespaces).lowercased() != "q"
+    }
+    var stopped = false
+    for s in w.sections {
+        print(w.text(s))
+        if !pause() { stopped = true; break }
+    }
+    if !stopped { print(w.checkText, terminator: "") }
+    if let markdownPath {
+        try writeFileAtomically(markdownPath, w.markdown)
+        print("wrote \(markdownPath)")
+    }
+    if a.flag("json") { print(w.json.serialized()) }
+    return w.maxRelError < GradientCheck.threshold ? 0 : 1
+}
