@@ -7,8 +7,9 @@ build: ; swift build -c release
 test: ; swift test -c release
 # demo: train an RNN on palindromes of length 5 with the seed's hyperparameters
 demo: build ; .build/release/bptt train --model rnn --task palindrome --length 5 --steps 10000 --batch 128 --hidden 128 --optim rmsprop --lr 1e-3 --clip 10 --seed 0
-# bench: training throughput of the RNN, LSTM and GRU at T = 10, batch 128, hidden 128
-bench: build ; for m in rnn lstm gru; do .build/release/bptt bench --model $$m; done
+# bench: the whole table (every cell, GEMM beside the machine's peak, GAN and autoencoder steps) into
+# bench/results.json, compared with bench/baseline.json: a drop of more than 20% is flagged (exit 1)
+bench: build ; .build/release/bptt bench --all --save bench/results.json --compare bench/baseline.json
 # gradcheck: finite-difference checks of every gradient: RNN (tanh, ReLU), LSTM, both GRUs, a bidirectional 2-level stack
 gradcheck: build ; for m in rnn rnn-relu lstm gru gru-cho; do .build/release/bptt gradcheck --model $$m || exit 1; done && .build/release/bptt gradcheck --model lstm --layers 2 --bidirectional
 # clean: remove build products

@@ -332,12 +332,16 @@ public struct GRU<T: Scalar>: RecurrentCell {
             if let lengths { addFinishedRows(lengths, step: t, from: cache.dhCarry, into: &cache.dhNext) }  // (masking.dhold)
             if k > 0 && (T_ - t + 1) % k == 0 && t > 1 { cache.dhNext.zero() }              // (gru.truncate)
         }
-        for (gate, wx, wh, b) in [(G.r, \Parameters.W_rx, \Parameters.W_rh, \Parameters.b_r),
-                                  (G.z, \.W_zx, \.W_zh, \.b_z), (G.n, \.W_nx, \.W_nh, \.b_nx)] {
-            addBlock(from: cache.dW_x, at: (gate, 0), into: &grads[keyPath: wx])
-            addBlock(from: cache.dW_h, at: (gate, 0), into: &grads[keyPath: wh])
-            addBlock(from: cache.dbx, at: (0, gate), into: &grads[keyPath: b])
+        // Unpack the fused gradients into the named tensors (direct stored properties: a generic
+        // key path would be built at run time on every call).
+        func unpack(_ gate: Int, _ dW_x: inout Matrix<T>, _ dW_h: inout Matrix<T>, _ db: inout Matrix<T>) {
+            addBlock(from: cache.dW_x, at: (gate, 0), into: &dW_x)
+            addBlock(from: cache.dW_h, at: (gate, 0), into: &dW_h)
+            addBlock(from: cache.dbx, at: (0, gate), into: &db)
         }
+        unpack(G.r, &grads.W_rx, &grads.W_rh, &grads.b_r)
+        unpack(G.z, &grads.W_zx, &grads.W_zh, &grads.b_z)
+        unpack(G.n, &grads.W_nx, &grads.W_nh, &grads.b_nx)
         addBlock(from: cache.dbh, at: (0, G.n), into: &grads.b_nh)
     }
 

@@ -260,13 +260,16 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         cache.dAs.accumulateColumnSums(into: &cache.db)                                    // (lstm.db)
         probe.backward(.lstmDW_x, 0, cache.dW_x); probe.backward(.lstmDW_h, 0, cache.dW_h); probe.backward(.lstmDb, 0, cache.db)
         // Unpack the fused gradients into the named tensors: dW_⋆x, dW_⋆h, db_⋆ are the gate's block.
-        for (gate, wx, wh, b) in [(G.i, \Parameters.W_ix, \Parameters.W_ih, \Parameters.b_i),
-                                  (G.f, \.W_fx, \.W_fh, \.b_f), (G.g, \.W_gx, \.W_gh, \.b_g),
-                                  (G.o, \.W_ox, \.W_oh, \.b_o)] {
-            addBlock(from: cache.dW_x, at: (gate, 0), into: &grads[keyPath: wx])
-            addBlock(from: cache.dW_h, at: (gate, 0), into: &grads[keyPath: wh])
-            addBlock(from: cache.db, at: (0, gate), into: &grads[keyPath: b])
+        // (Direct stored properties, not key paths: a generic key path is built at run time on every call.)
+        func unpack(_ gate: Int, _ dW_x: inout Matrix<T>, _ dW_h: inout Matrix<T>, _ db: inout Matrix<T>) {
+            addBlock(from: cache.dW_x, at: (gate, 0), into: &dW_x)
+            addBlock(from: cache.dW_h, at: (gate, 0), into: &dW_h)
+            addBlock(from: cache.db, at: (0, gate), into: &db)
         }
+        unpack(G.i, &grads.W_ix, &grads.W_ih, &grads.b_i)
+        unpack(G.f, &grads.W_fx, &grads.W_fh, &grads.b_f)
+        unpack(G.g, &grads.W_gx, &grads.W_gh, &grads.b_g)
+        unpack(G.o, &grads.W_ox, &grads.W_oh, &grads.b_o)
     }
 
     /// One step's elementwise backward: from dh_t (and dc_t carried in `dcNext`) to the

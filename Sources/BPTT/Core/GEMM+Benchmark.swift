@@ -40,3 +40,30 @@ public enum GEMMBenchmark {
         return Result(m: m, n: n, k: k, threads: threads, gflops: best)
     }
 }
+
+extension GEMMBenchmark {
+    public struct Peak: Sendable {
+        public var gflops: Double, ghz: Double, cores: Int, flopsPerCycle: Int, isa: String
+    }
+
+    /// The machine's theoretical Float32 peak: cores × clock × FLOP per cycle, where a cycle
+    /// retires two 8-lane FMAs with AVX2 + FMA (32 FLOP), 16 with AVX, 8 with SSE. The clock is
+    /// the nominal one from the CPU's name ("@ 2.80GHz"), else /proc/cpuinfo's current MHz.
+    /// AVX-512 is not counted: the build targets Haswell at most.
+    public static func theoreticalPeak() -> Peak {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        var ghz = 0.0
+        if let name = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+           let at = name.range(of: "@ "), let g = Double(name[at.upperBound...].replacingOccurrences(of: "GHz", with: "").trimmingCharacters(in: .whitespaces)) {
+            ghz = g
+        } else if let mhz = info.split(separator: "\n").first(where: { $0.hasPrefix("cpu MHz") }),
+                  let v = Double(mhz.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") {
+            ghz = v / 1000
+        }
+        let flags = Set((info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) ?? "").split(separator: " ").map(String.init))
+        let (perCycle, isa) = flags.contains("avx2") && flags.contains("fma") ? (32, "AVX2+FMA, 2 FMA units")
+                            : flags.contains("avx") ? (16, "AVX") : (8, "SSE")
+        return Peak(gflops: Double(cores) * ghz * Double(perCycle), ghz: ghz, cores: cores, flopsPerCycle: perCycle, isa: isa)
+    }
+}

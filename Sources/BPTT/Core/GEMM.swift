@@ -33,12 +33,17 @@ public func gemm<T: Scalar>(
 
 /// Pointer-level GEMM (BLAS-style leading dimensions). `beta` must be 0 or 1.
 ///
-/// Loop order: 16-column panels of B outside, then blocks of at most 256 rows of K, then 6-row
-/// strips of A, so one packed panel of B (≤ 256×16, zero-padded) is read from L1 by every strip.
-/// Every panel is packed (a transposed B column by column, a row-major B by SIMD copies): rows of
-/// a row-major B lie ldb apart, and at ldb = 512 or 1024 they alias in L1 (measured: dx = dy·W
-/// ran at 15 GFLOP/s unpacked, 40+ packed). Edge tiles of C go through a 6×16 scratch tile. The scratch
-/// space belongs to the calling thread and is reused: no allocation per call.
+/// Four loop orders, chosen by the shape — never by the thread count's column split, so every
+/// element of C is computed by the same instructions however the columns are divided:
+///
+/// - m ≤ 64 and B transposed, a batch-sized product such as `x·Wᵀ` (`gemmSmallM`): the roles
+///   swap, Cᵀ = op(B)ᵀ·op(A)ᵀ, so the weight is read in place by the micro-kernel's broadcasts
+///   and only the batch is packed. Packing a 1024×512 weight for a 32-row batch cost as much as
+///   the product itself (1.2–1.3× faster).
+/// - K ≤ 4 (`gemmTinyK`): rows of B scaled and added, 8 columns at a time (a one-number input).
+/// - A transposed with rows ≥ 256 apart, the weight gradient dYᵀ·X (`gemmPanels`, BLIS's order):
+///   A packed too; read in place its rows alias in L1 (1.3–1.5× faster).
+/// - otherwise (`gemmInPlaceA`): 16-column panels of op(B) packed, A read in place.
 public func gemm<T: Scalar>(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<T>, lda: Int, transA: Bool,
@@ -52,6 +57,79 @@ public func gemm<T: Scalar>(
         if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
         return
     }
+    if m <= smallM && transB && k > 1 {
+        gemmSmallM(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                   c: c, ldc: ldc, accumulate: accumulate)
+    } else if k <= 4 && !transB {
+        gemmTinyK(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb,
+                  c: c, ldc: ldc, accumulate: accumulate)
+    } else if !transA || lda < 256 || n <= nr {
+        gemmInPlaceA(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                     c: c, ldc: ldc, accumulate: accumulate)
+    } else {
+        gemmPanels(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                   c: c, ldc: ldc, accumulate: accumulate)
+    }
+}
+
+/// Rows in the next strip of C when `left` rows remain: 6 (the full micro-kernel) while
+/// possible, else 4, 2, 1 — 8 left go as 4 + 4, not 6 + 1 + 1.
+@inline(__always)
+private func stripRows(_ left: Int) -> Int {
+    left >= 6 && left != 8 ? 6 : left >= 4 ? 4 : left >= 2 ? 2 : 1
+}
+
+/// C[0..<rows, 0..<16] (+)= Σ_p A(r, p) · B[p, 0..<16] with the kernel for that many rows.
+@inline(__always)
+private func strip<T: Scalar>(rows: Int, k: Int, a: UnsafePointer<T>, rowStride: Int, kStride: Int,
+                              b: UnsafePointer<T>, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+    switch rows {
+    case 6: kernel6x16(k: k, a: a, rowStride: rowStride, kStride: kStride, b: b, ldb: nr, c: c, ldc: ldc, accumulate: accumulate)
+    case 4: kernel4x16(k: k, a: a, rowStride: rowStride, kStride: kStride, b: b, ldb: nr, c: c, ldc: ldc, accumulate: accumulate)
+    case 2: kernel2x16(k: k, a: a, rowStride: rowStride, kStride: kStride, b: b, ldb: nr, c: c, ldc: ldc, accumulate: accumulate)
+    default: kernel1x16(k: k, a: a, kStride: kStride, b: b, ldb: nr, c: c, accumulate: accumulate)
+    }
+}
+
+/// Packs rows p0..<p0+kb of op(X) (K×N), columns j0..<j0+cols, into a kb×16 panel (zero-padded):
+/// op(X)[p, j] = x[p·ldx + j], or x[j·ldx + p] when transposed.
+@inline(__always)
+private func packPanel<T: Scalar>(_ x: UnsafePointer<T>, ldx: Int, trans: Bool, p0: Int, kb: Int, j0: Int, cols: Int,
+                                  into panel: UnsafeMutablePointer<T>) {
+    if trans {
+        // op(X)[p, j0 + q] = X[j0 + q, p]: row j0+q of X, read contiguously
+        for q in 0..<nr {
+            if q < cols {
+                let src = x + (j0 + q) * ldx + p0
+                for p in 0..<kb { panel[p * nr + q] = src[p] }
+            } else {
+                for p in 0..<kb { panel[p * nr + q] = 0 }
+            }
+        }
+    } else if cols == nr {
+        // Packed even when whole: rows of X a page apart alias in L1, a contiguous panel does not.
+        for p in 0..<kb {
+            let src = x + (p0 + p) * ldx + j0
+            store8(load8(src), panel + p * nr); store8(load8(src + 8), panel + p * nr + 8)
+        }
+    } else {
+        for p in 0..<kb {
+            let src = x + (p0 + p) * ldx + j0
+            for q in 0..<nr { panel[p * nr + q] = q < cols ? src[q] : 0 }
+        }
+    }
+}
+
+/// Loop order with A read in place: 16-column panels of op(B) outside, then blocks of at most
+/// 256 rows of K, then strips of A (6 rows, the last ones 4/2/1), so one packed panel of B
+/// (≤ 256×16, zero-padded) is read from L1 by every strip. Edge columns of C go through a 6×16
+/// scratch tile. (Packing A as well cost 8–16% on the batch-sized products here.)
+private func gemmInPlaceA<T: Scalar>(
+    m: Int, n: Int, k: Int,
+    a: UnsafePointer<T>, lda: Int, transA: Bool,
+    b: UnsafePointer<T>, ldb: Int, transB: Bool,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
     // A(i, p) = a[i·rowStride + p·kStride]
     let rowStride = transA ? 1 : lda
     let kStride = transA ? lda : 1
@@ -67,55 +145,21 @@ public func gemm<T: Scalar>(
             let kb = min(kc, k - p0)
             // Every K-block after the first adds to what the earlier ones wrote.
             let acc = accumulate || p0 > 0
-            if transB {
-                // op(B)[p, j0 + q] = B[j0 + q, p]: row j0+q of B, read contiguously
-                for q in 0..<nr {
-                    if q < cols {
-                        let src = b + (j0 + q) * ldb + p0
-                        for p in 0..<kb { panel[p * nr + q] = src[p] }
-                    } else {
-                        for p in 0..<kb { panel[p * nr + q] = 0 }
-                    }
-                }
-            } else if cols == nr {
-                // Packed even when whole: rows of B a page apart alias in L1, a contiguous panel does not.
-                for p in 0..<kb {
-                    let src = b + (p0 + p) * ldb + j0
-                    store8(load8(src), panel + p * nr); store8(load8(src + 8), panel + p * nr + 8)
-                }
-            } else {
-                for p in 0..<kb {
-                    let src = b + (p0 + p) * ldb + j0
-                    for q in 0..<nr { panel[p * nr + q] = q < cols ? src[q] : 0 }
-                }
-            }
+            packPanel(b, ldx: ldb, trans: transB, p0: p0, kb: kb, j0: j0, cols: cols, into: panel)
             let bp = UnsafePointer(panel)
             var i0 = 0
             while i0 < m {
-                let rows = min(mr, m - i0)
+                let rows = stripRows(m - i0)
                 let ai = a + i0 * rowStride + p0 * kStride
-                if rows == mr && cols == nr {
-                    kernel6x16(k: kb, a: ai, rowStride: rowStride, kStride: kStride,
-                               b: bp, ldb: nr, c: c + i0 * ldc + j0, ldc: ldc, accumulate: acc)
-                } else if cols == nr {
-                    // last rows of a whole panel: one row at a time, straight into C
-                    for r in 0..<rows {
-                        kernel1x16(k: kb, a: ai + r * rowStride, kStride: kStride,
-                                   b: bp, ldb: nr, c: c + (i0 + r) * ldc + j0, accumulate: acc)
-                    }
+                if cols == nr {
+                    strip(rows: rows, k: kb, a: ai, rowStride: rowStride, kStride: kStride, b: bp,
+                          c: c + i0 * ldc + j0, ldc: ldc, accumulate: acc)
                 } else {
-                    for r in 0..<mr {
-                        for q in 0..<nr { tile[r * nr + q] = (acc && r < rows && q < cols) ? c[(i0 + r) * ldc + j0 + q] : 0 }
+                    for r in 0..<rows {
+                        for q in 0..<nr { tile[r * nr + q] = (acc && q < cols) ? c[(i0 + r) * ldc + j0 + q] : 0 }
                     }
-                    if rows == mr {
-                        kernel6x16(k: kb, a: ai, rowStride: rowStride, kStride: kStride,
-                                   b: bp, ldb: nr, c: tile, ldc: nr, accumulate: true)
-                    } else {
-                        for r in 0..<rows {
-                            kernel1x16(k: kb, a: ai + r * rowStride, kStride: kStride,
-                                       b: bp, ldb: nr, c: tile + r * nr, accumulate: true)
-                        }
-                    }
+                    strip(rows: rows, k: kb, a: ai, rowStride: rowStride, kStride: kStride, b: bp,
+                          c: tile, ldc: nr, accumulate: true)
                     for r in 0..<rows {
                         for q in 0..<cols { c[(i0 + r) * ldc + j0 + q] = tile[r * nr + q] }
                     }
@@ -128,9 +172,171 @@ public func gemm<T: Scalar>(
     }
 }
 
+/// Loop order for a transposed A with rows ≥ 256 apart, the weight gradient dW = dYᵀ·X (BLIS's): blocks of ≤ 1024
+/// columns and ≤ 256 rows of K; each block of op(B) is packed once into 16-column panels
+/// (zero-padded); then each strip of op(A) (6 rows, the last ones 4/2/1) is packed once,
+/// step-major, and meets every panel from L1. Read in place, Aᵀ's six values per step lie a row
+/// of A apart (2–4 KB), and those rows alias in L1: packing made these products 1.1–1.6× faster.
+/// Edge columns of C go through a 6×16 scratch tile.
+private func gemmPanels<T: Scalar>(
+    m: Int, n: Int, k: Int,
+    a: UnsafePointer<T>, lda: Int, transA: Bool,
+    b: UnsafePointer<T>, ldb: Int, transB: Bool,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
+    // A(i, p) = a[i·rowStride + p·kStride]
+    let rowStride = transA ? 1 : lda
+    let kStride = transA ? lda : 1
+    let kc = min(k, kcMax)
+    let nc = min(n, ncMax)
+    let panelsMax = (nc + nr - 1) / nr
+    let scratch = threadScratch(T.self, count: panelsMax * kc * nr + mr * kc + mr * nr)
+    let packedA = scratch + panelsMax * kc * nr   // one strip of op(A): A(r, p) at [p·rows + r]
+    let tile = packedA + mr * kc                  // 6×16, an edge tile of C
+    var jb = 0
+    while jb < n {
+        let ncb = min(nc, n - jb)
+        let panels = (ncb + nr - 1) / nr
+        var p0 = 0
+        while p0 < k {
+            let kb = min(kc, k - p0)
+            // Every K-block after the first adds to what the earlier ones wrote.
+            let acc = accumulate || p0 > 0
+            for s in 0..<panels {
+                packPanel(b, ldx: ldb, trans: transB, p0: p0, kb: kb, j0: jb + s * nr, cols: min(nr, ncb - s * nr),
+                          into: scratch + s * kc * nr)
+            }
+            var i0 = 0
+            while i0 < m {
+                let rows = stripRows(m - i0)
+                let ai = a + i0 * rowStride + p0 * kStride
+                if rows == mr && rowStride == 1 {
+                    // Aᵀ's six values of step p are adjacent: two vector moves (4 + 2 lanes)
+                    for p in 0..<kb {
+                        let src = UnsafeRawPointer(ai + p * kStride), dst = UnsafeMutableRawPointer(packedA + p * mr)
+                        dst.storeBytes(of: src.loadUnaligned(as: SIMD4<T>.self), as: SIMD4<T>.self)
+                        (dst + 4 * MemoryLayout<T>.stride).storeBytes(of: (src + 4 * MemoryLayout<T>.stride).loadUnaligned(as: SIMD2<T>.self), as: SIMD2<T>.self)
+                    }
+                } else {
+                    for p in 0..<kb {
+                        for r in 0..<rows { packedA[p * rows + r] = ai[r * rowStride + p * kStride] }
+                    }
+                }
+                let ap = UnsafePointer(packedA)
+                for s in 0..<panels {
+                    let j0 = jb + s * nr, cols = min(nr, ncb - s * nr)
+                    let bp = UnsafePointer(scratch + s * kc * nr)
+                    if cols == nr {
+                        strip(rows: rows, k: kb, a: ap, rowStride: 1, kStride: rows, b: bp,
+                              c: c + i0 * ldc + j0, ldc: ldc, accumulate: acc)
+                    } else {
+                        for r in 0..<rows {
+                            for q in 0..<nr { tile[r * nr + q] = (acc && q < cols) ? c[(i0 + r) * ldc + j0 + q] : 0 }
+                        }
+                        strip(rows: rows, k: kb, a: ap, rowStride: 1, kStride: rows, b: bp,
+                              c: tile, ldc: nr, accumulate: true)
+                        for r in 0..<rows {
+                            for q in 0..<cols { c[(i0 + r) * ldc + j0 + q] = tile[r * nr + q] }
+                        }
+                    }
+                }
+                i0 += rows
+            }
+            p0 += kb
+        }
+        jb += ncb
+    }
+}
+
+/// Loop order for m ≤ 64: computes Cᵀ = op(B)ᵀ · op(A)ᵀ. For each block of K, op(A)ᵀ (K×m, the
+/// batch) is packed into ⌈m/16⌉ panels; then every strip of 6 columns of C (6 rows of op(B)ᵀ,
+/// read in place: a row of Wᵀ-form weights is contiguous, a W-form one is 6 adjacent values per
+/// step) meets every panel. Each 6×16 block of Cᵀ lands in a scratch tile and is added to C
+/// transposed. Every element of C is the same sum in the same order whatever n is.
+private func gemmSmallM<T: Scalar>(
+    m: Int, n: Int, k: Int,
+    a: UnsafePointer<T>, lda: Int, transA: Bool,
+    b: UnsafePointer<T>, ldb: Int, transB: Bool,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
+    // op(B)ᵀ(j, p) = op(B)(p, j) = b[j·rowStride + p·kStride]
+    let rowStride = transB ? ldb : 1
+    let kStride = transB ? 1 : ldb
+    let panels = (m + nr - 1) / nr
+    // ≤ 32 KB of packed batch per K block, so it stays in L1 while the weight streams past
+    let kc = min(k, m <= 32 ? 256 : 128)
+    let scratch = threadScratch(T.self, count: panels * kc * nr + mr * nr)
+    let tile = scratch + panels * kc * nr
+    var p0 = 0
+    while p0 < k {
+        let kb = min(kc, k - p0)
+        let acc = accumulate || p0 > 0
+        // op(A)ᵀ[p, i] = op(A)[i, p]: panel s holds columns i = 16s…16s+15 (A's rows), zero-padded
+        for s in 0..<panels {
+            packPanel(a, ldx: lda, trans: !transA, p0: p0, kb: kb, j0: s * nr, cols: min(nr, m - s * nr),
+                      into: scratch + s * kc * nr)
+        }
+        var j0 = 0
+        while j0 < n {
+            let rows = stripRows(n - j0)
+            let bj = b + j0 * rowStride + p0 * kStride
+            for s in 0..<panels {
+                let i0 = s * nr, cols = min(nr, m - i0)
+                strip(rows: rows, k: kb, a: bj, rowStride: rowStride, kStride: kStride,
+                      b: UnsafePointer(scratch + s * kc * nr), c: tile, ldc: nr, accumulate: false)
+                // C[i0 + q, j0 + r] (+)= tile[r, q]
+                for q in 0..<cols {
+                    let cq = c + (i0 + q) * ldc + j0
+                    if acc {
+                        for r in 0..<rows { cq[r] += tile[r * nr + q] }
+                    } else {
+                        for r in 0..<rows { cq[r] = tile[r * nr + q] }
+                    }
+                }
+            }
+            j0 += rows
+        }
+        p0 += kb
+    }
+}
+
+/// C (+)= op(A)·B for a tiny K (≤ 4, e.g. the x-side of a cell whose input is one number), B
+/// row-major: each row of C gets k scaled rows of B added, 8 columns at a time. The micro-kernel
+/// path spent most of its time on per-tile overhead there (10 µs for 64×512×1).
+private func gemmTinyK<T: Scalar>(
+    m: Int, n: Int, k: Int,
+    a: UnsafePointer<T>, lda: Int, transA: Bool,
+    b: UnsafePointer<T>, ldb: Int,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
+    let rowStride = transA ? 1 : lda
+    let kStride = transA ? lda : 1
+    for i in 0..<m {
+        let ci = c + i * ldc, ai = a + i * rowStride
+        var j = 0
+        while j + 8 <= n {
+            var s = accumulate ? load8(UnsafePointer(ci + j)) : SIMD8<T>()
+            for p in 0..<k { s.addProduct(SIMD8<T>(repeating: ai[p * kStride]), load8(b + p * ldb + j)) }
+            store8(s, ci + j)
+            j += 8
+        }
+        while j < n {
+            var s: T = accumulate ? ci[j] : 0
+            for p in 0..<k { s.addProduct(ai[p * kStride], b[p * ldb + j]) }
+            ci[j] = s
+            j += 1
+        }
+    }
+}
+
+/// Products with at most this many rows of C take the swapped loop order (`gemmSmallM`).
+private let smallM = 64
+
 /// Rows of op(B) per packed panel: 256 × 16 floats = 16 KB, which stays in L1 while every
 /// 6-row strip of A streams past it.
 private let kcMax = 256
+/// Columns of op(B) packed at once (≤ 1 MB of panels with kcMax rows).
+private let ncMax = 1024
 private let mr = 6   // rows of C per micro-kernel call
 private let nr = 16  // columns of C per micro-kernel call (two SIMD8 vectors)
 
@@ -197,6 +403,76 @@ private func kernel6x16<T: Scalar>(
     }
     put(c00, c01, 0); put(c10, c11, 1); put(c20, c21, 2)
     put(c30, c31, 3); put(c40, c41, 4); put(c50, c51, 5)
+}
+
+/// C[0..<4, 0..<16] (+)= Σ_p A(0..<4, p) · B[p, 0..<16]: eight accumulators, enough to keep
+/// both FMA units busy (the last strips of a 64- or 32-row product).
+@inline(__always)
+private func kernel4x16<T: Scalar>(
+    k: Int, a: UnsafePointer<T>, rowStride: Int, kStride: Int,
+    b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
+    var c00 = SIMD8<T>(), c01 = SIMD8<T>()
+    var c10 = SIMD8<T>(), c11 = SIMD8<T>()
+    var c20 = SIMD8<T>(), c21 = SIMD8<T>()
+    var c30 = SIMD8<T>(), c31 = SIMD8<T>()
+    var pb = b
+    if kStride == 1 {
+        let a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride
+        for p in 0..<k {
+            let b0 = load8(pb), b1 = load8(pb + 8)
+            var s = SIMD8<T>(repeating: a0[p]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+            s = SIMD8<T>(repeating: a1[p]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+            s = SIMD8<T>(repeating: a2[p]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+            s = SIMD8<T>(repeating: a3[p]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+            pb += ldb
+        }
+    } else {
+        var pa = a
+        for _ in 0..<k {
+            let b0 = load8(pb), b1 = load8(pb + 8)
+            var s = SIMD8<T>(repeating: pa[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+            s = SIMD8<T>(repeating: pa[rowStride]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+            s = SIMD8<T>(repeating: pa[2 * rowStride]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+            s = SIMD8<T>(repeating: pa[3 * rowStride]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+            pb += ldb
+            pa += kStride
+        }
+    }
+    @inline(__always) func put(_ v0: SIMD8<T>, _ v1: SIMD8<T>, _ row: Int) {
+        let pc = c + row * ldc
+        if accumulate {
+            store8(load8(pc) + v0, pc); store8(load8(pc + 8) + v1, pc + 8)
+        } else {
+            store8(v0, pc); store8(v1, pc + 8)
+        }
+    }
+    put(c00, c01, 0); put(c10, c11, 1); put(c20, c21, 2); put(c30, c31, 3)
+}
+
+/// C[0..<2, 0..<16] (+)= Σ_p A(0..<2, p) · B[p, 0..<16]
+@inline(__always)
+private func kernel2x16<T: Scalar>(
+    k: Int, a: UnsafePointer<T>, rowStride: Int, kStride: Int,
+    b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
+    var c00 = SIMD8<T>(), c01 = SIMD8<T>()
+    var c10 = SIMD8<T>(), c11 = SIMD8<T>()
+    var pb = b, pa = a
+    for _ in 0..<k {
+        let b0 = load8(pb), b1 = load8(pb + 8)
+        var s = SIMD8<T>(repeating: pa[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+        s = SIMD8<T>(repeating: pa[rowStride]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+        pb += ldb
+        pa += kStride
+    }
+    let pc0 = c, pc1 = c + ldc
+    if accumulate {
+        store8(load8(pc0) + c00, pc0); store8(load8(pc0 + 8) + c01, pc0 + 8)
+        store8(load8(pc1) + c10, pc1); store8(load8(pc1 + 8) + c11, pc1 + 8)
+    } else {
+        store8(c00, pc0); store8(c01, pc0 + 8); store8(c10, pc1); store8(c11, pc1 + 8)
+    }
 }
 
 /// C[0, 0..<16] (+)= Σ_p A(0, p) · B[p, 0..<16]

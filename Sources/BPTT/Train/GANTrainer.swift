@@ -97,7 +97,7 @@ public final class GANTrainer {
         let idx = (0..<B).map { _ in rng.int(below: data.count) }
         for s in 0..<S { data.gather(idx[(s * B / S)..<((s + 1) * B / S)], into: &xs[s]) }
         for s in 0..<S { Self.fillGaussian(&zs[s], (s + 1) * B / S - s * B / S, config.latent, rng: &rng) }
-        let gan = self.gan, p = self.params, alwaysD = !config.seedSchedule, parallel = config.threads > 1
+        let gan = self.gan, alwaysD = !config.seedSchedule, parallel = config.threads > 1
         // 1. x̂ = G(z), D on real and fake, (L_D, L_G) per shard; with D trained every step, also ∂L_D/∂θ_D.
         ws.withUnsafeMutableBufferPointer { wsBuffer in
             gradsD.withUnsafeMutableBufferPointer { gdBuffer in
@@ -107,11 +107,11 @@ public final class GANTrainer {
                             // Each shard touches only its own workspace, gradients and loss slot.
                             let ws = wsBuffer, gd = gdBuffer, out = lossBuffer, xs = xBuffer, zs = zBuffer
                             Self.eachShard(S, parallel: parallel) { s in
-                                let fake = gan.generate(zs[s], p.g, workspace: &ws[s])
-                                out[s] = gan.discriminatorForward(real: xs[s], fake: fake, p.d, workspace: &ws[s], lossScale: scale)
+                                let fake = gan.generate(zs[s], self.params.g, workspace: &ws[s])
+                                out[s] = gan.discriminatorForward(real: xs[s], fake: fake, self.params.d, workspace: &ws[s], lossScale: scale)
                                 if alwaysD {
                                     gd[s].zero()
-                                    gan.discriminatorBackward(real: xs[s], fake: fake, p.d, workspace: &ws[s], grads: &gd[s], lossScale: scale)
+                                    gan.discriminatorBackward(real: xs[s], fake: fake, self.params.d, workspace: &ws[s], grads: &gd[s], lossScale: scale)
                                 }
                             }
                         }
@@ -135,7 +135,7 @@ public final class GANTrainer {
                             let ws = wsBuffer, gd = gdBuffer, xs = xBuffer
                             Self.eachShard(S, parallel: parallel) { s in
                                 gd[s].zero()
-                                gan.discriminatorBackward(real: xs[s], fake: ws[s].fake, p.d, workspace: &ws[s], grads: &gd[s], lossScale: scale)
+                                gan.discriminatorBackward(real: xs[s], fake: ws[s].fake, self.params.d, workspace: &ws[s], grads: &gd[s], lossScale: scale)
                             }
                         }
                     }
@@ -149,14 +149,14 @@ public final class GANTrainer {
             dSteps += 1
         }
         // 2. L_G through the updated D: ∂L_G/∂θ_G per shard.
-        let p2 = self.params
+        // (self.params is read in place, not held in a local: a second reference would make the optimiser copy every tensor)
         ws.withUnsafeMutableBufferPointer { wsBuffer in
             gradsG.withUnsafeMutableBufferPointer { ggBuffer in
                 zs.withUnsafeBufferPointer { zBuffer in
                     let ws = wsBuffer, gg = ggBuffer, zs = zBuffer
                     Self.eachShard(S, parallel: parallel) { s in
                         gg[s].zero()
-                        gan.generatorStep(zs[s], p2, workspace: &ws[s], grads: &gg[s], lossScale: scale)
+                        gan.generatorStep(zs[s], self.params, workspace: &ws[s], grads: &gg[s], lossScale: scale)
                     }
                 }
             }

@@ -1,0 +1,7 @@
+#!/bin/sh
+# Regression guard: compare bench/results.json (written by `make bench`) with the committed
+# baseline for this machine kind; prints every figure and exits 1 when one dropped by more than 20%.
+# Timings on a shared machine are noisy: rerun before believing a drop. Not run in CI.
+#   usage: bench/regress.sh [RESULTS] [BASELINE]
+cd "$(dirname "$0")/.." || exit 2
+exec .build/release/bptt bench --results "${1:-bench/results.json}" --compare "${2:-bench/baseline.json}"
