@@ -158,10 +158,13 @@ public enum Experiments {
             c.model = m
             let trainer = try PalindromeTrainer(c)
             let initial = trainer.gradientNorms(batch: c.batch)
+            let bar = Progress(total: trainSteps, label: "gradflow \(m) T=\(c.length)", quiet: trainSteps == 0)
             for _ in 0..<trainSteps {
                 let s = trainer.trainStep()
-                if let bad = s.nonFinite { throw BPTTError.nonFinite("\(m) step \(s.step): \(bad) became NaN or infinite during gradflow training") }
+                if let bad = s.nonFinite { bar.finish(); throw BPTTError.nonFinite("\(m) step \(s.step): \(bad) became NaN or infinite during gradflow training") }
+                bar.update(s.step, String(format: "loss %.4f  accuracy %.3f", s.loss, s.accuracy))
             }
+            bar.finish()
             let eval = trainSteps > 0 ? trainer.evaluate().accuracy : .nan
             out.append(GradientFlow(model: m, atInit: initial, trained: trainer.gradientNorms(batch: c.batch), evalAccuracy: eval))
             progress(String(format: "%@: ‖∂L/∂h_1‖/‖∂L/∂h_T‖ = %.3g at init, %.3g after %d steps (eval accuracy %.3f)",
