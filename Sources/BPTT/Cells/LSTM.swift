@@ -50,7 +50,8 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         var W_x = Matrix<T>(rows: 0, cols: 0)               // 4H×D: W_ix; W_fx; W_ox; W_gx
         var W_h = Matrix<T>(rows: 0, cols: 0)               // 4H×H
         var W_xT = Matrix<T>(rows: 0, cols: 0)              // D×4H
-        var W_hT = Matrix<T>(rows: 0, cols: 0)              // H×4H
+        var W_hTPacked = PackedB<T>()                       // W_hᵀ (H×4H) in GEMM panels: forward, every step
+        var W_hPacked = PackedB<T>()                        // W_h (4H×H) in GEMM panels: backward, every step
         var b = Matrix<T>(rows: 0, cols: 0)                 // 1×4H
         // backward workspace
         var dh = Matrix<T>(rows: 0, cols: 0)                // B×H
@@ -112,7 +113,7 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         let (D, H, G) = (inputSize, hiddenSize, gateLayout)
         if cache.W_h.rows != G.width || cache.W_x.cols != D {
             cache.W_x = Matrix(rows: G.width, cols: D); cache.W_h = Matrix(rows: G.width, cols: H)
-            cache.W_xT = Matrix(rows: D, cols: G.width); cache.W_hT = Matrix(rows: H, cols: G.width)
+            cache.W_xT = Matrix(rows: D, cols: G.width)
             cache.b = Matrix(rows: 1, cols: G.width)
         }
         for (gate, wx, wh, b) in [(G.i, p.W_ix, p.W_ih, p.b_i), (G.f, p.W_fx, p.W_fh, p.b_f),
@@ -122,7 +123,7 @@ public struct LSTM<T: Scalar>: RecurrentCell {
             copyBlock(b, into: &cache.b, at: (0, gate))
         }
         transpose(cache.W_x, into: &cache.W_xT)
-        transpose(cache.W_h, into: &cache.W_hT)
+        cache.W_hTPacked.pack(cache.W_h, k: H, n: G.width, transB: true)
     }
 
     public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters, lengths: [Int]?, cache: inout Cache) {
@@ -151,7 +152,7 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         for t in 1...xs.count {
             // (lstm.a)  A_t = x_t W_xᵀ + h_{t−1} W_hᵀ (+ b, added in step): all four gates at once
             gemm(xs[t - 1], cache.W_xT, into: &cache.gates[t - 1])                   // (lstm.a)
-            gemm(cache.h[t - 1], cache.W_hT, into: &cache.gates[t - 1], beta: 1)     // (lstm.a)
+            gemm(cache.h[t - 1], packed: cache.W_hTPacked, into: &cache.gates[t - 1], beta: 1)   // (lstm.a)
             let cPrev = cache.c[t - 1]
             step(gates: &cache.gates[t - 1], bias: cache.b, cPrev: cPrev,
                  c: &cache.c[t], tanhC: &cache.tanhC[t - 1], h: &cache.h[t], t: t, probe)
@@ -222,6 +223,7 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         }
         ensure(&cache.dW_x, G.width, D); ensure(&cache.dW_h, G.width, H); ensure(&cache.db, 1, G.width)
         cache.dhNext.zero(); cache.dcNext.zero()
+        cache.W_hPacked.pack(cache.W_h, k: G.width, n: H)
         let lengths = cache.lengths
         if lengths != nil { ensure(&cache.dhCarry, B, H); ensure(&cache.dcCarry, B, H) }
         cache.dW_x.zero(); cache.dW_h.zero(); cache.db.zero()
@@ -246,8 +248,7 @@ public struct LSTM<T: Scalar>: RecurrentCell {
                 gemmBlock(m: B, n: D, k: G.width, cache.dAs, at: ((t - 1) * B, 0), cache.W_x, at: (0, 0),
                           into: &cache.dxs[t - 1])                                                    // (lstm.dx)
             }
-            gemmBlock(m: B, n: H, k: G.width, cache.dAs, at: ((t - 1) * B, 0), cache.W_h, at: (0, 0),
-                      into: &cache.dhNext)                                                            // (lstm.dhprev)
+            gemmBlock(m: B, cache.dAs, at: ((t - 1) * B, 0), packed: cache.W_hPacked, into: &cache.dhNext)  // (lstm.dhprev)
             if let lengths {
                 addFinishedRows(lengths, step: t, from: cache.dhCarry, into: &cache.dhNext)       // (masking.dhold)
                 addFinishedRows(lengths, step: t, from: cache.dcCarry, into: &cache.dcNext)       // (masking.dc)

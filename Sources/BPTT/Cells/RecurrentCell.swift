@@ -98,6 +98,20 @@ func gemmBlock<T: Scalar>(m: Int, n: Int, k: Int,
     }
 }
 
+/// C[co…] (+)= A[ao…]·B for an m-row block of A, B packed once beforehand (`PackedB`).
+func gemmBlock<T: Scalar>(m: Int, _ a: Matrix<T>, at ao: (Int, Int) = (0, 0), packed b: PackedB<T>,
+                          into c: inout Matrix<T>, at co: (Int, Int) = (0, 0), beta: T = 0) {
+    precondition(ao.0 + m <= a.rows && ao.1 + b.k <= a.cols, "gemmBlock: A block out of range")
+    precondition(co.0 + m <= c.rows && co.1 + b.n <= c.cols, "gemmBlock: C block out of range")
+    let (lda, ldc) = (a.cols, c.cols)
+    a.data.withUnsafeBufferPointer { pa in
+        c.data.withUnsafeMutableBufferPointer { pc in
+            gemm(m: m, a: pa.baseAddress! + ao.0 * lda + ao.1, lda: lda, transA: false, packed: b,
+                 c: pc.baseAddress! + co.0 * ldc + co.1, ldc: ldc, beta: beta)
+        }
+    }
+}
+
 /// Copies `src` (r×c) into `dst` at (row, col).
 func copyBlock<T>(_ src: Matrix<T>, into dst: inout Matrix<T>, at o: (Int, Int)) {
     precondition(o.0 + src.rows <= dst.rows && o.1 + src.cols <= dst.cols, "copyBlock: out of range")

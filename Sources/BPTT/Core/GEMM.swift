@@ -193,6 +193,99 @@ private func gemmInPlaceA<T: Scalar>(
     }
 }
 
+/// op(B) packed once into the 32-column panels the micro-kernel reads, for a weight that meets
+/// many products before it changes: a recurrent cell multiplies by W_h at every step, forward
+/// and backward, and `gemmInPlaceA` would otherwise pack the same panels T times. Panel s holds
+/// columns 32s…32s+31 of op(B) (zero-padded) for all k rows, row-major: K-block p0 of panel s
+/// starts at (s·k + p0)·32. A product with a packed B runs the same loop as `gemmInPlaceA`
+/// over the same panels, so its numbers are identical to the unpacked call's.
+public struct PackedB<T: Scalar> {
+    public private(set) var k = 0
+    public private(set) var n = 0
+    var panels: [T] = []
+    public init() {}
+
+    /// Packs op(B) for the k×n block of `b` whose op-form starts at row `at.0`, column `at.1` of
+    /// `b` (a block of the stored matrix: rows at.0…, columns at.1… of b, transposed when
+    /// `transB`). Reuses the storage when the shape is unchanged.
+    public mutating func pack(_ b: Matrix<T>, at o: (Int, Int) = (0, 0), k: Int, n: Int, transB: Bool = false) {
+        precondition(k > 0 && n > 0, "PackedB.pack: empty block")
+        precondition(o.0 + (transB ? n : k) <= b.rows && o.1 + (transB ? k : n) <= b.cols, "PackedB.pack: block out of range")
+        let count = (n + nr - 1) / nr * k * nr
+        if panels.count != count { panels = [T](repeating: 0, count: count) }
+        (self.k, self.n) = (k, n)
+        let ldb = b.cols
+        b.data.withUnsafeBufferPointer { pb in
+            panels.withUnsafeMutableBufferPointer { out in
+                let base = pb.baseAddress! + o.0 * ldb + o.1
+                for s in 0..<(n + nr - 1) / nr {
+                    var p0 = 0
+                    while p0 < k {
+                        let kb = min(kcMax, k - p0)
+                        packPanel(base, ldx: ldb, trans: transB, p0: p0, kb: kb, j0: s * nr, cols: min(nr, n - s * nr),
+                                  into: out.baseAddress! + (s * k + p0) * nr)
+                        p0 += kb
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// C (+)= op(A)·B with B packed beforehand (`PackedB`); `beta` 0 or 1. Same loop order and
+/// the same sums as `gemmInPlaceA`.
+public func gemm<T: Scalar>(m: Int, a: UnsafePointer<T>, lda: Int, transA: Bool, packed b: PackedB<T>,
+                            c: UnsafeMutablePointer<T>, ldc: Int, beta: T) {
+    precondition(beta == 0 || beta == 1, "gemm: beta must be 0 or 1")
+    let (n, k) = (b.n, b.k)
+    if m == 0 || n == 0 { return }
+    let rowStride = transA ? 1 : lda
+    let kStride = transA ? lda : 1
+    let tile = threadScratch(T.self, count: mr * nr)   // 6×32, an edge tile of C
+    b.panels.withUnsafeBufferPointer { panels in
+        for s in 0..<(n + nr - 1) / nr {
+            let j0 = s * nr, cols = min(nr, n - j0)
+            var p0 = 0
+            while p0 < k {
+                let kb = min(kcMax, k - p0)
+                let acc = beta == 1 || p0 > 0
+                let bp = panels.baseAddress! + (s * k + p0) * nr
+                var i0 = 0
+                while i0 < m {
+                    let rows = stripRows(m - i0)
+                    let ai = a + i0 * rowStride + p0 * kStride
+                    if cols == nr {
+                        strip(rows: rows, k: kb, a: ai, rowStride: rowStride, kStride: kStride, b: bp,
+                              c: c + i0 * ldc + j0, ldc: ldc, accumulate: acc)
+                    } else {
+                        for r in 0..<rows {
+                            for q in 0..<nr { tile[r * nr + q] = (acc && q < cols) ? c[(i0 + r) * ldc + j0 + q] : 0 }
+                        }
+                        strip(rows: rows, k: kb, a: ai, rowStride: rowStride, kStride: kStride, b: bp,
+                              c: tile, ldc: nr, accumulate: true)
+                        for r in 0..<rows {
+                            for q in 0..<cols { c[(i0 + r) * ldc + j0 + q] = tile[r * nr + q] }
+                        }
+                    }
+                    i0 += rows
+                }
+                p0 += kb
+            }
+        }
+    }
+}
+
+/// C (+)= A·B for whole matrices, B packed (`PackedB`): the form the cells use at every step.
+public func gemm<T: Scalar>(_ a: Matrix<T>, packed b: PackedB<T>, into c: inout Matrix<T>, beta: T = 0) {
+    precondition(a.cols == b.k, "gemm: inner dimensions differ (\(a.rows)x\(a.cols) · \(b.k)x\(b.n))")
+    precondition(c.rows == a.rows && c.cols == b.n, "gemm: output is \(c.rows)x\(c.cols), expected \(a.rows)x\(b.n)")
+    a.data.withUnsafeBufferPointer { pa in
+        c.data.withUnsafeMutableBufferPointer { pc in
+            gemm(m: a.rows, a: pa.baseAddress!, lda: a.cols, transA: false, packed: b, c: pc.baseAddress!, ldc: c.cols, beta: beta)
+        }
+    }
+}
+
 /// Loop order for a transposed A with rows ≥ 256 apart, the weight gradient dW = dYᵀ·X (BLIS's): blocks of ≤ 1024
 /// columns and ≤ 256 rows of K; each block of op(B) is packed once into 32-column panels
 /// (zero-padded); then each strip of op(A) (6 rows, the last ones 4/2/1) is packed once,
