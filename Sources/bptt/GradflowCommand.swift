@@ -11,6 +11,7 @@ let gradflowCommand = Command(
         Option("steps", "N", "training steps before the second measurement (default 1000)"),
         Option("optim", "NAME", "optimiser (default rmsprop)"),
         Option("stop-at", "N", "stop after N training steps over all models (saved with --save, continue with --resume)"),
+        Option("quiet", nil, "no progress bar"),
         Option("json", nil, "end with one JSON line of results"),
         reportOption,
     ] + experimentOptions + checkpointOptions(unit: "steps", resume: "continue the experiment saved in PATH: finished models are kept, the model in progress continues at its step (its configuration is used)"),
@@ -52,7 +53,7 @@ func runGradflow(_ a: inout Arguments) throws -> Int32 {
     var bar: BPTT.Progress?
     while !run.done && (stopAt == 0 || run.step < stopAt) {
         let m = run.current
-        let progress = bar ?? Progress(total: steps, label: "gradflow \(m) T=\(base.length)", offset: run.stepInRun, quiet: steps == 0)
+        let progress = bar ?? Progress(total: steps, label: "gradflow \(m) T=\(base.length)", offset: run.stepInRun, quiet: steps == 0 || a.flag("quiet"))
         bar = progress
         let (s, finished) = try run.advance()
         if let s {

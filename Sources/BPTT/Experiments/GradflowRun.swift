@@ -114,7 +114,7 @@ public final class GradflowRun {
         var c = trainer?.checkpoint()
             ?? Checkpoint(model: "", config: "", step: 0, tensors: [], optimizerKind: "", optimizerStep: 0, optimizerState1: [], optimizerState2: [], rngs: [])
         c.model = Self.model
-        c.config = experimentJSON(Saved(train: base, settings: settings, flows: flows, atInit: trainer == nil ? nil : atInit))
+        c.config = experimentJSON(Saved(train: base.withoutThreads, settings: settings, flows: flows, atInit: trainer == nil ? nil : atInit))
         return c
     }
 

@@ -159,7 +159,7 @@ public final class SweepRun {
         var c = trainer?.checkpoint()
             ?? Checkpoint(model: "", config: "", step: 0, tensors: [], optimizerKind: "", optimizerStep: 0, optimizerState1: [], optimizerState2: [], rngs: [])
         c.model = Self.model
-        c.config = experimentJSON(Saved(train: base, settings: settings, results: results, inProgress: trainer != nil, curve: curve, window: window))
+        c.config = experimentJSON(Saved(train: base.withoutThreads, settings: settings, results: results, inProgress: trainer != nil, curve: curve, window: window))
         return c
     }
 
@@ -196,6 +196,16 @@ public final class SweepRun {
         try t.restore(inner, source: source)
         curve = s.curve
         window = s.window
+    }
+}
+
+extension TrainConfig {
+    /// The configuration with `threads` 0: results do not depend on the thread count, so an
+    /// experiment's checkpoint does not record it (the resuming command's --threads is used).
+    var withoutThreads: TrainConfig {
+        var c = self
+        c.threads = 0
+        return c
     }
 }
 
