@@ -11,6 +11,13 @@ var engineFlags: [String] = ["-O"]
 engineFlags += ["-target-cpu", "haswell"]
 #endif
 
+// One small module, the GEMM micro-kernel on 16-lane vectors, is built for AVX-512; the engine
+// calls it only when the CPU it runs on reports AVX-512 (Core/GEMMKernels.swift).
+var kernel512Flags: [String] = ["-O"]
+#if arch(x86_64)
+kernel512Flags += ["-target-cpu", "skylake-avx512"]
+#endif
+
 let package = Package(
     name: "bptt",
     products: [
@@ -19,7 +26,13 @@ let package = Package(
     ],
     targets: [
         .target(
+            name: "BPTTKernels512",
+            path: "Sources/BPTTKernels512",
+            swiftSettings: [.unsafeFlags(kernel512Flags)]
+        ),
+        .target(
             name: "BPTT",
+            dependencies: ["BPTTKernels512"],
             path: "Sources/BPTT",
             swiftSettings: [.unsafeFlags(engineFlags)]
         ),

@@ -100,6 +100,7 @@ func runAllBench(_ a: Arguments) throws -> Int32 {
     let peak = GEMMBenchmark.theoreticalPeak()
     let ceiling = GEMMBenchmark.run(m: 128, n: 512, k: 129, threads: threads)
     let square = GEMMBenchmark.run(m: 1024, n: 1024, k: 1024, threads: threads)
+    print("GEMM micro-kernel: \(GEMMKernels.description)")
     print(String(format: "GEMM (Float32, %d threads): gate shape 128×129·129×512 %.1f GFLOP/s, 1024² %.1f GFLOP/s; peak of this machine %.1f GFLOP/s (%d cores × %.2f GHz measured, nominal %.2f, × %d FLOP/cycle)",
                  threads, ceiling.gflops, square.gflops, peak.gflops, peak.cores, peak.ghz, peak.nominalGHz, peak.flopsPerCycle))
     print("palindrome T=10, batch 128, hidden 128, RMSprop, clip 10:")
@@ -151,7 +152,7 @@ func runAllBench(_ a: Arguments) throws -> Int32 {
     let results = JSON.object([
         ("cells", .array(cells)),
         ("gemm", .object([("threads", .int(threads)), ("gate_shape_gflops", .number(ceiling.gflops)),
-                          ("square_1024_gflops", .number(square.gflops)), ("peak_gflops", .number(peak.gflops))])),
+                          ("square_1024_gflops", .number(square.gflops)), ("peak_gflops", .number(peak.gflops)), ("kernel", .string(GEMMKernels.description))])),
         ("gan", .object([("batch", .int(g.batch)), ("steps_per_s", .number(stepsPerSecond)),
                          ("examples_per_s", .number((stepsPerSecond * Double(g.batch)).rounded())),
                          ("gflops", .number(stepsPerSecond * ganFlops / 1e9)), ("seconds_per_6000_steps", .number(6000 / stepsPerSecond))])),
@@ -274,7 +275,7 @@ func runGEMMBench(_ a: Arguments) throws -> Int32 {
                   (1024, 1024, 1024, "square 1024²")]
     let peak = GEMMBenchmark.theoreticalPeak()
     var rows: [JSON] = []
-    print("GEMM C = A·B (Float32), GFLOP/s")
+    print("GEMM C = A·B (Float32), GFLOP/s; micro-kernel: \(GEMMKernels.description)")
     for (m, n, k, label) in shapes {
         let one = GEMMBenchmark.run(m: m, n: n, k: k, threads: 1)
         let all = GEMMBenchmark.run(m: m, n: n, k: k, threads: threads)
@@ -285,7 +286,7 @@ func runGEMMBench(_ a: Arguments) throws -> Int32 {
     print(String(format: "  peak of this machine: %.1f GFLOP/s per core, %.1f on %d cores (%.2f GHz measured by an FMA loop, nominal %.2f; × %d FLOP/cycle: %@)",
                  peak.gflops / Double(peak.cores), peak.gflops, peak.cores, peak.ghz, peak.nominalGHz, peak.flopsPerCycle, peak.isa as NSString))
     if a.flag("json") {
-        print(JSON.object([("gemm", .array(rows)), ("threads", .int(threads)), ("peak_gflops", .number(peak.gflops)),
+        print(JSON.object([("gemm", .array(rows)), ("threads", .int(threads)), ("peak_gflops", .number(peak.gflops)), ("kernel", .string(GEMMKernels.description)),
                            ("peak_gflops_per_core", .number(peak.gflops / Double(peak.cores)))]).serialized())
     }
     return 0

@@ -1,3 +1,6 @@
+#if arch(x86_64)
+import BPTTKernels512
+#endif
 import Dispatch
 import Foundation
 
@@ -51,12 +54,14 @@ extension GEMMBenchmark {
     /// really run at, measured: a loop of independent 8-lane FMAs (the instruction our GEMM kernel
     /// is made of) runs on every core at once, and its throughput ÷ FLOP per cycle gives the
     /// effective clock (with boost, above the nominal one /proc/cpuinfo names, which is kept as
-    /// `nominalGHz`). AVX-512 is not counted: the build targets Haswell at most.
+    /// `nominalGHz`). With AVX-512 in use (`GEMMKernels.avx512`) a cycle retires two 16-lane FMAs
+    /// (64 FLOP) and the loop uses them.
     public static func theoreticalPeak() -> Peak {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let flags = Set((info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) ?? "").split(separator: " ").map(String.init))
-        let (perCycle, isa) = flags.contains("avx2") && flags.contains("fma") ? (32, "AVX2+FMA, 2 FMA units")
+        let (perCycle, isa) = GEMMKernels.avx512 ? (64, "AVX-512, 2 FMA units of 16 lanes")
+                            : flags.contains("avx2") && flags.contains("fma") ? (32, "AVX2+FMA, 2 FMA units")
                             : flags.contains("avx") ? (16, "AVX") : (8, "SSE")
         let measured = fmaThroughput(threads: cores)                 // GFLOP/s on all cores
         let ghz = measured / Double(cores * perCycle)
@@ -76,7 +81,7 @@ extension GEMMBenchmark {
         return 0
     }
 
-    /// GFLOP/s of 12 independent chains of SIMD8<Float> FMAs per thread (enough in flight to
+    /// GFLOP/s of 12 independent chains of 8-lane (16 with AVX-512) FMAs per thread (enough in flight to
     /// cover the FMA latency of two units), `threads` threads at once, best of 3 rounds.
     public static func fmaThroughput(threads: Int, iterations: Int = 4_000_000) -> Double {
         var best = 0.0
@@ -91,13 +96,22 @@ extension GEMMBenchmark {
             var keep: Float = 0
             for t in 0..<threads { keep += sink[t] }
             if keep.isNaN { return 0 }           // uses the results, so the loop cannot be removed
-            best = max(best, Double(threads) * Double(iterations) * 12 * 16 / dt / 1e9)
+            best = max(best, Double(threads) * Double(iterations) * 12 * Double(lanes) * 2 / dt / 1e9)
         }
         return best
     }
 
-    @inline(never)
     static func fmaChains(iterations: Int, seed: Float) -> Float {
+        #if arch(x86_64)
+        if GEMMKernels.avx512 { return Kernels512.fmaChains(iterations: iterations, seed: seed) }
+        #endif
+        return fmaChains8(iterations: iterations, seed: seed)
+    }
+
+    static var lanes: Int { GEMMKernels.avx512 ? 16 : 8 }
+
+    @inline(never)
+    static func fmaChains8(iterations: Int, seed: Float) -> Float {
         let a = SIMD8<Float>(repeating: 0.999_999 + seed), b = SIMD8<Float>(repeating: 1e-7)
         var c0 = SIMD8<Float>(repeating: 0), c1 = c0 + 1, c2 = c0 + 2, c3 = c0 + 3, c4 = c0 + 4, c5 = c0 + 5
         var c6 = c0 + 6, c7 = c0 + 7, c8 = c0 + 8, c9 = c0 + 9, c10 = c0 + 10, c11 = c0 + 11

@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import BPTTKernels512
+#endif
+
 /// General matrix multiply in the three forms backpropagation needs, row-major:
 ///
 ///     C = op(A) · op(B) + β·C        op(X) = X or Xᵀ
@@ -9,7 +13,8 @@
 /// The work is done by a 6×16 register-blocked micro-kernel on `SIMD8<T>`: six rows of C,
 /// two SIMD8 vectors of columns, twelve accumulators kept in registers across the whole K loop.
 /// A is read in place (either orientation costs the same: one scalar broadcast per row per k).
-/// B is read in 16-column panels; a transposed B is packed panel by panel (see below).
+/// B is read in 32-column panels; a transposed B is packed panel by panel (see below). With
+/// AVX-512 (checked at run time) Float products use a 6×32 kernel on `SIMD16<Float>` instead.
 public func gemm<T: Scalar>(
     _ a: Matrix<T>, transA: Bool = false,
     _ b: Matrix<T>, transB: Bool = false,
@@ -43,7 +48,7 @@ public func gemm<T: Scalar>(
 /// - K ≤ 4 (`gemmTinyK`): rows of B scaled and added, 8 columns at a time (a one-number input).
 /// - A transposed with rows ≥ 256 apart, the weight gradient dYᵀ·X (`gemmPanels`, BLIS's order):
 ///   A packed too; read in place its rows alias in L1 (1.3–1.5× faster).
-/// - otherwise (`gemmInPlaceA`): 16-column panels of op(B) packed, A read in place.
+/// - otherwise (`gemmInPlaceA`): 32-column panels of op(B) packed, A read in place.
 public func gemm<T: Scalar>(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<T>, lda: Int, transA: Bool,
@@ -79,19 +84,33 @@ private func stripRows(_ left: Int) -> Int {
     left >= 6 && left != 8 ? 6 : left >= 4 ? 4 : left >= 2 ? 2 : 1
 }
 
-/// C[0..<rows, 0..<16] (+)= Σ_p A(r, p) · B[p, 0..<16] with the kernel for that many rows.
+/// C[0..<rows, 0..<32] (+)= Σ_p A(r, p) · B[p, 0..<32] for one packed 32-column panel: with
+/// AVX-512 (Float), one 6×32 kernel on 16-lane vectors (`Kernels512`); otherwise the 16-column
+/// kernel for that many rows on each half. Every element of C is the same chain of FMAs over p
+/// either way, so the two paths give identical numbers.
 @inline(__always)
 private func strip<T: Scalar>(rows: Int, k: Int, a: UnsafePointer<T>, rowStride: Int, kStride: Int,
                               b: UnsafePointer<T>, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
-    switch rows {
-    case 6: kernel6x16(k: k, a: a, rowStride: rowStride, kStride: kStride, b: b, ldb: nr, c: c, ldc: ldc, accumulate: accumulate)
-    case 4: kernel4x16(k: k, a: a, rowStride: rowStride, kStride: kStride, b: b, ldb: nr, c: c, ldc: ldc, accumulate: accumulate)
-    case 2: kernel2x16(k: k, a: a, rowStride: rowStride, kStride: kStride, b: b, ldb: nr, c: c, ldc: ldc, accumulate: accumulate)
-    default: kernel1x16(k: k, a: a, kStride: kStride, b: b, ldb: nr, c: c, accumulate: accumulate)
+    #if arch(x86_64)
+    if T.self == Float.self && GEMMKernels.avx512 {
+        Kernels512.strip(rows: rows, k: k, a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self),
+                         rowStride: rowStride, kStride: kStride, b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self),
+                         c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: ldc, accumulate: accumulate)
+        return
+    }
+    #endif
+    for half in 0..<2 {
+        let bh = b + half * 16, ch = c + half * 16
+        switch rows {
+        case 6: kernel6x16(k: k, a: a, rowStride: rowStride, kStride: kStride, b: bh, ldb: nr, c: ch, ldc: ldc, accumulate: accumulate)
+        case 4: kernel4x16(k: k, a: a, rowStride: rowStride, kStride: kStride, b: bh, ldb: nr, c: ch, ldc: ldc, accumulate: accumulate)
+        case 2: kernel2x16(k: k, a: a, rowStride: rowStride, kStride: kStride, b: bh, ldb: nr, c: ch, ldc: ldc, accumulate: accumulate)
+        default: kernel1x16(k: k, a: a, kStride: kStride, b: bh, ldb: nr, c: ch, accumulate: accumulate)
+        }
     }
 }
 
-/// Packs rows p0..<p0+kb of op(X) (K×N), columns j0..<j0+cols, into a kb×16 panel (zero-padded):
+/// Packs rows p0..<p0+kb of op(X) (K×N), columns j0..<j0+cols, into a kb×32 panel (zero-padded):
 /// op(X)[p, j] = x[p·ldx + j], or x[j·ldx + p] when transposed.
 @inline(__always)
 private func packPanel<T: Scalar>(_ x: UnsafePointer<T>, ldx: Int, trans: Bool, p0: Int, kb: Int, j0: Int, cols: Int,
@@ -110,7 +129,9 @@ private func packPanel<T: Scalar>(_ x: UnsafePointer<T>, ldx: Int, trans: Bool, 
         // Packed even when whole: rows of X a page apart alias in L1, a contiguous panel does not.
         for p in 0..<kb {
             let src = x + (p0 + p) * ldx + j0
-            store8(load8(src), panel + p * nr); store8(load8(src + 8), panel + p * nr + 8)
+            let dst = panel + p * nr
+            store8(load8(src), dst); store8(load8(src + 8), dst + 8)
+            store8(load8(src + 16), dst + 16); store8(load8(src + 24), dst + 24)
         }
     } else {
         for p in 0..<kb {
@@ -120,9 +141,9 @@ private func packPanel<T: Scalar>(_ x: UnsafePointer<T>, ldx: Int, trans: Bool, 
     }
 }
 
-/// Loop order with A read in place: 16-column panels of op(B) outside, then blocks of at most
+/// Loop order with A read in place: 32-column panels of op(B) outside, then blocks of at most
 /// 256 rows of K, then strips of A (6 rows, the last ones 4/2/1), so one packed panel of B
-/// (≤ 256×16, zero-padded) is read from L1 by every strip. Edge columns of C go through a 6×16
+/// (≤ 256×32, zero-padded) is read from L1 by every strip. Edge columns of C go through a 6×32
 /// scratch tile. (Packing A as well cost 8–16% on the batch-sized products here.)
 private func gemmInPlaceA<T: Scalar>(
     m: Int, n: Int, k: Int,
@@ -135,8 +156,8 @@ private func gemmInPlaceA<T: Scalar>(
     let kStride = transA ? lda : 1
     let kc = min(k, kcMax)
     let scratch = threadScratch(T.self, count: kc * nr + mr * nr)
-    let panel = scratch            // kc×16, packed columns of op(B) for rows p0..<p0+kc
-    let tile = scratch + kc * nr   // 6×16, an edge tile of C
+    let panel = scratch            // kc×32, packed columns of op(B) for rows p0..<p0+kc
+    let tile = scratch + kc * nr   // 6×32, an edge tile of C
     var j0 = 0
     while j0 < n {
         let cols = min(nr, n - j0)
@@ -173,11 +194,11 @@ private func gemmInPlaceA<T: Scalar>(
 }
 
 /// Loop order for a transposed A with rows ≥ 256 apart, the weight gradient dW = dYᵀ·X (BLIS's): blocks of ≤ 1024
-/// columns and ≤ 256 rows of K; each block of op(B) is packed once into 16-column panels
+/// columns and ≤ 256 rows of K; each block of op(B) is packed once into 32-column panels
 /// (zero-padded); then each strip of op(A) (6 rows, the last ones 4/2/1) is packed once,
 /// step-major, and meets every panel from L1. Read in place, Aᵀ's six values per step lie a row
 /// of A apart (2–4 KB), and those rows alias in L1: packing made these products 1.1–1.6× faster.
-/// Edge columns of C go through a 6×16 scratch tile.
+/// Edge columns of C go through a 6×32 scratch tile.
 private func gemmPanels<T: Scalar>(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<T>, lda: Int, transA: Bool,
@@ -192,7 +213,7 @@ private func gemmPanels<T: Scalar>(
     let panelsMax = (nc + nr - 1) / nr
     let scratch = threadScratch(T.self, count: panelsMax * kc * nr + mr * kc + mr * nr)
     let packedA = scratch + panelsMax * kc * nr   // one strip of op(A): A(r, p) at [p·rows + r]
-    let tile = packedA + mr * kc                  // 6×16, an edge tile of C
+    let tile = packedA + mr * kc                  // 6×32, an edge tile of C
     var jb = 0
     while jb < n {
         let ncb = min(nc, n - jb)
@@ -249,9 +270,9 @@ private func gemmPanels<T: Scalar>(
 }
 
 /// Loop order for m ≤ 64: computes Cᵀ = op(B)ᵀ · op(A)ᵀ. For each block of K, op(A)ᵀ (K×m, the
-/// batch) is packed into ⌈m/16⌉ panels; then every strip of 6 columns of C (6 rows of op(B)ᵀ,
+/// batch) is packed into ⌈m/32⌉ panels; then every strip of 6 columns of C (6 rows of op(B)ᵀ,
 /// read in place: a row of Wᵀ-form weights is contiguous, a W-form one is 6 adjacent values per
-/// step) meets every panel. Each 6×16 block of Cᵀ lands in a scratch tile and is added to C
+/// step) meets every panel. Each 6×32 block of Cᵀ lands in a scratch tile and is added to C
 /// transposed. Every element of C is the same sum in the same order whatever n is.
 private func gemmSmallM<T: Scalar>(
     m: Int, n: Int, k: Int,
@@ -271,7 +292,7 @@ private func gemmSmallM<T: Scalar>(
     while p0 < k {
         let kb = min(kc, k - p0)
         let acc = accumulate || p0 > 0
-        // op(A)ᵀ[p, i] = op(A)[i, p]: panel s holds columns i = 16s…16s+15 (A's rows), zero-padded
+        // op(A)ᵀ[p, i] = op(A)[i, p]: panel s holds columns i = 32s…32s+31 (A's rows), zero-padded
         for s in 0..<panels {
             packPanel(a, ldx: lda, trans: !transA, p0: p0, kb: kb, j0: s * nr, cols: min(nr, m - s * nr),
                       into: scratch + s * kc * nr)
@@ -332,13 +353,13 @@ private func gemmTinyK<T: Scalar>(
 /// Products with at most this many rows of C take the swapped loop order (`gemmSmallM`).
 private let smallM = 64
 
-/// Rows of op(B) per packed panel: 256 × 16 floats = 16 KB, which stays in L1 while every
+/// Rows of op(B) per packed panel: 256 × 32 floats = 32 KB, which stays in L1 while every
 /// 6-row strip of A streams past it.
 private let kcMax = 256
 /// Columns of op(B) packed at once (≤ 1 MB of panels with kcMax rows).
 private let ncMax = 1024
 private let mr = 6   // rows of C per micro-kernel call
-private let nr = 16  // columns of C per micro-kernel call (two SIMD8 vectors)
+private let nr = 32  // columns of a packed panel of B: one 6×32 AVX-512 kernel, or two 6×16 AVX2 ones
 
 @inline(__always)
 private func load8<T: Scalar>(_ p: UnsafePointer<T>) -> SIMD8<T> {

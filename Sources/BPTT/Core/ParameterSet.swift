@@ -1,3 +1,5 @@
+import Foundation
+
 /// A part's learnable tensors, as named stored properties (`W_hh`, `b_h`, …).
 ///
 /// A conforming struct lists its tensors once, in a fixed order, with their names. Everything
@@ -14,7 +16,36 @@ public protocol ParameterSet {
 }
 
 extension ParameterSet {
-    public var parameterPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] { Self.tensorPaths }
+    public var parameterPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
+        KeyPathCache.paths(Self.self) { Self.tensorPaths }
+    }
+}
+
+/// The key-path lists, built once per type (and shape) and reused. A key path into a generic
+/// struct is instantiated by the runtime each time its literal runs — demangling, metadata
+/// lookups, allocation — and every optimiser step, clip and norm walks the list: that cost 16%
+/// of an LSTM training step before this cache.
+public enum KeyPathCache {
+    private struct Key: Hashable { let type: ObjectIdentifier; let shape: [Int] }
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var store: [Key: Any] = [:]
+
+    /// The list for `type` (and `shape`, e.g. layers and directions of a stack), built by `build`
+    /// the first time.
+    public static func paths<S: ParameterSet>(_ type: S.Type, shape: [Int] = [],
+                                              build: () -> [(name: String, path: WritableKeyPath<S, Matrix<S.T>>)])
+        -> [(name: String, path: WritableKeyPath<S, Matrix<S.T>>)] {
+        let key = Key(type: ObjectIdentifier(type), shape: shape)
+        lock.lock()
+        let found = store[key]
+        lock.unlock()
+        if let found { return found as! [(name: String, path: WritableKeyPath<S, Matrix<S.T>>)] }
+        let built = build()
+        lock.lock()
+        store[key] = built
+        lock.unlock()
+        return built
+    }
 }
 
 extension ParameterSet {

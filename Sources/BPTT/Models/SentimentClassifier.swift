@@ -45,9 +45,12 @@ public struct SentimentClassifier<Cell: RecurrentCell> {
             preconditionFailure("SentimentClassifier.Parameters: use parameterPaths")
         }
         public var parameterPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            [("W_emb", \Self.embedding.W)]
-                + stack.parameterPaths.map { ($0.name, (\Self.stack).appending(path: $0.path)) }
-                + [("W_out", \.dense.W), ("b_out", \.dense.b)]
+            let stack = self.stack
+            return KeyPathCache.paths(Self.self, shape: [stack.units.count, stack.directions]) {
+                [("W_emb", \Self.embedding.W)]
+                    + stack.parameterPaths.map { ($0.name, (\Self.stack).appending(path: $0.path)) }
+                    + [("W_out", \.dense.W), ("b_out", \.dense.b)]
+            }
         }
     }
 

@@ -17,8 +17,11 @@ public struct SequenceClassifier<Cell: RecurrentCell> {
             preconditionFailure("SequenceClassifier.Parameters: the tensors depend on the number of layers; use parameterPaths")
         }
         public var parameterPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            stack.parameterPaths.map { ($0.name, (\Self.stack).appending(path: $0.path)) }
-                + [("W_ph", \.readout.W), ("b_p", \.readout.b)]
+            let stack = self.stack
+            return KeyPathCache.paths(Self.self, shape: [stack.units.count, stack.directions]) {
+                stack.parameterPaths.map { ($0.name, (\Self.stack).appending(path: $0.path)) }
+                    + [("W_ph", \.readout.W), ("b_p", \.readout.b)]
+            }
         }
     }
 
