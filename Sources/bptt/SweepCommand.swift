@@ -43,12 +43,20 @@ let sweepCommand = Command(
         Option("steps", "N", "training steps per run (default 10000)"),
         Option("optim", "NAME", "optimiser (default rmsprop, as the seed)"),
         Option("log-every", "N", "curve resolution in steps (default 100)"),
+        Option("stop-at", "N", "stop after N steps over the whole sweep (runs × steps; saved with --save, continue with --resume)"),
         Option("quiet", nil, "no progress bar"),
         Option("json", nil, "end with one JSON line of results"),
         reportOption,
-    ] + experimentOptions,
+    ] + experimentOptions + checkpointOptions(unit: "steps", resume: "continue the sweep saved in PATH: finished runs are kept, the run in progress continues at its step (its configuration is used)"),
     run: runSweep
 )
+
+/// Flags that define an experiment's training (not the model list): given again on --resume, they must agree.
+let experimentTrainFields = curriculumTrainFields.filter { $0.flag != "model" }
+let sweepFields: [(flag: String, value: (SweepRun.Settings) -> String)] = [
+    ("models", { $0.models.joined(separator: ",") }), ("lengths", { $0.lengths.map(String.init).joined(separator: ",") }),
+    ("log-every", { String($0.logEvery) }),
+]
 
 func runSweep(_ a: inout Arguments) throws -> Int32 {
     var base = try experimentConfig(a, optim: "rmsprop")
@@ -57,45 +65,77 @@ func runSweep(_ a: inout Arguments) throws -> Int32 {
     for m in models where !PalindromeTrainer.models.contains(m) {
         throw BPTTError.usage("--models: unknown model '\(m)' (expected: \(PalindromeTrainer.models.joined(separator: ", ")))")
     }
-    let lengths = try Experiments.parseLengths(a.string("lengths", default: "5-10"))
+    let settings = SweepRun.Settings(models: models, lengths: try Experiments.parseLengths(a.string("lengths", default: "5-10")),
+                                     logEvery: try a.int("log-every", default: 100, min: 1))
     let out = a.string("out", default: "runs/sweep")
-    let logEvery = try a.int("log-every", default: 100, min: 1)
-    print("sweep: \(models.joined(separator: ", ")) × T = \(lengths.map(String.init).joined(separator: ", ")), \(base.steps) steps each, batch \(base.batch), hidden \(base.hidden), \(base.optimizer.kind.rawValue) lr \(base.optimizer.lr)")
+    let stopAt = try a.int("stop-at", default: 0, min: 1)
+    let ck = try CheckpointFlags(a)
+    let run: SweepRun
+    if let saved = try ck.checkpoint(), let source = ck.resume {
+        let s = try SweepRun.saved(saved, source: source)
+        try checkResumeFlags(a, given: base, saved: s.base, source: source, experimentTrainFields + [("steps", { String($0.steps) })])
+        try checkResumeFlags(a, given: settings, saved: s.settings, source: source, sweepFields)
+        run = try SweepRun(resuming: saved, threads: base.threads, source: source)
+        if stopAt > 0 { try checkTarget("stop-at", stopAt, done: run.step, source: source) }
+    } else {
+        run = try SweepRun(base: base, settings: settings)
+    }
+    base = run.base
+    let (lengths, runs) = (run.settings.lengths, run.settings.models)
+    let quiet = a.flag("quiet")
+    print("sweep: \(runs.joined(separator: ", ")) × T = \(lengths.map(String.init).joined(separator: ", ")), \(base.steps) steps each, batch \(base.batch), hidden \(base.hidden), \(base.optimizer.kind.rawValue) lr \(base.optimizer.lr)"
+          + (ck.resume.map { "; resumed from \($0) at step \(run.step) (\(run.results.count) runs done, \(run.stepInRun) steps into \(run.current.model) T=\(run.current.length))" } ?? ""))
     let start = Date()
-    // One bar over all runs; Ctrl-C ends the sweep after the current step, keeping the finished runs' files.
-    let total = models.count * lengths.count * base.steps
-    let progress = Progress(total: total, label: "step", quiet: a.flag("quiet"))
-    var done = 0
+    // One bar over all runs.
+    let progress = Progress(total: run.totalSteps, label: "step", offset: run.step, quiet: quiet)
+    for r in run.results { progress.line(sweepLine(r, resumed: true)) }
     Interrupt.install()
-    let results = try Experiments.sweep(models: models, lengths: lengths, base: base, logEvery: logEvery, outDir: out,
-                                        shouldStop: { Interrupt.requested },
-                                        onStep: { m, T, s in
-                                            done += 1
-                                            progress.update(done, String(format: "%@ T=%d  loss %.4f  accuracy %.3f", m as NSString, T, s.loss, s.accuracy))
-                                        }) { line in
-        progress.line(line)
+    while !run.done && (stopAt == 0 || run.step < stopAt) {
+        let (model, length) = run.current
+        let (s, finished) = try run.trainStep()
+        let place = "step \(s.step) of \(model) T=\(length)"
+        if let bad = s.nonFinite {
+            progress.finish()
+            throw ck.nonFinite(bad, at: place)
+        }
+        if let r = finished { progress.line(sweepLine(r, resumed: false)) }
+        if ck.every > 0 && run.step % ck.every == 0 { try ck.write(run.checkpoint()) }
+        if try ck.interrupted(at: place + " (sweep step \(run.step))", progress: progress, run.checkpoint()) {
+            try Experiments.writeSweep(run.results, models: runs, lengths: lengths, steps: base.steps, logEvery: run.settings.logEvery, outDir: out)
+            print("\(run.results.count) of \(run.runCount) runs finished; their files are in \(out)" + (ck.save.map { "; continue with --resume \($0)" } ?? ""))
+            return 130
+        }
+        progress.update(run.step, String(format: "%@ T=%d  loss %.4f  accuracy %.3f", model as NSString, length, s.loss, s.accuracy))
     }
     progress.finish()
-    if Interrupt.requested {
-        print("interrupted: \(results.count) of \(models.count * lengths.count) runs finished; their files are in \(out) (sweep has no --resume: rerun the missing models/lengths)")
-        return 130
+    try ck.write(run.checkpoint())
+    let results = run.results
+    try Experiments.writeSweep(results, models: runs, lengths: lengths, steps: base.steps, logEvery: run.settings.logEvery, outDir: out)
+    if !run.done {
+        print("stopped at --stop-at \(stopAt): \(results.count) of \(run.runCount) runs finished" + (ck.save.map { "; continue with --resume \($0)" } ?? ""))
     }
     print("\neval accuracy on 1,000 fresh palindromes")
-    print("T    " + models.map { $0.padding(toLength: 9, withPad: " ", startingAt: 0) }.joined())
+    print("T    " + runs.map { $0.padding(toLength: 9, withPad: " ", startingAt: 0) }.joined())
     for T in lengths {
-        let row = models.map { m in results.first { $0.model == m && $0.length == T }.map { String(format: "%-9.4f", $0.evalAccuracy) } ?? "-        " }
+        let row = runs.map { m in results.first { $0.model == m && $0.length == T }.map { String(format: "%-9.4f", $0.evalAccuracy) } ?? "-        " }
         print(String(T).padding(toLength: 5, withPad: " ", startingAt: 0) + row.joined())
     }
     let seconds = Date().timeIntervalSince(start)
     print(String(format: "total %.1f s; wrote %@/sweep_curves.csv, sweep_summary.csv, sweep_eval_accuracy.svg, sweep_T*.svg", seconds, out as NSString))
-    try writeReport(a.string("report")) { .sweep(results: results, models: models, lengths: lengths, base: base, seconds: seconds) }
+    try writeReport(a.string("report")) { .sweep(results: results, models: runs, lengths: lengths, base: base, seconds: seconds) }
     if a.flag("json") {
         print(JSON.object([
-            ("command", .string("sweep")), ("steps", .int(base.steps)), ("seconds", .number(seconds)),
+            ("command", .string("sweep")), ("steps", .int(base.steps)), ("finished", .bool(run.done)), ("seconds", .number(seconds)),
             ("results", .array(results.map { .object([("model", .string($0.model)), ("length", .int($0.length)),
                                                       ("eval_accuracy", .number($0.evalAccuracy)), ("final_loss", .number($0.finalLoss)),
                                                       ("seconds", .number($0.seconds))]) })),
         ]).serialized())
     }
     return 0
+}
+
+/// A finished run; `resumed`: restored from a checkpoint (its time is not saved).
+func sweepLine(_ r: Experiments.SweepResult, resumed: Bool) -> String {
+    String(format: "%-8@ T=%-3d eval accuracy %.4f  final loss %.4f  %@", r.model as NSString, r.length, r.evalAccuracy, r.finalLoss,
+           (resumed ? "(from the checkpoint)" : String(format: "%.1f s", r.seconds)) as NSString)
 }

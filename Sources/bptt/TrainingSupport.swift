@@ -5,11 +5,12 @@ import Foundation
 // non-finite guard's message (exit 3), Ctrl-C and SIGTERM (save, exit 130), and the check that
 // flags given again on --resume agree with the checkpoint.
 
-/// The checkpoint flags; `unit` is what --save-every counts ("steps" or "epochs").
-func checkpointOptions(unit: String) -> [Option] {
+/// The checkpoint flags; `unit` is what --save-every counts ("steps" or "epochs"); `resume`
+/// replaces --resume's description.
+func checkpointOptions(unit: String, resume: String? = nil) -> [Option] {
     [Option("save", "PATH", "write a checkpoint here at the end, every --save-every \(unit), and on Ctrl-C/SIGTERM"),
      Option("save-every", "N", "\(unit) between checkpoints (default: only at the end)"),
-     Option("resume", "PATH", "continue the run saved in PATH up to --\(unit) in total (its configuration is used)")]
+     Option("resume", "PATH", resume ?? "continue the run saved in PATH up to --\(unit) in total (its configuration is used)")]
 }
 
 struct CheckpointFlags {

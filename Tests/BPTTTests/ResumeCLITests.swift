@@ -113,6 +113,8 @@ final class ResumeCLITests: XCTestCase, RunsBPTT {
             ["classify", "--hidden", "64,64", "--dropout", "0", "--optim", "sgd", "--epochs", "2"],
             ["gan", "--batch", "16", "--g-hidden", "24,32", "--d-hidden", "32,16", "--latent", "8", "--optim", "sgd", "--steps", "30"],
             ["curriculum", "--model", "rnn-relu", "--lengths", "3,4", "--optim", "rmsprop", "--hidden", "8", "--batch", "16", "--out", path("cur")],
+            ["sweep", "--models", "rnn-relu", "--lengths", "3,4", "--steps", "50", "--hidden", "8", "--batch", "16", "--out", path("sw")],
+            ["gradflow", "--model", "rnn-relu", "--length", "4", "--steps", "50", "--hidden", "8", "--batch", "16", "--out", path("gf")],
         ]
         for args in runs {
             let target = path("diverged.ckpt")

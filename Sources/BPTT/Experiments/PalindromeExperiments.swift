@@ -1,7 +1,8 @@
 import Foundation
 
-/// The seeds' palindrome experiments: the length sweep (seed 001), the curriculum (seed 003)
-/// and the gradient-flow comparison. Each returns its numbers and writes CSV and SVG files.
+/// The seeds' palindrome experiments: the length sweep (seed 001, SweepRun.swift), the curriculum
+/// (seed 003, below) and the gradient-flow comparison (GradflowRun.swift). Each is resumable
+/// step by step, returns its numbers and writes CSV and SVG files.
 public enum Experiments {
     /// "5-10" → 5…10, "10-150:10" → 10, 20, …, 150, "5,8,10" → those.
     public static func parseLengths(_ s: String) throws -> [Int] {
@@ -27,84 +28,6 @@ public enum Experiments {
         var u = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
         return Double(u.ru_maxrss) / 1024
-    }
-
-    // MARK: sweep
-
-    public struct SweepResult: Sendable {
-        public var model: String
-        public var length: Int
-        public var evalAccuracy: Double
-        public var finalLoss: Double
-        public var seconds: Double
-        public var curve: [(step: Int, loss: Double, accuracy: Double)]
-    }
-
-    /// Trains every model at every length with the same configuration (`base`; model and length
-    /// replaced), logging the training accuracy every `logEvery` steps. `shouldStop` is asked after
-    /// every step (Ctrl-C): the sweep then ends early with the runs finished so far (and the files
-    /// for them). `onStep(model, length, stats)` reports every step (a progress display).
-    public static func sweep(models: [String], lengths: [Int], base: TrainConfig, logEvery: Int, outDir: String,
-                             shouldStop: () -> Bool = { false }, onStep: (String, Int, StepStats) -> Void = { _, _, _ in },
-                             progress: (String) -> Void) throws -> [SweepResult] {
-        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
-        let curves = try CSVWriter(path: outDir + "/sweep_curves.csv", header: ["model", "length", "step", "loss", "accuracy"])
-        var results: [SweepResult] = []
-        for length in lengths {
-            for model in models where !shouldStop() {
-                var c = base
-                c.model = model
-                c.length = length
-                let trainer = try PalindromeTrainer(c)
-                let start = Date()
-                var curve: [(Int, Double, Double)] = []
-                var window = (loss: 0.0, acc: 0.0, n: 0)
-                var last = StepStats(step: 0, loss: .nan, accuracy: .nan, gradNorm: .nan)
-                for _ in 0..<c.steps {
-                    last = trainer.trainStep()
-                    if let bad = last.nonFinite {
-                        throw BPTTError.nonFinite("\(model) T=\(length), step \(last.step): \(bad) became NaN or infinite; stopped")
-                    }
-                    onStep(model, length, last)
-                    if shouldStop() { break }
-                    window.loss += last.loss; window.acc += last.accuracy; window.n += 1
-                    if last.step % logEvery == 0 || last.step == c.steps {
-                        // mean over the window: the curve is smooth without hiding the trend
-                        let point = (last.step, window.loss / Double(window.n), window.acc / Double(window.n))
-                        curve.append(point)
-                        try curves.write([model, String(length), String(point.0), fmt6(point.1), fmt6(point.2)])
-                        window = (0, 0, 0)
-                    }
-                }
-                if shouldStop() { break }
-                let eval = trainer.evaluate()
-                let r = SweepResult(model: model, length: length, evalAccuracy: eval.accuracy, finalLoss: last.loss,
-                                    seconds: Date().timeIntervalSince(start), curve: curve)
-                results.append(r)
-                progress(String(format: "%-8@ T=%-3d eval accuracy %.4f  final loss %.4f  %.1f s",
-                                model as NSString, length, r.evalAccuracy, r.finalLoss, r.seconds))
-            }
-        }
-        try curves.close()
-        let summary = try CSVWriter(path: outDir + "/sweep_summary.csv", header: ["model", "length", "eval_accuracy", "final_loss", "seconds"])
-        for r in results { try summary.write([r.model, String(r.length), fmt6(r.evalAccuracy), fmt6(r.finalLoss), String(format: "%.2f", r.seconds)]) }
-        try summary.close()
-        var evalChart = SVGChart(title: "Palindromes: eval accuracy after \(base.steps) steps", xLabel: "length T", yLabel: "eval accuracy")
-        evalChart.yRange = 0...1
-        evalChart.markers = true
-        for m in models {
-            evalChart.series.append(.init(name: m, points: results.filter { $0.model == m }.map { (Double($0.length), $0.evalAccuracy) }))
-        }
-        try evalChart.write(to: outDir + "/sweep_eval_accuracy.svg")
-        for length in lengths {
-            var chart = SVGChart(title: "Palindromes T=\(length): training accuracy", xLabel: "step", yLabel: "accuracy (mean over \(logEvery) steps)")
-            chart.yRange = 0...1
-            for r in results where r.length == length {
-                chart.series.append(.init(name: r.model, points: r.curve.map { (Double($0.step), $0.accuracy) }))
-            }
-            try chart.write(to: outDir + "/sweep_T\(length).svg")
-        }
-        return results
     }
 
     // MARK: curriculum
@@ -137,54 +60,6 @@ public enum Experiments {
         stepsChart.markers = true
         stepsChart.series = [.init(name: model, points: stages.map { (Double($0.length), Double($0.steps)) })]
         try stepsChart.write(to: outDir + "/curriculum_steps.svg")
-    }
-
-    // MARK: gradient flow
-
-    public struct GradientFlow: Sendable {
-        public var model: String
-        public var atInit: [Double]      // ‖∂L/∂h_t‖, t = 1…T
-        public var trained: [Double]
-        public var evalAccuracy: Double
-    }
-
-    /// ‖∂L/∂h_t‖ for every t on one fixed batch, at initialisation and after `trainSteps` steps.
-    public static func gradientFlow(models: [String], base: TrainConfig, trainSteps: Int, outDir: String,
-                                    progress: (String) -> Void) throws -> [GradientFlow] {
-        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
-        var out: [GradientFlow] = []
-        for m in models {
-            var c = base
-            c.model = m
-            let trainer = try PalindromeTrainer(c)
-            let initial = trainer.gradientNorms(batch: c.batch)
-            let bar = Progress(total: trainSteps, label: "gradflow \(m) T=\(c.length)", quiet: trainSteps == 0)
-            for _ in 0..<trainSteps {
-                let s = trainer.trainStep()
-                if let bad = s.nonFinite { bar.finish(); throw BPTTError.nonFinite("\(m) step \(s.step): \(bad) became NaN or infinite during gradflow training") }
-                bar.update(s.step, String(format: "loss %.4f  accuracy %.3f", s.loss, s.accuracy))
-            }
-            bar.finish()
-            let eval = trainSteps > 0 ? trainer.evaluate().accuracy : .nan
-            out.append(GradientFlow(model: m, atInit: initial, trained: trainer.gradientNorms(batch: c.batch), evalAccuracy: eval))
-            progress(String(format: "%@: ‖∂L/∂h_1‖/‖∂L/∂h_T‖ = %.3g at init, %.3g after %d steps (eval accuracy %.3f)",
-                            m as NSString, initial[0] / initial[initial.count - 1],
-                            out.last!.trained[0] / out.last!.trained[initial.count - 1], trainSteps, eval))
-        }
-        let csv = try CSVWriter(path: outDir + "/gradflow.csv", header: ["model", "phase", "t", "grad_norm"])
-        for g in out {
-            for (t, v) in g.atInit.enumerated() { try csv.write([g.model, "init", String(t + 1), fmt6(v)]) }
-            for (t, v) in g.trained.enumerated() { try csv.write([g.model, "trained", String(t + 1), fmt6(v)]) }
-        }
-        try csv.close()
-        for (phase, pick) in [("init", \GradientFlow.atInit), ("trained", \GradientFlow.trained)] {
-            var chart = SVGChart(title: "‖∂L/∂h_t‖, T=\(base.length), \(phase == "init" ? "at initialisation" : "after \(trainSteps) steps")",
-                                 xLabel: "time step t", yLabel: "‖∂L/∂h_t‖")
-            chart.logY = true
-            chart.series = out.map { g in .init(name: g.model, points: g[keyPath: pick].enumerated().map { (Double($0.offset + 1), $0.element) }) }
-            try chart.write(to: outDir + "/gradflow_\(phase).svg")
-        }
-        return out
     }
 
     static func fmt6(_ x: Double) -> String { String(format: "%.6g", x) }

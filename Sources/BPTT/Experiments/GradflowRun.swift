@@ -1,0 +1,156 @@
+import Foundation
+
+extension Experiments {
+    public struct GradientFlow: Sendable, Codable, Equatable {
+        public var model: String
+        public var atInit: [Double]      // ‖∂L/∂h_t‖, t = 1…T
+        public var trained: [Double]
+        public var evalAccuracy: Double  // NaN without training
+        public static func == (a: Self, b: Self) -> Bool {
+            a.model == b.model && a.atInit.map(\.bitPattern) == b.atInit.map(\.bitPattern)
+                && a.trained.map(\.bitPattern) == b.trained.map(\.bitPattern) && a.evalAccuracy.bitPattern == b.evalAccuracy.bitPattern
+        }
+    }
+
+    /// Writes gradflow.csv and the two charts (at initialisation, after `trainSteps` steps).
+    public static func writeGradientFlow(_ flows: [GradientFlow], length: Int, trainSteps: Int, outDir: String) throws {
+        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        let csv = try CSVWriter(path: outDir + "/gradflow.csv", header: ["model", "phase", "t", "grad_norm"])
+        for g in flows {
+            for (t, v) in g.atInit.enumerated() { try csv.write([g.model, "init", String(t + 1), fmt6(v)]) }
+            for (t, v) in g.trained.enumerated() { try csv.write([g.model, "trained", String(t + 1), fmt6(v)]) }
+        }
+        try csv.close()
+        for (phase, pick) in [("init", \GradientFlow.atInit), ("trained", \GradientFlow.trained)] {
+            var chart = SVGChart(title: "‖∂L/∂h_t‖, T=\(length), \(phase == "init" ? "at initialisation" : "after \(trainSteps) steps")",
+                                 xLabel: "time step t", yLabel: "‖∂L/∂h_t‖")
+            chart.logY = true
+            chart.series = flows.map { g in .init(name: g.model, points: g[keyPath: pick].enumerated().map { (Double($0.offset + 1), $0.element) }) }
+            try chart.write(to: outDir + "/gradflow_\(phase).svg")
+        }
+    }
+}
+
+/// The gradient-flow comparison, one step at a time: for each model, ‖∂L/∂h_t‖ for every t on
+/// one fixed batch at initialisation, `trainSteps` training steps, then the norms again and the
+/// eval accuracy. Resumable between any two steps: a checkpoint holds the finished models'
+/// norms and the model in progress (its trainer's state and its norms at initialisation).
+public final class GradflowRun {
+    public struct Settings: Sendable, Codable, Equatable {
+        public var models: [String]
+        public var trainSteps: Int
+        public init(models: [String], trainSteps: Int) { self.models = models; self.trainSteps = trainSteps }
+    }
+
+    /// A checkpoint's configuration; `atInit` is the model in progress's (nil between models).
+    struct Saved: Codable, Equatable {
+        var train: TrainConfig
+        var settings: Settings
+        var flows: [Experiments.GradientFlow]
+        var atInit: [Double]?
+    }
+
+    public static let model = "gradflow"
+    public let base: TrainConfig
+    public let settings: Settings
+    public private(set) var flows: [Experiments.GradientFlow] = []
+    /// The model in progress and its norms at initialisation; nil before it is started.
+    private var trainer: PalindromeTrainer?
+    private var atInit: [Double] = []
+
+    public init(base: TrainConfig, settings: Settings) throws {
+        guard !settings.models.isEmpty, settings.trainSteps >= 0, base.length >= 1 else {
+            throw BPTTError.usage("gradflow: needs at least one model, a length ≥ 1 and a step count ≥ 0")
+        }
+        for m in settings.models where !PalindromeTrainer.models.contains(m) {
+            throw BPTTError.usage("gradflow: unknown model '\(m)' (expected: \(PalindromeTrainer.models.joined(separator: ", ")))")
+        }
+        self.base = base
+        self.settings = settings
+    }
+
+    public var done: Bool { flows.count == settings.models.count }
+    /// The model in progress (or the last one, when done).
+    public var current: String { settings.models[min(flows.count, settings.models.count - 1)] }
+    public var stepInRun: Int { trainer?.step ?? 0 }
+    /// Training steps over all models.
+    public var step: Int { flows.count * settings.trainSteps + stepInRun }
+    public var totalSteps: Int { settings.models.count * settings.trainSteps }
+
+    /// Starts the model in progress if needed (measuring its norms at initialisation), then one
+    /// training step, or, when its steps are done, the final measurement: `finished` is its
+    /// result. A non-finite step changes nothing here (the caller stops).
+    public func advance() throws -> (stats: StepStats?, finished: Experiments.GradientFlow?) {
+        precondition(!done, "gradflow: already done")
+        let trainer = try self.trainer ?? startRun()
+        if trainer.step < settings.trainSteps {
+            let s = trainer.trainStep()
+            if s.nonFinite != nil || trainer.step < settings.trainSteps { return (s, nil) }
+            return (s, finish(trainer))
+        }
+        return (nil, finish(trainer))
+    }
+
+    private func startRun() throws -> PalindromeTrainer {
+        var c = base
+        c.model = current
+        let t = try PalindromeTrainer(c)
+        trainer = t
+        atInit = t.gradientNorms(batch: c.batch)
+        return t
+    }
+
+    private func finish(_ t: PalindromeTrainer) -> Experiments.GradientFlow {
+        let eval = settings.trainSteps > 0 ? t.evaluate().accuracy : .nan
+        let g = Experiments.GradientFlow(model: current, atInit: atInit, trained: t.gradientNorms(batch: base.batch), evalAccuracy: eval)
+        flows.append(g)
+        trainer = nil
+        atInit = []
+        return g
+    }
+
+    /// The model in progress's trainer checkpoint (empty between models) with the experiment in its configuration.
+    public func checkpoint() -> Checkpoint {
+        var c = trainer?.checkpoint()
+            ?? Checkpoint(model: "", config: "", step: 0, tensors: [], optimizerKind: "", optimizerStep: 0, optimizerState1: [], optimizerState2: [], rngs: [])
+        c.model = Self.model
+        c.config = experimentJSON(Saved(train: base.withoutThreads, settings: settings, flows: flows, atInit: trainer == nil ? nil : atInit))
+        return c
+    }
+
+    /// The training configuration and settings saved in a gradflow checkpoint (refuses other kinds).
+    public static func saved(_ c: Checkpoint, source: String) throws -> (base: TrainConfig, settings: Settings) {
+        let s = try decode(c, source: source)
+        return (s.train, s.settings)
+    }
+
+    static func decode(_ c: Checkpoint, source: String) throws -> Saved {
+        guard c.model == model else { throw BPTTError.input("\(source): holds a '\(c.model)' run; this command resumes '\(model)' checkpoints") }
+        guard let s = try? experimentDecoder().decode(Saved.self, from: Data(c.config.utf8)),
+              !s.settings.models.isEmpty, s.settings.trainSteps >= 0, s.flows.count <= s.settings.models.count,
+              (s.atInit != nil) == !c.tensors.isEmpty, s.atInit.map({ $0.count == s.train.length && s.flows.count < s.settings.models.count }) ?? true,
+              c.step <= s.settings.trainSteps, s.atInit != nil || c.step == 0 else {
+            throw BPTTError.input("\(source): the checkpoint's configuration is not a gradflow configuration")
+        }
+        return s
+    }
+
+    /// Continues a saved experiment; the threads may differ (results do not depend on them).
+    public convenience init(resuming c: Checkpoint, threads: Int, source: String) throws {
+        let s = try Self.decode(c, source: source)
+        var train = s.train
+        train.threads = threads
+        try self.init(base: train, settings: s.settings)
+        flows = s.flows
+        guard let saved = s.atInit else { return }
+        var config = base
+        config.model = current
+        let t = try PalindromeTrainer(config)
+        var inner = c
+        inner.model = config.model
+        inner.config = config.json
+        try t.restore(inner, source: source)
+        trainer = t
+        atInit = saved
+    }
+}
