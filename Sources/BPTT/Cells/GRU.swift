@@ -48,7 +48,11 @@ public struct GRU<T: Scalar>: RecurrentCell {
         var W_x = Matrix<T>(rows: 0, cols: 0)               // 3H×D
         var W_h = Matrix<T>(rows: 0, cols: 0)               // 3H×H
         var W_xT = Matrix<T>(rows: 0, cols: 0)              // D×3H
-        var W_hT = Matrix<T>(rows: 0, cols: 0)              // H×3H
+        // W_h in GEMM panels, packed once per call instead of at every step:
+        var W_hTPacked = PackedB<T>()                       // forward: W_hᵀ (H×3H); Cho: its r, z columns (H×2H)
+        var W_nhTPacked = PackedB<T>()                      // forward, Cho: W_nhᵀ (H×H)
+        var W_hPacked = PackedB<T>()                        // backward: W_h (3H×H); Cho: its r, z rows (2H×H)
+        var W_nhPacked = PackedB<T>()                       // backward, Cho: W_nh (H×H)
         var bx = Matrix<T>(rows: 0, cols: 0)                // 1×3H: b_r, b_z, b_nx
         var bh = Matrix<T>(rows: 0, cols: 0)                // 1×H: b_nh
         // backward workspace
@@ -102,7 +106,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
         let (D, H, G) = (inputSize, hiddenSize, gateLayout)
         if cache.W_h.rows != G.width || cache.W_x.cols != D {
             cache.W_x = Matrix(rows: G.width, cols: D); cache.W_h = Matrix(rows: G.width, cols: H)
-            cache.W_xT = Matrix(rows: D, cols: G.width); cache.W_hT = Matrix(rows: H, cols: G.width)
+            cache.W_xT = Matrix(rows: D, cols: G.width)
             cache.bx = Matrix(rows: 1, cols: G.width); cache.bh = Matrix(rows: 1, cols: H)
         }
         for (gate, wx, wh, b) in [(G.r, p.W_rx, p.W_rh, p.b_r), (G.z, p.W_zx, p.W_zh, p.b_z), (G.n, p.W_nx, p.W_nh, p.b_nx)] {
@@ -112,7 +116,13 @@ public struct GRU<T: Scalar>: RecurrentCell {
         }
         cache.bh.copy(from: p.b_nh)
         transpose(cache.W_x, into: &cache.W_xT)
-        transpose(cache.W_h, into: &cache.W_hT)
+        switch formulation {
+        case .pytorch:
+            cache.W_hTPacked.pack(cache.W_h, k: H, n: G.width, transB: true)
+        case .cho:
+            cache.W_hTPacked.pack(cache.W_h, at: (G.r, 0), k: H, n: 2 * H, transB: true)
+            cache.W_nhTPacked.pack(cache.W_h, at: (G.n, 0), k: H, n: H, transB: true)
+        }
     }
 
     public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>? = nil, _ p: Parameters, lengths: [Int]?, cache: inout Cache) {
@@ -145,15 +155,15 @@ public struct GRU<T: Scalar>: RecurrentCell {
             switch formulation {
             case .pytorch:
                 // h-side pre-activations of r, z and the candidate's h W_nhᵀ, at once
-                gemm(hPrev, cache.W_hT, into: &cache.Ah)                                  // (gru.a)
+                gemm(hPrev, packed: cache.W_hTPacked, into: &cache.Ah)                    // (gru.a)
                 stepPyTorch(gates: &cache.gates[t - 1], Ah: cache.Ah, bx: cache.bx, bh: cache.bh,
                             hPrev: hPrev, m: &cache.m[t - 1], h: &cache.h[t], t: t, probe)
             case .cho:
                 // h-side pre-activations of r and z only: the candidate needs r first
-                gemmBlock(m: B, n: 2 * H, k: H, hPrev, at: (0, 0), cache.W_hT, at: (0, G.r), into: &cache.Ah, at: (0, G.r)) // (gru.a)
+                gemmBlock(m: B, hPrev, at: (0, 0), packed: cache.W_hTPacked, into: &cache.Ah, at: (0, G.r))   // (gru.a)
                 resetCho(gates: &cache.gates[t - 1], Ah: cache.Ah, bx: cache.bx, hPrev: hPrev, q: &cache.m[t - 1], t: t, probe)
                 // (gru.n_cho): q_t W_nhᵀ into the n block of Ah
-                gemmBlock(m: B, n: H, k: H, cache.m[t - 1], at: (0, 0), cache.W_hT, at: (0, G.n), into: &cache.Ah, at: (0, G.n)) // (gru.n_cho)
+                gemmBlock(m: B, cache.m[t - 1], at: (0, 0), packed: cache.W_nhTPacked, into: &cache.Ah, at: (0, G.n))   // (gru.n_cho)
                 candidateCho(gates: &cache.gates[t - 1], Ah: cache.Ah, bx: cache.bx, bh: cache.bh, hPrev: hPrev, h: &cache.h[t], t: t, probe)
             }
             if let lengths { holdFinishedRows(lengths, step: t, previous: cache.h[t - 1], into: &cache.h[t]) }  // (masking.h)
@@ -286,6 +296,13 @@ public struct GRU<T: Scalar>: RecurrentCell {
         ensure(&cache.dW_x, G.width, D); ensure(&cache.dW_h, G.width, H)
         ensure(&cache.dbx, 1, G.width); ensure(&cache.dbh, 1, G.width)
         cache.dhNext.zero(); cache.dW_x.zero(); cache.dW_h.zero(); cache.dbx.zero(); cache.dbh.zero()
+        switch formulation {
+        case .pytorch:
+            cache.W_hPacked.pack(cache.W_h, k: G.width, n: H)
+        case .cho:
+            cache.W_hPacked.pack(cache.W_h, at: (G.r, 0), k: 2 * H, n: H)
+            cache.W_nhPacked.pack(cache.W_h, at: (G.n, 0), k: H, n: H)
+        }
         let lengths = cache.lengths
         if lengths != nil { ensure(&cache.dhCarry, B, H) }
         if inputGradients { resize(&cache.dxs, count: T_, rows: B, cols: D) }
@@ -305,12 +322,12 @@ public struct GRU<T: Scalar>: RecurrentCell {
                                     dhPrev: &cache.dhNext, dAx: &cache.dAx, dAh: &cache.dAh, t: t, probe)
                 // forward (gru.a): Ah = h_{t−1} W_hᵀ, all three blocks
                 gemm(cache.dAh, transA: true, hPrev, into: &cache.dW_h, beta: 1)               // (gru.dW_h)
-                gemm(cache.dAh, cache.W_h, into: &cache.dhNext, beta: 1)                        // (gru.dhprev)
+                gemm(cache.dAh, packed: cache.W_hPacked, into: &cache.dhNext, beta: 1)          // (gru.dhprev)
             case .cho:
                 candidateBackwardCho(dh: cache.dh, gates: gates, hPrev: hPrev,
                                      dhPrev: &cache.dhNext, dAx: &cache.dAx, dAh: &cache.dAh, t: t, probe)
                 // forward (gru.n_cho): q_t W_nhᵀ  ⇒  dq = da_n W_nh, dW_nh += da_nᵀ q_t
-                gemmBlock(m: B, n: H, k: H, cache.dAh, at: (0, G.n), cache.W_h, at: (G.n, 0), into: &cache.dq)  // (gru.dq)
+                gemmBlock(m: B, cache.dAh, at: (0, G.n), packed: cache.W_nhPacked, into: &cache.dq)    // (gru.dq)
                 probe.backward(.gruQ, t, cache.dq)                                                                // (gru.dq)
                 gemmBlock(m: H, n: H, k: B, cache.dAh, at: (0, G.n), transA: true, m, at: (0, 0),
                           into: &cache.dW_h, at: (G.n, 0), beta: 1)                                   // (gru.dW_nh_cho)
@@ -319,7 +336,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
                 // forward (gru.a): the r and z blocks of Ah = h_{t−1} W_hᵀ
                 gemmBlock(m: 2 * H, n: H, k: B, cache.dAh, at: (0, G.r), transA: true, hPrev, at: (0, 0),
                           into: &cache.dW_h, at: (G.r, 0), beta: 1)                                   // (gru.dW_h)
-                gemmBlock(m: B, n: H, k: 2 * H, cache.dAh, at: (0, G.r), cache.W_h, at: (G.r, 0),
+                gemmBlock(m: B, cache.dAh, at: (0, G.r), packed: cache.W_hPacked,
                           into: &cache.dhNext, beta: 1)                                               // (gru.dhprev)
             }
             // forward (gru.a): Ax = x_t W_xᵀ, all three blocks; biases

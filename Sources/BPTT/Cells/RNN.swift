@@ -23,7 +23,8 @@ public struct RNN<T: Scalar> {
     public struct Cache {
         public internal(set) var xs: [Matrix<T>] = []     // x_t, B×D (t = 1…T at index t−1)
         public internal(set) var h: [Matrix<T>] = []      // h_t, B×H, index 0…T
-        var W_hhT = Matrix<T>(rows: 0, cols: 0)           // W_hhᵀ laid out for the forward GEMM
+        var W_hhTPacked = PackedB<T>()                    // W_hhᵀ in GEMM panels: forward, every step
+        var W_hhPacked = PackedB<T>()                     // W_hh in GEMM panels: backward, every step
         var W_hxT = Matrix<T>(rows: 0, cols: 0)           // W_hxᵀ
         // backward workspace
         var dh = Matrix<T>(rows: 0, cols: 0)
@@ -86,13 +87,13 @@ public struct RNN<T: Scalar> {
         } else {
             cache.h[0].zero()
         }
-        if cache.W_hhT.rows != H { cache.W_hhT = Matrix(rows: H, cols: H); cache.W_hxT = Matrix(rows: inputSize, cols: H) }
-        transpose(p.W_hh, into: &cache.W_hhT)
+        if cache.W_hxT.cols != H || cache.W_hxT.rows != inputSize { cache.W_hxT = Matrix(rows: inputSize, cols: H) }
+        cache.W_hhTPacked.pack(p.W_hh, k: H, n: H, transB: true)
         transpose(p.W_hx, into: &cache.W_hxT)
         for t in 1...xs.count {
             // (rnn.a)  a_t = x_t W_hxᵀ + h_{t−1} W_hhᵀ + b_h   — computed in place in h[t]
             gemm(xs[t - 1], cache.W_hxT, into: &cache.h[t])                 // (rnn.a)
-            gemm(cache.h[t - 1], cache.W_hhT, into: &cache.h[t], beta: 1)   // (rnn.a)
+            gemm(cache.h[t - 1], packed: cache.W_hhTPacked, into: &cache.h[t], beta: 1)   // (rnn.a)
             cache.h[t].addRowVector(p.b_h)                                  // (rnn.a)
             probe.forward(.rnnA, t, &cache.h[t])                            // (rnn.a)
             applyActivation(&cache.h[t])                                    // (rnn.h)
@@ -138,6 +139,7 @@ public struct RNN<T: Scalar> {
         let (B, H) = (cache.h[0].rows, hiddenSize)
         ensure(&cache.dh, B, H); ensure(&cache.da, B, H); ensure(&cache.dhNext, B, H)
         cache.dhNext.zero()
+        cache.W_hhPacked.pack(p.W_hh, k: H, n: H)
         let lengths = cache.lengths
         if lengths != nil { ensure(&cache.dhCarry, B, H) }
         if inputGradients { resize(&cache.dxs, count: T_, rows: B, cols: inputSize) }
@@ -163,7 +165,7 @@ public struct RNN<T: Scalar> {
             cache.da.accumulateColumnSums(into: &grads.b_h)                                 // (rnn.db_h)
             probe.backward(.rnnDW_hx, t, grads.W_hx); probe.backward(.rnnDW_hh, t, grads.W_hh); probe.backward(.rnnDb_h, t, grads.b_h)
             if inputGradients { gemm(cache.da, p.W_hx, into: &cache.dxs[t - 1]) }          // (rnn.dx)
-            gemm(cache.da, p.W_hh, into: &cache.dhNext)                                     // (rnn.dhprev)
+            gemm(cache.da, packed: cache.W_hhPacked, into: &cache.dhNext)                   // (rnn.dhprev)
             if let lengths { addFinishedRows(lengths, step: t, from: cache.dhCarry, into: &cache.dhNext) }  // (masking.dhold)
             if k > 0 && (T_ - t + 1) % k == 0 && t > 1 { cache.dhNext.zero() }             // (rnn.truncate)
         }
