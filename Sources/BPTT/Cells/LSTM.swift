@@ -185,10 +185,13 @@ public struct LSTM<T: Scalar>: RecurrentCell {
                 let (i, f, g) = (a + G.i, a + G.f, a + G.g)
                 probe.forward(t, row: row, count: H, (.lstmI, i), (.lstmF, f), (.lstmG, g), (.lstmO, a + G.o))  // (lstm.i) (lstm.f) (lstm.g) (lstm.o)
                 let cp = cPrev.baseAddress! + row * H, cr = c.baseAddress! + row * H, th = tanhC.baseAddress! + row * H
-                for j in 0..<H {
-                    cr[j] = g[j] * i[j] + cp[j] * f[j]      // (lstm.c)
-                    cr[j] = probe.forward(.lstmC, t, row: row, col: j, cr[j])   // (lstm.c)
-                    th[j] = cr[j]
+                var j = 0
+                while j < H {   // 8 columns at a time (the last chunk may be shorter: n lanes)
+                    let n = min(8, H - j)
+                    var cv = lanes8(g + j, n) * lanes8(i + j, n) + lanes8(cp + j, n) * lanes8(f + j, n)   // (lstm.c)
+                    for l in 0..<n { cv[l] = probe.forward(.lstmC, t, row: row, col: j + l, cv[l]) }     // (lstm.c)
+                    store8(cv, cr + j, n); store8(cv, th + j, n)
+                    j += 8
                 }
             }
             T.tanh(inPlace: tanhC)                          // (lstm.h)
@@ -291,24 +294,34 @@ public struct LSTM<T: Scalar>: RecurrentCell {
                 let (da_i, da_f, da_g, da_o) = (da + G.i, da + G.f, da + G.g, da + G.o)
                 let dhr = dh.baseAddress! + row * H, th = tanhC.baseAddress! + row * H
                 let cp = cPrev.baseAddress! + row * H, dc = dcNext.baseAddress! + row * H
-                for j in 0..<H {
+                var j = 0
+                while j < H {   // 8 columns at a time (the last chunk may be shorter: n lanes)
+                    let n = min(8, H - j)
+                    let dh = lanes8(dhr + j, n), tc = lanes8(th + j, n), cPrev = lanes8(cp + j, n), dcNext = lanes8(dc + j, n)
+                    let (iv, fv, gv, ov) = (lanes8(i + j, n), lanes8(f + j, n), lanes8(g + j, n), lanes8(o + j, n))
                     // forward (lstm.h): h = o ⊙ tanh(c)
-                    let dO = dhr[j] * th[j]                                   // (lstm.do)
-                    var dC = dc[j] + dhr[j] * o[j] * (1 - th[j] * th[j])      // (lstm.dc)
-                    if probe.breaks(.lstmDcNoCarry) { dC = dhr[j] * o[j] * (1 - th[j] * th[j]) }                                // break
-                    if probe.breaks(.lstmDcTanhOfActivated) { let y = T.tanh(th[j]); dC = dc[j] + dhr[j] * o[j] * (1 - y * y) }  // break
+                    let dO = dh * tc                                          // (lstm.do)
+                    var dC = dcNext + dh * ov * (1 - tc * tc)                 // (lstm.dc)
+                    if probe.breaks(.lstmDcNoCarry) { dC = dh * ov * (1 - tc * tc) }                                           // break
+                    if probe.breaks(.lstmDcTanhOfActivated) {                                                                  // break
+                        var y = tc
+                        for l in 0..<8 { y[l] = T.tanh(tc[l]) }
+                        dC = dcNext + dh * ov * (1 - y * y)
+                    }
                     // forward (lstm.c): c = g ⊙ i + c_prev ⊙ f
-                    let dI = dC * g[j]                                        // (lstm.di)
-                    let dF = dC * cp[j]                                       // (lstm.df)
-                    let dG = dC * i[j]                                        // (lstm.dg)
-                    dc[j] = dC * f[j]                                         // (lstm.dcprev)
+                    let dI = dC * gv                                          // (lstm.di)
+                    let dF = dC * cPrev                                       // (lstm.df)
+                    let dG = dC * iv                                          // (lstm.dg)
+                    store8(dC * fv, dc + j, n)                                // (lstm.dcprev)
                     // forward (lstm.i, lstm.f, lstm.g, lstm.o): σ′ = s(1 − s), tanh′ = 1 − g²
-                    da_i[j] = dI * i[j] * (1 - i[j])                          // (lstm.da_i)
-                    da_f[j] = dF * f[j] * (1 - f[j])                          // (lstm.da_f)
-                    if probe.breaks(.lstmDa_fNoSigmoidDerivative) { da_f[j] = dF }                                               // break
-                    da_g[j] = dG * (1 - g[j] * g[j])                          // (lstm.da_g)
-                    da_o[j] = dO * o[j] * (1 - o[j])                          // (lstm.da_o)
-                    probe.backward(t, row: row, col: j, (.lstmO, dO), (.lstmC, dC), (.lstmI, dI), (.lstmF, dF), (.lstmG, dG))  // (lstm.do) … (lstm.dg)
+                    store8(dI * iv * (1 - iv), da_i + j, n)                   // (lstm.da_i)
+                    store8(probe.breaks(.lstmDa_fNoSigmoidDerivative) ? dF : dF * fv * (1 - fv), da_f + j, n)  // (lstm.da_f) break: no σ′
+                    store8(dG * (1 - gv * gv), da_g + j, n)                   // (lstm.da_g)
+                    store8(dO * ov * (1 - ov), da_o + j, n)                   // (lstm.da_o)
+                    for l in 0..<n {
+                        probe.backward(t, row: row, col: j + l, (.lstmO, dO[l]), (.lstmC, dC[l]), (.lstmI, dI[l]), (.lstmF, dF[l]), (.lstmG, dG[l]))  // (lstm.do) … (lstm.dg)
+                    }
+                    j += 8
                 }
                 probe.backward(t, row: row, count: H, (.lstmAi, da_i), (.lstmAf, da_f), (.lstmAg, da_g), (.lstmAo, da_o))  // (lstm.da_i) … (lstm.da_o)
             }

@@ -72,3 +72,24 @@ func floatSigmoid(_ x: UnsafeMutableBufferPointer<Float>) {
     }
     while i < n { base[i] = (tanh8(SIMD8(repeating: base[i] * 0.5)) * half + half)[0]; i += 1 }
 }
+
+/// Eight lanes of a row starting at `p`, the last `8 − n` lanes zero when fewer than 8 remain:
+/// the elementwise loops of the cells run 8 columns at a time with one body for full and tail
+/// chunks (the scalar loops did not vectorise: the compiler could not rule out aliasing).
+@inline(__always)
+func lanes8<T: Scalar>(_ p: UnsafePointer<T>, _ n: Int) -> SIMD8<T> {
+    if n == 8 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD8<T>.self) }
+    var v = SIMD8<T>()
+    for l in 0..<n { v[l] = p[l] }
+    return v
+}
+
+@inline(__always)
+func lanes8<T: Scalar>(_ p: UnsafeMutablePointer<T>, _ n: Int) -> SIMD8<T> { lanes8(UnsafePointer(p), n) }
+
+/// Stores the first `n` lanes of `v` at `p`.
+@inline(__always)
+func store8<T: Scalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>, _ n: Int) {
+    if n == 8 { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<T>.self); return }
+    for l in 0..<n { p[l] = v[l] }
+}
