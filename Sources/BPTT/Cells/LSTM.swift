@@ -185,14 +185,15 @@ public struct LSTM<T: Scalar>: RecurrentCell {
                 let (i, f, g) = (a + G.i, a + G.f, a + G.g)
                 probe.forward(t, row: row, count: H, (.lstmI, i), (.lstmF, f), (.lstmG, g), (.lstmO, a + G.o))  // (lstm.i) (lstm.f) (lstm.g) (lstm.o)
                 let cp = cPrev.baseAddress! + row * H, cr = c.baseAddress! + row * H, th = tanhC.baseAddress! + row * H
-                var j = 0
-                while j < H {   // 8 columns at a time (the last chunk may be shorter: n lanes)
-                    let n = min(8, H - j)
+                // 8 columns at a time; the last chunk of a row may be shorter (n lanes)
+                @inline(__always) func columns(_ j: Int, _ n: Int) {
                     var cv = lanes8(g + j, n) * lanes8(i + j, n) + lanes8(cp + j, n) * lanes8(f + j, n)   // (lstm.c)
                     for l in 0..<n { cv[l] = probe.forward(.lstmC, t, row: row, col: j + l, cv[l]) }     // (lstm.c)
                     store8(cv, cr + j, n); store8(cv, th + j, n)
-                    j += 8
                 }
+                var j = 0
+                while j + 8 <= H { columns(j, 8); j += 8 }
+                if j < H { columns(j, H - j) }
             }
             T.tanh(inPlace: tanhC)                          // (lstm.h)
             for row in 0..<B {
@@ -294,9 +295,8 @@ public struct LSTM<T: Scalar>: RecurrentCell {
                 let (da_i, da_f, da_g, da_o) = (da + G.i, da + G.f, da + G.g, da + G.o)
                 let dhr = dh.baseAddress! + row * H, th = tanhC.baseAddress! + row * H
                 let cp = cPrev.baseAddress! + row * H, dc = dcNext.baseAddress! + row * H
-                var j = 0
-                while j < H {   // 8 columns at a time (the last chunk may be shorter: n lanes)
-                    let n = min(8, H - j)
+                // 8 columns at a time; the last chunk of a row may be shorter (n lanes)
+                @inline(__always) func columns(_ j: Int, _ n: Int) {
                     let dh = lanes8(dhr + j, n), tc = lanes8(th + j, n), cPrev = lanes8(cp + j, n), dcNext = lanes8(dc + j, n)
                     let (iv, fv, gv, ov) = (lanes8(i + j, n), lanes8(f + j, n), lanes8(g + j, n), lanes8(o + j, n))
                     // forward (lstm.h): h = o ⊙ tanh(c)
@@ -321,8 +321,10 @@ public struct LSTM<T: Scalar>: RecurrentCell {
                     for l in 0..<n {
                         probe.backward(t, row: row, col: j + l, (.lstmO, dO[l]), (.lstmC, dC[l]), (.lstmI, dI[l]), (.lstmF, dF[l]), (.lstmG, dG[l]))  // (lstm.do) … (lstm.dg)
                     }
-                    j += 8
                 }
+                var j = 0
+                while j + 8 <= H { columns(j, 8); j += 8 }
+                if j < H { columns(j, H - j) }
                 probe.backward(t, row: row, count: H, (.lstmAi, da_i), (.lstmAf, da_f), (.lstmAg, da_g), (.lstmAo, da_o))  // (lstm.da_i) … (lstm.da_o)
             }
         }}}}}}
