@@ -19,7 +19,8 @@ final class GEMMTests: XCTestCase {
         var rng = RNG(seed: 1)
         // shapes straddle the 6-row and 16-column blocking, including tails, K = 1 and K > 256
         for (m, n, k) in [(1, 1, 1), (6, 16, 3), (7, 17, 5), (13, 33, 1), (5, 10, 128), (12, 48, 7), (2, 3, 4), (7, 32, 9), (1, 16, 4), (16, 64, 20),
-                          (13, 40, 600), (7, 33, 257), (6, 16, 256)] {   // K across the 256-row panel blocks
+                          (13, 40, 600), (7, 33, 257), (6, 16, 256),   // K across the 256-row panel blocks
+                          (512, 1, 640), (40, 3, 300), (13, 4, 5)] {   // tiny N (dW_x of a one-number input)
             for ta in [false, true] { for tb in [false, true] {
                 let a = Matrix<Double>.normal(ta ? k : m, ta ? m : k, std: 1, rng: &rng)
                 let b = Matrix<Double>.normal(tb ? n : k, tb ? k : n, std: 1, rng: &rng)
@@ -55,7 +56,7 @@ final class GEMMTests: XCTestCase {
         let saved = GEMMKernels.avx512
         defer { GEMMKernels.avx512 = saved }
         for (m, n, k) in [(1, 1, 1), (6, 32, 3), (7, 33, 5), (13, 40, 600), (64, 512, 129), (128, 128, 128), (300, 70, 300),
-                          (9, 100, 257), (2, 17, 4), (65, 48, 20), (4, 31, 9)] {
+                          (9, 100, 257), (2, 17, 4), (65, 48, 20), (4, 31, 9), (512, 1, 640), (40, 3, 300), (13, 4, 5)] {
             for ta in [false, true] { for tb in [false, true] {
                 let a = Matrix<Double>.normal(ta ? k : m, ta ? m : k, std: 1, rng: &rng)
                 let b = Matrix<Double>.normal(tb ? n : k, tb ? k : n, std: 1, rng: &rng)

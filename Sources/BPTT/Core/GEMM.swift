@@ -45,6 +45,8 @@ public func gemm<T: Scalar>(
 ///   swap, Cᵀ = op(B)ᵀ·op(A)ᵀ, so the weight is read in place by the micro-kernel's broadcasts
 ///   and only the batch is packed. Packing a 1024×512 weight for a 32-row batch cost as much as
 ///   the product itself (1.2–1.3× faster).
+/// - N ≤ 4 with A transposed (`gemmTinyN`): dW_x = dAᵀ·x of a one-number input, sums of
+///   rows of A instead of a 32-column panel for one column.
 /// - K ≤ 4 (`gemmTinyK`): rows of B scaled and added, 8 columns at a time (a one-number input).
 /// - A transposed with rows ≥ 256 apart, the weight gradient dYᵀ·X (`gemmPanels`, BLIS's order):
 ///   A packed too; read in place its rows alias in L1 (1.3–1.5× faster).
@@ -65,6 +67,8 @@ public func gemm<T: Scalar>(
     if m <= smallM && transB && k > 1 {
         gemmSmallM(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                    c: c, ldc: ldc, accumulate: accumulate)
+    } else if n <= 4 && transA && !transB && k > 4 {
+        gemmTinyN(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
     } else if k <= 4 && !transB {
         gemmTinyK(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb,
                   c: c, ldc: ldc, accumulate: accumulate)
@@ -424,6 +428,42 @@ private func gemmTinyK<T: Scalar>(
             for p in 0..<k { s.addProduct(ai[p * kStride], b[p * ldb + j]) }
             ci[j] = s
             j += 1
+        }
+    }
+}
+
+/// C (+)= Aᵀ·B for a tiny N (≤ 4): the weight gradient of a cell whose input is one number,
+/// dW_x = dAᵀ·x. The micro-kernel would compute a whole 32-column panel for one column; here
+/// each column of C is a sum of rows of A (contiguous: A is transposed) scaled by B(p, j). Per
+/// K-block of 256 the sum starts at zero and is added to C, one FMA per p, exactly as the
+/// kernel does it, so the numbers are the same as the panel path's.
+private func gemmTinyN<T: Scalar>(
+    m: Int, n: Int, k: Int,
+    a: UnsafePointer<T>, lda: Int,
+    b: UnsafePointer<T>, ldb: Int,
+    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+) {
+    // op(A)(i, p) = a[p·lda + i]: row p of A holds column p of op(A)
+    let partial = threadScratch(T.self, count: m)
+    for j in 0..<n {
+        var p0 = 0
+        while p0 < k {
+            let kb = min(kcMax, k - p0)
+            let acc = accumulate || p0 > 0
+            partial.update(repeating: 0, count: m)
+            for p in p0..<(p0 + kb) {
+                let s = b[p * ldb + j], ap = a + p * lda
+                var i = 0
+                while i + 8 <= m {
+                    var v = load8(UnsafePointer(partial + i))
+                    v.addProduct(load8(ap + i), SIMD8(repeating: s))
+                    store8(v, partial + i)
+                    i += 8
+                }
+                while i < m { partial[i].addProduct(ap[i], s); i += 1 }
+            }
+            for i in 0..<m { c[i * ldc + j] = acc ? c[i * ldc + j] + partial[i] : partial[i] }
+            p0 += kb
         }
     }
 }
