@@ -46,20 +46,7 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     let ck = try CheckpointFlags(a)
     let out = a.string("out")
     let json = a.flag("json"), quiet = a.flag("quiet")
-    let trainer: AutoencoderTrainer
-    if let saved = try ck.checkpoint(), let source = ck.resume {
-        let run = try AutoencoderTrainer.savedRun(saved, source: source)
-        try checkResumeFlags(a, given: c, saved: run.config, source: source, autoencoderFields)
-        let data = try ImageData.load(a.string("data") ?? run.data.spec)
-        trainer = try AutoencoderTrainer(resuming: saved, data: data, threads: c.threads, source: source)
-        try checkTarget("epochs", c.epochs, done: trainer.epoch, source: source)
-        let epochs = c.epochs
-        c = trainer.config
-        c.epochs = epochs
-    } else {
-        let spec = a.string("data") ?? "digits"
-        trainer = AutoencoderTrainer(c, data: try ImageData.load(spec), dataSpec: spec)
-    }
+    let trainer: AutoencoderTrainer = try imageTrainer(a, &c, ck, fields: autoencoderFields)
     let data = trainer.data
     if let out { try makeOutputFolder(out) }
     let log = try a.string("log").map { try CSVWriter(path: $0, header: ["epoch", "loss", "examples_per_s"]) }
@@ -70,27 +57,14 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     let start = Date()
     var last: EpochStats? = nil
     var epochs: [EpochStats] = []   // for --report (the epochs of this run)
-    while trainer.epoch < c.epochs {
-        let s = trainer.trainStep()
-        if let bad = s.nonFinite {
-            progress.finish()
-            try log?.close()
-            throw ck.nonFinite(bad, at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))")
-        }
-        if let e = s.epochDone {
-            last = e
-            epochs.append(e)
-            try log?.write([String(e.epoch), String(e.loss), String(format: "%.0f", e.examplesPerSecond)])
-            progress.line(String(format: "epoch %4d/%d  loss %.5f  %.0f examples/s", e.epoch, c.epochs, e.loss, e.examplesPerSecond),
-                          throttle: true, force: e.epoch == c.epochs)
-            if ck.every > 0 && e.epoch % ck.every == 0 { try ck.write(trainer.checkpoint()) }
-        }
-        if try ck.interrupted(at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))", progress: progress, trainer.checkpoint()) {
-            try log?.close()
-            return 130
-        }
-        progress.update(s.step, String(format: "epoch %d/%d  loss %.5f", s.epoch, c.epochs, s.loss))
+    let finished = try trainEpochs(trainer, c.epochs, ck, log: log, progress: progress, stepLine: "epoch %d/%d  loss %.5f") { e in
+        last = e
+        epochs.append(e)
+        try log?.write([String(e.epoch), String(e.loss), String(format: "%.0f", e.examplesPerSecond)])
+        progress.line(String(format: "epoch %4d/%d  loss %.5f  %.0f examples/s", e.epoch, c.epochs, e.loss, e.examplesPerSecond),
+                      throttle: true, force: e.epoch == c.epochs)
     }
+    guard finished else { return 130 }
     progress.finish()
     let seconds = Date().timeIntervalSince(start)
     try log?.close()

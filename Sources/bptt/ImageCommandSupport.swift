@@ -39,3 +39,22 @@ func makeOutputFolder(_ path: String) throws {
     do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
     catch { throw BPTTError.input("--out: cannot create \(path): \(error.localizedDescription)") }
 }
+
+/// The run's trainer: the one saved at --resume (flags given again must agree with it, --epochs
+/// counts in total, `c` becomes its configuration) or a new one on --data.
+func imageTrainer<T: ImageTrainer>(_ a: Arguments, _ c: inout T.Config, _ ck: CheckpointFlags,
+                                   fields: [(flag: String, value: (T.Config) -> String)]) throws -> T {
+    guard let saved = try ck.checkpoint(), let source = ck.resume else {
+        let spec = a.string("data") ?? "digits"
+        return T(c, data: try ImageData.load(spec), dataSpec: spec)
+    }
+    let run = try T.savedRun(saved, source: source)
+    try checkResumeFlags(a, given: c, saved: run.config, source: source, fields)
+    let data = try ImageData.load(a.string("data") ?? run.data.spec)
+    let trainer = try T(resuming: saved, data: data, threads: c.threads, source: source)
+    try checkTarget("epochs", c.epochs, done: trainer.epoch, source: source)
+    let epochs = c.epochs
+    c = trainer.config
+    c.epochs = epochs
+    return trainer
+}

@@ -116,23 +116,12 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
     var rates: [Double] = []
     Interrupt.install()
     let start = Date()
-    while trainer.epoch < epochs {
-        let s = trainer.trainStep()
-        if let bad = s.nonFinite {
-            progress.finish()
-            throw ck.nonFinite(bad, at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))")
-        }
-        if let e = s.epochDone {
-            rates.append(e.examplesPerSecond)
-            progress.line(String(format: "epoch %3d/%d  train loss %.4f  train accuracy %.4f  test accuracy %.4f  %.0f examples/s",
-                                 e.epoch, epochs, e.loss, e.accuracy ?? .nan, e.testAccuracy ?? .nan, e.examplesPerSecond))
-            if ck.every > 0 && e.epoch % ck.every == 0 { try ck.write(trainer.checkpoint()) }
-        }
-        if try ck.interrupted(at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))", progress: progress, trainer.checkpoint()) {
-            return 130
-        }
-        progress.update(s.step, String(format: "epoch %d/%d  loss %.4f", s.epoch, epochs, s.loss))
+    let finished = try trainEpochs(trainer, epochs, ck, progress: progress, stepLine: "epoch %d/%d  loss %.4f") { e in
+        rates.append(e.examplesPerSecond)
+        progress.line(String(format: "epoch %3d/%d  train loss %.4f  train accuracy %.4f  test accuracy %.4f  %.0f examples/s",
+                             e.epoch, epochs, e.loss, e.accuracy ?? .nan, e.testAccuracy ?? .nan, e.examplesPerSecond))
     }
+    guard finished else { return 130 }
     progress.finish()
     let seconds = Date().timeIntervalSince(start)
     try ck.write(trainer.checkpoint())

@@ -75,3 +75,28 @@ let optimizerFields: [(flag: String, value: (OptimizerConfig) -> String)] = [
 func lifted<C>(_ path: KeyPath<C, OptimizerConfig>) -> [(flag: String, value: (C) -> String)] {
     optimizerFields.map { f in (f.flag, { f.value($0[keyPath: path]) }) }
 }
+
+/// Trains until `epochs` epochs are complete: `epochDone` after each, a checkpoint every
+/// --save-every epochs, the non-finite guard (closes `log`, throws: exit 3), Ctrl-C/SIGTERM (closes
+/// `log`, saves, returns false: exit 130). `stepLine` formats the step, its epoch, `epochs` and the loss.
+func trainEpochs(_ trainer: some EpochTrainer, _ epochs: Int, _ ck: CheckpointFlags, log: CSVWriter? = nil, progress: BPTT.Progress,
+                 stepLine: String, epochDone: (EpochStats) throws -> Void) throws -> Bool {
+    while trainer.epoch < epochs {
+        let s = trainer.trainStep()
+        if let bad = s.nonFinite {
+            progress.finish()
+            try log?.close()
+            throw ck.nonFinite(bad, at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))")
+        }
+        if let e = s.epochDone {
+            try epochDone(e)
+            if ck.every > 0 && e.epoch % ck.every == 0 { try ck.write(trainer.checkpoint()) }
+        }
+        if try ck.interrupted(at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))", progress: progress, trainer.checkpoint()) {
+            try log?.close()
+            return false
+        }
+        progress.update(s.step, String(format: stepLine, s.epoch, epochs, s.loss))
+    }
+    return true
+}

@@ -111,11 +111,8 @@ public final class GradflowRun {
 
     /// The model in progress's trainer checkpoint (empty between models) with the experiment in its configuration.
     public func checkpoint() -> Checkpoint {
-        var c = trainer?.checkpoint()
-            ?? Checkpoint(model: "", config: "", step: 0, tensors: [], optimizerKind: "", optimizerStep: 0, optimizerState1: [], optimizerState2: [], rngs: [])
-        c.model = Self.model
-        c.config = experimentJSON(Saved(train: base.withoutThreads, settings: settings, flows: flows, atInit: trainer == nil ? nil : atInit))
-        return c
+        experimentCheckpoint(trainer?.checkpoint(), model: Self.model,
+                             config: experimentJSON(Saved(train: base.withoutThreads, settings: settings, flows: flows, atInit: trainer == nil ? nil : atInit)))
     }
 
     /// The training configuration and settings saved in a gradflow checkpoint (refuses other kinds).
@@ -125,14 +122,11 @@ public final class GradflowRun {
     }
 
     static func decode(_ c: Checkpoint, source: String) throws -> Saved {
-        guard c.model == model else { throw BPTTError.input("\(source): holds a '\(c.model)' run; this command resumes '\(model)' checkpoints") }
-        guard let s = try? experimentDecoder().decode(Saved.self, from: Data(c.config.utf8)),
-              !s.settings.models.isEmpty, s.settings.trainSteps >= 0, s.flows.count <= s.settings.models.count,
-              (s.atInit != nil) == !c.tensors.isEmpty, s.atInit.map({ $0.count == s.train.length && s.flows.count < s.settings.models.count }) ?? true,
-              c.step <= s.settings.trainSteps, s.atInit != nil || c.step == 0 else {
-            throw BPTTError.input("\(source): the checkpoint's configuration is not a gradflow configuration")
+        try decodeExperiment(c, model: model, source: source) { (s: Saved) in
+            !s.settings.models.isEmpty && s.settings.trainSteps >= 0 && s.flows.count <= s.settings.models.count
+                && (s.atInit != nil) == !c.tensors.isEmpty && (s.atInit.map({ $0.count == s.train.length && s.flows.count < s.settings.models.count }) ?? true)
+                && c.step <= s.settings.trainSteps && (s.atInit != nil || c.step == 0)
         }
-        return s
     }
 
     /// Continues a saved experiment; the threads may differ (results do not depend on them).
@@ -146,10 +140,7 @@ public final class GradflowRun {
         var config = base
         config.model = current
         let t = try PalindromeTrainer(config)
-        var inner = c
-        inner.model = config.model
-        inner.config = config.json
-        try t.restore(inner, source: source)
+        try t.restore(c.trainerCheckpoint(config), source: source)
         trainer = t
         atInit = saved
     }
