@@ -14,5 +14,6 @@ bench: build ; .build/release/bptt bench --all --save bench/results.json --compa
 gradcheck: build ; for m in rnn rnn-relu lstm gru gru-cho; do .build/release/bptt gradcheck --model $$m || exit 1; done && .build/release/bptt gradcheck --model lstm --layers 2 --bidirectional
 # clean: remove build products
 clean: ; rm -rf .build
-# fuzz: 100,000 seeded mutations per loader (IDX, gzip, CSV corpus, word vectors)
-fuzz: ; BPTT_FUZZ_CASES=100000 swift test -c release --filter FuzzTests
+# fuzz: 100,000 seeded mutations per loader (IDX, gzip, CSV corpus, word vectors, checkpoints)
+fuzz: ; BPTT_FUZZ_CASES=100000 swift test -c release --filter 'FuzzTests|CheckpointTests'
+

@@ -14,6 +14,7 @@ let curriculumCommand = Command(
         Option("eval-size", "N", "fresh palindromes per evaluation (default 500)"),
         Option("target", "ACC", "eval accuracy that moves to the next length, in (0, 1] (default 0.99)"),
         Option("keep-going", nil, "continue to the next length even when the target was missed"),
+        Option("forget-bias-draw", nil, "LSTM: draw b_f like every other bias (the curriculum's default sets b_f = 1, as --forget-bias-one)"),
         Option("steps", "N", "stop after N steps in total, over all lengths (default: no limit); with --resume, continue up to N"),
         Option("quiet", nil, "no progress lines"),
         Option("json", nil, "end with one JSON line of results"),
@@ -26,6 +27,7 @@ let curriculumCommand = Command(
 let curriculumTrainFields: [(flag: String, value: (TrainConfig) -> String)] = [
     ("model", { $0.model }), ("batch", { String($0.batch) }), ("hidden", { String($0.hidden) }), ("layers", { String($0.layers) }),
     ("bidirectional", { String($0.bidirectional) }), ("forget-bias-one", { String($0.forgetBiasOne) }),
+    ("forget-bias-draw", { String(!$0.forgetBiasOne) }),
     ("optim", { $0.optimizer.kind.rawValue }), ("lr", { String($0.optimizer.lr) }), ("init", { $0.initializer.rawValue }),
     ("clip", { String($0.clip ?? 0) }), ("seed", { String($0.seed) }),
 ]
@@ -38,6 +40,14 @@ let curriculumFields: [(flag: String, value: (CurriculumRun.Settings) -> String)
 func runCurriculum(_ a: inout Arguments) throws -> Int32 {
     var base = try experimentConfig(a, optim: "adam")
     base.model = try a.choice("model", PalindromeTrainer.models, default: "lstm")
+    // With b_f drawn like the other biases the LSTM stalled at T = 50 (89.8% after 10,000 steps,
+    // seed 0); with b_f = 1 it reached 100% at every length to 150. So the curriculum starts there.
+    if a.flag("forget-bias-draw") {
+        guard !a.flag("forget-bias-one") else { throw BPTTError.usage("--forget-bias-draw and --forget-bias-one contradict each other") }
+        base.forgetBiasOne = false
+    } else if base.model == "lstm" {
+        base.forgetBiasOne = true
+    }
     let settings = CurriculumRun.Settings(
         lengths: try Experiments.parseLengths(a.string("lengths", default: "10-150:10")),
         maxSteps: try a.int("max-steps", default: 3000, min: 1), evalEvery: try a.int("eval-every", default: 100, min: 1),

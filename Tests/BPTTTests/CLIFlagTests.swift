@@ -140,6 +140,22 @@ final class CLIFlagTests: XCTestCase {
     }
 
     /// Bad input files: one line naming the file, exit 2, nothing written.
+    /// The curriculum's LSTM starts with b_f = 1 (the same run as --forget-bias-one);
+    /// --forget-bias-draw draws it instead; both flags at once are refused.
+    func testCurriculumLSTMForgetBiasDefault() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-fb-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let base = ["curriculum", "--model", "lstm", "--lengths", "3,4", "--max-steps", "20", "--eval-every", "10",
+                    "--eval-size", "50", "--hidden", "8", "--batch", "16", "--quiet", "--json", "--out", out]
+        let byDefault = try bptt(base), one = try bptt(base + ["--forget-bias-one"]), drawn = try bptt(base + ["--forget-bias-draw"])
+        for r in [byDefault, one, drawn] { XCTAssertEqual(r.status, 0, r.stderr) }
+        XCTAssertEqual(try lastJSON(byDefault)["stages"] as? NSArray, try lastJSON(one)["stages"] as? NSArray)
+        XCTAssertNotEqual(try lastJSON(byDefault)["stages"] as? NSArray, try lastJSON(drawn)["stages"] as? NSArray)
+        let both = try bptt(base + ["--forget-bias-one", "--forget-bias-draw"])
+        XCTAssertEqual(both.status, 2)
+        XCTAssertTrue(both.stderr.contains("--forget-bias-draw"), both.stderr)
+    }
+
     func testMissingAndBadDataFiles() throws {
         let cwd = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-data-\(getpid())")
         try? FileManager.default.removeItem(at: cwd)
@@ -175,3 +191,4 @@ final class CLIFlagTests: XCTestCase {
         }
     }
 }
+extension CLIFlagTests: RunsBPTT {}

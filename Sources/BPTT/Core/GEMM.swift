@@ -110,6 +110,39 @@ private func strip<T: Scalar>(rows: Int, k: Int, a: UnsafePointer<T>, rowStride:
     }
 }
 
+/// One strip of C against one panel: C[0..<rows, 0..<cols] (+)= A(0..<rows, 0..<k) · panel, with
+/// `cols` ≤ 32. A whole panel writes C directly; an edge panel (cols < 32) goes through `tile`
+/// (6×32 scratch), so the kernel never touches C beyond its last column.
+@inline(__always)
+private func stripTile<T: Scalar>(rows: Int, k: Int, a: UnsafePointer<T>, rowStride: Int, kStride: Int, b: UnsafePointer<T>,
+                                  c: UnsafeMutablePointer<T>, ldc: Int, cols: Int, accumulate: Bool, tile: UnsafeMutablePointer<T>) {
+    if cols == nr {
+        strip(rows: rows, k: k, a: a, rowStride: rowStride, kStride: kStride, b: b, c: c, ldc: ldc, accumulate: accumulate)
+        return
+    }
+    for r in 0..<rows {
+        for q in 0..<nr { tile[r * nr + q] = (accumulate && q < cols) ? c[r * ldc + q] : 0 }
+    }
+    strip(rows: rows, k: k, a: a, rowStride: rowStride, kStride: kStride, b: b, c: tile, ldc: nr, accumulate: true)
+    for r in 0..<rows {
+        for q in 0..<cols { c[r * ldc + q] = tile[r * nr + q] }
+    }
+}
+
+/// Every strip of op(A) (6 rows, the last ones 4/2/1) against one panel: columns j0..<j0+cols
+/// of C (+)= op(A)(·, p0..<p0+k) · panel, `a` and `c` already offset to column p0 and j0.
+@inline(__always)
+private func allStrips<T: Scalar>(m: Int, k: Int, a: UnsafePointer<T>, rowStride: Int, kStride: Int, b: UnsafePointer<T>,
+                                  c: UnsafeMutablePointer<T>, ldc: Int, cols: Int, accumulate: Bool, tile: UnsafeMutablePointer<T>) {
+    var i0 = 0
+    while i0 < m {
+        let rows = stripRows(m - i0)
+        stripTile(rows: rows, k: k, a: a + i0 * rowStride, rowStride: rowStride, kStride: kStride, b: b,
+                  c: c + i0 * ldc, ldc: ldc, cols: cols, accumulate: accumulate, tile: tile)
+        i0 += rows
+    }
+}
+
 /// Packs rows p0..<p0+kb of op(X) (K×N), columns j0..<j0+cols, into a kb×32 panel (zero-padded):
 /// op(X)[p, j] = x[p·ldx + j], or x[j·ldx + p] when transposed.
 @inline(__always)
@@ -167,26 +200,8 @@ private func gemmInPlaceA<T: Scalar>(
             // Every K-block after the first adds to what the earlier ones wrote.
             let acc = accumulate || p0 > 0
             packPanel(b, ldx: ldb, trans: transB, p0: p0, kb: kb, j0: j0, cols: cols, into: panel)
-            let bp = UnsafePointer(panel)
-            var i0 = 0
-            while i0 < m {
-                let rows = stripRows(m - i0)
-                let ai = a + i0 * rowStride + p0 * kStride
-                if cols == nr {
-                    strip(rows: rows, k: kb, a: ai, rowStride: rowStride, kStride: kStride, b: bp,
-                          c: c + i0 * ldc + j0, ldc: ldc, accumulate: acc)
-                } else {
-                    for r in 0..<rows {
-                        for q in 0..<nr { tile[r * nr + q] = (acc && q < cols) ? c[(i0 + r) * ldc + j0 + q] : 0 }
-                    }
-                    strip(rows: rows, k: kb, a: ai, rowStride: rowStride, kStride: kStride, b: bp,
-                          c: tile, ldc: nr, accumulate: true)
-                    for r in 0..<rows {
-                        for q in 0..<cols { c[(i0 + r) * ldc + j0 + q] = tile[r * nr + q] }
-                    }
-                }
-                i0 += rows
-            }
+            allStrips(m: m, k: kb, a: a + p0 * kStride, rowStride: rowStride, kStride: kStride, b: UnsafePointer(panel),
+                      c: c + j0, ldc: ldc, cols: cols, accumulate: acc, tile: tile)
             p0 += kb
         }
         j0 += cols
@@ -249,26 +264,8 @@ public func gemm<T: Scalar>(m: Int, a: UnsafePointer<T>, lda: Int, transA: Bool,
             while p0 < k {
                 let kb = min(kcMax, k - p0)
                 let acc = beta == 1 || p0 > 0
-                let bp = panels.baseAddress! + (s * k + p0) * nr
-                var i0 = 0
-                while i0 < m {
-                    let rows = stripRows(m - i0)
-                    let ai = a + i0 * rowStride + p0 * kStride
-                    if cols == nr {
-                        strip(rows: rows, k: kb, a: ai, rowStride: rowStride, kStride: kStride, b: bp,
-                              c: c + i0 * ldc + j0, ldc: ldc, accumulate: acc)
-                    } else {
-                        for r in 0..<rows {
-                            for q in 0..<nr { tile[r * nr + q] = (acc && q < cols) ? c[(i0 + r) * ldc + j0 + q] : 0 }
-                        }
-                        strip(rows: rows, k: kb, a: ai, rowStride: rowStride, kStride: kStride, b: bp,
-                              c: tile, ldc: nr, accumulate: true)
-                        for r in 0..<rows {
-                            for q in 0..<cols { c[(i0 + r) * ldc + j0 + q] = tile[r * nr + q] }
-                        }
-                    }
-                    i0 += rows
-                }
+                allStrips(m: m, k: kb, a: a + p0 * kStride, rowStride: rowStride, kStride: kStride,
+                          b: panels.baseAddress! + (s * k + p0) * nr, c: c + j0, ldc: ldc, cols: cols, accumulate: acc, tile: tile)
                 p0 += kb
             }
         }
@@ -339,20 +336,8 @@ private func gemmPanels<T: Scalar>(
                 let ap = UnsafePointer(packedA)
                 for s in 0..<panels {
                     let j0 = jb + s * nr, cols = min(nr, ncb - s * nr)
-                    let bp = UnsafePointer(scratch + s * kc * nr)
-                    if cols == nr {
-                        strip(rows: rows, k: kb, a: ap, rowStride: 1, kStride: rows, b: bp,
-                              c: c + i0 * ldc + j0, ldc: ldc, accumulate: acc)
-                    } else {
-                        for r in 0..<rows {
-                            for q in 0..<nr { tile[r * nr + q] = (acc && q < cols) ? c[(i0 + r) * ldc + j0 + q] : 0 }
-                        }
-                        strip(rows: rows, k: kb, a: ap, rowStride: 1, kStride: rows, b: bp,
-                              c: tile, ldc: nr, accumulate: true)
-                        for r in 0..<rows {
-                            for q in 0..<cols { c[(i0 + r) * ldc + j0 + q] = tile[r * nr + q] }
-                        }
-                    }
+                    stripTile(rows: rows, k: kb, a: ap, rowStride: 1, kStride: rows, b: UnsafePointer(scratch + s * kc * nr),
+                              c: c + i0 * ldc + j0, ldc: ldc, cols: cols, accumulate: acc, tile: tile)
                 }
                 i0 += rows
             }
