@@ -15,11 +15,7 @@ let autoencoderCommand = Command(
         logOption,
         reportOption,
         Option("out", "DIR", "write reconstructions.png (rows: original / masked input / reconstruction; with --loss-on masked the visible pixels are copied from the input) here"),
-        Option("seed", "S", "random seed (default 0)"),
-        Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
-        Option("quiet", nil, "no progress lines"),
-        Option("json", nil, "end with one JSON line of results"),
-    ] + optimizerOptions(default: "adam", lr: "1e-3") + checkpointOptions(unit: "epochs"),
+    ] + imageRunOptions + optimizerOptions(default: "adam", lr: "1e-3") + checkpointOptions(unit: "epochs"),
     run: runAutoencoder
 )
 

@@ -12,11 +12,7 @@ let classifyCommand = Command(
         Option("batch", "B", "batch size (default 64)"),
         dataOption,
         logOption,
-        Option("seed", "S", "random seed (default 0)"),
-        Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
-        Option("quiet", nil, "no progress lines"),
-        Option("json", nil, "end with one JSON line of results"),
-    ] + optimizerOptions(default: "adam", lr: "1e-3") + checkpointOptions(unit: "epochs"),
+    ] + imageRunOptions + optimizerOptions(default: "adam", lr: "1e-3") + checkpointOptions(unit: "epochs"),
     run: runClassify
 )
 

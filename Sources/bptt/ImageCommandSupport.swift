@@ -6,6 +6,14 @@ let dataOption = Option("data", "DIR", "a folder of IDX files (raw or .gz), 'dig
 
 let logOption = Option("log", "FILE.csv", "write one CSV row per epoch (gan: every --log-every steps)")
 
+/// The image commands' run flags (after their own, before the optimiser's).
+let imageRunOptions = [
+    Option("seed", "S", "random seed (default 0)"),
+    Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
+    Option("quiet", nil, "no progress lines"),
+    Option("json", nil, "end with one JSON line of results"),
+]
+
 func optimizerOptions(default kind: String, lr: String) -> [Option] {
     [Option("optim", "NAME", "sgd | momentum | nesterov | adagrad | rmsprop | adam (default \(kind))"),
      Option("lr", "RATE", "learning rate (default \(lr))"),

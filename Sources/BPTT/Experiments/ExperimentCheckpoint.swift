@@ -36,6 +36,19 @@ extension Checkpoint {
     }
 }
 
+extension TrainConfig {
+    /// The configuration on `threads` threads (results do not depend on the thread count).
+    func withThreads(_ threads: Int) -> TrainConfig {
+        var c = self
+        c.threads = threads
+        return c
+    }
+
+    /// The configuration with `threads` 0: an experiment's checkpoint does not record the thread
+    /// count (the resuming command's --threads is used).
+    var withoutThreads: TrainConfig { withThreads(0) }
+}
+
 /// An experiment's checkpoint configuration as JSON: keys sorted, Doubles written so they read
 /// back to the same bits, NaN and ±∞ as strings.
 func experimentJSON<T: Encodable>(_ value: T) -> String {

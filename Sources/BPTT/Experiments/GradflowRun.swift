@@ -132,9 +132,7 @@ public final class GradflowRun {
     /// Continues a saved experiment; the threads may differ (results do not depend on them).
     public convenience init(resuming c: Checkpoint, threads: Int, source: String) throws {
         let s = try Self.decode(c, source: source)
-        var train = s.train
-        train.threads = threads
-        try self.init(base: train, settings: s.settings)
+        try self.init(base: s.train.withThreads(threads), settings: s.settings)
         flows = s.flows
         guard let saved = s.atInit else { return }
         var config = base

@@ -171,9 +171,7 @@ public final class CurriculumRun {
     /// Continues a saved curriculum; the threads may differ (results do not depend on them).
     public convenience init(resuming c: Checkpoint, threads: Int, source: String) throws {
         let s = try Self.decode(c, source: source)
-        var train = s.train
-        train.threads = threads
-        try self.init(base: train, settings: s.settings)
+        try self.init(base: s.train.withThreads(threads), settings: s.settings)
         try trainer.restore(c.trainerCheckpoint(s.train), source: source)
         stage = s.stage
         stepsInStage = s.stepsInStage

@@ -177,9 +177,7 @@ public final class SweepRun {
     /// Continues a saved sweep; the threads may differ (results do not depend on them).
     public convenience init(resuming c: Checkpoint, threads: Int, source: String) throws {
         let s = try Self.decode(c, source: source)
-        var train = s.train
-        train.threads = threads
-        try self.init(base: train, settings: s.settings)
+        try self.init(base: s.train.withThreads(threads), settings: s.settings)
         results = s.results
         guard s.inProgress else { return }
         guard !done else { throw BPTTError.input("\(source): the checkpoint's configuration is not a sweep configuration") }
@@ -187,15 +185,5 @@ public final class SweepRun {
         try t.restore(c.trainerCheckpoint(t.config), source: source)
         curve = s.curve
         window = s.window
-    }
-}
-
-extension TrainConfig {
-    /// The configuration with `threads` 0: results do not depend on the thread count, so an
-    /// experiment's checkpoint does not record it (the resuming command's --threads is used).
-    var withoutThreads: TrainConfig {
-        var c = self
-        c.threads = 0
-        return c
     }
 }

@@ -23,6 +23,8 @@ public protocol ImageTrainer: EpochTrainer {
     var config: Config { get }
     var data: ImageData { get }
     var params: MLP<Float>.Parameters { get }
+    /// Where the run stands in its epochs.
+    var schedule: EpochSchedule { get }
     init(_ config: Config, data: ImageData, dataSpec: String)
     /// Continues a saved run on `data` (which must be the data it was saved with).
     init(resuming c: Checkpoint, data: ImageData, threads: Int, source: String) throws
@@ -31,14 +33,21 @@ public protocol ImageTrainer: EpochTrainer {
 /// An image trainer's configuration: saved in checkpoints but for the run length and the thread count.
 public protocol ImageTrainerConfig: Codable, Equatable {
     var epochs: Int { get set }
+    var batch: Int { get }
     var threads: Int { get set }
     var optimizer: OptimizerConfig { get }
+    var initializer: Initializer { get }
+    var seed: UInt64 { get }
 }
 
 extension AutoencoderConfig: ImageTrainerConfig {}
 extension ClassifierConfig: ImageTrainerConfig {}
 
 extension ImageTrainer {
+    public var epoch: Int { schedule.cursor.epoch }
+    public var step: Int { schedule.step }
+    public var batchesPerEpoch: Int { schedule.batchesPerEpoch }
+
     /// Runs batches until the current epoch completes. Throws when the loss or a gradient stops being finite.
     public func trainEpoch() throws -> EpochStats {
         while true {
@@ -52,6 +61,17 @@ extension ImageTrainer {
     public static func savedRun(_ c: Checkpoint, source: String) throws -> SavedRun<Config> {
         try SavedRun<Config>.decode(c, model: model, source: source)
     }
+}
+
+/// A new run of `mlp`: the parameters drawn from the seed's stream, which then splits off the run's
+/// stream (shuffles, dropout, masks); a fresh optimiser; shuffled epochs over `count` training images.
+func newImageRun(_ mlp: MLP<Float>, _ config: some ImageTrainerConfig, count: Int)
+    -> (params: MLP<Float>.Parameters, optimizer: MLPOptimizer<Float>, rng: RNG, schedule: EpochSchedule) {
+    var rng = RNG(seed: config.seed)
+    let params = mlp.initialParameters(config.initializer, rng: &rng)
+    let runRNG = rng.split()
+    return (params, MLPOptimizer(config.optimizer, layers: mlp.layers.count), runRNG,
+            EpochSchedule(count: count, batch: config.batch, shuffle: .freshEachEpoch, rng: runRNG))
 }
 
 /// The state an image trainer carries from batch to batch, all of it saved in its checkpoint.

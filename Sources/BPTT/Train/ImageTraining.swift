@@ -102,7 +102,7 @@ public final class AutoencoderTrainer: ImageTrainerState {
     public internal(set) var params: MLP<Float>.Parameters
     var optimizer: MLPOptimizer<Float>
     var rng: RNG
-    var schedule: EpochSchedule
+    public internal(set) var schedule: EpochSchedule
     public internal(set) var history: [EpochRecord] = []
     var clock = EpochClock()
     var ws = MaskedAutoencoder<Float>.Workspace()
@@ -114,19 +114,9 @@ public final class AutoencoderTrainer: ImageTrainerState {
         self.data = data
         self.dataSpec = dataSpec
         model = MaskedAutoencoder(pixels: data.pixels, hidden: config.hidden, lossOn: config.lossOn, threads: config.threads)
-        var rng = RNG(seed: config.seed)
-        params = model.mlp.initialParameters(config.initializer, rng: &rng)
-        self.rng = rng.split()
-        optimizer = MLPOptimizer(config.optimizer, layers: model.mlp.layers.count)
+        (params, optimizer, rng, schedule) = newImageRun(model.mlp, config, count: data.train.count)
         grads = params.zeros()
-        schedule = EpochSchedule(count: data.train.count, batch: config.batch, shuffle: .freshEachEpoch, rng: self.rng)
     }
-
-    /// Completed epochs.
-    public var epoch: Int { schedule.cursor.epoch }
-    /// Batches done in the run.
-    public var step: Int { schedule.step }
-    public var batchesPerEpoch: Int { schedule.batchesPerEpoch }
 
     /// One batch: masks from the run's stream, forward, backward, the non-finite guard, Adam.
     /// The first batch of an epoch shuffles the training set.
@@ -225,7 +215,7 @@ public final class ClassifierTrainer: ImageTrainerState {
     public internal(set) var params: MLP<Float>.Parameters
     var optimizer: MLPOptimizer<Float>
     var rng: RNG
-    var schedule: EpochSchedule
+    public internal(set) var schedule: EpochSchedule
     public internal(set) var history: [EpochRecord] = []
     var clock = EpochClock()
     var cache = MLP<Float>.Cache()
@@ -240,19 +230,9 @@ public final class ClassifierTrainer: ImageTrainerState {
                            dropout: config.dropout)
         m.threads = config.threads
         mlp = m
-        var rng = RNG(seed: config.seed)
-        params = mlp.initialParameters(config.initializer, rng: &rng)
-        self.rng = rng.split()
-        optimizer = MLPOptimizer(config.optimizer, layers: mlp.layers.count)
+        (params, optimizer, rng, schedule) = newImageRun(mlp, config, count: data.train.count)
         grads = params.zeros()
-        schedule = EpochSchedule(count: data.train.count, batch: config.batch, shuffle: .freshEachEpoch, rng: self.rng)
     }
-
-    /// Completed epochs.
-    public var epoch: Int { schedule.cursor.epoch }
-    /// Batches done in the run.
-    public var step: Int { schedule.step }
-    public var batchesPerEpoch: Int { schedule.batchesPerEpoch }
 
     /// One batch: forward with dropout, softmax cross-entropy, backward, the non-finite guard, update.
     /// The first batch of an epoch shuffles the training set.
