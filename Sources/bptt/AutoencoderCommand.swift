@@ -46,25 +46,17 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     let data = trainer.data
     if let out { try makeOutputFolder(out) }
     let log = try a.string("log").map { try CSVWriter(path: $0, header: ["epoch", "loss", "examples_per_s"]) }
-    let progress = Progress(total: c.epochs * trainer.batchesPerEpoch, label: "step", offset: trainer.step, quiet: quiet)
-    progress.line("masked autoencoder on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), mask \(c.mask), loss on \(c.lossOn.rawValue) pixels, layers \(([data.pixels] + c.hidden + [data.pixels]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"
-                  + (ck.resume.map { ", resumed from \($0) at epoch \(trainer.epoch) + \(trainer.step % trainer.batchesPerEpoch) batches" } ?? ""))
-    Interrupt.install()
-    let start = Date()
+    let progress = epochProgress(trainer, c.epochs, quiet: quiet, ["masked autoencoder on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), mask \(c.mask), loss on \(c.lossOn.rawValue) pixels, layers \(([data.pixels] + c.hidden + [data.pixels]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"
+                  + (ck.resume.map { ", " + resumedAt(trainer, $0) } ?? "")])
     var last: EpochStats? = nil
     var epochs: [EpochStats] = []   // for --report (the epochs of this run)
-    let finished = try trainEpochs(trainer, c.epochs, ck, log: log, progress: progress, stepLine: "epoch %d/%d  loss %.5f") { e in
+    guard let seconds = try trainEpochs(trainer, c.epochs, ck, log: log, progress: progress, stepLine: "epoch %d/%d  loss %.5f", epochDone: { e in
         last = e
         epochs.append(e)
         try log?.write([String(e.epoch), String(e.loss), String(format: "%.0f", e.examplesPerSecond)])
         progress.line(String(format: "epoch %4d/%d  loss %.5f  %.0f examples/s", e.epoch, c.epochs, e.loss, e.examplesPerSecond),
                       throttle: true, force: e.epoch == c.epochs)
-    }
-    guard finished else { return 130 }
-    progress.finish()
-    let seconds = Date().timeIntervalSince(start)
-    try log?.close()
-    try ck.write(trainer.checkpoint())
+    }) else { return 130 }
     let (ev, kept) = trainer.evaluate(keep: 16)
     let gain = 1 - ev.maskedMSE / ev.baselineMeanMSE
     progress.line(String(format: "test masked-pixel MSE %.5f; baselines: zero fill %.5f, mean image %.5f (%.1f%% below the mean-image baseline); %.1f s",

@@ -43,23 +43,15 @@ func runClassify(_ a: inout Arguments) throws -> Int32 {
     let trainer: ClassifierTrainer = try imageTrainer(a, &c, ck, fields: classifierFields)
     let data = trainer.data
     let log = try logPath.map { try CSVWriter(path: $0, header: ["epoch", "loss", "train_accuracy", "examples_per_s"]) }
-    let progress = Progress(total: c.epochs * trainer.batchesPerEpoch, label: "step", offset: trainer.step, quiet: quiet)
-    progress.line("classifier on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), \(data.classes) classes, layers \(([data.pixels] + c.hidden + [data.classes]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"
-                  + (ck.resume.map { ", resumed from \($0) at epoch \(trainer.epoch) + \(trainer.step % trainer.batchesPerEpoch) batches" } ?? ""))
-    Interrupt.install()
-    let start = Date()
+    let progress = epochProgress(trainer, c.epochs, quiet: quiet, ["classifier on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), \(data.classes) classes, layers \(([data.pixels] + c.hidden + [data.classes]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"
+                  + (ck.resume.map { ", " + resumedAt(trainer, $0) } ?? "")])
     var last: EpochStats? = nil
-    let finished = try trainEpochs(trainer, c.epochs, ck, log: log, progress: progress, stepLine: "epoch %d/%d  loss %.4f") { e in
+    guard let seconds = try trainEpochs(trainer, c.epochs, ck, log: log, progress: progress, stepLine: "epoch %d/%d  loss %.4f", epochDone: { e in
         last = e
         try log?.write([String(e.epoch), String(e.loss), String(e.accuracy ?? .nan), String(format: "%.0f", e.examplesPerSecond)])
         progress.line(String(format: "epoch %4d/%d  loss %.4f  train accuracy %.4f  %.0f examples/s", e.epoch, c.epochs, e.loss, e.accuracy ?? 0, e.examplesPerSecond),
                       throttle: true, force: e.epoch == c.epochs)
-    }
-    guard finished else { return 130 }
-    progress.finish()
-    let seconds = Date().timeIntervalSince(start)
-    try log?.close()
-    try ck.write(trainer.checkpoint())
+    }) else { return 130 }
     let acc = trainer.testAccuracy()
     progress.line(String(format: "test accuracy %.4f on %d images; %.1f s", acc, data.test.count, seconds))
     if json {
