@@ -75,7 +75,6 @@ public final class GradflowRun {
     public var stepInRun: Int { trainer?.step ?? 0 }
     /// Training steps over all models.
     public var step: Int { flows.count * settings.trainSteps + stepInRun }
-    public var totalSteps: Int { settings.models.count * settings.trainSteps }
 
     /// Starts the model in progress if needed (measuring its norms at initialisation), then one
     /// training step, or, when its steps are done, the final measurement: `finished` is its
