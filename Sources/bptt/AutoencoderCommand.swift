@@ -15,11 +15,7 @@ let autoencoderCommand = Command(
         logOption,
         reportOption,
         Option("out", "DIR", "write reconstructions.png (rows: original / masked input / reconstruction; with --loss-on masked the visible pixels are copied from the input) here"),
-        Option("seed", "S", "random seed (default 0)"),
-        Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
-        Option("quiet", nil, "no progress lines"),
-        Option("json", nil, "end with one JSON line of results"),
-    ] + optimizerOptions(default: "adam", lr: "1e-3") + checkpointOptions(unit: "epochs"),
+    ] + imageRunOptions + optimizerOptions(default: "adam", lr: "1e-3") + checkpointOptions(unit: "epochs"),
     run: runAutoencoder
 )
 
@@ -46,55 +42,21 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     let ck = try CheckpointFlags(a)
     let out = a.string("out")
     let json = a.flag("json"), quiet = a.flag("quiet")
-    let trainer: AutoencoderTrainer
-    if let saved = try ck.checkpoint(), let source = ck.resume {
-        let run = try AutoencoderTrainer.savedRun(saved, source: source)
-        try checkResumeFlags(a, given: c, saved: run.config, source: source, autoencoderFields)
-        let data = try ImageData.load(a.string("data") ?? run.data.spec)
-        trainer = try AutoencoderTrainer(resuming: saved, data: data, threads: c.threads, source: source)
-        try checkTarget("epochs", c.epochs, done: trainer.epoch, source: source)
-        let epochs = c.epochs
-        c = trainer.config
-        c.epochs = epochs
-    } else {
-        let spec = a.string("data") ?? "digits"
-        trainer = AutoencoderTrainer(c, data: try ImageData.load(spec), dataSpec: spec)
-    }
+    let trainer: AutoencoderTrainer = try imageTrainer(a, &c, ck, fields: autoencoderFields)
     let data = trainer.data
     if let out { try makeOutputFolder(out) }
     let log = try a.string("log").map { try CSVWriter(path: $0, header: ["epoch", "loss", "examples_per_s"]) }
-    let progress = Progress(total: c.epochs * trainer.batchesPerEpoch, label: "step", offset: trainer.step, quiet: quiet)
-    progress.line("masked autoencoder on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), mask \(c.mask), loss on \(c.lossOn.rawValue) pixels, layers \(([data.pixels] + c.hidden + [data.pixels]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"
-                  + (ck.resume.map { ", resumed from \($0) at epoch \(trainer.epoch) + \(trainer.step % trainer.batchesPerEpoch) batches" } ?? ""))
-    Interrupt.install()
-    let start = Date()
+    let progress = epochProgress(trainer, c.epochs, quiet: quiet, ["masked autoencoder on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), mask \(c.mask), loss on \(c.lossOn.rawValue) pixels, layers \(([data.pixels] + c.hidden + [data.pixels]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"
+                  + (ck.resume.map { ", " + resumedAt(trainer, $0) } ?? "")])
     var last: EpochStats? = nil
     var epochs: [EpochStats] = []   // for --report (the epochs of this run)
-    while trainer.epoch < c.epochs {
-        let s = trainer.trainStep()
-        if let bad = s.nonFinite {
-            progress.finish()
-            try log?.close()
-            throw ck.nonFinite(bad, at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))")
-        }
-        if let e = s.epochDone {
-            last = e
-            epochs.append(e)
-            try log?.write([String(e.epoch), String(e.loss), String(format: "%.0f", e.examplesPerSecond)])
-            progress.line(String(format: "epoch %4d/%d  loss %.5f  %.0f examples/s", e.epoch, c.epochs, e.loss, e.examplesPerSecond),
-                          throttle: true, force: e.epoch == c.epochs)
-            if ck.every > 0 && e.epoch % ck.every == 0 { try ck.write(trainer.checkpoint()) }
-        }
-        if try ck.interrupted(at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))", progress: progress, trainer.checkpoint()) {
-            try log?.close()
-            return 130
-        }
-        progress.update(s.step, String(format: "epoch %d/%d  loss %.5f", s.epoch, c.epochs, s.loss))
-    }
-    progress.finish()
-    let seconds = Date().timeIntervalSince(start)
-    try log?.close()
-    try ck.write(trainer.checkpoint())
+    guard let seconds = try trainEpochs(trainer, c.epochs, ck, log: log, progress: progress, stepLine: "epoch %d/%d  loss %.5f", epochDone: { e in
+        last = e
+        epochs.append(e)
+        try log?.write([String(e.epoch), String(e.loss), String(format: "%.0f", e.examplesPerSecond)])
+        progress.line(String(format: "epoch %4d/%d  loss %.5f  %.0f examples/s", e.epoch, c.epochs, e.loss, e.examplesPerSecond),
+                      throttle: true, force: e.epoch == c.epochs)
+    }) else { return 130 }
     let (ev, kept) = trainer.evaluate(keep: 16)
     let gain = 1 - ev.maskedMSE / ev.baselineMeanMSE
     progress.line(String(format: "test masked-pixel MSE %.5f; baselines: zero fill %.5f, mean image %.5f (%.1f%% below the mean-image baseline); %.1f s",

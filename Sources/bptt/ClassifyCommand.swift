@@ -12,11 +12,7 @@ let classifyCommand = Command(
         Option("batch", "B", "batch size (default 64)"),
         dataOption,
         logOption,
-        Option("seed", "S", "random seed (default 0)"),
-        Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
-        Option("quiet", nil, "no progress lines"),
-        Option("json", nil, "end with one JSON line of results"),
-    ] + optimizerOptions(default: "adam", lr: "1e-3") + checkpointOptions(unit: "epochs"),
+    ] + imageRunOptions + optimizerOptions(default: "adam", lr: "1e-3") + checkpointOptions(unit: "epochs"),
     run: runClassify
 )
 
@@ -44,52 +40,18 @@ func runClassify(_ a: inout Arguments) throws -> Int32 {
     let ck = try CheckpointFlags(a)
     let json = a.flag("json"), quiet = a.flag("quiet")
     let logPath = a.string("log")
-    let trainer: ClassifierTrainer
-    if let saved = try ck.checkpoint(), let source = ck.resume {
-        let run = try ClassifierTrainer.savedRun(saved, source: source)
-        try checkResumeFlags(a, given: c, saved: run.config, source: source, classifierFields)
-        let data = try ImageData.load(a.string("data") ?? run.data.spec)
-        trainer = try ClassifierTrainer(resuming: saved, data: data, threads: c.threads, source: source)
-        try checkTarget("epochs", c.epochs, done: trainer.epoch, source: source)
-        let epochs = c.epochs
-        c = trainer.config
-        c.epochs = epochs
-    } else {
-        let spec = a.string("data") ?? "digits"
-        trainer = ClassifierTrainer(c, data: try ImageData.load(spec), dataSpec: spec)
-    }
+    let trainer: ClassifierTrainer = try imageTrainer(a, &c, ck, fields: classifierFields)
     let data = trainer.data
     let log = try logPath.map { try CSVWriter(path: $0, header: ["epoch", "loss", "train_accuracy", "examples_per_s"]) }
-    let progress = Progress(total: c.epochs * trainer.batchesPerEpoch, label: "step", offset: trainer.step, quiet: quiet)
-    progress.line("classifier on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), \(data.classes) classes, layers \(([data.pixels] + c.hidden + [data.classes]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"
-                  + (ck.resume.map { ", resumed from \($0) at epoch \(trainer.epoch) + \(trainer.step % trainer.batchesPerEpoch) batches" } ?? ""))
-    Interrupt.install()
-    let start = Date()
+    let progress = epochProgress(trainer, c.epochs, quiet: quiet, ["classifier on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), \(data.classes) classes, layers \(([data.pixels] + c.hidden + [data.classes]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"
+                  + (ck.resume.map { ", " + resumedAt(trainer, $0) } ?? "")])
     var last: EpochStats? = nil
-    while trainer.epoch < c.epochs {
-        let s = trainer.trainStep()
-        if let bad = s.nonFinite {
-            progress.finish()
-            try log?.close()
-            throw ck.nonFinite(bad, at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))")
-        }
-        if let e = s.epochDone {
-            last = e
-            try log?.write([String(e.epoch), String(e.loss), String(e.accuracy ?? .nan), String(format: "%.0f", e.examplesPerSecond)])
-            progress.line(String(format: "epoch %4d/%d  loss %.4f  train accuracy %.4f  %.0f examples/s", e.epoch, c.epochs, e.loss, e.accuracy ?? 0, e.examplesPerSecond),
-                          throttle: true, force: e.epoch == c.epochs)
-            if ck.every > 0 && e.epoch % ck.every == 0 { try ck.write(trainer.checkpoint()) }
-        }
-        if try ck.interrupted(at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))", progress: progress, trainer.checkpoint()) {
-            try log?.close()
-            return 130
-        }
-        progress.update(s.step, String(format: "epoch %d/%d  loss %.4f", s.epoch, c.epochs, s.loss))
-    }
-    progress.finish()
-    let seconds = Date().timeIntervalSince(start)
-    try log?.close()
-    try ck.write(trainer.checkpoint())
+    guard let seconds = try trainEpochs(trainer, c.epochs, ck, log: log, progress: progress, stepLine: "epoch %d/%d  loss %.4f", epochDone: { e in
+        last = e
+        try log?.write([String(e.epoch), String(e.loss), String(e.accuracy ?? .nan), String(format: "%.0f", e.examplesPerSecond)])
+        progress.line(String(format: "epoch %4d/%d  loss %.4f  train accuracy %.4f  %.0f examples/s", e.epoch, c.epochs, e.loss, e.accuracy ?? 0, e.examplesPerSecond),
+                      throttle: true, force: e.epoch == c.epochs)
+    }) else { return 130 }
     let acc = trainer.testAccuracy()
     progress.line(String(format: "test accuracy %.4f on %d images; %.1f s", acc, data.test.count, seconds))
     if json {

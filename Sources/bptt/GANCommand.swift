@@ -19,11 +19,7 @@ let ganCommand = Command(
         Option("out", "DIR", "write samples_{start,middle,end}.png, generator.ckpt here"),
         Option("samples", "N", "samples judged by the classifier (default 1000)"),
         Option("judge-epochs", "N", "epochs of the judging classifier (default 40, as bptt classify)"),
-        Option("seed", "S", "random seed (default 0)"),
-        Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
-        Option("quiet", nil, "no progress lines"),
-        Option("json", nil, "end with one JSON line of results"),
-    ] + optimizerOptions(default: "adam", lr: "2e-4").map { $0.name == "beta1" ? Option("beta1", "B1", "Adam β1 (default 0.5)") : $0 }
+    ] + imageRunOptions + optimizerOptions(default: "adam", lr: "2e-4").map { $0.name == "beta1" ? Option("beta1", "B1", "Adam β1 (default 0.5)") : $0 }
       + checkpointOptions(unit: "steps"),
     run: runGAN
 )

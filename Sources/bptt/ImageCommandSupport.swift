@@ -6,6 +6,14 @@ let dataOption = Option("data", "DIR", "a folder of IDX files (raw or .gz), 'dig
 
 let logOption = Option("log", "FILE.csv", "write one CSV row per epoch (gan: every --log-every steps)")
 
+/// The image commands' run flags (after their own, before the optimiser's).
+let imageRunOptions = [
+    Option("seed", "S", "random seed (default 0)"),
+    Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
+    Option("quiet", nil, "no progress lines"),
+    Option("json", nil, "end with one JSON line of results"),
+]
+
 func optimizerOptions(default kind: String, lr: String) -> [Option] {
     [Option("optim", "NAME", "sgd | momentum | nesterov | adagrad | rmsprop | adam (default \(kind))"),
      Option("lr", "RATE", "learning rate (default \(lr))"),
@@ -38,4 +46,23 @@ func sizeList(_ a: Arguments, _ name: String, default d: [Int], allowEmpty: Bool
 func makeOutputFolder(_ path: String) throws {
     do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
     catch { throw BPTTError.input("--out: cannot create \(path): \(error.localizedDescription)") }
+}
+
+/// The run's trainer: the one saved at --resume (flags given again must agree with it, --epochs
+/// counts in total, `c` becomes its configuration) or a new one on --data.
+func imageTrainer<T: ImageTrainer>(_ a: Arguments, _ c: inout T.Config, _ ck: CheckpointFlags,
+                                   fields: [(flag: String, value: (T.Config) -> String)]) throws -> T {
+    guard let saved = try ck.checkpoint(), let source = ck.resume else {
+        let spec = a.string("data") ?? "digits"
+        return T(c, data: try ImageData.load(spec), dataSpec: spec)
+    }
+    let run = try T.savedRun(saved, source: source)
+    try checkResumeFlags(a, given: c, saved: run.config, source: source, fields)
+    let data = try ImageData.load(a.string("data") ?? run.data.spec)
+    let trainer = try T(resuming: saved, data: data, threads: c.threads, source: source)
+    try checkTarget("epochs", c.epochs, done: trainer.epoch, source: source)
+    let epochs = c.epochs
+    c = trainer.config
+    c.epochs = epochs
+    return trainer
 }

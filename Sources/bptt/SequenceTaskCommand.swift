@@ -107,35 +107,17 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
     if let (ckpt, _, source) = saved {
         try trainer.restore(ckpt, source: source)
         try checkTarget("epochs", epochs, done: trainer.epoch, source: source)
-        header.append("resumed from \(source) at epoch \(trainer.epoch) + \(trainer.step % trainer.batchesPerEpoch) batches")
+        header.append(resumedAt(trainer, source))
     }
     if let out { try makeOutputFolder(out) }
 
-    let progress = Progress(total: epochs * trainer.batchesPerEpoch, label: "step", offset: trainer.step, quiet: quiet)
-    for line in header { progress.line(line) }
+    let progress = epochProgress(trainer, epochs, quiet: quiet, header)
     var rates: [Double] = []
-    Interrupt.install()
-    let start = Date()
-    while trainer.epoch < epochs {
-        let s = trainer.trainStep()
-        if let bad = s.nonFinite {
-            progress.finish()
-            throw ck.nonFinite(bad, at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))")
-        }
-        if let e = s.epochDone {
-            rates.append(e.examplesPerSecond)
-            progress.line(String(format: "epoch %3d/%d  train loss %.4f  train accuracy %.4f  test accuracy %.4f  %.0f examples/s",
-                                 e.epoch, epochs, e.loss, e.accuracy ?? .nan, e.testAccuracy ?? .nan, e.examplesPerSecond))
-            if ck.every > 0 && e.epoch % ck.every == 0 { try ck.write(trainer.checkpoint()) }
-        }
-        if try ck.interrupted(at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))", progress: progress, trainer.checkpoint()) {
-            return 130
-        }
-        progress.update(s.step, String(format: "epoch %d/%d  loss %.4f", s.epoch, epochs, s.loss))
-    }
-    progress.finish()
-    let seconds = Date().timeIntervalSince(start)
-    try ck.write(trainer.checkpoint())
+    guard let seconds = try trainEpochs(trainer, epochs, ck, progress: progress, stepLine: "epoch %d/%d  loss %.4f", epochDone: { e in
+        rates.append(e.examplesPerSecond)
+        progress.line(String(format: "epoch %3d/%d  train loss %.4f  train accuracy %.4f  test accuracy %.4f  %.0f examples/s",
+                             e.epoch, epochs, e.loss, e.accuracy ?? .nan, e.testAccuracy ?? .nan, e.examplesPerSecond))
+    }) else { return 130 }
     let history = trainer.history
     if let out, !history.isEmpty {
         let csv = try CSVWriter(path: out + "/curves.csv", header: ["epoch", "train_loss", "train_accuracy", "test_accuracy"])

@@ -75,3 +75,47 @@ let optimizerFields: [(flag: String, value: (OptimizerConfig) -> String)] = [
 func lifted<C>(_ path: KeyPath<C, OptimizerConfig>) -> [(flag: String, value: (C) -> String)] {
     optimizerFields.map { f in (f.flag, { f.value($0[keyPath: path]) }) }
 }
+
+/// The progress display of an epoch run, counting steps; opens with `lines`.
+func epochProgress(_ trainer: some EpochTrainer, _ epochs: Int, quiet: Bool, _ lines: [String]) -> BPTT.Progress {
+    let progress = Progress(total: epochs * trainer.batchesPerEpoch, label: "step", offset: trainer.step, quiet: quiet)
+    for line in lines { progress.line(line) }
+    return progress
+}
+
+/// "resumed from PATH at epoch E + B batches".
+func resumedAt(_ trainer: some EpochTrainer, _ source: String) -> String {
+    "resumed from \(source) at epoch \(trainer.epoch) + \(trainer.step % trainer.batchesPerEpoch) batches"
+}
+
+/// Trains until `epochs` epochs are complete: `epochDone` after each, a checkpoint every
+/// --save-every epochs, the non-finite guard (closes `log`, throws: exit 3), Ctrl-C/SIGTERM (closes
+/// `log`, saves, returns nil: exit 130); at the end closes `log`, saves and returns the seconds
+/// trained. `stepLine` formats the step's epoch, `epochs` and the loss.
+func trainEpochs(_ trainer: some EpochTrainer, _ epochs: Int, _ ck: CheckpointFlags, log: CSVWriter? = nil, progress: BPTT.Progress,
+                 stepLine: String, epochDone: (EpochStats) throws -> Void) throws -> TimeInterval? {
+    Interrupt.install()
+    let start = Date()
+    while trainer.epoch < epochs {
+        let s = trainer.trainStep()
+        if let bad = s.nonFinite {
+            progress.finish()
+            try log?.close()
+            throw ck.nonFinite(bad, at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))")
+        }
+        if let e = s.epochDone {
+            try epochDone(e)
+            if ck.every > 0 && e.epoch % ck.every == 0 { try ck.write(trainer.checkpoint()) }
+        }
+        if try ck.interrupted(at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))", progress: progress, trainer.checkpoint()) {
+            try log?.close()
+            return nil
+        }
+        progress.update(s.step, String(format: stepLine, s.epoch, epochs, s.loss))
+    }
+    progress.finish()
+    let seconds = Date().timeIntervalSince(start)
+    try log?.close()
+    try ck.write(trainer.checkpoint())
+    return seconds
+}

@@ -75,7 +75,6 @@ public final class GradflowRun {
     public var stepInRun: Int { trainer?.step ?? 0 }
     /// Training steps over all models.
     public var step: Int { flows.count * settings.trainSteps + stepInRun }
-    public var totalSteps: Int { settings.models.count * settings.trainSteps }
 
     /// Starts the model in progress if needed (measuring its norms at initialisation), then one
     /// training step, or, when its steps are done, the final measurement: `finished` is its
@@ -111,11 +110,8 @@ public final class GradflowRun {
 
     /// The model in progress's trainer checkpoint (empty between models) with the experiment in its configuration.
     public func checkpoint() -> Checkpoint {
-        var c = trainer?.checkpoint()
-            ?? Checkpoint(model: "", config: "", step: 0, tensors: [], optimizerKind: "", optimizerStep: 0, optimizerState1: [], optimizerState2: [], rngs: [])
-        c.model = Self.model
-        c.config = experimentJSON(Saved(train: base.withoutThreads, settings: settings, flows: flows, atInit: trainer == nil ? nil : atInit))
-        return c
+        experimentCheckpoint(trainer?.checkpoint(), model: Self.model,
+                             config: experimentJSON(Saved(train: base.withoutThreads, settings: settings, flows: flows, atInit: trainer == nil ? nil : atInit)))
     }
 
     /// The training configuration and settings saved in a gradflow checkpoint (refuses other kinds).
@@ -125,31 +121,23 @@ public final class GradflowRun {
     }
 
     static func decode(_ c: Checkpoint, source: String) throws -> Saved {
-        guard c.model == model else { throw BPTTError.input("\(source): holds a '\(c.model)' run; this command resumes '\(model)' checkpoints") }
-        guard let s = try? experimentDecoder().decode(Saved.self, from: Data(c.config.utf8)),
-              !s.settings.models.isEmpty, s.settings.trainSteps >= 0, s.flows.count <= s.settings.models.count,
-              (s.atInit != nil) == !c.tensors.isEmpty, s.atInit.map({ $0.count == s.train.length && s.flows.count < s.settings.models.count }) ?? true,
-              c.step <= s.settings.trainSteps, s.atInit != nil || c.step == 0 else {
-            throw BPTTError.input("\(source): the checkpoint's configuration is not a gradflow configuration")
+        try decodeExperiment(c, model: model, source: source) { (s: Saved) in
+            !s.settings.models.isEmpty && s.settings.trainSteps >= 0 && s.flows.count <= s.settings.models.count
+                && (s.atInit != nil) == !c.tensors.isEmpty && (s.atInit.map({ $0.count == s.train.length && s.flows.count < s.settings.models.count }) ?? true)
+                && c.step <= s.settings.trainSteps && (s.atInit != nil || c.step == 0)
         }
-        return s
     }
 
     /// Continues a saved experiment; the threads may differ (results do not depend on them).
     public convenience init(resuming c: Checkpoint, threads: Int, source: String) throws {
         let s = try Self.decode(c, source: source)
-        var train = s.train
-        train.threads = threads
-        try self.init(base: train, settings: s.settings)
+        try self.init(base: s.train.withThreads(threads), settings: s.settings)
         flows = s.flows
         guard let saved = s.atInit else { return }
         var config = base
         config.model = current
         let t = try PalindromeTrainer(config)
-        var inner = c
-        inner.model = config.model
-        inner.config = config.json
-        try t.restore(inner, source: source)
+        try t.restore(c.trainerCheckpoint(config), source: source)
         trainer = t
         atInit = saved
     }

@@ -149,13 +149,10 @@ public final class CurriculumRun {
 
     /// The trainer's checkpoint with the curriculum's position in its configuration.
     public func checkpoint() -> Checkpoint {
-        var c = trainer.checkpoint()
-        c.model = Self.model
         let saved = Saved(train: trainer.config, settings: settings, stage: stage, stepsInStage: stepsInStage, accuracy: accuracy, done: done, stages: stages)
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
-        c.config = String(decoding: try! e.encode(saved), as: UTF8.self)
-        return c
+        return experimentCheckpoint(trainer.checkpoint(), model: Self.model, config: String(decoding: try! e.encode(saved), as: UTF8.self))
     }
 
     /// The settings and training configuration saved in a curriculum checkpoint (refuses other kinds).
@@ -165,25 +162,17 @@ public final class CurriculumRun {
     }
 
     static func decode(_ c: Checkpoint, source: String) throws -> Saved {
-        guard c.model == model else { throw BPTTError.input("\(source): holds a '\(c.model)' run; this command resumes '\(model)' checkpoints") }
-        guard let s = try? JSONDecoder().decode(Saved.self, from: Data(c.config.utf8)),
-              !s.settings.lengths.isEmpty, s.stage >= 0, s.stage <= s.settings.lengths.count,
-              s.stepsInStage >= 0, s.stepsInStage < s.settings.maxSteps else {
-            throw BPTTError.input("\(source): the checkpoint's configuration is not a curriculum configuration")
+        try decodeExperiment(c, model: model, decoder: JSONDecoder(), source: source) { (s: Saved) in
+            !s.settings.lengths.isEmpty && s.stage >= 0 && s.stage <= s.settings.lengths.count
+                && s.stepsInStage >= 0 && s.stepsInStage < s.settings.maxSteps
         }
-        return s
     }
 
     /// Continues a saved curriculum; the threads may differ (results do not depend on them).
     public convenience init(resuming c: Checkpoint, threads: Int, source: String) throws {
         let s = try Self.decode(c, source: source)
-        var train = s.train
-        train.threads = threads
-        try self.init(base: train, settings: s.settings)
-        var inner = c
-        inner.model = s.train.model
-        inner.config = s.train.json
-        try trainer.restore(inner, source: source)
+        try self.init(base: s.train.withThreads(threads), settings: s.settings)
+        try trainer.restore(c.trainerCheckpoint(s.train), source: source)
         stage = s.stage
         stepsInStage = s.stepsInStage
         accuracy = s.accuracy

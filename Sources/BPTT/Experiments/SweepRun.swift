@@ -156,11 +156,8 @@ public final class SweepRun {
 
     /// The run in progress's trainer checkpoint (empty between runs) with the sweep in its configuration.
     public func checkpoint() -> Checkpoint {
-        var c = trainer?.checkpoint()
-            ?? Checkpoint(model: "", config: "", step: 0, tensors: [], optimizerKind: "", optimizerStep: 0, optimizerState1: [], optimizerState2: [], rngs: [])
-        c.model = Self.model
-        c.config = experimentJSON(Saved(train: base.withoutThreads, settings: settings, results: results, inProgress: trainer != nil, curve: curve, window: window))
-        return c
+        experimentCheckpoint(trainer?.checkpoint(), model: Self.model,
+                             config: experimentJSON(Saved(train: base.withoutThreads, settings: settings, results: results, inProgress: trainer != nil, curve: curve, window: window)))
     }
 
     /// The training configuration and settings saved in a sweep checkpoint (refuses other kinds).
@@ -170,56 +167,23 @@ public final class SweepRun {
     }
 
     static func decode(_ c: Checkpoint, source: String) throws -> Saved {
-        guard c.model == model else { throw BPTTError.input("\(source): holds a '\(c.model)' run; this command resumes '\(model)' checkpoints") }
-        guard let s = try? experimentDecoder().decode(Saved.self, from: Data(c.config.utf8)),
-              !s.settings.models.isEmpty, !s.settings.lengths.isEmpty, s.train.steps >= 1, s.settings.logEvery >= 1,
-              s.results.count <= s.settings.models.count * s.settings.lengths.count,
-              s.inProgress == !c.tensors.isEmpty, c.step < s.train.steps, s.inProgress || c.step == 0 else {
-            throw BPTTError.input("\(source): the checkpoint's configuration is not a sweep configuration")
+        try decodeExperiment(c, model: model, source: source) { (s: Saved) in
+            !s.settings.models.isEmpty && !s.settings.lengths.isEmpty && s.train.steps >= 1 && s.settings.logEvery >= 1
+                && s.results.count <= s.settings.models.count * s.settings.lengths.count
+                && s.inProgress == !c.tensors.isEmpty && c.step < s.train.steps && (s.inProgress || c.step == 0)
         }
-        return s
     }
 
     /// Continues a saved sweep; the threads may differ (results do not depend on them).
     public convenience init(resuming c: Checkpoint, threads: Int, source: String) throws {
         let s = try Self.decode(c, source: source)
-        var train = s.train
-        train.threads = threads
-        try self.init(base: train, settings: s.settings)
+        try self.init(base: s.train.withThreads(threads), settings: s.settings)
         results = s.results
         guard s.inProgress else { return }
         guard !done else { throw BPTTError.input("\(source): the checkpoint's configuration is not a sweep configuration") }
         let t = try startRun()
-        var inner = c
-        inner.model = t.config.model
-        inner.config = t.config.json
-        try t.restore(inner, source: source)
+        try t.restore(c.trainerCheckpoint(t.config), source: source)
         curve = s.curve
         window = s.window
     }
-}
-
-extension TrainConfig {
-    /// The configuration with `threads` 0: results do not depend on the thread count, so an
-    /// experiment's checkpoint does not record it (the resuming command's --threads is used).
-    var withoutThreads: TrainConfig {
-        var c = self
-        c.threads = 0
-        return c
-    }
-}
-
-/// An experiment's checkpoint configuration as JSON: keys sorted, Doubles written so they read
-/// back to the same bits, NaN and ±∞ as strings.
-func experimentJSON<T: Encodable>(_ value: T) -> String {
-    let e = JSONEncoder()
-    e.outputFormatting = [.sortedKeys]
-    e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return String(decoding: try! e.encode(value), as: UTF8.self)
-}
-
-func experimentDecoder() -> JSONDecoder {
-    let d = JSONDecoder()
-    d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return d
 }

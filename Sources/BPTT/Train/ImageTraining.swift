@@ -93,17 +93,17 @@ public struct AutoencoderEvaluation: Sendable {
     public var maskedPixels: Int
 }
 
-public final class AutoencoderTrainer {
+public final class AutoencoderTrainer: ImageTrainerState {
     public static let model = "autoencoder"
     public let config: AutoencoderConfig
     public let data: ImageData
     public let dataSpec: String
     public let model: MaskedAutoencoder<Float>
-    public private(set) var params: MLP<Float>.Parameters
+    public internal(set) var params: MLP<Float>.Parameters
     var optimizer: MLPOptimizer<Float>
     var rng: RNG
-    var schedule: EpochSchedule
-    public private(set) var history: [EpochRecord] = []
+    public internal(set) var schedule: EpochSchedule
+    public internal(set) var history: [EpochRecord] = []
     var clock = EpochClock()
     var ws = MaskedAutoencoder<Float>.Workspace()
     var grads: MLP<Float>.Parameters
@@ -114,19 +114,9 @@ public final class AutoencoderTrainer {
         self.data = data
         self.dataSpec = dataSpec
         model = MaskedAutoencoder(pixels: data.pixels, hidden: config.hidden, lossOn: config.lossOn, threads: config.threads)
-        var rng = RNG(seed: config.seed)
-        params = model.mlp.initialParameters(config.initializer, rng: &rng)
-        self.rng = rng.split()
-        optimizer = MLPOptimizer(config.optimizer, layers: model.mlp.layers.count)
+        (params, optimizer, rng, schedule) = newImageRun(model.mlp, config, count: data.train.count)
         grads = params.zeros()
-        schedule = EpochSchedule(count: data.train.count, batch: config.batch, shuffle: .freshEachEpoch, rng: self.rng)
     }
-
-    /// Completed epochs.
-    public var epoch: Int { schedule.cursor.epoch }
-    /// Batches done in the run.
-    public var step: Int { schedule.step }
-    public var batchesPerEpoch: Int { schedule.batchesPerEpoch }
 
     /// One batch: masks from the run's stream, forward, backward, the non-finite guard, Adam.
     /// The first batch of an epoch shuffles the training set.
@@ -151,48 +141,12 @@ public final class AutoencoderTrainer {
         return st
     }
 
-    /// Runs batches until the current epoch completes. Throws when the loss or a gradient stops being finite.
-    public func trainEpoch() throws -> EpochStats {
-        while true {
-            let s = trainStep()
-            if let bad = s.nonFinite { throw BPTTError.nonFinite("autoencoder step \(s.step) (epoch \(s.epoch)): \(bad) became NaN or infinite") }
-            if let done = s.epochDone { return done }
-        }
-    }
-
-    /// The whole run: parameters, Adam state, the run's stream, where it stands in its epoch, its curve.
-    public func checkpoint() -> Checkpoint {
-        let o = optimizer.checkpointState()
-        let run = SavedRun(config: config, data: DataIdentity(data, spec: dataSpec), cursor: schedule.cursor, history: history)
-        return Checkpoint(model: Self.model, config: run.json, step: step, tensors: params.namedTensors(),
-                          optimizerKind: config.optimizer.kind.rawValue, optimizerStep: o.step, optimizerState1: o.s1,
-                          optimizerState2: o.s2, rngs: [("data", rng), ("epoch", schedule.anchor)])
-    }
-
-    /// The run saved in a checkpoint (its configuration decides the model; refuses other kinds).
-    public static func savedRun(_ c: Checkpoint, source: String) throws -> SavedRun<AutoencoderConfig> {
-        try SavedRun<AutoencoderConfig>.decode(c, model: model, source: source)
-    }
+    /// The whole run: parameters, optimiser state, the run's stream, where it stands in its epoch, its curve.
+    public func checkpoint() -> Checkpoint { wholeRunCheckpoint() }
 
     /// Continues a saved run on `data` (which must be the data it was saved with).
     public convenience init(resuming c: Checkpoint, data: ImageData, threads: Int, source: String) throws {
-        let run = try Self.savedRun(c, source: source)
-        try run.checkData(DataIdentity(data, spec: run.data.spec), source: source)
-        var config = run.config
-        config.threads = threads
-        self.init(config, data: data, dataSpec: run.data.spec)
-        var p = params
-        try p.load(c.tensors, source: source)
-        let o = try MLPOptimizer<Float>(config.optimizer, like: p, step: c.optimizerStep, s1: c.optimizerState1,
-                                        s2: c.optimizerState2, source: source)
-        guard let r = c.rng("data"), let anchor = c.rng("epoch") else { throw BPTTError.input("\(source): the checkpoint has no data/epoch random streams") }
-        try schedule.restore(run.cursor, anchor: anchor, source: source)
-        guard schedule.step == c.step else { throw BPTTError.input("\(source): step \(c.step) does not match the epoch position") }
-        params = p
-        optimizer = o
-        rng = r
-        history = run.history
-        clock.reset(seen: run.cursor.seen)
+        try self.init(restoring: c, data: data, threads: threads, source: source)
     }
 
     /// Test-set MSE on the masked pixels (masks from a fixed stream, the same for every run),
@@ -252,17 +206,17 @@ extension ClassifierConfig: Codable, Equatable {
 }
 
 /// An MLP digit classifier: ReLU hidden layers, inverted dropout, softmax cross-entropy.
-public final class ClassifierTrainer {
+public final class ClassifierTrainer: ImageTrainerState {
     public static let model = "classifier"
     public let config: ClassifierConfig
     public let data: ImageData
     public let dataSpec: String
     public let mlp: MLP<Float>
-    public private(set) var params: MLP<Float>.Parameters
+    public internal(set) var params: MLP<Float>.Parameters
     var optimizer: MLPOptimizer<Float>
     var rng: RNG
-    var schedule: EpochSchedule
-    public private(set) var history: [EpochRecord] = []
+    public internal(set) var schedule: EpochSchedule
+    public internal(set) var history: [EpochRecord] = []
     var clock = EpochClock()
     var cache = MLP<Float>.Cache()
     var grads: MLP<Float>.Parameters
@@ -276,19 +230,9 @@ public final class ClassifierTrainer {
                            dropout: config.dropout)
         m.threads = config.threads
         mlp = m
-        var rng = RNG(seed: config.seed)
-        params = mlp.initialParameters(config.initializer, rng: &rng)
-        self.rng = rng.split()
-        optimizer = MLPOptimizer(config.optimizer, layers: mlp.layers.count)
+        (params, optimizer, rng, schedule) = newImageRun(mlp, config, count: data.train.count)
         grads = params.zeros()
-        schedule = EpochSchedule(count: data.train.count, batch: config.batch, shuffle: .freshEachEpoch, rng: self.rng)
     }
-
-    /// Completed epochs.
-    public var epoch: Int { schedule.cursor.epoch }
-    /// Batches done in the run.
-    public var step: Int { schedule.step }
-    public var batchesPerEpoch: Int { schedule.batchesPerEpoch }
 
     /// One batch: forward with dropout, softmax cross-entropy, backward, the non-finite guard, update.
     /// The first batch of an epoch shuffles the training set.
@@ -318,47 +262,12 @@ public final class ClassifierTrainer {
         return st
     }
 
-    /// Runs batches until the current epoch completes. Throws when the loss or a gradient stops being finite.
-    public func trainEpoch() throws -> EpochStats {
-        while true {
-            let s = trainStep()
-            if let bad = s.nonFinite { throw BPTTError.nonFinite("classifier step \(s.step) (epoch \(s.epoch)): \(bad) became NaN or infinite") }
-            if let done = s.epochDone { return done }
-        }
-    }
-
     /// The whole run: parameters, optimiser state, the run's stream, where it stands in its epoch, its curve.
-    public func checkpoint() -> Checkpoint {
-        let o = optimizer.checkpointState()
-        let run = SavedRun(config: config, data: DataIdentity(data, spec: dataSpec), cursor: schedule.cursor, history: history)
-        return Checkpoint(model: Self.model, config: run.json, step: step, tensors: params.namedTensors(),
-                          optimizerKind: config.optimizer.kind.rawValue, optimizerStep: o.step, optimizerState1: o.s1,
-                          optimizerState2: o.s2, rngs: [("data", rng), ("epoch", schedule.anchor)])
-    }
-
-    public static func savedRun(_ c: Checkpoint, source: String) throws -> SavedRun<ClassifierConfig> {
-        try SavedRun<ClassifierConfig>.decode(c, model: model, source: source)
-    }
+    public func checkpoint() -> Checkpoint { wholeRunCheckpoint() }
 
     /// Continues a saved run on `data` (which must be the data it was saved with).
     public convenience init(resuming c: Checkpoint, data: ImageData, threads: Int, source: String) throws {
-        let run = try Self.savedRun(c, source: source)
-        try run.checkData(DataIdentity(data, spec: run.data.spec), source: source)
-        var config = run.config
-        config.threads = threads
-        self.init(config, data: data, dataSpec: run.data.spec)
-        var p = params
-        try p.load(c.tensors, source: source)
-        let o = try MLPOptimizer<Float>(config.optimizer, like: p, step: c.optimizerStep, s1: c.optimizerState1,
-                                        s2: c.optimizerState2, source: source)
-        guard let r = c.rng("data"), let anchor = c.rng("epoch") else { throw BPTTError.input("\(source): the checkpoint has no data/epoch random streams") }
-        try schedule.restore(run.cursor, anchor: anchor, source: source)
-        guard schedule.step == c.step else { throw BPTTError.input("\(source): step \(c.step) does not match the epoch position") }
-        params = p
-        optimizer = o
-        rng = r
-        history = run.history
-        clock.reset(seen: run.cursor.seen)
+        try self.init(restoring: c, data: data, threads: threads, source: source)
     }
 
     /// Class probabilities for every row of `images` (no dropout).
