@@ -115,7 +115,23 @@ public struct Optimizer<P: ParameterSet> {
                                 th[i] -= lr * g / (s[i].squareRoot() + eps)            // (optimizers.adagrad)
                             }
                         case .rmsprop:
-                            for i in lo..<hi {
+                            // 8 lanes at a time (the same operations per element as the scalar tail,
+                            // so the same numbers), then the tail.
+                            var i0 = lo
+                            if wd == 0, let pth = th.baseAddress, let pg = gr.baseAddress, let ps = s.baseAddress {
+                                typealias V = SIMD8<T>
+                                let a = V(repeating: alpha), c = V(repeating: 1 - alpha)
+                                let l = V(repeating: lr), e = V(repeating: eps)
+                                while i0 + 8 <= hi {
+                                    let g = UnsafeRawPointer(pg + i0).loadUnaligned(as: V.self)
+                                    let sv = a * UnsafeRawPointer(ps + i0).loadUnaligned(as: V.self) + c * g * g   // (optimizers.rmsprop)
+                                    UnsafeMutableRawPointer(ps + i0).storeBytes(of: sv, as: V.self)
+                                    let t = UnsafeRawPointer(pth + i0).loadUnaligned(as: V.self) - l * g / (sv.squareRoot() + e)  // (optimizers.rmsprop)
+                                    UnsafeMutableRawPointer(pth + i0).storeBytes(of: t, as: V.self)
+                                    i0 += 8
+                                }
+                            }
+                            for i in i0..<hi {
                                 let g = grad(i)
                                 s[i] = alpha * s[i] + (1 - alpha) * g * g              // (optimizers.rmsprop)
                                 th[i] -= lr * g / (s[i].squareRoot() + eps)            // (optimizers.rmsprop)
