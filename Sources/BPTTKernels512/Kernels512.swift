@@ -185,22 +185,31 @@ private func kernel1x32(k: Int, a: UnsafePointer<Float>, kStride: Int,
 
 #endif
 
+/// 12 independent chains of FMAs on `V` (enough in flight to cover the latency of two FMA
+/// units): `bptt bench`'s peak measurement. Written once; the engine runs it on 8 lanes, this
+/// module on 16.
+@inlinable @inline(__always)
+public func fmaChains<V: SIMD>(_: V.Type, iterations: Int, seed: Float) -> Float where V.Scalar == Float {
+    let a = V(repeating: 0.999_999 + seed), b = V(repeating: 1e-7)
+    var c0 = V(repeating: 0), c1 = V(repeating: 1), c2 = V(repeating: 2), c3 = V(repeating: 3)
+    var c4 = V(repeating: 4), c5 = V(repeating: 5), c6 = V(repeating: 6), c7 = V(repeating: 7)
+    var c8 = V(repeating: 8), c9 = V(repeating: 9), c10 = V(repeating: 10), c11 = V(repeating: 11)
+    for _ in 0..<iterations {
+        c0 = c0.addingProduct(a, b); c1 = c1.addingProduct(a, b); c2 = c2.addingProduct(a, b)
+        c3 = c3.addingProduct(a, b); c4 = c4.addingProduct(a, b); c5 = c5.addingProduct(a, b)
+        c6 = c6.addingProduct(a, b); c7 = c7.addingProduct(a, b); c8 = c8.addingProduct(a, b)
+        c9 = c9.addingProduct(a, b); c10 = c10.addingProduct(a, b); c11 = c11.addingProduct(a, b)
+    }
+    let s = (c0 + c1 + c2 + c3) + (c4 + c5 + c6 + c7) + (c8 + c9 + c10 + c11)
+    return s.sum()
+}
+
 #if arch(x86_64)
 extension Kernels512 {
-    /// 12 independent chains of 16-lane FMAs (`bptt bench`'s peak measurement with AVX-512).
+    /// `fmaChains` on 16 lanes, built for AVX-512.
     @inline(never)
     public static func fmaChains(iterations: Int, seed: Float) -> Float {
-        let a = SIMD16<Float>(repeating: 0.999_999 + seed), b = SIMD16<Float>(repeating: 1e-7)
-        var c0 = SIMD16<Float>(repeating: 0), c1 = c0 + 1, c2 = c0 + 2, c3 = c0 + 3, c4 = c0 + 4, c5 = c0 + 5
-        var c6 = c0 + 6, c7 = c0 + 7, c8 = c0 + 8, c9 = c0 + 9, c10 = c0 + 10, c11 = c0 + 11
-        for _ in 0..<iterations {
-            c0 = c0.addingProduct(a, b); c1 = c1.addingProduct(a, b); c2 = c2.addingProduct(a, b)
-            c3 = c3.addingProduct(a, b); c4 = c4.addingProduct(a, b); c5 = c5.addingProduct(a, b)
-            c6 = c6.addingProduct(a, b); c7 = c7.addingProduct(a, b); c8 = c8.addingProduct(a, b)
-            c9 = c9.addingProduct(a, b); c10 = c10.addingProduct(a, b); c11 = c11.addingProduct(a, b)
-        }
-        let s = (c0 + c1 + c2 + c3) + (c4 + c5 + c6 + c7) + (c8 + c9 + c10 + c11)
-        return s.sum()
+        BPTTKernels512.fmaChains(SIMD16<Float>.self, iterations: iterations, seed: seed)
     }
 }
 #endif

@@ -25,10 +25,7 @@ let gradflowFields: [(flag: String, value: (GradflowRun.Settings) -> String)] = 
 func runGradflow(_ a: inout Arguments) throws -> Int32 {
     var base = try experimentConfig(a, optim: "rmsprop")
     base.length = try a.int("length", default: 50, min: 2, max: 100_000)
-    let models = a.string("model", default: "rnn,lstm,gru").split(separator: ",").map(String.init)
-    for m in models where !PalindromeTrainer.models.contains(m) {
-        throw BPTTError.usage("--model: unknown model '\(m)' (expected: \(PalindromeTrainer.models.joined(separator: ", ")))")
-    }
+    let models = try modelList(a, "model", default: "rnn,lstm,gru")
     let settings = GradflowRun.Settings(models: models, trainSteps: try a.int("steps", default: 1000, min: 0))
     let out = a.string("out", default: "runs/gradflow")
     let stopAt = try a.int("stop-at", default: 0, min: 1)

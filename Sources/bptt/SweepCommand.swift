@@ -16,6 +16,16 @@ let experimentOptions = [
     Option("out", "DIR", "directory for the CSV and SVG files"),
 ]
 
+/// A comma-separated list of palindrome models (`--models rnn,lstm`); an empty or unknown name
+/// is refused with the flag's name.
+func modelList(_ a: Arguments, _ flag: String, default value: String) throws -> [String] {
+    let models = a.string(flag, default: value).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    for m in models where !PalindromeTrainer.models.contains(m) {
+        throw BPTTError.usage("--\(flag): unknown model '\(m)' (expected: \(PalindromeTrainer.models.joined(separator: ", ")))")
+    }
+    return models
+}
+
 func experimentConfig(_ a: Arguments, optim defaultOptim: String) throws -> TrainConfig {
     var c = TrainConfig()
     c.batch = try a.int("batch", default: 128, min: 1, max: 1_000_000)
@@ -61,10 +71,7 @@ let sweepFields: [(flag: String, value: (SweepRun.Settings) -> String)] = [
 func runSweep(_ a: inout Arguments) throws -> Int32 {
     var base = try experimentConfig(a, optim: "rmsprop")
     base.steps = try a.int("steps", default: 10_000, min: 1)
-    let models = a.string("models", default: "rnn,lstm").split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-    for m in models where !PalindromeTrainer.models.contains(m) {
-        throw BPTTError.usage("--models: unknown model '\(m)' (expected: \(PalindromeTrainer.models.joined(separator: ", ")))")
-    }
+    let models = try modelList(a, "models", default: "rnn,lstm")
     let settings = SweepRun.Settings(models: models, lengths: try Experiments.parseLengths(a.string("lengths", default: "5-10")),
                                      logEvery: try a.int("log-every", default: 100, min: 1))
     let out = a.string("out", default: "runs/sweep")

@@ -4,8 +4,6 @@ import XCTest
 
 /// Runs the real `bptt` executable, built beside the test bundle.
 final class CLITests: XCTestCase, RunsBPTT {
-    static var binary: URL { bpttBinary }
-
     func testBadFlagsGiveOneLineErrorAndExitTwo() throws {
         let cases: [([String], String)] = [
             (["train", "--steps", "abc"], "--steps"),
@@ -157,22 +155,9 @@ extension CLITests {
     func testInterruptSavesACheckpointAndExitsCleanly() throws {
         let ckpt = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-int-\(getpid()).ckpt").path
         defer { try? FileManager.default.removeItem(atPath: ckpt) }
-        let p = Process()
-        p.executableURL = Self.binary
-        p.arguments = ["train", "--steps", "1000000", "--hidden", "16", "--batch", "16", "--save", ckpt]
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        Thread.sleep(forTimeInterval: 1.5)
-        kill(p.processIdentifier, SIGINT)
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 130)
-        XCTAssertTrue(text.contains("interrupted at step"), text)
+        let r = try bpttInterrupted(["train", "--steps", "1000000", "--hidden", "16", "--batch", "16", "--save", ckpt], after: 1.5)
+        XCTAssertEqual(r.status, 130)
+        XCTAssertTrue(r.stdout.contains("interrupted at step"), r.stdout)
         let c = try Checkpoint.read(from: ckpt)
         XCTAssertGreaterThan(c.step, 0)
     }

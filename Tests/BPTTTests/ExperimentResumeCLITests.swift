@@ -8,11 +8,7 @@ import XCTest
 final class ExperimentResumeCLITests: XCTestCase, RunsBPTT {
     var dir: URL!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-exp-resume-\(getpid())-\(name.filter(\.isLetter))")
-        try? FileManager.default.removeItem(at: dir)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { dir = try scratchDirectory("exp-resume", test: self) }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
@@ -119,27 +115,11 @@ final class ExperimentResumeCLITests: XCTestCase, RunsBPTT {
     func testInterruptedSweepResumesToTheStraightResults() throws {
         let args = ["sweep", "--models", "rnn,gru", "--lengths", "3", "--steps", "3000", "--batch", "8", "--hidden", "8", "--log-every", "50"]
         let ckpt = path("interrupted.ckpt")
-        let p = Process()
-        p.executableURL = bpttBinary
-        p.arguments = args + ["--out", path("interrupted"), "--save", ckpt]
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        // the first run's result line is printed (and flushed) when it finishes: then Ctrl-C
-        var seen = ""
-        while !seen.contains("T=3   eval accuracy") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
-        kill(p.processIdentifier, SIGINT)     // the second run takes 3,000 steps: it is still going
-        seen += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 130, seen)
+        // the first run's result line is printed (and flushed) when it finishes: then Ctrl-C,
+        // while the second run (3,000 steps) is still going
+        let r = try bpttInterrupted(args + ["--out", path("interrupted"), "--save", ckpt], whenPrinted: "T=3   eval accuracy")
+        let seen = r.stdout
+        XCTAssertEqual(r.status, 130, seen)
         XCTAssertTrue(seen.contains("interrupted at step"), seen)
         XCTAssertTrue(seen.contains("1 of 2 runs finished"), seen)
         XCTAssertEqual(try Checkpoint.read(from: ckpt).model, "sweep")

@@ -7,11 +7,7 @@ import XCTest
 final class ResumeCLITests: XCTestCase, RunsBPTT {
     var dir: URL!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-resume-cli-\(getpid())-\(name.filter(\.isLetter))")
-        try? FileManager.default.removeItem(at: dir)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { dir = try scratchDirectory("resume-cli", test: self) }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
@@ -136,22 +132,9 @@ final class ResumeCLITests: XCTestCase, RunsBPTT {
     func testInterruptMidEpochThenResumeMatchesAStraightRun() throws {
         let args = ["train", "--task", "image-rows", "--model", "lstm", "--hidden", "16", "--batch", "8", "--quiet"]
         let ckpt = path("interrupted.ckpt")
-        let p = Process()
-        p.executableURL = bpttBinary
-        p.arguments = args + ["--epochs", "1000", "--save", ckpt]
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        Thread.sleep(forTimeInterval: 1.0)
-        kill(p.processIdentifier, SIGINT)
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 130, text)
-        XCTAssertTrue(text.contains("interrupted at step"), text)
+        let stopped = try bpttInterrupted(args + ["--epochs", "1000", "--save", ckpt], after: 1.0)
+        XCTAssertEqual(stopped.status, 130, stopped.stdout)
+        XCTAssertTrue(stopped.stdout.contains("interrupted at step"), stopped.stdout)
         let c = try Checkpoint.read(from: ckpt)
         XCTAssertGreaterThan(c.step, 0)
         let perEpoch = (1438 + 7) / 8   // built-in digits: 1,438 training images

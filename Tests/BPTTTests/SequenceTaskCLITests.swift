@@ -7,11 +7,7 @@ import XCTest
 final class SequenceTaskCLITests: XCTestCase, RunsBPTT {
     var dir: URL!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-seqtask-\(getpid())-\(name.filter(\.isLetter))")
-        try? FileManager.default.removeItem(at: dir)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { dir = try scratchDirectory("seqtask", test: self) }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 

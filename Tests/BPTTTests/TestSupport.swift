@@ -12,6 +12,15 @@ struct Run { let status: Int32; let stdout: String; let stderr: String }
 
 extension RunsBPTT {
     func bptt(_ args: [String]) throws -> Run {
+        let (p, out, err) = try launchBPTT(args)
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Starts the binary with piped stdout and stderr (the caller reads them and waits).
+    func launchBPTT(_ args: [String]) throws -> (Process, Pipe, Pipe) {
         let exe = bpttBinary
         guard FileManager.default.isExecutableFile(atPath: exe.path) else {
             XCTFail("bptt executable not found at \(exe.path)")
@@ -28,10 +37,28 @@ extension RunsBPTT {
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
+        return (p, out, err)
+    }
+
+    /// Runs the binary and sends it SIGINT (Ctrl-C) once its stdout contains `marker`, or after
+    /// `seconds` when no marker is given; returns its status and everything it printed.
+    func bpttInterrupted(_ args: [String], after seconds: Double = 0, whenPrinted marker: String? = nil) throws -> Run {
+        let (p, out, err) = try launchBPTT(args)
+        var seen = ""
+        if let marker {
+            while !seen.contains(marker) {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen += String(decoding: chunk, as: UTF8.self)
+            }
+        } else {
+            Thread.sleep(forTimeInterval: seconds)
+        }
+        kill(p.processIdentifier, SIGINT)
+        seen += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return Run(status: p.terminationStatus, stdout: seen, stderr: String(decoding: e, as: UTF8.self))
     }
 
     func lastJSON(_ r: Run) throws -> [String: Any] {
@@ -39,4 +66,12 @@ extension RunsBPTT {
         let obj = try JSONSerialization.jsonObject(with: Data(last.utf8))
         return try XCTUnwrap(obj as? [String: Any], "last line is not a JSON object: \(last)")
     }
+}
+
+/// A new empty folder under the temporary directory, unique to this process and `test`.
+func scratchDirectory(_ label: String, test: XCTestCase) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-\(label)-\(getpid())-\(test.name.filter(\.isLetter))")
+    try? FileManager.default.removeItem(at: dir)
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
 }

@@ -1,6 +1,4 @@
-#if arch(x86_64)
 import BPTTKernels512
-#endif
 import Dispatch
 import Foundation
 
@@ -112,16 +110,6 @@ extension GEMMBenchmark {
 
     @inline(never)
     static func fmaChains8(iterations: Int, seed: Float) -> Float {
-        let a = SIMD8<Float>(repeating: 0.999_999 + seed), b = SIMD8<Float>(repeating: 1e-7)
-        var c0 = SIMD8<Float>(repeating: 0), c1 = c0 + 1, c2 = c0 + 2, c3 = c0 + 3, c4 = c0 + 4, c5 = c0 + 5
-        var c6 = c0 + 6, c7 = c0 + 7, c8 = c0 + 8, c9 = c0 + 9, c10 = c0 + 10, c11 = c0 + 11
-        for _ in 0..<iterations {
-            c0 = c0.addingProduct(a, b); c1 = c1.addingProduct(a, b); c2 = c2.addingProduct(a, b)
-            c3 = c3.addingProduct(a, b); c4 = c4.addingProduct(a, b); c5 = c5.addingProduct(a, b)
-            c6 = c6.addingProduct(a, b); c7 = c7.addingProduct(a, b); c8 = c8.addingProduct(a, b)
-            c9 = c9.addingProduct(a, b); c10 = c10.addingProduct(a, b); c11 = c11.addingProduct(a, b)
-        }
-        let s = (c0 + c1 + c2 + c3) + (c4 + c5 + c6 + c7) + (c8 + c9 + c10 + c11)
-        return s.sum()
+        BPTTKernels512.fmaChains(SIMD8<Float>.self, iterations: iterations, seed: seed)
     }
 }
