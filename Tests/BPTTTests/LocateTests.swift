@@ -112,7 +112,7 @@ final class LocateTests: XCTestCase, RunsBPTT {
         var cache = RNN<Double>.Cache()
         c.model.rnn.forward(c.xs, h0: c.h0, c.params.rnn, cache: &cache)
         for t in 1...3 {
-            XCTAssertEqual(tracer.record(.forward, .rnnH, t)?.value, cache.h[t], "h_\(t)")
+            XCTAssertEqual(tracer.record(.forward, .rnnH, t)?.value, cache.states[t].h, "h_\(t)")
             XCTAssertNotNil(tracer.record(.backward, .rnnH, t), "dh_\(t)")
         }
         XCTAssertEqual(tracer.record(.backward, .rnnDW_hh, 1)?.value, plain.grads.rnn.W_hh, "the running sum ends at the gradient")

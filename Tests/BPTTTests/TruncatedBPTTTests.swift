@@ -29,7 +29,7 @@ final class TruncatedBPTTTests: XCTestCase {
         let model = c.model
         var ws = Model.Workspace()
         model.forward(c.xs, targets: c.targets, h0: c.h0, c.params, workspace: &ws)
-        let states = ws.rnn.h   // h_0 … h_T
+        let states = ws.rnn.states.map(\.h)   // h_0 … h_T
         var expected = c.params.zeros()
         var dxs: [Matrix<Double>] = []
         var dh0 = Matrix<Double>(rows: 0, cols: 0)

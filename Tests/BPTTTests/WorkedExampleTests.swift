@@ -264,7 +264,7 @@ enum WorkedExamples {
         var ws = RNNClassifier<Double>.Workspace()
         var grads = p.zeros()
         let loss = model.lossAndGradient(xs, targets: targets, h0: nil, p, lossScale: 1, workspace: &ws, grads: &grads)
-        let h = ws.rnn.h
+        let h = ws.rnn.states.map(\.h)
         for t in 1...3 { e.add("h_\(t)", h[t]) }
         e.add("softmax_3", ws.probabilities[0]); e.add("loss", loss.lossSum)
         // dh_3 = dp_3 W_ph; dh_t for t < 3 is ∂L/∂h0 of the same network run from h_t on x_{t+1…3}
@@ -307,15 +307,15 @@ enum WorkedExamples {
         cell.forward(xs, h0: nil, c0: nil, p, cache: &cache)
         let G = cell.gateLayout, H = 2
         for t in 1...3 {
-            let a = cache.gates[t - 1]
+            let a = cache.steps[t - 1].gates
             e.add("i_\(t)", columns(a, G.i..<(G.i + H))); e.add("f_\(t)", columns(a, G.f..<(G.f + H)))
             e.add("g_\(t)", columns(a, G.g..<(G.g + H))); e.add("o_\(t)", columns(a, G.o..<(G.o + H)))
-            e.add("c_\(t)", cache.c[t]); e.add("h_\(t)", cache.h[t])
+            e.add("c_\(t)", cache.states[t].c); e.add("h_\(t)", cache.states[t].h)
         }
-        e.add("loss", zip(R.data, cache.h[3].data).map(*).reduce(0, +))
+        e.add("loss", zip(R.data, cache.states[3].h.data).map(*).reduce(0, +))
         cell.backward([nil, nil, R], p, cache: &cache, grads: &grads, inputGradients: true, truncation: 0)
         for t in stride(from: 2, through: 1, by: -1) {
-            let d = adjoints(cell, p, from: t, h: cache.h[t], c: cache.c[t], R: R)
+            let d = adjoints(cell, p, from: t, h: cache.states[t].h, c: cache.states[t].c, R: R)
             e.add("dh_\(t)", d.dh); e.add("dc_\(t)", d.dc!)
         }
         e.add("dh_0", cache.dh0); e.add("dc_0", cache.dc0!)
@@ -337,14 +337,14 @@ enum WorkedExamples {
         cell.forward(xs, h0: nil, c0: nil, p, cache: &cache)
         let G = cell.gateLayout, H = 2
         for t in 1...3 {
-            let a = cache.gates[t - 1]
+            let a = cache.steps[t - 1].gates
             e.add("r_\(t)", columns(a, G.r..<(G.r + H))); e.add("z_\(t)", columns(a, G.z..<(G.z + H)))
-            e.add("n_\(t)", columns(a, G.n..<(G.n + H))); e.add("h_\(t)", cache.h[t])
+            e.add("n_\(t)", columns(a, G.n..<(G.n + H))); e.add("h_\(t)", cache.states[t].h)
         }
-        e.add("loss", zip(R.data, cache.h[3].data).map(*).reduce(0, +))
+        e.add("loss", zip(R.data, cache.states[3].h.data).map(*).reduce(0, +))
         cell.backward([nil, nil, R], p, cache: &cache, grads: &grads, inputGradients: true, truncation: 0)
         for t in stride(from: 2, through: 1, by: -1) {
-            e.add("dh_\(t)", adjoints(cell, p, from: t, h: cache.h[t], c: nil, R: R).dh)
+            e.add("dh_\(t)", adjoints(cell, p, from: t, h: cache.states[t].h, c: nil, R: R).dh)
         }
         e.add("dh_0", cache.dh0)
         e.add("dx", cache.dxs.map { $0[0, 0] })
@@ -365,7 +365,7 @@ enum WorkedExamples {
         for t in 1...3 { e.add("x_\(t)", x[t - 1]) }
         var cache = RNN<Double>.Cache(), grads = p.zeros()
         rnn.forward(x, h0: nil, p, lengths: lengths, cache: &cache)
-        for t in 1...3 { e.add("h_\(t)", cache.h[t]) }
+        for t in 1...3 { e.add("h_\(t)", cache.states[t].h) }
         let R = Matrix<Double>(rows: 2, cols: 2, data: [1, -0.5, 1, -0.5])
         e.add("R", R)
         rnn.backward([nil, nil, R], p, cache: &cache, grads: &grads, inputGradients: true)
@@ -385,8 +385,8 @@ enum WorkedExamples {
         var ws = RecurrentStack<GRU<Double>>.Workspace(), grads = p.zeros()
         var none: RNG? = nil
         stack.forward(xs, p, workspace: &ws, dropoutRNG: &none)
-        e.add("forward_h", (1...3).flatMap { ws.caches[0].h[$0].data })
-        e.add("reverse_h", (1...3).flatMap { ws.caches[1].h[$0].data })
+        e.add("forward_h", (1...3).flatMap { ws.caches[0].states[$0].h.data })
+        e.add("reverse_h", (1...3).flatMap { ws.caches[1].states[$0].h.data })
         for t in 1...3 { e.add("o_\(t)", stack.output(t, ws)) }
         e.add("s", stack.finalState(ws))
         let R = row([1, -0.5, 0.25, 2])

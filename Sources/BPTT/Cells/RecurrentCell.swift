@@ -1,141 +1,120 @@
-/// What every recurrent layer (RNN, LSTM, GRU) offers the sequence drivers above it
-/// (`RecurrentStack`, `SequenceClassifier`): a forward pass over all T steps into a reusable
-/// named cache, and backpropagation through time that walks the steps in reverse and
-/// accumulates (`+=`) into the gradients.
+/// One recurrent cell: **one time step** forward and **one time step** backward, as in the
+/// one-step `LSTM` of Saito, *Deep Learning from Scratch 2* (`common/time_layers.py`). The time
+/// loop is written once, in `TimeLoop.swift`: it owns the initial states, the forward loop over
+/// t = 1…T, dh_t = (from above) + (from step t+1), the masking of finished rows, truncated BPTT,
+/// the ‖dh_t‖ record and the choice of probe. A cell file holds only its equations.
 ///
-/// The state passed from step to step is h (B×H), plus the memory cell c (B×H) for the LSTM.
+/// Shapes, named once: B rows (the batch), D inputs, H hidden units; x_t is B×D and every part
+/// of the state (h_t, and c_t for a cell with a memory cell) is B×H.
+///
+/// To write a cell of your own, give
+/// - `Parameters`: its named tensors (`ParameterSet`);
+/// - `State`: `HiddenState` (h) or `HiddenCellState` (h, c);
+/// - `StepCache`: what step t's backward reads from step t's forward, as named fields;
+/// - `stepForward`: x_t and the previous state → the new state, writing the step cache;
+/// - `stepBackward`: the new state's gradient and the step cache → the previous state's
+///   gradient and dx_t, adding (`+=`) into the parameter gradients.
+/// The per-sequence hooks (`beginForward`, `beginBackward`, `endBackward`) are optional: they do
+/// the work done once per sequence (packing weights, one weight-gradient product over all steps).
 public protocol RecurrentCell {
     associatedtype T: Scalar
     associatedtype Parameters: ParameterSet where Parameters.T == T
-    associatedtype Cache: RecurrentCache where Cache.T == T
+    /// The state carried from step to step, and (same type) its gradient.
+    associatedtype State: RecurrentState where State.T == T
+    /// Step t's cache: what its backward reads from its forward (named fields).
+    associatedtype StepCache
+    /// Buffers shared by the steps of one sequence (packed weights, scratch); reused across calls.
+    associatedtype Workspace = Void
 
     var inputSize: Int { get }
     var hiddenSize: Int { get }
-    /// True when a memory cell c travels beside h (LSTM): then `c0` and `dc0` mean something.
-    var hasCellState: Bool { get }
-
     func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters
 
-    /// Runs all steps. xs: T inputs, each B×D; h0, c0: B×H initial states (nil: zeros).
-    /// lengths: row b is a sequence of lengths[b] ≤ T steps; its state stops changing after its
-    /// last step (`derivations/masking.md`) and backward respects the same mask. nil: all T.
-    func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters, lengths: [Int]?, cache: inout Cache)
+    /// The quantity h_t is reported as (`bptt explain`, `gradcheck --locate`): the time loop
+    /// reports dh_t under it.
+    var hQuantity: Quantity { get }
 
-    /// BPTT. dhs[t−1] = ∂L/∂h_t from above (nil: h_t feeds no loss directly). Accumulates into
-    /// `grads`; afterwards `cache.dh0`, `cache.dc0` and (with `inputGradients`) `cache.dxs` are set.
-    /// truncation k > 0: the gradient stops at chunk boundaries of k steps aligned to the end.
-    func backward(_ dhs: [Matrix<T>?], _ p: Parameters, cache: inout Cache, grads: inout Parameters,
-                  inputGradients: Bool, truncation: Int)
+    /// An empty step cache for batches of B rows (allocated once; reused while B stays).
+    func makeStepCache(batch B: Int) -> StepCache
+    /// An empty workspace.
+    func makeWorkspace() -> Workspace
+
+    /// Once per forward pass, before step 1.
+    func beginForward(_ p: Parameters, batch B: Int, _ ws: inout Workspace)
+    /// Step t forward: x_t (B×D) and the state after step t−1 → the state after step t.
+    func stepForward<P: CellProbe>(_ x: Matrix<T>, _ prev: State, _ next: inout State, _ cache: inout StepCache,
+                                   _ p: Parameters, _ ws: inout Workspace, t: Int, _ probe: P)
+
+    /// Once per backward pass, before step T: `steps` steps of B rows.
+    func beginBackward(_ p: Parameters, batch B: Int, steps: Int, _ ws: inout Workspace)
+    /// Step t backward. `d`: ∂L/∂(state after step t): dh_t whole, dc^next_t carried from step
+    /// t+1 (a cell with a memory cell adds its own term). Writes ∂L/∂(state after step t−1) as
+    /// far as step t sees it into `dPrev` (every part overwritten), dx_t into `dx` when
+    /// `inputGradient`, and adds (`+=`) into `grads` (or into the workspace, for `endBackward`).
+    func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<T>, inputGradient: Bool,
+                                    _ x: Matrix<T>, _ prev: State, _ next: State, _ cache: StepCache,
+                                    _ p: Parameters, _ grads: inout Parameters, _ ws: inout Workspace, t: Int, _ probe: P)
+    /// Once per backward pass, after step 1: xs and states are the forward's (states[0] = initial).
+    func endBackward<P: CellProbe>(_ xs: [Matrix<T>], _ states: [State], _ grads: inout Parameters, _ ws: inout Workspace, _ probe: P)
 }
 
-/// The part of a cell's cache the drivers read.
-public protocol RecurrentCache {
-    associatedtype T: Scalar
-    init()
-    /// h_t for t = 0…T (index 0 is h0).
-    var h: [Matrix<T>] { get }
-    /// ∂L/∂x_t (B×D each) after a backward pass with input gradients.
-    var dxs: [Matrix<T>] { get }
-    /// ∂L/∂h0 after a backward pass.
-    var dh0: Matrix<T> { get }
-    /// ∂L/∂c0 after a backward pass (LSTM); nil for cells without a memory cell.
-    var dc0: Matrix<T>? { get }
-    /// When true, backward records ‖∂L/∂h_t‖ (Frobenius norm over the batch) for t = 1…T
-    /// into `dhNorms` (the gradient-flow experiment).
-    var recordGradientNorms: Bool { get set }
-    var dhNorms: [Double] { get }
-    /// A check's probe (`bptt explain`, `gradcheck --locate`); nil while training.
-    var tracer: Tracer? { get set }
-    /// Drops the cache's references to the inputs of the last forward, so a driver can rewrite
-    /// its input buffers in place (no copy-on-write) before the next forward.
-    mutating func releaseInputs()
-}
-
-extension RecurrentCache {
-    /// h_T, the state after the last step.
-    public var hT: Matrix<T> { h[h.count - 1] }
+extension RecurrentCell where Workspace == Void {
+    public func makeWorkspace() {}
 }
 
 extension RecurrentCell {
-    /// All rows run the full T steps.
-    public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters, cache: inout Cache) {
-        forward(xs, h0: h0, c0: c0, p, lengths: nil, cache: &cache)
+    public func beginForward(_ p: Parameters, batch B: Int, _ ws: inout Workspace) {}
+    public func beginBackward(_ p: Parameters, batch B: Int, steps: Int, _ ws: inout Workspace) {}
+    public func endBackward<P: CellProbe>(_ xs: [Matrix<T>], _ states: [State], _ grads: inout Parameters, _ ws: inout Workspace, _ probe: P) {}
+    /// True when a memory cell c travels beside h (LSTM).
+    public var hasCellState: Bool { State.hasMemory }
+}
+
+/// The state a cell carries from step to step, and the shape of its gradient: h_t, or (h_t, c_t).
+public protocol RecurrentState {
+    associatedtype T: Scalar
+    /// B×H zeros in every part.
+    init(batch B: Int, hidden H: Int)
+    /// h_t (B×H): what the layers above read.
+    var h: Matrix<T> { get set }
+    /// c_t for a cell with a memory cell; nil otherwise.
+    var memory: Matrix<T>? { get }
+    static var hasMemory: Bool { get }
+    /// Calls `body` on every part (h, then c).
+    mutating func forEachPart(_ body: (inout Matrix<T>) -> Void)
+    /// Calls `body` on every part of self with the same part of `other`.
+    mutating func forEachPart(with other: Self, _ body: (inout Matrix<T>, Matrix<T>) -> Void)
+    /// Calls `body` on every part of self with the same part of `other`, both writable.
+    mutating func forEachPart(alongside other: inout Self, _ body: (inout Matrix<T>, inout Matrix<T>) -> Void)
+}
+
+/// h_t alone (RNN, GRU).
+public struct HiddenState<T: Scalar>: RecurrentState {
+    public var h: Matrix<T>
+    public init(batch B: Int, hidden H: Int) { h = Matrix(rows: B, cols: H) }
+    public var memory: Matrix<T>? { nil }
+    public static var hasMemory: Bool { false }
+    @inline(__always) public mutating func forEachPart(_ body: (inout Matrix<T>) -> Void) { body(&h) }
+    @inline(__always) public mutating func forEachPart(with other: Self, _ body: (inout Matrix<T>, Matrix<T>) -> Void) {
+        body(&h, other.h)
+    }
+    @inline(__always) public mutating func forEachPart(alongside other: inout Self, _ body: (inout Matrix<T>, inout Matrix<T>) -> Void) {
+        body(&h, &other.h)
     }
 }
 
-extension RNN: RecurrentCell {
-    public var hasCellState: Bool { false }
-    public func forward(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters, lengths: [Int]?, cache: inout Cache) {
-        forward(xs, h0: h0, p, lengths: lengths, cache: &cache)
+/// h_t and the memory cell c_t (LSTM).
+public struct HiddenCellState<T: Scalar>: RecurrentState {
+    public var h: Matrix<T>
+    public var c: Matrix<T>
+    public init(batch B: Int, hidden H: Int) { h = Matrix(rows: B, cols: H); c = Matrix(rows: B, cols: H) }
+    public var memory: Matrix<T>? { c }
+    public static var hasMemory: Bool { true }
+    @inline(__always) public mutating func forEachPart(_ body: (inout Matrix<T>) -> Void) { body(&h); body(&c) }
+    @inline(__always) public mutating func forEachPart(with other: Self, _ body: (inout Matrix<T>, Matrix<T>) -> Void) {
+        body(&h, other.h); body(&c, other.c)
+    }
+    @inline(__always) public mutating func forEachPart(alongside other: inout Self, _ body: (inout Matrix<T>, inout Matrix<T>) -> Void) {
+        body(&h, &other.h); body(&c, &other.c)
     }
 }
-
-extension RNN.Cache: RecurrentCache {
-    public var dc0: Matrix<T>? { nil }
-    public mutating func releaseInputs() { xs = [] }
-}
-
-/// C[cBlock] = op(A[aBlock]) · op(B[bBlock]) + β·C[cBlock], on rectangular sub-blocks of
-/// row-major matrices (a gate's columns of a fused buffer, a gate's rows of a fused weight).
-/// Each block is (first row, first column); the block sizes follow from m, n, k.
-func gemmBlock<T: Scalar>(m: Int, n: Int, k: Int,
-                          _ a: Matrix<T>, at ao: (Int, Int) = (0, 0), transA: Bool = false,
-                          _ b: Matrix<T>, at bo: (Int, Int) = (0, 0), transB: Bool = false,
-                          into c: inout Matrix<T>, at co: (Int, Int) = (0, 0), beta: T = 0) {
-    precondition(ao.0 + (transA ? k : m) <= a.rows && ao.1 + (transA ? m : k) <= a.cols, "gemmBlock: A block out of range")
-    precondition(bo.0 + (transB ? n : k) <= b.rows && bo.1 + (transB ? k : n) <= b.cols, "gemmBlock: B block out of range")
-    precondition(co.0 + m <= c.rows && co.1 + n <= c.cols, "gemmBlock: C block out of range")
-    let (lda, ldb, ldc) = (a.cols, b.cols, c.cols)
-    a.data.withUnsafeBufferPointer { pa in
-        b.data.withUnsafeBufferPointer { pb in
-            c.data.withUnsafeMutableBufferPointer { pc in
-                gemm(m: m, n: n, k: k,
-                     a: pa.baseAddress! + ao.0 * lda + ao.1, lda: lda, transA: transA,
-                     b: pb.baseAddress! + bo.0 * ldb + bo.1, ldb: ldb, transB: transB,
-                     c: pc.baseAddress! + co.0 * ldc + co.1, ldc: ldc, beta: beta)
-            }
-        }
-    }
-}
-
-/// C[co…] (+)= A[ao…]·B for an m-row block of A, B packed once beforehand (`PackedB`).
-func gemmBlock<T: Scalar>(m: Int, _ a: Matrix<T>, at ao: (Int, Int) = (0, 0), packed b: PackedB<T>,
-                          into c: inout Matrix<T>, at co: (Int, Int) = (0, 0), beta: T = 0) {
-    precondition(ao.0 + m <= a.rows && ao.1 + b.k <= a.cols, "gemmBlock: A block out of range")
-    precondition(co.0 + m <= c.rows && co.1 + b.n <= c.cols, "gemmBlock: C block out of range")
-    let (lda, ldc) = (a.cols, c.cols)
-    a.data.withUnsafeBufferPointer { pa in
-        c.data.withUnsafeMutableBufferPointer { pc in
-            gemm(m: m, a: pa.baseAddress! + ao.0 * lda + ao.1, lda: lda, transA: false, packed: b,
-                 c: pc.baseAddress! + co.0 * ldc + co.1, ldc: ldc, beta: beta)
-        }
-    }
-}
-
-/// Copies `src` (r×c) into `dst` at (row, col).
-func copyBlock<T>(_ src: Matrix<T>, into dst: inout Matrix<T>, at o: (Int, Int)) {
-    precondition(o.0 + src.rows <= dst.rows && o.1 + src.cols <= dst.cols, "copyBlock: out of range")
-    let (r, c, ld) = (src.rows, src.cols, dst.cols)
-    src.data.withUnsafeBufferPointer { s in
-        dst.data.withUnsafeMutableBufferPointer { d in
-            for i in 0..<r { (d.baseAddress! + (o.0 + i) * ld + o.1).update(from: s.baseAddress! + i * c, count: c) }
-        }
-    }
-}
-
-/// dst += src[block at (row, col)] with dst's shape.
-func addBlock<T: Scalar>(from src: Matrix<T>, at o: (Int, Int), into dst: inout Matrix<T>) {
-    precondition(o.0 + dst.rows <= src.rows && o.1 + dst.cols <= src.cols, "addBlock: out of range")
-    let (r, c, ld) = (dst.rows, dst.cols, src.cols)
-    src.data.withUnsafeBufferPointer { s in
-        dst.data.withUnsafeMutableBufferPointer { d in
-            for i in 0..<r {
-                let si = s.baseAddress! + (o.0 + i) * ld + o.1, di = d.baseAddress! + i * c
-                for j in 0..<c { di[j] += si[j] }
-            }
-        }
-    }
-}
-
-/// Frobenius norm of a matrix, in Double.
-func frobeniusNorm<T: Scalar>(_ m: Matrix<T>) -> Double { m.sumOfSquares.squareRoot() }

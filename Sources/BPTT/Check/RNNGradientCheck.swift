@@ -47,7 +47,7 @@ public struct RNNCheckCase {
         for t in 1...length {
             var a = Matrix<Double>(rows: batch, cols: hidden)
             gemm(xs[t - 1], params.rnn.W_hx, transB: true, into: &a)
-            gemm(cache.h[t - 1], params.rnn.W_hh, transB: true, into: &a, beta: 1)
+            gemm(cache.states[t - 1].h, params.rnn.W_hh, transB: true, into: &a, beta: 1)
             a.addRowVector(params.rnn.b_h)
             minA = min(minA, a.data.map { abs($0) }.min() ?? .infinity)
         }
@@ -63,7 +63,7 @@ public struct RNNCheckCase {
         let value = model.forward(xs, targets: targets, h0: h0, p, workspace: &ws).lossSum * lossScale
         guard activation == .relu else { return .init(loss: value) }
         var hasher = Hasher()
-        for h in ws.rnn.h.dropFirst() { for v in h.data { hasher.combine(v > 0) } }
+        for h in ws.rnn.states.dropFirst().map(\.h) { for v in h.data { hasher.combine(v > 0) } }
         return .init(loss: value, pattern: hasher.finalize())
     }
 

@@ -132,7 +132,7 @@ extension RNNCheckCase {
             let n = tracer.nudge.flatMap { $0.quantity == .rnnH ? $0 : nil }
             var hasher = Hasher()
             for t in 1...length {
-                for (i, v) in ws.rnn.h[t].data.enumerated() {
+                for (i, v) in ws.rnn.states[t].h.data.enumerated() {
                     let nudged = n.map { $0.t == t && $0.row * hidden + $0.col == i } ?? false
                     hasher.combine((nudged ? v - n!.delta : v) > 0)
                 }

@@ -28,6 +28,8 @@ public protocol CellProbe {
     func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: T)
     /// Whether the catalogued mistake `b` is switched on.
     func breaks(_ b: Break) -> Bool
+    /// False for `NoProbe`: lets the block and chunk helpers below vanish from training code.
+    static var isActive: Bool { get }
 }
 
 /// The probe of training and of the ordinary checks: every hook is empty.
@@ -40,9 +42,69 @@ public struct NoProbe: CellProbe {
     @inline(__always) public func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafePointer<T>, count: Int) {}
     @inline(__always) public func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: T) {}
     @inline(__always) public func breaks(_ b: Break) -> Bool { false }
+    @inline(__always) public static var isActive: Bool { false }
 }
 
 extension CellProbe {
+    public static var isActive: Bool { true }
+
+    /// Forward: quantity `q` at step t is the column block `block..<block+width` of every row of
+    /// `m` (one gate of a fused B×nH buffer; a nudge may change it).
+    @inline(__always)
+    public func forward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: inout Matrix<T>, block: Int, width: Int) {
+        guard Self.isActive else { return }
+        let (rows, cols) = (m.rows, m.cols)
+        m.data.withUnsafeMutableBufferPointer { p in
+            for r in 0..<rows { forward(q, t, row: r, p.baseAddress! + r * cols + block, count: width) }
+        }
+    }
+
+    /// Backward: ∂L/∂q at step t is the column block `block..<block+width` of `m`.
+    @inline(__always)
+    public func backward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: Matrix<T>, block: Int, width: Int) {
+        guard Self.isActive else { return }
+        let (rows, cols) = (m.rows, m.cols)
+        m.data.withUnsafeBufferPointer { p in
+            for r in 0..<rows { backward(q, t, row: r, p.baseAddress! + r * cols + block, count: width) }
+        }
+    }
+
+    /// Forward: several column blocks of `m` at once, each (quantity, first column), `width` wide.
+    @inline(__always)
+    public func forward<T: Scalar>(_ t: Int, _ m: inout Matrix<T>, width: Int, _ a: (Quantity, Int), _ b: (Quantity, Int),
+                                   _ c: (Quantity, Int)? = nil, _ d: (Quantity, Int)? = nil) {
+        guard Self.isActive else { return }
+        for (q, block) in [a, b] + [c, d].compactMap({ $0 }) { forward(q, t, &m, block: block, width: width) }
+    }
+
+    /// Backward: several column blocks of `m` at once, each (quantity, first column), `width` wide.
+    @inline(__always)
+    public func backward<T: Scalar>(_ t: Int, _ m: Matrix<T>, width: Int, _ a: (Quantity, Int), _ b: (Quantity, Int),
+                                    _ c: (Quantity, Int)? = nil, _ d: (Quantity, Int)? = nil) {
+        guard Self.isActive else { return }
+        for (q, block) in [a, b] + [c, d].compactMap({ $0 }) { backward(q, t, m, block: block, width: width) }
+    }
+
+    /// Forward: the lanes of chunk `k` of quantity `q` at step t; returns them, nudged or not.
+    @inline(__always)
+    public func forward<T: Scalar>(_ q: Quantity, _ t: Int, _ k: Chunk, _ v: SIMD8<T>) -> SIMD8<T> {
+        guard Self.isActive else { return v }
+        var out = v
+        for l in 0..<k.n { out[l] = forward(q, t, row: k.row, col: k.col + l, v[l]) }
+        return out
+    }
+
+    /// Backward: the lanes of chunk `k` of several adjoints at step t, in the order given.
+    @inline(__always)
+    public func backward<T: Scalar>(_ t: Int, _ k: Chunk, _ a: (Quantity, SIMD8<T>), _ b: (Quantity, SIMD8<T>),
+                                    _ c: (Quantity, SIMD8<T>)? = nil, _ d: (Quantity, SIMD8<T>)? = nil, _ e: (Quantity, SIMD8<T>)? = nil) {
+        guard Self.isActive else { return }
+        for l in 0..<k.n {
+            backward(t, row: k.row, col: k.col + l, (a.0, a.1[l]), (b.0, b.1[l]),
+                     c.map { ($0.0, $0.1[l]) }, d.map { ($0.0, $0.1[l]) }, e.map { ($0.0, $0.1[l]) })
+        }
+    }
+
     /// Row `row` of several quantities at once (fused gate buffers: one named slice each).
     @inline(__always)
     public func forward<T: Scalar>(_ t: Int, row: Int, count: Int, _ a: (Quantity, UnsafeMutablePointer<T>), _ b: (Quantity, UnsafeMutablePointer<T>),

@@ -46,7 +46,7 @@ public struct RecurrentStack<Cell: RecurrentCell> {
     }
 
     public struct Workspace {
-        public var caches: [Cell.Cache] = []
+        public var caches: [SequenceCache<Cell>] = []
         var inputs: [[Matrix<T>]] = []          // per level ≥ 1: u⁽ˡ⁾_t when it needs its own buffer
         var masks: [[Matrix<T>]] = []           // per level ≥ 1: dropout masks m⁽ˡ⁾_t
         var outputs: [Matrix<T>] = []           // bidirectional top level: o_t = [→h_t, ←h_t]
@@ -107,7 +107,7 @@ public struct RecurrentStack<Cell: RecurrentCell> {
 
     /// The top level's output at step t (1-based): →h_t, or [→h_t, ←h_t].
     public func output(_ t: Int, _ ws: Workspace) -> Matrix<T> {
-        directions == 1 ? ws.caches[cells.count - 1].h[t] : ws.outputs[t - 1]
+        directions == 1 ? ws.caches[cells.count - 1].states[t].h : ws.outputs[t - 1]
     }
 
     /// The final states: →h_T, or [→h_T, ←h_1] (each direction's last state).
@@ -124,7 +124,7 @@ public struct RecurrentStack<Cell: RecurrentCell> {
         let (T_, B, H) = (xs.count, xs[0].rows, hiddenSize)
         checkLengths(lengths, rows: B, steps: T_, "RecurrentStack.forward")
         ws.lengths = lengths
-        if ws.caches.count != cells.count { ws.caches = Array(repeating: Cell.Cache(), count: cells.count) }
+        if ws.caches.count != cells.count { ws.caches = Array(repeating: SequenceCache<Cell>(), count: cells.count) }
         if let tracer = ws.tracer { for u in ws.caches.indices { ws.caches[u].tracer = tracer } }
         if ws.reversed.count != cells.count { ws.reversed = Array(repeating: [], count: cells.count) }
         if ws.layerInputs.count != cells.count { ws.layerInputs = Array(repeating: [], count: cells.count) }
@@ -135,7 +135,7 @@ public struct RecurrentStack<Cell: RecurrentCell> {
         for l in 0..<layers {
             if l > 0 {
                 // (stacked.input)  u⁽ˡ⁾_t = m⁽ˡ⁾_t ⊙ o⁽ˡ⁻¹⁾_t
-                let below = directions == 1 ? Array(ws.caches[(l - 1) * directions].h[1...]) : ws.concat[l - 1]
+                let below = directions == 1 ? ws.caches[(l - 1) * directions].states[1...].map(\.h) : ws.concat[l - 1]
                 if useDropout {
                     resize(&ws.masks[l], count: T_, rows: B, cols: outputSize)
                     resize(&ws.inputs[l], count: T_, rows: B, cols: outputSize)
@@ -177,19 +177,19 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                         for b in 0..<B {
                             let r = reversedStep(t, length: lengths[b])
                             if top {
-                                copyRow(ws.caches[fw].h[t], b, into: &ws.outputs[t - 1], b)                  // (masking.out)
-                                copyRow(ws.caches[bw].h[r], b, into: &ws.outputs[t - 1], b, col: H)          // (masking.out)
+                                copyRow(ws.caches[fw].states[t].h, b, into: &ws.outputs[t - 1], b)                  // (masking.out)
+                                copyRow(ws.caches[bw].states[r].h, b, into: &ws.outputs[t - 1], b, col: H)          // (masking.out)
                             } else {
-                                copyRow(ws.caches[fw].h[t], b, into: &ws.concat[l][t - 1], b)                // (masking.out)
-                                copyRow(ws.caches[bw].h[r], b, into: &ws.concat[l][t - 1], b, col: H)        // (masking.out)
+                                copyRow(ws.caches[fw].states[t].h, b, into: &ws.concat[l][t - 1], b)                // (masking.out)
+                                copyRow(ws.caches[bw].states[r].h, b, into: &ws.concat[l][t - 1], b, col: H)        // (masking.out)
                             }
                         }
                     } else if top {
-                        copyBlock(ws.caches[fw].h[t], into: &ws.outputs[t - 1], at: (0, 0))               // (stacked.out)
-                        copyBlock(ws.caches[bw].h[T_ - t + 1], into: &ws.outputs[t - 1], at: (0, H))      // (stacked.out)
+                        copyBlock(ws.caches[fw].states[t].h, into: &ws.outputs[t - 1], at: (0, 0))               // (stacked.out)
+                        copyBlock(ws.caches[bw].states[T_ - t + 1].h, into: &ws.outputs[t - 1], at: (0, H))      // (stacked.out)
                     } else {
-                        copyBlock(ws.caches[fw].h[t], into: &ws.concat[l][t - 1], at: (0, 0))             // (stacked.out)
-                        copyBlock(ws.caches[bw].h[T_ - t + 1], into: &ws.concat[l][t - 1], at: (0, H))    // (stacked.out)
+                        copyBlock(ws.caches[fw].states[t].h, into: &ws.concat[l][t - 1], at: (0, 0))             // (stacked.out)
+                        copyBlock(ws.caches[bw].states[T_ - t + 1].h, into: &ws.concat[l][t - 1], at: (0, H))    // (stacked.out)
                     }
                 }
                 if top {

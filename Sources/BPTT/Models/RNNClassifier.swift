@@ -65,7 +65,7 @@ public struct RNNClassifier<T: Scalar> {
         resize(&ws.probs, count: steps.count, rows: xs[0].rows, cols: classes)
         var lossSum = 0.0, correct = 0
         for (j, t) in steps.enumerated() {
-            readout.forward(ws.rnn.h[t], p.readout, into: &ws.logits[j])                          // (rnn.p)
+            readout.forward(ws.rnn.states[t].h, p.readout, into: &ws.logits[j])                          // (rnn.p)
             ws.rnn.tracer?.forward(.logits, t, &ws.logits[j])                                     // (rnn.p)
             let r = SoftmaxCrossEntropy.forward(logits: ws.logits[j], targets: targets[j][...], probs: &ws.probs[j])
             ws.rnn.tracer?.forward(.probs, t, &ws.probs[j])                                       // (losses.softmax)
@@ -94,7 +94,7 @@ public struct RNNClassifier<T: Scalar> {
             // ∂L/∂h_t from the readout: dp_t W_ph (taken out of the list so it is updated in place)
             var dh = ws.dhs[t - 1] ?? Matrix(rows: 0, cols: 0)
             ws.dhs[t - 1] = nil
-            readout.backward(ws.dlogits, x: ws.rnn.h[t], p.readout, grads: &grads.readout, dx: &dh)  // (rnn.dh)
+            readout.backward(ws.dlogits, x: ws.rnn.states[t].h, p.readout, grads: &grads.readout, dx: &dh)  // (rnn.dh)
             ws.dhs[t - 1] = dh
             if let tracer = ws.rnn.tracer { tracer.backward(.readoutDW, t, grads.readout.W); tracer.backward(.readoutDb, t, grads.readout.b) }
         }

@@ -1,0 +1,78 @@
+/// Sub-block helpers on row-major matrices: a gate's columns of a fused B×nH buffer, a gate's
+/// rows of a fused weight. They do the pointer plumbing so the cells' math lines do not.
+
+/// C[cBlock] = op(A[aBlock]) · op(B[bBlock]) + β·C[cBlock], on rectangular sub-blocks of
+/// row-major matrices (a gate's columns of a fused buffer, a gate's rows of a fused weight).
+/// Each block is (first row, first column); the block sizes follow from m, n, k.
+func gemmBlock<T: Scalar>(m: Int, n: Int, k: Int,
+                          _ a: Matrix<T>, at ao: (Int, Int) = (0, 0), transA: Bool = false,
+                          _ b: Matrix<T>, at bo: (Int, Int) = (0, 0), transB: Bool = false,
+                          into c: inout Matrix<T>, at co: (Int, Int) = (0, 0), beta: T = 0) {
+    precondition(ao.0 + (transA ? k : m) <= a.rows && ao.1 + (transA ? m : k) <= a.cols, "gemmBlock: A block out of range")
+    precondition(bo.0 + (transB ? n : k) <= b.rows && bo.1 + (transB ? k : n) <= b.cols, "gemmBlock: B block out of range")
+    precondition(co.0 + m <= c.rows && co.1 + n <= c.cols, "gemmBlock: C block out of range")
+    let (lda, ldb, ldc) = (a.cols, b.cols, c.cols)
+    a.data.withUnsafeBufferPointer { pa in
+        b.data.withUnsafeBufferPointer { pb in
+            c.data.withUnsafeMutableBufferPointer { pc in
+                gemm(m: m, n: n, k: k,
+                     a: pa.baseAddress! + ao.0 * lda + ao.1, lda: lda, transA: transA,
+                     b: pb.baseAddress! + bo.0 * ldb + bo.1, ldb: ldb, transB: transB,
+                     c: pc.baseAddress! + co.0 * ldc + co.1, ldc: ldc, beta: beta)
+            }
+        }
+    }
+}
+
+/// C[co…] (+)= A[ao…]·B for an m-row block of A, B packed once beforehand (`PackedB`).
+func gemmBlock<T: Scalar>(m: Int, _ a: Matrix<T>, at ao: (Int, Int) = (0, 0), packed b: PackedB<T>,
+                          into c: inout Matrix<T>, at co: (Int, Int) = (0, 0), beta: T = 0) {
+    precondition(ao.0 + m <= a.rows && ao.1 + b.k <= a.cols, "gemmBlock: A block out of range")
+    precondition(co.0 + m <= c.rows && co.1 + b.n <= c.cols, "gemmBlock: C block out of range")
+    let (lda, ldc) = (a.cols, c.cols)
+    a.data.withUnsafeBufferPointer { pa in
+        c.data.withUnsafeMutableBufferPointer { pc in
+            gemm(m: m, a: pa.baseAddress! + ao.0 * lda + ao.1, lda: lda, transA: false, packed: b,
+                 c: pc.baseAddress! + co.0 * ldc + co.1, ldc: ldc, beta: beta)
+        }
+    }
+}
+
+/// Copies `src` (r×c) into `dst` at (row, col).
+func copyBlock<T>(_ src: Matrix<T>, into dst: inout Matrix<T>, at o: (Int, Int)) {
+    precondition(o.0 + src.rows <= dst.rows && o.1 + src.cols <= dst.cols, "copyBlock: out of range")
+    let (r, c, ld) = (src.rows, src.cols, dst.cols)
+    src.data.withUnsafeBufferPointer { s in
+        dst.data.withUnsafeMutableBufferPointer { d in
+            for i in 0..<r { (d.baseAddress! + (o.0 + i) * ld + o.1).update(from: s.baseAddress! + i * c, count: c) }
+        }
+    }
+}
+
+/// dst += src[block at (row, col)] with dst's shape.
+func addBlock<T: Scalar>(from src: Matrix<T>, at o: (Int, Int), into dst: inout Matrix<T>) {
+    precondition(o.0 + dst.rows <= src.rows && o.1 + dst.cols <= src.cols, "addBlock: out of range")
+    let (r, c, ld) = (dst.rows, dst.cols, src.cols)
+    src.data.withUnsafeBufferPointer { s in
+        dst.data.withUnsafeMutableBufferPointer { d in
+            for i in 0..<r {
+                let si = s.baseAddress! + (o.0 + i) * ld + o.1, di = d.baseAddress! + i * c
+                for j in 0..<c { di[j] += si[j] }
+            }
+        }
+    }
+}
+
+/// Frobenius norm of a matrix, in Double.
+func frobeniusNorm<T: Scalar>(_ m: Matrix<T>) -> Double { m.sumOfSquares.squareRoot() }
+
+/// Makes `list` hold `count` matrices of the given shape, reallocating only on a shape change.
+func resize<T>(_ list: inout [Matrix<T>], count: Int, rows: Int, cols: Int) {
+    if list.count != count || list.first.map({ $0.rows != rows || $0.cols != cols }) == true {
+        list = (0..<count).map { _ in Matrix(rows: rows, cols: cols) }
+    }
+}
+
+func ensure<T>(_ m: inout Matrix<T>, _ rows: Int, _ cols: Int) {
+    if m.rows != rows || m.cols != cols { m = Matrix(rows: rows, cols: cols) }
+}

@@ -1,0 +1,105 @@
+/// The cells' elementwise plumbing: a B×H block visited 8 columns at a time, so each math line
+/// is written once, on `SIMD8` chunks, for both precisions (Float training, Double checks).
+///
+///     let (gates, cPrev, c) = (cache.gates.lanes, prev.c.lanes, next.c.writableLanes())
+///     forEachChunk(rows: B, cols: H) { k in
+///         c[k] = gates[k, G.g] * gates[k, G.i] + cPrev[k] * gates[k, G.f]      // (lstm.c)
+///     }
+///
+/// `m[k, block]` reads or writes the 8 lanes of chunk `k` in the column block starting at
+/// `block`; at the end of a row fewer than 8 lanes remain (`k.n`): the others read as zero and
+/// are never written. The nonlinearities run on whole blocks (`applySigmoid`, `applyTanh`,
+/// `applyReLU`), so Float keeps its SIMD approximations and Double its libm functions.
+
+/// Eight columns (or the `n < 8` left at a row's end) of one row: `row`, first column `col`.
+public struct Chunk {
+    public let row: Int, col: Int, n: Int
+    /// The same columns of a 1×n row vector (a bias broadcast over the rows).
+    @inline(__always) public var bias: Chunk { Chunk(row: 0, col: col, n: n) }
+}
+
+/// Visits every chunk of a rows×cols block, row by row, 8 columns at a time.
+@inline(__always)
+public func forEachChunk(rows: Int, cols: Int, _ body: (Chunk) -> Void) {
+    for row in 0..<rows {
+        var j = 0
+        while j + 8 <= cols { body(Chunk(row: row, col: j, n: 8)); j += 8 }
+        if j < cols { body(Chunk(row: row, col: j, n: cols - j)) }
+    }
+}
+
+/// A matrix seen chunk by chunk through its base address, taken once per elementwise block
+/// (a check for unique storage at every chunk would cost more than the arithmetic). Valid while
+/// the matrix is neither reallocated nor copied: use it only within the block that made it.
+public struct Lanes<T: Scalar> {
+    @usableFromInline let base: UnsafeMutablePointer<T>
+    @usableFromInline let cols: Int
+
+    /// The lanes of chunk `k` in the column block that starts at column `block`.
+    @inline(__always)
+    public subscript(k: Chunk, block: Int = 0) -> SIMD8<T> {
+        get { lanes8(UnsafePointer(base + k.row * cols + block + k.col), k.n) }
+        nonmutating set { store8(newValue, base + k.row * cols + block + k.col, k.n) }
+    }
+}
+
+extension Matrix {
+    /// Read-only lanes (never write through them).
+    @inline(__always)
+    public var lanes: Lanes<T> {
+        precondition(count > 0, "Matrix.lanes: empty matrix")
+        return data.withUnsafeBufferPointer { Lanes(base: UnsafeMutablePointer(mutating: $0.baseAddress!), cols: cols) }
+    }
+
+    /// Lanes to write through; makes the storage unique first.
+    @inline(__always)
+    public mutating func writableLanes() -> Lanes<T> {
+        precondition(count > 0, "Matrix.writableLanes: empty matrix")
+        let cols = self.cols
+        return data.withUnsafeMutableBufferPointer { Lanes(base: $0.baseAddress!, cols: cols) }
+    }
+
+    /// σ(x) in place on the column block `block..<block+width` of every row (all columns: nil).
+    @inline(__always)
+    public mutating func applySigmoid(block: Int = 0, width: Int? = nil) {
+        forEachRowSlice(block, width ?? cols) { T.sigmoid(inPlace: $0) }
+    }
+
+    /// tanh(x) in place on a column block of every row (all columns: nil).
+    @inline(__always)
+    public mutating func applyTanh(block: Int = 0, width: Int? = nil) {
+        forEachRowSlice(block, width ?? cols) { T.tanh(inPlace: $0) }
+    }
+
+    /// max(x, 0) in place, every element.
+    @inline(__always)
+    public mutating func applyReLU() {
+        data.withUnsafeMutableBufferPointer { a in for i in 0..<a.count { a[i] = max(a[i], 0) } }
+    }
+
+    @inline(__always)
+    private mutating func forEachRowSlice(_ block: Int, _ width: Int, _ body: (UnsafeMutableBufferPointer<T>) -> Void) {
+        let (rows, cols) = (self.rows, self.cols)
+        data.withUnsafeMutableBufferPointer { p in
+            if block == 0 && width == cols { body(p); return }
+            for r in 0..<rows { body(UnsafeMutableBufferPointer(rebasing: p[(r * cols + block)..<(r * cols + block + width)])) }
+        }
+    }
+}
+
+/// tanh on 8 lanes, lane by lane with the scalar function (the catalogued mistakes of the checks
+/// use it; the training path uses `applyTanh`).
+@inline(__always)
+public func tanh<T: Scalar>(_ v: SIMD8<T>) -> SIMD8<T> {
+    var s = v
+    for l in 0..<8 { s[l] = T.tanh(v[l]) }
+    return s
+}
+
+/// d where v > 0, else 0, lane by lane: ReLU's derivative read from its output v, applied to d.
+@inline(__always)
+public func whereGreaterThanZero<T: Scalar>(_ v: SIMD8<T>, _ d: SIMD8<T>) -> SIMD8<T> {
+    var s = d
+    for l in 0..<8 where !(v[l] > 0) { s[l] = 0 }
+    return s
+}
