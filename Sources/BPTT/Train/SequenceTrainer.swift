@@ -45,7 +45,7 @@ public struct StepStats: Sendable {
 
 /// Trains a sequence classifier (any cell, stacked or bidirectional) on palindromes in Float32,
 /// the batch split across both cores. The concrete cell is chosen here, inside the library, so
-/// the generic code is specialised (GUIDE §4).
+/// the generic code is specialised (a generic called from another module runs unspecialised).
 public final class PalindromeTrainer {
     public let config: TrainConfig
     private let engine: PalindromeEngine
