@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""PyTorch reference timing for `bptt gan`'s default run (issue 4): never needed by bptt or its tests.
+"""PyTorch reference timing for `bptt gan`'s default run: never needed by bptt or its tests.
 
 G: z(100) -> 256 -> 512 -> 1024 -> 64 (LeakyReLU 0.2, sigmoid out); D: 64 -> 1024 -> 512 -> 256 -> 1
 (LeakyReLU 0.2, sigmoid + BCE); batch 64; Adam lr 2e-4, betas (0.5, 0.999); D trained every step,
 then G with the non-saturating loss. Data: the built-in 8x8 digits if a path to them is given
 (IDX, scaled to [0, 1]), otherwise random images of the same size (the timing does not depend on it).
 
-    python3 bench/gan_peer.py [--steps 6000] [--threads 2] [--digits ../shared/data/digits8x8]
+    python3 bench/gan_peer.py [--steps 6000] [--threads 2] [--digits data/digits8x8]
 Prints one JSON line: {"peer": "torch", "steps": N, "seconds": S, "steps_per_s": R}.
 """
 import argparse, json, os, struct, time

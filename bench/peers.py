@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Peer throughput on bptt's benchmark workload, for the table in bench/README.md.
 
-Palindrome task (GUIDE §1): T = 10 digits seen (one float each), predict digit T+1; batch 128,
+Palindrome task: T = 10 digits seen (one float each), predict digit T+1; batch 128,
 hidden 128, 10 classes, RMSprop (lr 1e-3, PyTorch's α = 0.99, ε = 1e-8), global-norm clip 10.
 Runs whichever peers are installed (never needed by bptt or its tests):
 

@@ -3,7 +3,7 @@ import Foundation
 
 let autoencoderCommand = Command(
     name: "autoencoder",
-    summary: "Train a masked MLP autoencoder (seed 000): reconstruct hidden pixels; report test MSE beside baselines.",
+    summary: "Train a masked MLP autoencoder: reconstruct hidden pixels; report test MSE beside baselines.",
     usage: "autoencoder --mask left-half --hidden 256,64,256 --epochs 100 [--data DIR] --out DIR [options]",
     options: [
         Option("mask", "MODE", "left-half | right-half | random:P | patches:K (default left-half)"),

@@ -117,7 +117,7 @@ func runAllBench(_ a: Arguments) throws -> Int32 {
                               ("examples_per_cpu_s", .number(r.cpuRate.rounded()))]))
     }
     let data = try ImageData.load(nil)
-    // GAN step at the seed's sizes, batch 64 (D every step).
+    // GAN step at the default sizes (G 100→256→512→1024→pixels, D mirrored), batch 64 (D every step).
     var g = GANConfig()
     g.threads = threads
     let gan = GANTrainer(g, data: data.train)

@@ -3,12 +3,12 @@ import Foundation
 
 let curriculumCommand = Command(
     name: "curriculum",
-    summary: "Seed 003's curriculum: train on each length until eval accuracy reaches the target, then the next.",
+    summary: "Curriculum: train on each length until eval accuracy reaches the target, then the next.",
     usage: "curriculum --model lstm --lengths 10-150:10 --optim adam [options]",
     options: [
         Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho (default lstm)"),
         Option("lengths", "RANGE", "lengths in order (default 10-150:10)"),
-        Option("optim", "NAME", "optimiser (default adam, as the seed)"),
+        Option("optim", "NAME", "optimiser (default adam)"),
         Option("max-steps", "N", "step budget per length (default 3000)"),
         Option("eval-every", "N", "steps between evaluations (default 100)"),
         Option("eval-size", "N", "fresh palindromes per evaluation (default 500)"),

@@ -3,7 +3,7 @@ import Foundation
 
 let ganCommand = Command(
     name: "gan",
-    summary: "Train the MLP GAN of seed 003; sample grids at start, middle and end; judge 1,000 samples with a classifier.",
+    summary: "Train an MLP GAN; sample grids at start, middle and end; judge 1,000 samples with a classifier.",
     usage: "gan --steps 6000 [--data DIR] --out DIR [options]        (and: bptt gan interpolate --checkpoint FILE --out strip.png)",
     options: [
         Option("steps", "N", "training steps, in total when resuming (default 6000)"),

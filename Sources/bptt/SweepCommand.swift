@@ -9,7 +9,7 @@ let experimentOptions = [
     Option("bidirectional", nil, "two directions per level"),
     Option("forget-bias-one", nil, "LSTM: initialise b_f to 1"),
     Option("lr", "RATE", "learning rate (default 1e-3)"),
-    Option("init", "NAME", "pytorch | xavier | normal | randn (default pytorch; randn is the seeds' torch.randn)"),
+    Option("init", "NAME", "pytorch | xavier | normal | randn (default pytorch; randn is N(0, 1), as torch.randn)"),
     Option("clip", "NORM", "global gradient-norm clip, 0 = off (default 10)"),
     Option("seed", "S", "random seed (default 0)"),
     Option("threads", "N", "worker threads (default 2)"),
@@ -45,13 +45,13 @@ func experimentConfig(_ a: Arguments, optim defaultOptim: String) throws -> Trai
 
 let sweepCommand = Command(
     name: "sweep",
-    summary: "Seed 001's experiment: train each model at each palindrome length; table, CSV and SVG charts.",
+    summary: "Vanilla RNN against gated cells: train each model at each palindrome length; table, CSV and SVG charts.",
     usage: "sweep --models rnn,lstm,gru --lengths 5-10 --steps 10000 [options]",
     options: [
         Option("models", "LIST", "comma-separated: rnn, rnn-relu, lstm, gru, gru-cho (default rnn,lstm)"),
         Option("lengths", "RANGE", "5-10, 10-150:10 or 5,8,10 (default 5-10)"),
         Option("steps", "N", "training steps per run (default 10000)"),
-        Option("optim", "NAME", "optimiser (default rmsprop, as the seed)"),
+        Option("optim", "NAME", "optimiser (default rmsprop)"),
         Option("log-every", "N", "curve resolution in steps (default 100)"),
         Option("stop-at", "N", "stop after N steps over the whole sweep (runs × steps; saved with --save, continue with --resume)"),
         Option("quiet", nil, "no progress bar"),

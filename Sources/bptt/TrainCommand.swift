@@ -11,7 +11,7 @@ let trainCommand = Command(
         Option("bidirectional", nil, "two directions per level; final states concatenated"),
         Option("dropout", "P", "dropout between levels while training (default 0)"),
         Option("forget-bias-one", nil, "LSTM: initialise the forget-gate bias b_f to 1"),
-        Option("task", "NAME", "palindrome (default) | image-rows (seed 004) | sentiment (seed 002)"),
+        Option("task", "NAME", "palindrome (default) | image-rows (an image read one pixel row per step) | sentiment (review text, positive or negative)"),
         Option("length", "T", "digits the model sees (default 10)"),
         Option("steps", "N", "optimisation steps (default 10000)"),
         Option("batch", "B", "batch size (default 128)"),

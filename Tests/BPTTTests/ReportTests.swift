@@ -85,7 +85,7 @@ final class ReportTests: XCTestCase, RunsBPTT {
         XCTAssertEqual(c.counts["circle"], 3, "points with x ≤ 0 or y ≤ 0 are left out on log axes")
     }
 
-    func testSweepReportShowsTheSeed001ComparisonAtAGlance() throws {
+    func testSweepReportShowsTheModelComparisonAtAGlance() throws {
         let dir = try tempDir()
         let r = try bptt(["sweep", "--models", "rnn,lstm", "--lengths", "3,5", "--steps", "20", "--batch", "16", "--hidden", "8",
                           "--log-every", "5", "--out", dir + "/out", "--report", dir + "/report", "--json"])
@@ -96,7 +96,7 @@ final class ReportTests: XCTestCase, RunsBPTT {
         assertSelfContained(html, c)
         XCTAssertGreaterThanOrEqual(c.counts["svg"] ?? 0, 3)   // the accuracy-vs-length chart, one per length
         // the comparison table comes first, with every run's accuracy
-        let comparison = try XCTUnwrap(html.range(of: "Seed 001"))
+        let comparison = try XCTUnwrap(html.range(of: "Comparison of the models"))
         let firstChart = try XCTUnwrap(html.range(of: "<svg"))
         XCTAssertLessThan(comparison.lowerBound, firstChart.lowerBound)
         for run in try XCTUnwrap(json["results"] as? [[String: Any]]) {

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// Keeps derivations/ and Sources/ in step both ways (GUIDE §2): every tag the code cites is
+/// Keeps derivations/ and Sources/ in step both ways: every tag the code cites is
 /// defined in a derivation, and every backward equation (name starting with `d`) is cited.
 final class TraceabilityTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -28,7 +28,7 @@ public enum Break: String, CaseIterable, Sendable {
         switch self {
         case .rnnDhNoDhNext: return "dh_t = dp_t W_ph only: the recursion drops dh^next_t from step t+1"
         case .rnnDaTanhOfActivated: return "da_t = dh_t ⊙ (1 − tanh²(h_t)): tanh′ taken of the already activated h_t"
-        case .rnnDW_hhLastStepOnly: return "dW_hh = da_Tᵀ h_{T−1}: only the last step's term (seed 001's shortcut)"
+        case .rnnDW_hhLastStepOnly: return "dW_hh = da_Tᵀ h_{T−1}: only the last step's term (a common hand-derivation shortcut)"
         case .rnnDW_hhOverwrite: return "dW_hh = da_tᵀ h_{t−1}: `=` instead of `+=`, only the last term written (t = 1) survives"
         case .lstmDcNoCarry: return "dc_t = dh_t ⊙ o_t ⊙ (1 − tanh²(c_t)): drops dc^next_t = dc_{t+1} ⊙ f_{t+1}"
         case .lstmDcTanhOfActivated: return "dc_t uses 1 − tanh²(tanh(c_t)): derivative taken of the already activated value"

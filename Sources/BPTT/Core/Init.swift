@@ -7,7 +7,7 @@ public enum Initializer: String, CaseIterable, Sendable, Codable {
     case xavier
     /// Small normal N(0, 0.01²).
     case normal
-    /// N(0, 1), as the seeds' hand-written cells do (`torch.randn`): large, slow to train.
+    /// N(0, 1), as hand-written PyTorch cells initialised with `torch.randn` are: large, slow to train.
     case randn
 }
 

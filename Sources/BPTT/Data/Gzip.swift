@@ -64,7 +64,7 @@ public enum Inflate {
         var symbol: [Int] = []                        // symbols ordered by code
 
         /// Builds the code from code lengths; throws on an over-subscribed set.
-        /// An incomplete code is allowed only for a single code of length 1 (RFC 1951 §3.2.7).
+        /// An incomplete code is allowed only for a single code of length 1 (RFC 1951, section 3.2.7).
         init(lengths: ArraySlice<Int>, name: String) throws {
             for l in lengths { count[l] += 1 }
             symbol = [Int](repeating: 0, count: lengths.count)

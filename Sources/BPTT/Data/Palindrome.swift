@@ -1,4 +1,4 @@
-/// The palindrome task of seed 001 (contract in GUIDE §1).
+/// The palindrome task: see T digits, predict the last digit of the palindrome (digit T+1).
 ///
 /// Draw ⌈(T+1)/2⌉ random digits 0–9 and mirror them into a palindrome of length T+1 (for odd
 /// length the middle digit is not repeated). The model sees the first T digits, each as one

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Seed 002's text pipeline: tokenizer, vocabulary (unk = 0, pad = 1), encoded reviews.
+/// The text pipeline of the sentiment task: tokenizer, vocabulary (unk = 0, pad = 1), encoded reviews.
 public enum Tokenizer {
     /// Lower-cases, removes HTML line breaks (`<br />`, `<br>`), and splits on every character
     /// that is not a letter, keeping apostrophes inside words ("don't", "director's") but not
@@ -26,7 +26,7 @@ public enum Tokenizer {
     }
 }
 
-/// Word ↔ index. Index 0 is the unknown word and 1 the padding, as in seed 002; then the K most
+/// Word ↔ index. Index 0 is the unknown word and 1 the padding (torchtext's order); then the K most
 /// frequent words of the training texts, ties broken alphabetically so the order is reproducible.
 public struct Vocabulary: Equatable, Sendable {
     public static let unk = 0
@@ -179,7 +179,7 @@ public enum TextCorpus {
 /// Pretrained word vectors in the GloVe text format: one word per line, then its numbers.
 public enum WordVectors {
     /// An embedding matrix (vocabulary × dimension): rows of words found in the file take their
-    /// vectors, unknown words N(0, 1)·scale from `rng`, unk and pad zero (seed 002).
+    /// vectors, unknown words N(0, 1)·scale from `rng`, unk and pad zero.
     public static func load(_ path: String, vocabulary: Vocabulary, rng: inout RNG, scale: Double = 0.1) throws -> Matrix<Float> {
         try parse(TextCorpus.readUTF8(path), source: path, vocabulary: vocabulary, rng: &rng, scale: scale)
     }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// The seeds' palindrome experiments: the length sweep (seed 001, SweepRun.swift), the curriculum
-/// (seed 003, below) and the gradient-flow comparison (GradflowRun.swift). Each is resumable
+/// The palindrome experiments: the length sweep (vanilla RNN against LSTM and GRU at each length,
+/// SweepRun.swift), the curriculum (one LSTM trained on longer and longer palindromes, below) and
+/// the gradient-flow comparison (GradflowRun.swift). Each is resumable
 /// step by step, returns its numbers and writes CSV and SVG files.
 public enum Experiments {
     /// "5-10" → 5…10, "10-150:10" → 10, 20, …, 150, "5,8,10" → those.
@@ -65,7 +66,7 @@ public enum Experiments {
     static func fmt6(_ x: Double) -> String { String(format: "%.6g", x) }
 }
 
-/// Seed 003's curriculum, one step at a time: one model trained on each length in turn (weights
+/// The curriculum, one step at a time: one model trained on each length in turn (weights
 /// carried over), until its eval accuracy reaches `target` or `maxSteps` steps at that length;
 /// then the next length. Resumable between any two steps.
 public final class CurriculumRun {

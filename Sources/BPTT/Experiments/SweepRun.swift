@@ -53,7 +53,7 @@ extension Experiments {
     }
 }
 
-/// Seed 001's sweep, one step at a time: every model at every length (lengths outer, models
+/// The length sweep, one step at a time: every model at every length (lengths outer, models
 /// inner), each run from scratch for `base.steps` steps, its training curve logged as window
 /// means every `logEvery` steps, then evaluated. Resumable between any two steps: a checkpoint
 /// holds the finished runs' results and the run in progress (its trainer's state and curve).

@@ -1,4 +1,4 @@
-/// The MLP GAN of seed 003, derived in `derivations/gan.md`.
+/// A fully connected GAN (MLP generator and discriminator), derived in `derivations/gan.md`.
 ///
 ///     x̂ = G(z)                  z ~ N(0, I), G: z → 256 → 512 → 1024 → pixels, LeakyReLU 0.2, sigmoid
 ///     s = D(x)                  D: pixels → 1024 → 512 → 256 → 1, LeakyReLU 0.2, a logit (σ(s) = P(real))
@@ -51,7 +51,7 @@ public struct GAN<T: Scalar> {
     }
 
     /// Forward of D on the real batch x and the generated batch x̂: returns (L_D, L_G) at the current D, the
-    /// two numbers the seed's schedule compares.
+    /// two numbers the probabilistic D schedule (`--d-schedule seed`) compares.
     /// `lossScale` is 1/B for the whole batch (default: 1/rows of x); a shard of the batch passes the
     /// whole batch's 1/B, so the shards' losses and gradients add up to the batch's.
     public func discriminatorForward(real x: Matrix<T>, fake: Matrix<T>, _ pD: MLP<T>.Parameters, workspace ws: inout Workspace,

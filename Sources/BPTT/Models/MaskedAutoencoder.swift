@@ -1,4 +1,4 @@
-/// The masked MLP autoencoder of seed 000, derived in `derivations/masked-autoencoder.md`.
+/// The masked MLP autoencoder (reconstruct the hidden pixels of an image), derived in `derivations/masked-autoencoder.md`.
 ///
 ///     x̃ = m ⊙ x                        (masked-autoencoder.xin)   m: 1 = pixel shown, 0 = hidden
 ///     x̂ = MLP(x̃)                       ReLU hidden layers, sigmoid output

@@ -1,4 +1,4 @@
-/// An RNN with a softmax readout: the palindrome model of seed 001.
+/// An RNN with a softmax readout of the last state: the palindrome model.
 ///
 ///     h_t = φ(x_t W_hxᵀ + h_{t−1} W_hhᵀ + b_h)     (rnn.a, rnn.h)
 ///     p_t = h_t W_phᵀ + b_p                        (rnn.p)

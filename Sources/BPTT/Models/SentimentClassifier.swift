@@ -1,4 +1,4 @@
-/// A batch of token sequences padded to a common length (seed 002's packed batches).
+/// A batch of token sequences padded to a common length (what PyTorch's packed sequences hold).
 public struct TokenBatch: Sendable {
     /// ids[t][b]: the token of row b at step t+1; `Vocabulary.pad` (or anything) after the row's end.
     public var ids: [[Int]]
@@ -24,7 +24,7 @@ public struct TokenBatch: Sendable {
     }
 }
 
-/// Seed 002's text classifier: embedding, dropout, a recurrent stack over variable-length rows,
+/// The sentiment classifier: embedding, dropout, a recurrent stack over variable-length rows,
 /// dropout, one logit, BCE with logits.
 ///
 ///     e_t = W_emb[id_t]                              (embedding.e)

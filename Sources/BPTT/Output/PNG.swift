@@ -2,7 +2,7 @@ import Foundation
 
 /// A greyscale PNG writer (8 bits per pixel), no zlib needed: the image data is a zlib stream of
 /// *stored* (uncompressed) DEFLATE blocks, framed by the zlib header and an Adler-32 of the raw
-/// scanlines; each chunk carries its CRC-32 (PNG specification §5, RFC 1950, RFC 1951 §3.2.4).
+/// scanlines; each chunk carries its CRC-32 (PNG specification, section 5; RFC 1950; RFC 1951, section 3.2.4).
 public enum PNG {
     /// PNG bytes of a `width × height` greyscale image, `pixels` row-major, 0 = black.
     public static func encode(width: Int, height: Int, pixels: [UInt8]) -> [UInt8] {

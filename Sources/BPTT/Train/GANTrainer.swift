@@ -32,7 +32,7 @@ public struct GANStepStats: Sendable {
 }
 
 /// Trains G and D in Float32: each step one real batch, one batch of z, D's update (every step
-/// or by the seed's coin), then G's update through the updated D.
+/// or, with `--d-schedule seed`, by a coin with probability e^{L_D}/(e^{L_D}+e^{L_G})), then G's update through the updated D.
 ///
 /// The batch is always split into `shards` (2) fixed halves, each with its own workspace and
 /// gradient buffers, run on up to `threads` threads; the shards' losses and gradients are summed

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Epoch-based sequence tasks on real data: images read row by row (seed 004) and text
-/// sentiment with embeddings and variable-length batches (seed 002). Both use `ShardedStep`.
+/// Epoch-based sequence tasks on real data: images read row by row (one row of pixels per time
+/// step) and text sentiment with embeddings and variable-length batches. Both use `ShardedStep`.
 public struct SequenceTaskConfig: Sendable {
     public var task = "image-rows"              // image-rows | sentiment
     public var model = "lstm"                   // rnn | rnn-relu | lstm | gru | gru-cho
@@ -67,7 +67,7 @@ public final class SequenceTaskTrainer {
     public var history: [EpochRecord] { engine.history() }
     public var parameterCount: Int { engine.parameterCount }
 
-    /// seed 004: each image is H steps of W pixels, classified from the last state.
+    /// Image rows: each image is H steps of W pixels, classified from the last state.
     public init(imageRows c: SequenceTaskConfig, data: ImageData, dataSpec: String) throws {
         guard let kind = CellKind(rawValue: c.model) else { throw BPTTError.usage("unknown model '\(c.model)'") }
         var c = c
@@ -77,7 +77,7 @@ public final class SequenceTaskTrainer {
         engine = try kind.accept(ImageRowsMaker(c: c, data: data, identity: dataIdentity), hidden: c.hidden)
     }
 
-    /// seed 002: embedding, dropout, masked stack, dense logit, BCE with logits. With `vectors`,
+    /// Sentiment: embedding, dropout, masked stack, dense logit, BCE with logits. With `vectors`,
     /// the embedding width is theirs (and recorded as `embeddingDim`).
     public init(sentiment c: SequenceTaskConfig, text: EncodedText, vectors: Matrix<Float>?, identity: DataIdentity) throws {
         guard let kind = CellKind(rawValue: c.model) else { throw BPTTError.usage("unknown model '\(c.model)'") }
@@ -108,7 +108,8 @@ public final class SequenceTaskTrainer {
     }
 }
 
-/// The trainer's view of an engine: closures made where the cell type is concrete (GUIDE §4).
+/// The trainer's view of an engine: closures made where the cell type is concrete, so
+/// the generic code is specialised inside the library.
 struct SequenceTaskEngine {
     let step: () -> Int
     let epoch: () -> Int

@@ -45,7 +45,7 @@ public struct StepStats: Sendable {
 
 /// Trains a sequence classifier (any cell, stacked or bidirectional) on palindromes in Float32,
 /// the batch split across both cores. The concrete cell is chosen here, inside the library, so
-/// the generic code is specialised (GUIDE §4).
+/// the generic code is specialised (a generic called from another module runs unspecialised).
 public final class PalindromeTrainer {
     public let config: TrainConfig
     private let engine: PalindromeEngine
@@ -230,11 +230,4 @@ final class PalindromeEngineFor<Cell: RecurrentCell> where Cell.T == Float {
                               grads: &g, dropoutRNG: &none)
         return ws.stack.caches[top].dhNorms
     }
-}
-
-
-/// Rows lo..<hi of a matrix as a new matrix (a shard of a batch).
-func rowsSlice<T>(_ m: Matrix<T>, _ lo: Int, _ hi: Int) -> Matrix<T> {
-    if lo == 0 && hi == m.rows { return m }
-    return Matrix(rows: hi - lo, cols: m.cols, data: Array(m.data[(lo * m.cols)..<(hi * m.cols)]))
 }

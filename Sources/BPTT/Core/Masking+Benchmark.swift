@@ -3,7 +3,8 @@ import Foundation
 /// What variable-length batches cost: forward + backward of a recurrent stack on one batch with no
 /// lengths (every row runs all T steps), with every length equal to T (the masked code path, nothing
 /// padded) and with lengths drawn from T/2…T. Best of `repeats`, milliseconds. Concrete types
-/// inside the library so that the generic code is specialised (GUIDE §4).
+/// inside the library so that the generic code is specialised (a generic called from another
+/// module runs unspecialised).
 public enum MaskingBenchmark {
     public static func run(model: String, bidirectional: Bool, batch B: Int, steps T: Int, input E: Int, hidden H: Int,
                            repeats: Int = 5) throws -> (unmasked: Double, maskedFull: Double, maskedMixed: Double) {
