@@ -19,24 +19,13 @@ public struct RecurrentStack<Cell: RecurrentCell> {
         /// One cell's parameters per unit, level-major: unit (l, d) is `units[l · directions + d]`.
         public var units: [Cell.Parameters]
         public let directions: Int
-        public static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            preconditionFailure("RecurrentStack.Parameters: the tensors depend on the number of layers; use parameterPaths")
-        }
-        /// A single unit keeps the cell's own names (`W_hx`, `W_gx`, …); otherwise PyTorch's
-        /// suffixes: `W_gx_l0`, `W_gx_l1`, and `_reverse` for the backward direction.
-        public var parameterPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            let (count, directions) = (units.count, self.directions)
-            return KeyPathCache.paths(Self.self, shape: [count, directions]) { Self.paths(units: count, directions: directions) }
-        }
-        static func paths(units: Int, directions: Int) -> [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            var out: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] = []
-            for u in 0..<units {
-                let suffix = RecurrentStack.unitSuffix(u, units: units, directions: directions)
-                for (name, path) in Cell.Parameters.tensorPaths {
-                    out.append((name + suffix, (\Self.units[u]).appending(path: path)))
-                }
+        /// Unit by unit. A single unit keeps the cell's own names (`W_hx`, `W_gx`, …); otherwise
+        /// PyTorch's suffixes: `W_gx_l0`, `W_gx_l1`, and `_reverse` for the backward direction.
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+            for u in units.indices {
+                let suffix = RecurrentStack.unitSuffix(u, units: units.count, directions: directions)
+                units[u].forEachTensor(pairedWith: other?.units[u]) { name, m, o in body(suffix.isEmpty ? name : name + suffix, &m, o) }
             }
-            return out
         }
     }
 
