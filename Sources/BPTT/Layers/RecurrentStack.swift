@@ -128,10 +128,9 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                 if useDropout {
                     resize(&ws.masks[l], count: T_, rows: B, cols: outputSize)
                     resize(&ws.inputs[l], count: T_, rows: B, cols: outputSize)
-                    let keep = 1 - dropout, scale = T(1 / keep)
                     for t in 0..<T_ {
-                        for i in 0..<ws.masks[l][t].count { ws.masks[l][t].data[i] = dropoutRNG!.uniform() < keep ? scale : 0 }
-                        multiply(below[t], ws.masks[l][t], into: &ws.inputs[l][t])          // (stacked.input)
+                        Dropout.forward(below[t], rate: dropout, rng: &dropoutRNG!, mask: &ws.masks[l][t],
+                                        into: &ws.inputs[l][t], draw: .keepBelowKeepRate)   // (stacked.input)
                     }
                     input = ws.inputs[l]
                 } else {
@@ -280,32 +279,12 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                         }
                     } else if directions == 2 { ws.dLower[t].add(ws.caches[l * directions + 1].dxs[T_ - 1 - t]) }  // (stacked.dinput)
                     if l > 0 && ws.droppedOut {
-                        ws.dLower[t].multiply(by: ws.masks[l][t])                                    // (stacked.ddrop)
+                        Dropout.backward(&ws.dLower[t], mask: ws.masks[l][t])                        // (stacked.ddrop)
                     }
                 }
             }
         }
         for t in 0..<T_ { ws.dOutputUsed[t] = false }
         ws.dFinalUsed = false
-    }
-}
-
-/// c = a ⊙ b (same shapes).
-func multiply<T: Scalar>(_ a: Matrix<T>, _ b: Matrix<T>, into c: inout Matrix<T>) {
-    precondition(a.count == b.count && a.count == c.count, "multiply: shape mismatch")
-    a.data.withUnsafeBufferPointer { a in
-        b.data.withUnsafeBufferPointer { b in
-            c.data.withUnsafeMutableBufferPointer { c in for i in 0..<c.count { c[i] = a[i] * b[i] } }
-        }
-    }
-}
-
-extension Matrix {
-    /// self ⊙= other
-    mutating func multiply(by other: Matrix) {
-        precondition(count == other.count, "multiply: shape mismatch")
-        data.withUnsafeMutableBufferPointer { d in
-            other.data.withUnsafeBufferPointer { o in for i in 0..<d.count { d[i] *= o[i] } }
-        }
     }
 }
