@@ -4,7 +4,9 @@ import BPTT
 /// One-tensor parameter set for exercising the optimisers.
 struct Toy: ParameterSet {
     var w: Matrix<Double>
-    static var tensorPaths: [(name: String, path: WritableKeyPath<Toy, Matrix<Double>>)] { [("w", \.w)] }
+    mutating func forEachTensor(pairedWith other: Toy?, _ body: (String, inout Matrix<Double>, Matrix<Double>?) -> Void) {
+        body("w", &w, other?.w)
+    }
 }
 
 final class OptimizerTests: XCTestCase {

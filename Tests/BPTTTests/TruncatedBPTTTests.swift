@@ -60,8 +60,8 @@ final class TruncatedBPTTTests: XCTestCase {
                 if n == 0 { dh0 = chunkWS.rnn.dh0 }
             }
         }
-        for (name, path) in Model.Parameters.tensorPaths {
-            for (a, b) in zip(truncated.grads[keyPath: path].data, expected[keyPath: path].data) {
+        for ((name, got), want) in zip(truncated.grads.namedTensorValues, expected.tensors) {
+            for (a, b) in zip(got.data, want.data) {
                 XCTAssertEqual(a, b, accuracy: 1e-12, "\(output) T=\(T) k=\(k) \(name)")
             }
         }

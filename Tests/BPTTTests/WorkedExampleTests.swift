@@ -259,7 +259,7 @@ enum WorkedExamples {
         var rng = RNG(seed: 1)
         let p = model.initialParameters(.xavier, rng: &rng)
         let targets = [[1]]
-        for (name, path) in RNNClassifier<Double>.Parameters.tensorPaths { e.add(name, p[keyPath: path]) }
+        for (name, t) in p.namedTensorValues { e.add(name, t) }
         e.add("x", xs.map { $0[0, 0] }); e.add("y", 1)
         var ws = RNNClassifier<Double>.Workspace()
         var grads = p.zeros()
@@ -277,7 +277,7 @@ enum WorkedExamples {
             model.lossAndGradient(Array(xs[t...]), targets: targets, h0: h[t], p, lossScale: 1, workspace: &w, grads: &g)
             e.add("dh_\(t)", w.rnn.dh0)
         }
-        for (name, path) in RNNClassifier<Double>.Parameters.tensorPaths { e.add("d" + name, grads[keyPath: path]) }
+        for (name, t) in grads.namedTensorValues { e.add("d" + name, t) }
         var w = RNNClassifier<Double>.Workspace(), last = p.zeros()
         model.lossAndGradient(xs, targets: targets, h0: nil, p, lossScale: 1, workspace: &w, grads: &last, truncation: 1)
         e.add("dW_hh_last_step_only", last.rnn.W_hh)
@@ -300,7 +300,7 @@ enum WorkedExamples {
         let cell = LSTM<Double>(inputSize: 1, hiddenSize: 2)
         var rng = RNG(seed: 2)
         let p = cell.initialParameters(.xavier, rng: &rng)
-        for (name, path) in LSTM<Double>.Parameters.tensorPaths { e.add(name, p[keyPath: path]) }
+        for (name, t) in p.namedTensorValues { e.add(name, t) }
         let R = row([1, -0.5])
         e.add("x", xs.map { $0[0, 0] }); e.add("R", R)
         var cache = LSTM<Double>.Cache(), grads = p.zeros()
@@ -320,7 +320,7 @@ enum WorkedExamples {
         }
         e.add("dh_0", cache.dh0); e.add("dc_0", cache.dc0!)
         e.add("dx", cache.dxs.map { $0[0, 0] })
-        for (name, path) in LSTM<Double>.Parameters.tensorPaths { e.add("d" + name, grads[keyPath: path]) }
+        for (name, t) in grads.namedTensorValues { e.add("d" + name, t) }
         return e
     }
 
@@ -330,7 +330,7 @@ enum WorkedExamples {
         let cell = GRU<Double>(inputSize: 1, hiddenSize: 2)
         var rng = RNG(seed: 3)
         let p = cell.initialParameters(.xavier, rng: &rng)
-        for (name, path) in GRU<Double>.Parameters.tensorPaths { e.add(name, p[keyPath: path]) }
+        for (name, t) in p.namedTensorValues { e.add(name, t) }
         let R = row([1, -0.5])
         e.add("x", xs.map { $0[0, 0] }); e.add("R", R)
         var cache = GRU<Double>.Cache(), grads = p.zeros()
@@ -348,7 +348,7 @@ enum WorkedExamples {
         }
         e.add("dh_0", cache.dh0)
         e.add("dx", cache.dxs.map { $0[0, 0] })
-        for (name, path) in GRU<Double>.Parameters.tensorPaths { e.add("d" + name, grads[keyPath: path]) }
+        for (name, t) in grads.namedTensorValues { e.add("d" + name, t) }
         return e
     }
 
@@ -358,7 +358,7 @@ enum WorkedExamples {
         let rnn = RNN<Double>(inputSize: 1, hiddenSize: 2)
         var rng = RNG(seed: 7)
         let p = rnn.initialParameters(.xavier, rng: &rng)
-        for (name, path) in RNN<Double>.Parameters.tensorPaths { e.add(name, p[keyPath: path]) }
+        for (name, t) in p.namedTensorValues { e.add(name, t) }
         let x = [[0.5, 1.5], [-1, 99], [2, -99]].map { Matrix<Double>(rows: 2, cols: 1, data: $0) }
         let lengths = [3, 1]
         e.add("lengths", lengths.map { Double($0) })
@@ -371,7 +371,7 @@ enum WorkedExamples {
         rnn.backward([nil, nil, R], p, cache: &cache, grads: &grads, inputGradients: true)
         for t in 1...3 { e.add("dx_\(t)", cache.dxs[t - 1]) }
         e.add("dh_0", cache.dh0)
-        for (name, path) in RNN<Double>.Parameters.tensorPaths { e.add("d" + name, grads[keyPath: path]) }
+        for (name, t) in grads.namedTensorValues { e.add("d" + name, t) }
         return e
     }
 
@@ -405,14 +405,14 @@ enum WorkedExamples {
         let model = MaskedAutoencoder<Double>(pixels: 4, hidden: [3], lossOn: .masked)
         var rng = RNG(seed: 5)
         let p = model.mlp.initialParameters(.xavier, rng: &rng)
-        for (name, t) in zip(p.names, p.tensors) { e.add(name, t) }
+        for (name, t) in p.namedTensorValues { e.add(name, t) }
         let x = row([0.1, 0.9, 0.4, 0.6]), m = row([0, 1, 0, 1])
         e.add("x", x); e.add("m", m)
         var ws = MaskedAutoencoder<Double>.Workspace(), grads = p.zeros()
         let loss = model.lossAndGradient(x, mask: m, p, workspace: &ws, grads: &grads, inputGradient: true)
         e.add("x_in", ws.xIn); e.add("xhat", ws.reconstruction); e.add("loss", loss)
         e.add("dx", ws.dx)
-        for (name, t) in zip(grads.names, grads.tensors) { e.add("d" + name, t) }
+        for (name, t) in grads.namedTensorValues { e.add("d" + name, t) }
         return e
     }
 
@@ -422,8 +422,8 @@ enum WorkedExamples {
         let gan = GAN<Double>(latent: 1, pixels: 2, generatorHidden: [2], discriminatorHidden: [2])
         var rng = RNG(seed: 6)
         let p = gan.initialParameters(.xavier, rng: &rng)
-        for (name, t) in zip(p.g.names, p.g.tensors) { e.add("G_" + name, t) }
-        for (name, t) in zip(p.d.names, p.d.tensors) { e.add("D_" + name, t) }
+        for (name, t) in p.g.namedTensorValues { e.add("G_" + name, t) }
+        for (name, t) in p.d.namedTensorValues { e.add("D_" + name, t) }
         let z = Matrix<Double>(rows: 2, cols: 1, data: [0.5, -1])
         let real = Matrix<Double>(rows: 2, cols: 2, data: [0.9, 0.1, 0.8, 0.2])
         e.add("z", z); e.add("x_real", real)
@@ -440,11 +440,11 @@ enum WorkedExamples {
         BCEWithLogitsLoss.backward(sFake, target: ones, scale: 0.5, into: &ds); e.add("ds_G", ds)
         var dD = p.d.zeros()
         gan.discriminatorBackward(real: real, fake: fake, p.d, workspace: &ws, grads: &dD)
-        for (name, t) in zip(dD.names, dD.tensors) { e.add("dD_" + name, t) }
+        for (name, t) in dD.namedTensorValues { e.add("dD_" + name, t) }
         var dG = p.g.zeros()
         gan.generatorStep(z, p, workspace: &ws, grads: &dG)
         e.add("dxhat", ws.dFake.dx)
-        for (name, t) in zip(dG.names, dG.tensors) { e.add("dG_" + name, t) }
+        for (name, t) in dG.namedTensorValues { e.add("dG_" + name, t) }
         return e
     }
 

@@ -24,10 +24,10 @@ public struct GRU<T: Scalar>: RecurrentCell {
         public var W_rx: Matrix<T>, W_rh: Matrix<T>, b_r: Matrix<T>    // H×D, H×H, 1×H
         public var W_zx: Matrix<T>, W_zh: Matrix<T>, b_z: Matrix<T>
         public var W_nx: Matrix<T>, W_nh: Matrix<T>, b_nx: Matrix<T>, b_nh: Matrix<T>
-        public static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            [("W_rx", \.W_rx), ("W_rh", \.W_rh), ("b_r", \.b_r),
-             ("W_zx", \.W_zx), ("W_zh", \.W_zh), ("b_z", \.b_z),
-             ("W_nx", \.W_nx), ("W_nh", \.W_nh), ("b_nx", \.b_nx), ("b_nh", \.b_nh)]
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+            body("W_rx", &W_rx, other?.W_rx); body("W_rh", &W_rh, other?.W_rh); body("b_r", &b_r, other?.b_r)
+            body("W_zx", &W_zx, other?.W_zx); body("W_zh", &W_zh, other?.W_zh); body("b_z", &b_z, other?.b_z)
+            body("W_nx", &W_nx, other?.W_nx); body("W_nh", &W_nh, other?.W_nh); body("b_nx", &b_nx, other?.b_nx); body("b_nh", &b_nh, other?.b_nh)
         }
     }
 

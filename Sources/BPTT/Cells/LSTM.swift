@@ -18,11 +18,11 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         public var W_ix: Matrix<T>, W_ih: Matrix<T>, b_i: Matrix<T>
         public var W_fx: Matrix<T>, W_fh: Matrix<T>, b_f: Matrix<T>
         public var W_ox: Matrix<T>, W_oh: Matrix<T>, b_o: Matrix<T>
-        public static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            [("W_gx", \.W_gx), ("W_gh", \.W_gh), ("b_g", \.b_g),
-             ("W_ix", \.W_ix), ("W_ih", \.W_ih), ("b_i", \.b_i),
-             ("W_fx", \.W_fx), ("W_fh", \.W_fh), ("b_f", \.b_f),
-             ("W_ox", \.W_ox), ("W_oh", \.W_oh), ("b_o", \.b_o)]
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+            body("W_gx", &W_gx, other?.W_gx); body("W_gh", &W_gh, other?.W_gh); body("b_g", &b_g, other?.b_g)
+            body("W_ix", &W_ix, other?.W_ix); body("W_ih", &W_ih, other?.W_ih); body("b_i", &b_i, other?.b_i)
+            body("W_fx", &W_fx, other?.W_fx); body("W_fh", &W_fh, other?.W_fh); body("b_f", &b_f, other?.b_f)
+            body("W_ox", &W_ox, other?.W_ox); body("W_oh", &W_oh, other?.W_oh); body("b_o", &b_o, other?.b_o)
         }
     }
 

@@ -12,8 +12,8 @@ public struct RNN<T: Scalar>: RecurrentCell {
         public var W_hx: Matrix<T>  // H × D
         public var W_hh: Matrix<T>  // H × H
         public var b_h: Matrix<T>   // 1 × H
-        public static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            [("W_hx", \.W_hx), ("W_hh", \.W_hh), ("b_h", \.b_h)]
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+            body("W_hx", &W_hx, other?.W_hx); body("W_hh", &W_hh, other?.W_hh); body("b_h", &b_h, other?.b_h)
         }
     }
 

@@ -35,9 +35,7 @@ public struct AutoencoderCheckCase {
         var ws = MaskedAutoencoder<Double>.Workspace()
         var grads = params.zeros()
         model.lossAndGradient(x, mask: mask, params, workspace: &ws, grads: &grads, inputGradient: true)
-        var tensors = zip(params.names, zip(params.tensors, grads.tensors)).map {
-            GradientCheck.Tensor(name: $0.0, value: $0.1.0, analytic: $0.1.1)
-        }
+        var tensors = params.checkTensors(analytic: grads)
         tensors.append(GradientCheck.Tensor(name: "x", value: x, analytic: ws.dx))
         let n = params.tensors.count
         return GradientCheck.run(tensors, step: step, stencil: stencil) { values in

@@ -107,9 +107,12 @@ public enum EpsilonSweep {
                                   grads: &grads, dropoutRNG: &none, inputGradients: true)
             let dxs = ws.stack.dxs
 
-            var p = params
+            var values = params.tensors
+            let gradients = grads.tensors
             func loss() -> Double {
                 var w = Model.Workspace()
+                var p = params
+                p.tensors = values
                 return model.forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, workspace: &w).lossSum * scale
             }
             // every parameter element and every input element, with its analytic gradient
@@ -119,15 +122,15 @@ public enum EpsilonSweep {
                 var errors: [Double] = [], medians: [Double] = []
                 for h in EpsilonSweep.steps {
                     var all: [Double] = []
-                    for path in params.parameterPaths.map(\.path) {
-                        for i in 0..<params[keyPath: path].count {
-                            let original = p[keyPath: path].data[i]
+                    for k in values.indices {
+                        for i in 0..<values[k].count {
+                            let original = values[k].data[i]
                             let n = GradientCheck.centralDifference(stencil, step: h) { offset in
-                                p[keyPath: path].data[i] = original + T(offset)
-                                defer { p[keyPath: path].data[i] = original }
+                                values[k].data[i] = original + T(offset)
+                                defer { values[k].data[i] = original }
                                 return loss()
                             }
-                            all.append(GradientCheck.relativeError(Double(grads[keyPath: path].data[i]), n))
+                            all.append(GradientCheck.relativeError(Double(gradients[k].data[i]), n))
                         }
                     }
                     for t in 0..<xs.count {
@@ -147,7 +150,7 @@ public enum EpsilonSweep {
                 }
                 series.append(Series(precision: T.typeName, stencil: stencil, maxRelError: errors, medianRelError: medians))
             }
-            elements = params.parameterPaths.reduce(0) { $0 + params[keyPath: $1.path].count } + xs.reduce(0) { $0 + $1.count }
+            elements = params.parameterCount + xs.reduce(0) { $0 + $1.count }
             return (elements, series)
         }
     }

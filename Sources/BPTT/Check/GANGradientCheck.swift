@@ -42,9 +42,7 @@ public struct GANCheckCase {
         var grads = params.d.zeros()
         gan.discriminatorBackward(real: real, fake: fake, params.d, workspace: &ws, grads: &grads, inputGradients: true)
         let dReal = ws.dReal.dx, dFake = ws.dFake.dx
-        var tensors = zip(params.d.names, zip(params.d.tensors, grads.tensors)).map {
-            GradientCheck.Tensor(name: "D." + $0.0, value: $0.1.0, analytic: $0.1.1)
-        }
+        var tensors = params.d.checkTensors(analytic: grads).map { GradientCheck.Tensor(name: "D." + $0.name, value: $0.value, analytic: $0.analytic) }
         tensors.append(GradientCheck.Tensor(name: "x_real", value: real, analytic: dReal))
         tensors.append(GradientCheck.Tensor(name: "x_fake", value: fake, analytic: dFake))
         let n = params.d.tensors.count
@@ -65,9 +63,7 @@ public struct GANCheckCase {
         gan.generate(z, params.g, workspace: &ws)
         var grads = params.g.zeros()
         gan.generatorStep(z, params, workspace: &ws, grads: &grads, inputGradient: true)
-        var tensors = zip(params.g.names, zip(params.g.tensors, grads.tensors)).map {
-            GradientCheck.Tensor(name: "G." + $0.0, value: $0.1.0, analytic: $0.1.1)
-        }
+        var tensors = params.g.checkTensors(analytic: grads).map { GradientCheck.Tensor(name: "G." + $0.name, value: $0.value, analytic: $0.analytic) }
         tensors.append(GradientCheck.Tensor(name: "z", value: z, analytic: ws.g.dx))
         let n = params.g.tensors.count
         return GradientCheck.run(tensors, step: step) { v in

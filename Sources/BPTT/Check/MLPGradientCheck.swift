@@ -94,9 +94,7 @@ public struct MLPCheckCase {
 
     public func check(step: Double = GradientCheck.defaultStep, stencil: GradientCheck.Stencil = .fivePoint) -> [GradientCheck.Result] {
         let a = analytic()
-        var tensors = zip(params.names, zip(params.tensors, a.grads.tensors)).map {
-            GradientCheck.Tensor(name: $0.0, value: $0.1.0, analytic: $0.1.1)
-        }
+        var tensors = params.checkTensors(analytic: a.grads)
         tensors.append(GradientCheck.Tensor(name: "x", value: x, analytic: a.dx))
         let n = params.tensors.count
         return GradientCheck.run(tensors, step: step, stencil: stencil) { values in

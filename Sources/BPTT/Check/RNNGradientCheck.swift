@@ -83,15 +83,13 @@ public struct RNNCheckCase {
                       tracer: Tracer? = nil) -> [GradientCheck.Result] {
         precondition(truncation == 0, "finite differences define full BPTT; check truncation with checkTruncated")
         let a = analytic(tracer: tracer)
-        let names = RNNClassifier<Double>.Parameters.tensorPaths
-        var tensors = names.map { GradientCheck.Tensor(name: $0.name, value: params[keyPath: $0.path], analytic: a.grads[keyPath: $0.path]) }
+        var tensors = params.checkTensors(analytic: a.grads)
         // inputs: one tensor "x" of shape (T·B)×D, rows ordered t-major
         tensors.append(GradientCheck.Tensor(name: "x", value: GradientCheck.stack(xs), analytic: GradientCheck.stack(a.dxs)))
         if let h0 { tensors.append(GradientCheck.Tensor(name: "h0", value: h0, analytic: a.dh0)) }
-        let np = names.count
+        let np = params.tensorCount
         return GradientCheck.run(tensors, step: step, stencil: stencil) { values in
-            var p = params
-            for (i, n) in names.enumerated() { p[keyPath: n.path] = values[i] }
+            let p = params.with(values)
             let x = GradientCheck.unstack(values[np], steps: length)
             return loss(params: p, xs: x, h0: h0 == nil ? nil : values[np + 1])
         }
@@ -101,7 +99,6 @@ public struct RNNCheckCase {
     /// parameters and gradients `{name: {shape, data}}` (biases shape [n]), and the loss.
     public func dump() -> JSON {
         let a = analytic()
-        let names = RNNClassifier<Double>.Parameters.tensorPaths
         let biasNames: Set<String> = ["b_h", "b_p"]
         let inputs: JSON = .array((0..<batch).map { b in
             .array((0..<length).map { t in .array((0..<input).map { d in .number(xs[t][b, d]) }) })
@@ -116,8 +113,8 @@ public struct RNNCheckCase {
             ("batch", .int(batch)), ("length", .int(length)), ("input", .int(input)),
             ("hidden", .int(hidden)), ("classes", .int(classes)),
             ("inputs", inputs), ("targets", targetsJSON), ("h0", h0JSON),
-            ("parameters", .object(names.map { ($0.name, JSON.tensor(params[keyPath: $0.path], vector: biasNames.contains($0.name))) })),
-            ("gradients", .object(names.map { ($0.name, JSON.tensor(a.grads[keyPath: $0.path], vector: biasNames.contains($0.name))) })),
+            ("parameters", .object(params.namedTensorValues.map { ($0.name, JSON.tensor($0.value, vector: biasNames.contains($0.name))) })),
+            ("gradients", .object(a.grads.namedTensorValues.map { ($0.name, JSON.tensor($0.value, vector: biasNames.contains($0.name))) })),
             ("loss_value", .number(a.loss)),
         ])
     }

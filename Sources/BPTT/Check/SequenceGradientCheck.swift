@@ -74,17 +74,15 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
     public func check(step: Double = GradientCheck.defaultStep, stencil: GradientCheck.Stencil = .fivePoint,
                       tracer: Tracer? = nil) -> [GradientCheck.Result] {
         let a = analytic(tracer: tracer)
-        let paths = params.parameterPaths
-        var tensors = paths.map { GradientCheck.Tensor(name: $0.name, value: params[keyPath: $0.path], analytic: a.grads[keyPath: $0.path]) }
+        var tensors = params.checkTensors(analytic: a.grads)
         tensors.append(GradientCheck.Tensor(name: "x", value: GradientCheck.stack(xs), analytic: GradientCheck.stack(a.dxs)))
         let units = model.stack.cells.count
         if let h0s { for u in 0..<units { tensors.append(.init(name: "h0" + suffix(u), value: h0s[u], analytic: a.dh0s[u])) } }
         if let c0s { for u in 0..<units { tensors.append(.init(name: "c0" + suffix(u), value: c0s[u], analytic: a.dc0s[u]!)) } }
-        let np = paths.count, T_ = spec.length
+        let np = params.tensorCount, T_ = spec.length
         let hasH0 = h0s != nil, hasC0 = c0s != nil
         return GradientCheck.run(tensors, step: step, stencil: stencil) { values in
-            var p = params
-            for (i, n) in paths.enumerated() { p[keyPath: n.path] = values[i] }
+            let p = params.with(values)
             let x = GradientCheck.unstack(values[np], steps: T_)
             let h = hasH0 ? Array(values[(np + 1)..<(np + 1 + units)]) : nil
             let c = hasC0 ? Array(values[(np + 1 + units)..<(np + 1 + 2 * units)]) : nil
@@ -96,7 +94,6 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
     /// single unit, or objects `{"h0_l0": …, "h0_l0_reverse": …}` for stacks.
     public func dump() -> JSON {
         let a = analytic()
-        let paths = params.parameterPaths
         let (B, T_, D, H) = (spec.batch, spec.length, spec.input, spec.hidden)
         let inputs: JSON = .array((0..<B).map { b in .array((0..<T_).map { t in .array((0..<D).map { d in .number(xs[t][b, d]) }) }) })
         let targetsJSON: JSON = spec.output == .last
@@ -116,8 +113,8 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
             ("batch", .int(B)), ("length", .int(T_)), ("input", .int(D)), ("hidden", .int(H)), ("classes", .int(spec.classes)),
             ("inputs", inputs), ("targets", targetsJSON), ("h0", states(h0s, "h0")),
             ("c0", model.stack.hasCellState ? states(c0s, "c0") : .null),
-            ("parameters", .object(paths.map { ($0.name, tensor($0.name, params[keyPath: $0.path])) })),
-            ("gradients", .object(paths.map { ($0.name, tensor($0.name, a.grads[keyPath: $0.path])) })),
+            ("parameters", .object(params.namedTensorValues.map { ($0.name, tensor($0.name, $0.value)) })),
+            ("gradients", .object(a.grads.namedTensorValues.map { ($0.name, tensor($0.name, $0.value)) })),
             ("loss_value", .number(a.loss)),
         ])
     }

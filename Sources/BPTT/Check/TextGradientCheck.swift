@@ -35,11 +35,9 @@ public struct SentimentCheckCase<Cell: RecurrentCell> where Cell.T == Double {
     public func check(step: Double = GradientCheck.defaultStep) -> [GradientCheck.Result] {
         var g: Model.Parameters? = params.zeros()
         _ = loss(params, grads: &g)
-        let paths = params.parameterPaths
-        let tensors = paths.map { GradientCheck.Tensor(name: $0.name, value: params[keyPath: $0.path], analytic: g![keyPath: $0.path]) }
+        let tensors = params.checkTensors(analytic: g!)
         return GradientCheck.run(tensors, step: step) { values in
-            var p = params
-            for (i, n) in paths.enumerated() { p[keyPath: n.path] = values[i] }
+            let p = params.with(values)
             var none: Model.Parameters? = nil
             return .init(loss: loss(p, grads: &none))
         }

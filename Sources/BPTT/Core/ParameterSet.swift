@@ -1,93 +1,115 @@
-import Foundation
-
 /// A part's learnable tensors, as named stored properties (`W_hh`, `b_h`, …).
 ///
-/// A conforming struct lists its tensors once, in a fixed order, with their names. Everything
-/// that must walk all parameters — zeroing gradients, the optimisers, gradient clipping,
-/// gradient checks, checkpoints and dumps — uses that one list. Gradients have the same type
-/// as the parameters, so `grads.W_hh` sits beside `params.W_hh`.
+/// A conforming struct writes one walk, `forEachTensor(pairedWith:_:)`, that hands over its
+/// tensors in a fixed order with their names. Everything that must visit all parameters —
+/// zeroing gradients, the optimisers, gradient clipping, gradient checks, checkpoints and dumps —
+/// goes through that one walk. Gradients have the same type as the parameters, so the walk can
+/// pair `params.W_hh` with `grads.W_hh`.
 public protocol ParameterSet {
     associatedtype T: Scalar
-    /// The tensors, in order, with their public names.
-    static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] { get }
-    /// The tensors of this value, in order. Defaults to `tensorPaths`; a set whose tensors are
-    /// known only at run time (a stack of N layers) lists them here instead.
-    var parameterPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] { get }
+    /// Calls `body` once per tensor, in the set's fixed order, with the tensor's public name,
+    /// the tensor itself (read or updated in place) and, when `other` is given (a set of the
+    /// same shapes, e.g. the gradients), the same tensor of `other`.
+    ///
+    /// A struct of tensors writes one line per tensor, `body("W_hh", &W_hh, other?.W_hh)`;
+    /// a struct of parts walks each part in turn.
+    mutating func forEachTensor(pairedWith other: Self?,
+                                _ body: (_ name: String, _ tensor: inout Matrix<T>, _ other: Matrix<T>?) -> Void)
 }
 
 extension ParameterSet {
-    public var parameterPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-        KeyPathCache.paths(Self.self) { Self.tensorPaths }
+    /// Every tensor with its name, to update in place.
+    public mutating func forEachTensor(_ body: (_ name: String, _ tensor: inout Matrix<T>) -> Void) {
+        forEachTensor(pairedWith: nil) { name, m, _ in body(name, &m) }
     }
-}
 
-/// The key-path lists, built once per type (and shape) and reused. A key path into a generic
-/// struct is instantiated by the runtime each time its literal runs — demangling, metadata
-/// lookups, allocation — and every optimiser step, clip and norm walks the list: that cost 16%
-/// of an LSTM training step before this cache.
-public enum KeyPathCache {
-    private struct Key: Hashable { let type: ObjectIdentifier; let shape: [Int] }
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var store: [Key: Any] = [:]
-
-    /// The list for `type` (and `shape`, e.g. layers and directions of a stack), built by `build`
-    /// the first time.
-    public static func paths<S: ParameterSet>(_ type: S.Type, shape: [Int] = [],
-                                              build: () -> [(name: String, path: WritableKeyPath<S, Matrix<S.T>>)])
-        -> [(name: String, path: WritableKeyPath<S, Matrix<S.T>>)] {
-        let key = Key(type: ObjectIdentifier(type), shape: shape)
-        lock.lock()
-        let found = store[key]
-        lock.unlock()
-        if let found { return found as! [(name: String, path: WritableKeyPath<S, Matrix<S.T>>)] }
-        let built = build()
-        lock.lock()
-        store[key] = built
-        lock.unlock()
-        return built
+    /// Every tensor with its name, read only. (Walks a copy of the set: the tensors' storage is
+    /// shared, not copied, since nothing writes to it.)
+    public func forEachTensorValue(_ body: (_ name: String, _ tensor: Matrix<T>) -> Void) {
+        var view = self
+        view.forEachTensor(pairedWith: nil) { name, m, _ in body(name, m) }
     }
-}
 
-extension ParameterSet {
-    public var tensorNames: [String] { parameterPaths.map(\.name) }
+    /// The tensors' names, in order.
+    public var tensorNames: [String] {
+        var out: [String] = []
+        forEachTensorValue { name, _ in out.append(name) }
+        return out
+    }
 
-    /// The tensors in order.
-    public var tensors: [Matrix<T>] { parameterPaths.map { self[keyPath: $0.path] } }
+    /// The tensors with their names, in order.
+    public var namedTensorValues: [(name: String, value: Matrix<T>)] {
+        var out: [(name: String, value: Matrix<T>)] = []
+        forEachTensorValue { name, m in out.append((name, m)) }
+        return out
+    }
+
+    /// The tensors in order; setting replaces every tensor (the count must match).
+    public var tensors: [Matrix<T>] {
+        get {
+            var out: [Matrix<T>] = []
+            forEachTensorValue { _, m in out.append(m) }
+            return out
+        }
+        set {
+            precondition(newValue.count == tensorCount, "\(Self.self) has \(tensorCount) tensors, given \(newValue.count)")
+            var i = 0
+            forEachTensor { _, m in m = newValue[i]; i += 1 }
+        }
+    }
+
+    /// Number of tensors.
+    public var tensorCount: Int {
+        var n = 0
+        forEachTensorValue { _, _ in n += 1 }
+        return n
+    }
 
     /// A set of the same shapes, all zero: the gradient accumulator.
     public func zeros() -> Self {
         var z = self
-        for (_, p) in parameterPaths { z[keyPath: p] = Matrix(zerosLike: self[keyPath: p]) }
+        z.forEachTensor { _, m in m = Matrix(zerosLike: m) }
         return z
     }
 
     /// Zeroes every tensor in place (no reallocation).
     public mutating func zero() {
-        for (_, p) in parameterPaths { self[keyPath: p].zero() }
+        forEachTensor { _, m in m.zero() }
     }
 
     /// self += other, tensor by tensor (summing shard gradients, in a fixed order).
     public mutating func add(_ other: Self) {
-        for (_, p) in parameterPaths { self[keyPath: p].add(other[keyPath: p]) }
+        forEachTensor(pairedWith: other) { _, m, o in m.add(o!) }
     }
 
     /// Number of scalars.
-    public var parameterCount: Int { parameterPaths.reduce(0) { $0 + self[keyPath: $1.path].count } }
+    public var parameterCount: Int {
+        var n = 0
+        forEachTensorValue { _, m in n += m.count }
+        return n
+    }
+
+    /// Σ over all tensors, in order, of Σ x².
+    public var sumOfSquares: Double {
+        var s = 0.0
+        forEachTensorValue { _, m in s += m.sumOfSquares }
+        return s
+    }
 
     /// √(Σ over all tensors of Σ x²): the global norm used for clipping.
-    public var globalNorm: Double { parameterPaths.reduce(0.0) { $0 + self[keyPath: $1.path].sumOfSquares }.squareRoot() }
+    public var globalNorm: Double { sumOfSquares.squareRoot() }
 
     /// Name of the first tensor holding a NaN or ±∞, if any.
     public var firstNonFiniteTensor: String? {
-        parameterPaths.first { !self[keyPath: $0.path].isFinite }?.name
+        var found: String? = nil
+        forEachTensorValue { name, m in if found == nil && !m.isFinite { found = name } }
+        return found
     }
 
-    /// The same parameters in another precision.
+    /// The same parameters in another precision, written into a set of the same layout.
     public func converted<Other: ParameterSet>(to other: Other) -> Other {
         var out = other
-        for ((_, p), (_, q)) in zip(parameterPaths, other.parameterPaths) {
-            out[keyPath: q] = self[keyPath: p].converted(to: Other.T.self)
-        }
+        out.tensors = tensors.map { $0.converted(to: Other.T.self) }
         return out
     }
 }

@@ -86,14 +86,12 @@ public struct Walkthrough: Sendable {
                                     classes: spec.classes, withH0: spec.withH0, seed: spec.seed)
         let tracer = Tracer()
         let a = c.analytic(tracer: tracer)
-        let names = RNNClassifier<Double>.Parameters.tensorPaths
-        var tensors = names.map { GradientCheck.Tensor(name: $0.name, value: c.params[keyPath: $0.path], analytic: a.grads[keyPath: $0.path]) }
+        var tensors = c.params.checkTensors(analytic: a.grads)
         tensors.append(.init(name: "x", value: GradientCheck.stack(c.xs), analytic: GradientCheck.stack(a.dxs)))
         if let h0 = c.h0 { tensors.append(.init(name: "h0", value: h0, analytic: a.dh0)) }
-        let np = names.count
+        let np = c.params.tensorCount
         let loss: ([Matrix<Double>]) -> GradientCheck.Evaluation = { values in
-            var p = c.params
-            for (i, n) in names.enumerated() { p[keyPath: n.path] = values[i] }
+            let p = c.params.with(values)
             return c.loss(params: p, xs: GradientCheck.unstack(values[np], steps: c.length), h0: c.h0 == nil ? nil : values[np + 1])
         }
         let phi = c.activation == .tanh ? "tanh" : "ReLU"
@@ -110,15 +108,13 @@ public struct Walkthrough: Sendable {
             let c = SequenceCheckCase(checkSpec, make: make)
             let tracer = Tracer()
             let a = c.analytic(tracer: tracer)
-            let paths = c.params.parameterPaths
-            var tensors = paths.map { GradientCheck.Tensor(name: $0.name, value: c.params[keyPath: $0.path], analytic: a.grads[keyPath: $0.path]) }
+            var tensors = c.params.checkTensors(analytic: a.grads)
             tensors.append(.init(name: "x", value: GradientCheck.stack(c.xs), analytic: GradientCheck.stack(a.dxs)))
             if let h0s = c.h0s { tensors.append(.init(name: "h0", value: h0s[0], analytic: a.dh0s[0])) }
             if let c0s = c.c0s { tensors.append(.init(name: "c0", value: c0s[0], analytic: a.dc0s[0]!)) }
-            let np = paths.count, hasH0 = c.h0s != nil, hasC0 = c.c0s != nil, T_ = checkSpec.length
+            let np = c.params.tensorCount, hasH0 = c.h0s != nil, hasC0 = c.c0s != nil, T_ = checkSpec.length
             let loss: ([Matrix<Double>]) -> GradientCheck.Evaluation = { values in
-                var p = c.params
-                for (i, n) in paths.enumerated() { p[keyPath: n.path] = values[i] }
+                let p = c.params.with(values)
                 return .init(loss: c.loss(params: p, xs: GradientCheck.unstack(values[np], steps: T_),
                                           h0s: hasH0 ? [values[np + 1]] : nil, c0s: hasC0 ? [values[np + 2]] : nil))
             }
@@ -156,9 +152,7 @@ public struct Walkthrough: Sendable {
         let c = MLPCheckCase.random(loss: .softmaxCE, hidden: .tanh, sizes: sizes, batch: spec.batch, seed: spec.seed)
         let tracer = Tracer()
         let a = c.analytic(tracer: tracer)
-        var tensors = zip(c.params.names, zip(c.params.tensors, a.grads.tensors)).map {
-            GradientCheck.Tensor(name: $0.0, value: $0.1.0, analytic: $0.1.1)
-        }
+        var tensors = c.params.checkTensors(analytic: a.grads)
         tensors.append(.init(name: "x", value: c.x, analytic: a.dx))
         let n = c.params.tensors.count
         let loss: ([Matrix<Double>]) -> GradientCheck.Evaluation = { values in

@@ -6,14 +6,28 @@
 ///
 /// Scaling by 1/(1 − p) while training keeps E[h] = a, so evaluation uses h = a unchanged.
 public enum Dropout {
-    /// Draws the scaled keep mask `r` from `rng` and writes h = a ⊙ r.
+    /// How one uniform draw u ∈ [0, 1) per element decides m. Both keep an element with
+    /// probability 1 − p; for the same draws they give different masks, and each model keeps
+    /// the rule it was trained with so that saved runs replay bit for bit.
+    public enum Draw: Sendable {
+        /// m = 0 when u < p (the MLPs and the sentiment model).
+        case dropBelowRate
+        /// m = 1 when u < 1 − p (between the levels of a `RecurrentStack`).
+        case keepBelowKeepRate
+    }
+
+    /// Draws the scaled keep mask `r` (one uniform per element, row-major) from `rng` and
+    /// writes h = a ⊙ r. a, r, h: same shape.
     public static func forward<T: Scalar>(_ a: Matrix<T>, rate p: Double, rng: inout RNG,
-                                          mask r: inout Matrix<T>, into h: inout Matrix<T>) {
+                                          mask r: inout Matrix<T>, into h: inout Matrix<T>, draw: Draw = .dropBelowRate) {
         precondition(p >= 0 && p < 1, "dropout rate must be in [0, 1)")
         ensure(&r, a.rows, a.cols)
         ensure(&h, a.rows, a.cols)
         let keep = T(1 / (1 - p))
-        for i in 0..<r.count { r.data[i] = rng.uniform() < p ? 0 : keep }
+        switch draw {
+        case .dropBelowRate: for i in 0..<r.count { r.data[i] = rng.uniform() < p ? 0 : keep }
+        case .keepBelowKeepRate: for i in 0..<r.count { r.data[i] = rng.uniform() < 1 - p ? keep : 0 }
+        }
         a.data.withUnsafeBufferPointer { a in
             r.data.withUnsafeBufferPointer { r in
                 h.data.withUnsafeMutableBufferPointer { h in

@@ -8,7 +8,9 @@ public struct Embedding<T: Scalar> {
     public struct Parameters: ParameterSet {
         public var W: Matrix<T>   // vocabulary × dim
         public init(W: Matrix<T>) { self.W = W }
-        public static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] { [("W", \.W)] }
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+            body("W", &W, other?.W)
+        }
     }
 
     public let vocabularySize: Int

@@ -5,8 +5,8 @@ public struct Linear<T: Scalar> {
     public struct Parameters: ParameterSet {
         public var W: Matrix<T>  // out × in
         public var b: Matrix<T>  // 1 × out
-        public static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            [("W", \.W), ("b", \.b)]
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+            body("W", &W, other?.W); body("b", &b, other?.b)
         }
     }
 

@@ -19,24 +19,13 @@ public struct RecurrentStack<Cell: RecurrentCell> {
         /// One cell's parameters per unit, level-major: unit (l, d) is `units[l · directions + d]`.
         public var units: [Cell.Parameters]
         public let directions: Int
-        public static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            preconditionFailure("RecurrentStack.Parameters: the tensors depend on the number of layers; use parameterPaths")
-        }
-        /// A single unit keeps the cell's own names (`W_hx`, `W_gx`, …); otherwise PyTorch's
-        /// suffixes: `W_gx_l0`, `W_gx_l1`, and `_reverse` for the backward direction.
-        public var parameterPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            let (count, directions) = (units.count, self.directions)
-            return KeyPathCache.paths(Self.self, shape: [count, directions]) { Self.paths(units: count, directions: directions) }
-        }
-        static func paths(units: Int, directions: Int) -> [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            var out: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] = []
-            for u in 0..<units {
-                let suffix = RecurrentStack.unitSuffix(u, units: units, directions: directions)
-                for (name, path) in Cell.Parameters.tensorPaths {
-                    out.append((name + suffix, (\Self.units[u]).appending(path: path)))
-                }
+        /// Unit by unit. A single unit keeps the cell's own names (`W_hx`, `W_gx`, …); otherwise
+        /// PyTorch's suffixes: `W_gx_l0`, `W_gx_l1`, and `_reverse` for the backward direction.
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+            for u in units.indices {
+                let suffix = RecurrentStack.unitSuffix(u, units: units.count, directions: directions)
+                units[u].forEachTensor(pairedWith: other?.units[u]) { name, m, o in body(suffix.isEmpty ? name : name + suffix, &m, o) }
             }
-            return out
         }
     }
 
@@ -139,10 +128,9 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                 if useDropout {
                     resize(&ws.masks[l], count: T_, rows: B, cols: outputSize)
                     resize(&ws.inputs[l], count: T_, rows: B, cols: outputSize)
-                    let keep = 1 - dropout, scale = T(1 / keep)
                     for t in 0..<T_ {
-                        for i in 0..<ws.masks[l][t].count { ws.masks[l][t].data[i] = dropoutRNG!.uniform() < keep ? scale : 0 }
-                        multiply(below[t], ws.masks[l][t], into: &ws.inputs[l][t])          // (stacked.input)
+                        Dropout.forward(below[t], rate: dropout, rng: &dropoutRNG!, mask: &ws.masks[l][t],
+                                        into: &ws.inputs[l][t], draw: .keepBelowKeepRate)   // (stacked.input)
                     }
                     input = ws.inputs[l]
                 } else {
@@ -291,32 +279,12 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                         }
                     } else if directions == 2 { ws.dLower[t].add(ws.caches[l * directions + 1].dxs[T_ - 1 - t]) }  // (stacked.dinput)
                     if l > 0 && ws.droppedOut {
-                        ws.dLower[t].multiply(by: ws.masks[l][t])                                    // (stacked.ddrop)
+                        Dropout.backward(&ws.dLower[t], mask: ws.masks[l][t])                        // (stacked.ddrop)
                     }
                 }
             }
         }
         for t in 0..<T_ { ws.dOutputUsed[t] = false }
         ws.dFinalUsed = false
-    }
-}
-
-/// c = a ⊙ b (same shapes).
-func multiply<T: Scalar>(_ a: Matrix<T>, _ b: Matrix<T>, into c: inout Matrix<T>) {
-    precondition(a.count == b.count && a.count == c.count, "multiply: shape mismatch")
-    a.data.withUnsafeBufferPointer { a in
-        b.data.withUnsafeBufferPointer { b in
-            c.data.withUnsafeMutableBufferPointer { c in for i in 0..<c.count { c[i] = a[i] * b[i] } }
-        }
-    }
-}
-
-extension Matrix {
-    /// self ⊙= other
-    mutating func multiply(by other: Matrix) {
-        precondition(count == other.count, "multiply: shape mismatch")
-        data.withUnsafeMutableBufferPointer { d in
-            other.data.withUnsafeBufferPointer { o in for i in 0..<d.count { d[i] *= o[i] } }
-        }
     }
 }

@@ -5,9 +5,15 @@
 ///     L_D = BCE(σ(D(x)), 1) + BCE(σ(D(G(z))), 0)          (gan.LD)
 ///     L_G = BCE(σ(D(G(z))), 1) = −mean log σ(D(G(z)))      (gan.LG)  the non-saturating loss
 public struct GAN<T: Scalar> {
-    public struct Parameters {
+    /// G's tensors named G.W1, G.b1, …, then D's named D.W1, D.b1, … (as in checkpoints).
+    public struct Parameters: ParameterSet {
         public var g: MLP<T>.Parameters
         public var d: MLP<T>.Parameters
+
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+            g.forEachTensor(pairedWith: other?.g) { name, m, o in body("G." + name, &m, o) }
+            d.forEachTensor(pairedWith: other?.d) { name, m, o in body("D." + name, &m, o) }
+        }
     }
 
     public let latent: Int

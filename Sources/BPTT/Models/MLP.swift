@@ -16,28 +16,15 @@ public struct MLP<T: Scalar> {
         public var dropout: Double
     }
 
-    /// Weights and biases of every layer, named W1, b1, W2, b2, … in the order of the layers.
-    public struct Parameters {
+    /// Weights and biases of every layer, named W1, b1, W2, b2, … in the order of the layers
+    /// (W_l n_l × n_{l−1}, b_l 1 × n_l).
+    public struct Parameters: ParameterSet {
         public var layers: [Linear<T>.Parameters]
 
-        public var names: [String] { layers.indices.flatMap { ["W\($0 + 1)", "b\($0 + 1)"] } }
-        /// The tensors in the order of `names`.
-        public var tensors: [Matrix<T>] {
-            get { layers.flatMap { [$0.W, $0.b] } }
-            set {
-                precondition(newValue.count == 2 * layers.count, "MLP has \(2 * layers.count) tensors")
-                for l in layers.indices { layers[l].W = newValue[2 * l]; layers[l].b = newValue[2 * l + 1] }
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+            for l in layers.indices {
+                body("W\(l + 1)", &layers[l].W, other?.layers[l].W); body("b\(l + 1)", &layers[l].b, other?.layers[l].b)
             }
-        }
-        public func zeros() -> Parameters { Parameters(layers: layers.map { $0.zeros() }) }
-        public mutating func zero() { for l in layers.indices { layers[l].zero() } }
-        public mutating func add(_ o: Parameters) { for l in layers.indices { layers[l].add(o.layers[l]) } }
-        public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
-        public var sumOfSquares: Double { layers.reduce(0) { $0 + $1.W.sumOfSquares + $1.b.sumOfSquares } }
-        public var globalNorm: Double { sumOfSquares.squareRoot() }
-        public var isFinite: Bool { layers.allSatisfy { $0.W.isFinite && $0.b.isFinite } }
-        public func converted<U: Scalar>(to: U.Type) -> MLP<U>.Parameters {
-            MLP<U>.Parameters(layers: layers.map { .init(W: $0.W.converted(to: U.self), b: $0.b.converted(to: U.self)) })
         }
     }
 
@@ -180,30 +167,5 @@ public struct MLP<T: Scalar> {
             for v in c.z[l].data { m = Swift.min(m, Swift.abs(Double(v))) }
         }
         return m
-    }
-}
-
-/// One optimiser per layer: the rules are elementwise, so this equals one optimiser over all
-/// tensors; clipping uses the global norm over all layers.
-public struct MLPOptimizer<T: Scalar> {
-    public var perLayer: [Optimizer<Linear<T>.Parameters>]
-    public init(_ config: OptimizerConfig, layers: Int) {
-        perLayer = Array(repeating: Optimizer(config), count: layers)
-    }
-    public mutating func update(_ p: inout MLP<T>.Parameters, grads: MLP<T>.Parameters) {
-        for l in perLayer.indices { perLayer[l].update(&p.layers[l], grads: grads.layers[l]) }
-    }
-}
-
-extension MLP.Parameters {
-    /// Clips the global norm to `maxNorm` (PyTorch's rule); returns the norm before clipping.
-    @discardableResult
-    public mutating func clipNorm(_ maxNorm: Double) -> Double {
-        let norm = globalNorm                                                     // (optimizers.clip)
-        let coef = maxNorm / (norm + 1e-6)
-        if coef < 1 {
-            for l in layers.indices { layers[l].W.scale(by: T(coef)); layers[l].b.scale(by: T(coef)) }   // (optimizers.clip)
-        }
-        return norm
     }
 }

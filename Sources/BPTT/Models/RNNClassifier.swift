@@ -14,11 +14,9 @@ public struct RNNClassifier<T: Scalar> {
     public struct Parameters: ParameterSet {
         public var rnn: RNN<T>.Parameters
         public var readout: Linear<T>.Parameters
-        public static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            RNN<T>.Parameters.tensorPaths.map { ($0.name, (\Self.rnn).appending(path: $0.path)) } + [
-                ("W_ph", \.readout.W),
-                ("b_p", \.readout.b),
-            ]
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+            rnn.forEachTensor(pairedWith: other?.rnn, body)
+            body("W_ph", &readout.W, other?.readout.W); body("b_p", &readout.b, other?.readout.b)
         }
     }
 

@@ -41,16 +41,11 @@ public struct SentimentClassifier<Cell: RecurrentCell> {
         public var embedding: Embedding<T>.Parameters
         public var stack: Stack.Parameters
         public var dense: Linear<T>.Parameters
-        public static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            preconditionFailure("SentimentClassifier.Parameters: use parameterPaths")
-        }
-        public var parameterPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            let stack = self.stack
-            return KeyPathCache.paths(Self.self, shape: [stack.units.count, stack.directions]) {
-                [("W_emb", \Self.embedding.W)]
-                    + stack.parameterPaths.map { ($0.name, (\Self.stack).appending(path: $0.path)) }
-                    + [("W_out", \.dense.W), ("b_out", \.dense.b)]
-            }
+        /// W_emb (V × E), the stack's tensors, then W_out (1 × H·directions) and b_out (1 × 1).
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+            body("W_emb", &embedding.W, other?.embedding.W)
+            stack.forEachTensor(pairedWith: other?.stack, body)
+            body("W_out", &dense.W, other?.dense.W); body("b_out", &dense.b, other?.dense.b)
         }
     }
 

@@ -13,15 +13,10 @@ public struct SequenceClassifier<Cell: RecurrentCell> {
     public struct Parameters: ParameterSet {
         public var stack: Stack.Parameters
         public var readout: Linear<T>.Parameters
-        public static var tensorPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            preconditionFailure("SequenceClassifier.Parameters: the tensors depend on the number of layers; use parameterPaths")
-        }
-        public var parameterPaths: [(name: String, path: WritableKeyPath<Self, Matrix<T>>)] {
-            let stack = self.stack
-            return KeyPathCache.paths(Self.self, shape: [stack.units.count, stack.directions]) {
-                stack.parameterPaths.map { ($0.name, (\Self.stack).appending(path: $0.path)) }
-                    + [("W_ph", \.readout.W), ("b_p", \.readout.b)]
-            }
+        /// The stack's tensors, then the readout's W_ph (K × H·directions) and b_p (1 × K).
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+            stack.forEachTensor(pairedWith: other?.stack, body)
+            body("W_ph", &readout.W, other?.readout.W); body("b_p", &readout.b, other?.readout.b)
         }
     }
 

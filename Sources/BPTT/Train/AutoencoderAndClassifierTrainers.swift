@@ -100,7 +100,7 @@ public final class AutoencoderTrainer: ImageTrainerState {
     public let dataSpec: String
     public let model: MaskedAutoencoder<Float>
     public internal(set) var params: MLP<Float>.Parameters
-    var optimizer: MLPOptimizer<Float>
+    var optimizer: Optimizer<MLP<Float>.Parameters>
     var rng: RNG
     public internal(set) var schedule: EpochSchedule
     public internal(set) var history: [EpochRecord] = []
@@ -213,7 +213,7 @@ public final class ClassifierTrainer: ImageTrainerState {
     public let dataSpec: String
     public let mlp: MLP<Float>
     public internal(set) var params: MLP<Float>.Parameters
-    var optimizer: MLPOptimizer<Float>
+    var optimizer: Optimizer<MLP<Float>.Parameters>
     var rng: RNG
     public internal(set) var schedule: EpochSchedule
     public internal(set) var history: [EpochRecord] = []

@@ -239,32 +239,35 @@ struct ByteReader {
 }
 
 extension ParameterSet {
-    /// The tensors with their names, in Float32 (checkpoint payload).
-    public func namedTensors() -> [Checkpoint.NamedTensor] {
-        parameterPaths.map { .init($0.name, self[keyPath: $0.path].converted(to: Float.self)) }
+    /// The tensors with their names (`prefix` + name), in Float32 (checkpoint payload).
+    public func namedTensors(prefix: String = "") -> [Checkpoint.NamedTensor] {
+        var out: [Checkpoint.NamedTensor] = []
+        forEachTensorValue { name, m in out.append(.init(prefix + name, m.converted(to: Float.self))) }
+        return out
     }
 
-    /// Replaces every tensor with the checkpoint's, checking names and shapes first, so a
-    /// checkpoint of another model or size is refused before anything changes.
-    public mutating func load(_ tensors: [Checkpoint.NamedTensor], source: String) throws {
-        let paths = parameterPaths
-        guard tensors.map(\.name) == paths.map(\.name) else {
-            throw BPTTError.input("\(source): holds tensors \(tensors.map(\.name).joined(separator: ",")), this model has \(paths.map(\.name).joined(separator: ","))")
+    /// Replaces every tensor with the saved ones named `prefix` + name (the others are ignored),
+    /// checking names and shapes first, so a checkpoint of another model or size is refused
+    /// before anything changes.
+    public mutating func load(_ saved: [Checkpoint.NamedTensor], prefix: String = "", source: String) throws {
+        let given = prefix.isEmpty ? saved : saved.filter { $0.name.hasPrefix(prefix) }
+        let mine = namedTensorValues
+        let expected = mine.map { prefix + $0.name }
+        guard given.map(\.name) == expected else {
+            throw BPTTError.input("\(source): holds tensors \(given.map(\.name).joined(separator: ",")), this model has \(expected.joined(separator: ","))")
         }
-        for (t, p) in zip(tensors, paths) {
-            let m = self[keyPath: p.path]
-            guard t.value.rows == m.rows, t.value.cols == m.cols else {
-                throw BPTTError.input("\(source): tensor \(t.name) is \(t.value.rows)x\(t.value.cols), this model needs \(m.rows)x\(m.cols)")
-            }
+        for (t, m) in zip(given, mine.map(\.value)) where t.value.rows != m.rows || t.value.cols != m.cols {
+            throw BPTTError.input("\(source): tensor \(t.name) is \(t.value.rows)x\(t.value.cols), this model needs \(m.rows)x\(m.cols)")
         }
-        for (t, p) in zip(tensors, paths) { self[keyPath: p.path] = t.value.converted(to: T.self) }
+        tensors = given.map { $0.value.converted(to: T.self) }
     }
 }
 
 extension Optimizer {
-    /// The optimiser's state for a checkpoint.
-    public func checkpointState(like params: P) -> (kind: String, step: Int, s1: [Checkpoint.NamedTensor], s2: [Checkpoint.NamedTensor]) {
-        let names = params.tensorNames
+    /// The optimiser's state for a checkpoint, each state tensor named like its parameter
+    /// (`prefix` + name).
+    public func checkpointState(like params: P, prefix: String = "") -> (kind: String, step: Int, s1: [Checkpoint.NamedTensor], s2: [Checkpoint.NamedTensor]) {
+        let names = params.tensorNames.map { prefix + $0 }
         return (config.kind.rawValue, step,
                 zip(names, s1).map { .init($0, $1.converted(to: Float.self)) },
                 zip(names, s2).map { .init($0, $1.converted(to: Float.self)) })
@@ -275,16 +278,22 @@ extension Optimizer {
         guard c.optimizerKind == config.kind.rawValue else {
             throw BPTTError.input("\(source): optimiser state is \(c.optimizerKind), the run uses \(config.kind.rawValue)")
         }
+        try self.init(config, like: params, step: c.optimizerStep, s1: c.optimizerState1, s2: c.optimizerState2, source: source)
+    }
+
+    /// Restores `step` updates' worth of state from the saved tensors named `prefix` + name
+    /// (the others are ignored), checking their shapes against `params`.
+    public init(_ config: OptimizerConfig, like params: P, step: Int, s1: [Checkpoint.NamedTensor],
+                s2: [Checkpoint.NamedTensor], prefix: String = "", source: String) throws {
         let shapes = params.tensors
-        func convert(_ ts: [Checkpoint.NamedTensor], required: Bool) throws -> [Matrix<P.T>] {
-            if ts.isEmpty && (!required || c.optimizerStep == 0) { return [] }
-            guard ts.count == shapes.count, zip(ts, shapes).allSatisfy({ $0.value.rows == $1.rows && $0.value.cols == $1.cols }) else {
+        func pick(_ ts: [Checkpoint.NamedTensor], needed: Bool) throws -> [Matrix<P.T>] {
+            let mine = prefix.isEmpty ? ts : ts.filter { $0.name.hasPrefix(prefix) }
+            if mine.isEmpty && (!needed || step == 0) { return [] }
+            guard mine.count == shapes.count, zip(mine, shapes).allSatisfy({ $0.value.rows == $1.rows && $0.value.cols == $1.cols }) else {
                 throw BPTTError.input("\(source): optimiser state does not match the model's tensors")
             }
-            return ts.map { $0.value.converted(to: P.T.self) }
+            return mine.map { $0.value.converted(to: P.T.self) }
         }
-        self.init(config, step: c.optimizerStep,
-                  s1: try convert(c.optimizerState1, required: true),
-                  s2: try convert(c.optimizerState2, required: config.kind == .adam))
+        self.init(config, step: step, s1: try pick(s1, needed: true), s2: try pick(s2, needed: config.kind == .adam))
     }
 }

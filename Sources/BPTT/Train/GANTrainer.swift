@@ -44,7 +44,7 @@ public final class GANTrainer {
     public let data: ImageDataset
     public let gan: GAN<Float>
     public private(set) var params: GAN<Float>.Parameters
-    var optG: MLPOptimizer<Float>, optD: MLPOptimizer<Float>
+    var optG: Optimizer<MLP<Float>.Parameters>, optD: Optimizer<MLP<Float>.Parameters>
     var rng: RNG
     var ws: [GAN<Float>.Workspace]
     var gradsG: [MLP<Float>.Parameters], gradsD: [MLP<Float>.Parameters]   // per shard; [0] receives the sum
@@ -65,8 +65,8 @@ public final class GANTrainer {
         var rng = RNG(seed: config.seed)
         params = gan.initialParameters(config.initializer, rng: &rng)
         self.rng = rng.split()
-        optG = MLPOptimizer(config.optimizer, layers: gan.generator.layers.count)
-        optD = MLPOptimizer(config.optimizer, layers: gan.discriminator.layers.count)
+        optG = Optimizer(config.optimizer)
+        optD = Optimizer(config.optimizer)
         let S = min(Self.shards, config.batch)
         ws = Array(repeating: GAN<Float>.Workspace(), count: S)
         gradsG = Array(repeating: params.g.zeros(), count: S)
@@ -166,7 +166,7 @@ public final class GANTrainer {
         optG.update(&params.g, grads: gradsG[0])
         step += 1
         var stats = GANStepStats(step: step, lossD: lossD, lossG: lossG, trainedD: trainD)
-        if let bad = params.g.firstNonFiniteTensor.map({ "G." + $0 }) ?? params.d.firstNonFiniteTensor.map({ "D." + $0 }) {
+        if let bad = params.firstNonFiniteTensor {
             stats.nonFinite = "parameter \(bad) after the update"
         }
         return stats
@@ -174,10 +174,10 @@ public final class GANTrainer {
 
     /// The whole run: G and D, both optimisers' state, the run's stream, the step and D's step count.
     public func checkpoint() -> Checkpoint {
-        let og = optG.checkpointState(prefix: "G."), od = optD.checkpointState(prefix: "D.")
+        let og = optG.checkpointState(like: params.g, prefix: "G."), od = optD.checkpointState(like: params.d, prefix: "D.")
         let run = SavedRun(config: config, data: dataIdentity, counters: ["d_steps": dSteps])
         return Checkpoint(model: Self.model, config: run.json, step: step,
-                          tensors: params.g.namedTensors(prefix: "G.") + params.d.namedTensors(prefix: "D."),
+                          tensors: params.namedTensors(),
                           optimizerKind: config.optimizer.kind.rawValue, optimizerStep: step,
                           optimizerState1: og.s1 + od.s1, optimizerState2: og.s2 + od.s2, rngs: [("data", rng)])
     }
@@ -204,8 +204,8 @@ public final class GANTrainer {
         var p = params
         try p.g.load(c.tensors, prefix: "G.", source: source)
         try p.d.load(c.tensors, prefix: "D.", source: source)
-        let og = try MLPOptimizer<Float>(config.optimizer, like: p.g, step: c.step, s1: c.optimizerState1, s2: c.optimizerState2, prefix: "G.", source: source)
-        let od = try MLPOptimizer<Float>(config.optimizer, like: p.d, step: dSteps, s1: c.optimizerState1, s2: c.optimizerState2, prefix: "D.", source: source)
+        let og = try Optimizer(config.optimizer, like: p.g, step: c.step, s1: c.optimizerState1, s2: c.optimizerState2, prefix: "G.", source: source)
+        let od = try Optimizer(config.optimizer, like: p.d, step: dSteps, s1: c.optimizerState1, s2: c.optimizerState2, prefix: "D.", source: source)
         params = p
         optG = og
         optD = od
@@ -235,8 +235,7 @@ public enum GeneratorCheckpoint {
                             params: MLP<Float>.Parameters, step: Int = 0) throws {
         let config = JSON.object([("latent", .int(latent)), ("sizes", .array(sizes.map { .int($0) })),
                                   ("height", .int(height)), ("width", .int(width)), ("slope", .number(slope))]).serialized()
-        let tensors = zip(params.names, params.tensors).map { Checkpoint.NamedTensor($0.0, $0.1) }
-        try Checkpoint(model: model, config: config, step: step, tensors: tensors, optimizerKind: "none", optimizerStep: 0,
+        try Checkpoint(model: model, config: config, step: step, tensors: params.namedTensors(), optimizerKind: "none", optimizerStep: 0,
                        optimizerState1: [], optimizerState2: [], rngs: []).write(to: path)
     }
 
@@ -251,8 +250,8 @@ public enum GeneratorCheckpoint {
         let gan = GAN<Float>(latent: latent, pixels: h * w, generatorHidden: Array(sizes.dropFirst().dropLast()), slope: slope)
         var rng = RNG(seed: 0)
         var p = gan.generator.initialParameters(.pytorch, rng: &rng)   // shapes only; overwritten below
-        guard c.tensors.map(\.name) == p.names else {
-            throw BPTTError.input("\(path): generator tensors \(c.tensors.map(\.name)), expected \(p.names)")
+        guard c.tensors.map(\.name) == p.tensorNames else {
+            throw BPTTError.input("\(path): generator tensors \(c.tensors.map(\.name)), expected \(p.tensorNames)")
         }
         for (t, expected) in zip(c.tensors, p.tensors) where t.value.rows != expected.rows || t.value.cols != expected.cols {
             throw BPTTError.input("\(path): tensor \(t.name) is \(t.value.rows)×\(t.value.cols), expected \(expected.rows)×\(expected.cols)")

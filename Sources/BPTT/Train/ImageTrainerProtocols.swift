@@ -66,11 +66,11 @@ extension ImageTrainer {
 /// A new run of `mlp`: the parameters drawn from the seed's stream, which then splits off the run's
 /// stream (shuffles, dropout, masks); a fresh optimiser; shuffled epochs over `count` training images.
 func newImageRun(_ mlp: MLP<Float>, _ config: some ImageTrainerConfig, count: Int)
-    -> (params: MLP<Float>.Parameters, optimizer: MLPOptimizer<Float>, rng: RNG, schedule: EpochSchedule) {
+    -> (params: MLP<Float>.Parameters, optimizer: Optimizer<MLP<Float>.Parameters>, rng: RNG, schedule: EpochSchedule) {
     var rng = RNG(seed: config.seed)
     let params = mlp.initialParameters(config.initializer, rng: &rng)
     let runRNG = rng.split()
-    return (params, MLPOptimizer(config.optimizer, layers: mlp.layers.count), runRNG,
+    return (params, Optimizer(config.optimizer), runRNG,
             EpochSchedule(count: count, batch: config.batch, shuffle: .freshEachEpoch, rng: runRNG))
 }
 
@@ -78,7 +78,7 @@ func newImageRun(_ mlp: MLP<Float>, _ config: some ImageTrainerConfig, count: In
 protocol ImageTrainerState: ImageTrainer {
     var dataSpec: String { get }
     var params: MLP<Float>.Parameters { get set }
-    var optimizer: MLPOptimizer<Float> { get set }
+    var optimizer: Optimizer<MLP<Float>.Parameters> { get set }
     var rng: RNG { get set }
     var schedule: EpochSchedule { get set }
     var history: [EpochRecord] { get set }
@@ -88,7 +88,7 @@ protocol ImageTrainerState: ImageTrainer {
 extension ImageTrainerState {
     /// The whole run: parameters, optimiser state, the run's stream, where it stands in its epoch, its curve.
     func wholeRunCheckpoint() -> Checkpoint {
-        let o = optimizer.checkpointState()
+        let o = optimizer.checkpointState(like: params)
         let run = SavedRun(config: config, data: DataIdentity(data, spec: dataSpec), cursor: schedule.cursor, history: history)
         return Checkpoint(model: Self.model, config: run.json, step: step, tensors: params.namedTensors(),
                           optimizerKind: config.optimizer.kind.rawValue, optimizerStep: o.step, optimizerState1: o.s1,
@@ -104,8 +104,8 @@ extension ImageTrainerState {
         self.init(config, data: data, dataSpec: run.data.spec)
         var p = params
         try p.load(c.tensors, source: source)
-        let o = try MLPOptimizer<Float>(config.optimizer, like: p, step: c.optimizerStep, s1: c.optimizerState1,
-                                        s2: c.optimizerState2, source: source)
+        let o = try Optimizer(config.optimizer, like: p, step: c.optimizerStep, s1: c.optimizerState1,
+                              s2: c.optimizerState2, source: source)
         guard let r = c.rng("data"), let anchor = c.rng("epoch") else { throw BPTTError.input("\(source): the checkpoint has no data/epoch random streams") }
         try schedule.restore(run.cursor, anchor: anchor, source: source)
         guard schedule.step == c.step else { throw BPTTError.input("\(source): step \(c.step) does not match the epoch position") }

@@ -48,30 +48,33 @@ public struct Optimizer<P: ParameterSet> {
         self.s2 = s2
     }
 
-    /// θ ← update(θ, g) for every tensor.
+    /// θ ← update(θ, g) for every tensor: one walk over the parameters paired with the gradients,
+    /// the i-th tensor with the i-th state tensors. Every buffer is updated in place.
     public mutating func update(_ params: inout P, grads: P) {
-        let paths = params.parameterPaths
         if s1.isEmpty {
-            s1 = paths.map { Matrix(zerosLike: params[keyPath: $0.path]) }
-            s2 = config.kind == .adam ? paths.map { Matrix(zerosLike: params[keyPath: $0.path]) } : []
+            s1 = params.tensors.map { Matrix(zerosLike: $0) }
+            s2 = config.kind == .adam ? params.tensors.map { Matrix(zerosLike: $0) } : []
         }
         step += 1
-        for (i, (_, path)) in paths.enumerated() {
-            // The tensor is moved out and back, so its buffer stays uniquely referenced and is
-            // updated in place (an inout access through a key path copied every tensor, every step).
-            var theta = params[keyPath: path]
-            params[keyPath: path] = Matrix(rows: 0, cols: 0)
-            if config.kind == .adam {
-                update(&theta, grads[keyPath: path], &s1[i], &s2[i])
+        // The state is moved out while the walk runs, so its buffers stay uniquely referenced.
+        var m = s1, v = s2
+        s1 = []; s2 = []
+        let (config, step, adam) = (self.config, self.step, self.config.kind == .adam)
+        var unused = Matrix<T>(rows: 0, cols: 0)
+        var i = 0
+        params.forEachTensor(pairedWith: grads) { _, theta, grad in
+            if adam {
+                Self.update(config, step: step, &theta, grad!, &m[i], &v[i])
             } else {
-                var unused = Matrix<T>(rows: 0, cols: 0)
-                update(&theta, grads[keyPath: path], &s1[i], &unused)
+                Self.update(config, step: step, &theta, grad!, &m[i], &unused)
             }
-            params[keyPath: path] = theta
+            i += 1
         }
+        s1 = m; s2 = v
     }
 
-    private func update(_ theta: inout Matrix<T>, _ grad: Matrix<T>, _ s1: inout Matrix<T>, _ s2: inout Matrix<T>) {
+    private static func update(_ config: OptimizerConfig, step: Int, _ theta: inout Matrix<T>, _ grad: Matrix<T>,
+                               _ s1: inout Matrix<T>, _ s2: inout Matrix<T>) {
         let lr = T(config.lr), eps = T(config.epsilon), wd = T(config.weightDecay)
         let mu = T(config.momentum), alpha = T(config.alpha)
         let beta1 = T(config.beta1), beta2 = T(config.beta2)
@@ -177,10 +180,12 @@ public struct Optimizer<P: ParameterSet> {
 /// Returns the norm before clipping.
 @discardableResult
 public func clipGradientNorm<P: ParameterSet>(_ grads: inout P, maxNorm: Double) -> Double {
-    let norm = grads.globalNorm                                                // (optimizers.clip)
+    var sum = 0.0
+    grads.forEachTensor { _, g in sum += g.sumOfSquares }
+    let norm = sum.squareRoot()                                                // (optimizers.clip)
     let coef = maxNorm / (norm + 1e-6)
     if coef < 1 {
-        for (_, p) in grads.parameterPaths { grads[keyPath: p].scale(by: P.T(coef)) }  // (optimizers.clip)
+        grads.forEachTensor { _, g in g.scale(by: P.T(coef)) }                 // (optimizers.clip)
     }
     return norm
 }

@@ -1,8 +1,9 @@
 import Foundation
 
 // What every resumable training command shares: where an epoch-based run stands (so that a
-// checkpoint can be taken between any two batches and resumed bit for bit), the run's record
-// stored as the checkpoint's configuration, and the MLP models' tensors and optimiser state.
+// checkpoint can be taken between any two batches and resumed bit for bit) and the run's record
+// stored as the checkpoint's configuration. Tensors and optimiser state are saved as for every
+// model (`Checkpoint.swift`).
 
 /// Where an epoch-based run stands. `epoch` epochs are complete; `batch` batches of the next one
 /// are done, with these running sums. A checkpoint taken at an epoch boundary has `batch == 0`.
@@ -176,68 +177,6 @@ public struct SavedRun<Config: Codable & Equatable>: Codable, Equatable {
     public func checkData(_ now: DataIdentity, source: String) throws {
         guard now.source == data.source, now.train == data.train, now.test == data.test, now.shape == data.shape else {
             throw BPTTError.input("\(source): saved for data \(data.description), but the data now is \(now.description)")
-        }
-    }
-}
-
-// MARK: - MLP tensors and optimiser state
-
-extension MLP.Parameters {
-    /// The tensors with their names (`prefix` + W1, b1, …), in Float32.
-    public func namedTensors(prefix: String = "") -> [Checkpoint.NamedTensor] {
-        zip(names, tensors).map { .init(prefix + $0.0, $0.1.converted(to: Float.self)) }
-    }
-
-    /// Name of the first tensor holding a NaN or ±∞, if any.
-    public var firstNonFiniteTensor: String? {
-        zip(names, tensors).first { !$0.1.isFinite }?.0
-    }
-
-    /// Replaces every tensor with the saved ones named `prefix` + W1, b1, …, checking names and
-    /// shapes first (nothing changes on a mismatch).
-    public mutating func load(_ saved: [Checkpoint.NamedTensor], prefix: String = "", source: String) throws {
-        let mine = tensors
-        let expected = names.map { prefix + $0 }
-        let given = saved.filter { $0.name.hasPrefix(prefix) }
-        guard given.map(\.name) == expected else {
-            throw BPTTError.input("\(source): holds tensors \(given.map(\.name).joined(separator: ",")), this model has \(expected.joined(separator: ","))")
-        }
-        for (t, m) in zip(given, mine) where t.value.rows != m.rows || t.value.cols != m.cols {
-            throw BPTTError.input("\(source): tensor \(t.name) is \(t.value.rows)x\(t.value.cols), this model needs \(m.rows)x\(m.cols)")
-        }
-        tensors = given.map { $0.value.converted(to: T.self) }
-    }
-}
-
-extension MLPOptimizer {
-    /// Update count and state tensors, named like the parameters (`prefix` + W1, b1, …).
-    public func checkpointState(prefix: String = "") -> (step: Int, s1: [Checkpoint.NamedTensor], s2: [Checkpoint.NamedTensor]) {
-        var s1: [Checkpoint.NamedTensor] = [], s2: [Checkpoint.NamedTensor] = []
-        for (l, o) in perLayer.enumerated() {
-            for (k, m) in o.s1.enumerated() { s1.append(.init("\(prefix)\(k == 0 ? "W" : "b")\(l + 1)", m.converted(to: Float.self))) }
-            for (k, m) in o.s2.enumerated() { s2.append(.init("\(prefix)\(k == 0 ? "W" : "b")\(l + 1)", m.converted(to: Float.self))) }
-        }
-        return (perLayer.first?.step ?? 0, s1, s2)
-    }
-
-    /// Restores state saved by `checkpointState` for the parameters `like`, checking shapes.
-    public init(_ config: OptimizerConfig, like p: MLP<T>.Parameters, step: Int, s1: [Checkpoint.NamedTensor],
-                s2: [Checkpoint.NamedTensor], prefix: String = "", source: String) throws {
-        self.init(config, layers: p.layers.count)
-        let shapes = p.tensors
-        func pick(_ ts: [Checkpoint.NamedTensor], needed: Bool) throws -> [Matrix<T>] {
-            let mine = ts.filter { $0.name.hasPrefix(prefix) }
-            if mine.isEmpty && (step == 0 || !needed) { return [] }
-            guard mine.count == shapes.count, zip(mine, shapes).allSatisfy({ $0.value.rows == $1.rows && $0.value.cols == $1.cols }) else {
-                throw BPTTError.input("\(source): optimiser state does not match the model's tensors")
-            }
-            return mine.map { $0.value.converted(to: T.self) }
-        }
-        let a = try pick(s1, needed: true), b = try pick(s2, needed: config.kind == .adam)
-        for l in perLayer.indices {
-            perLayer[l] = Optimizer(config, step: step,
-                                    s1: a.isEmpty ? [] : [a[2 * l], a[2 * l + 1]],
-                                    s2: b.isEmpty ? [] : [b[2 * l], b[2 * l + 1]])
         }
     }
 }
