@@ -66,7 +66,7 @@ func runGradflow(_ a: inout Arguments) throws -> Int32 {
             print(flowLine(g, steps: steps))
             fflush(stdout)
         }
-        if s != nil && ck.every > 0 && run.step % ck.every == 0 { try ck.write(run.checkpoint()) }
+        if s != nil && ck.every > 0 && run.step % ck.every == 0 { try ck.write(run.checkpoint(), at: "step \(run.step)") }
         if try ck.interrupted(at: "\(m) step \(run.stepInRun) (gradflow step \(run.step))", progress: progress, run.checkpoint()) { return 130 }
     }
     bar?.finish()
