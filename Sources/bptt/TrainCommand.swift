@@ -111,6 +111,9 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     }
     if !quiet {
         print("training \(config.model) on \(config.task) T=\(config.length): \(config.steps) steps, batch \(config.batch), hidden \(config.hidden), \(config.optimizer.kind.rawValue) lr \(config.optimizer.lr), \(trainer.parameterCount) parameters")
+        if let path = ck.resume {
+            print("resumed from \(path) at step \(trainer.step), its configuration; threads \(config.threads), eval size \(config.evalSize)")
+        }
     }
     let start = Date()
     var last = StepStats(step: 0, loss: .nan, accuracy: .nan, gradNorm: .nan)

@@ -208,6 +208,7 @@ final class UnusualInputTests: XCTestCase, RunsBPTT {
         let r = try bptt(base + ["--steps", "20", "--resume", ckpt, "--lr", "0.001", "--eval-size", "37", "--threads", "1"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("on 37 fresh palindromes"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("resumed from \(ckpt) at step 10, its configuration; threads 1, eval size 37"), r.stdout)
     }
 
     // MARK: 7. a divergence message names only a checkpoint this run wrote
