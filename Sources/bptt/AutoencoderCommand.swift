@@ -6,7 +6,7 @@ let autoencoderCommand = Command(
     summary: "Train a masked MLP autoencoder: reconstruct hidden pixels; report test MSE beside baselines.",
     usage: "autoencoder --mask left-half --hidden 256,64,256 --epochs 100 [--data DIR] --out DIR [options]",
     options: [
-        Option("mask", "MODE", "left-half | right-half | random:P | patches:K (default left-half)"),
+        Option("mask", "MODE", "left-half | right-half | random:P | patches:K (default left-half); a mask that hides no pixel of the images is refused"),
         Option("loss-on", "WHICH", "masked (hidden pixels only) | all (default masked)"),
         Option("hidden", "N,N,..", "hidden layer widths (default 256,64,256)"),
         Option("epochs", "N", "passes over the training set, in total when resuming (default 100)"),
@@ -44,6 +44,7 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     let json = a.flag("json"), quiet = a.flag("quiet")
     let trainer: AutoencoderTrainer = try imageTrainer(a, &c, ck, fields: autoencoderFields)
     let data = trainer.data
+    try checkMaskHidesPixels(c.mask, data)
     if let out { try makeOutputFolder(out) }
     let log = try a.string("log").map { try CSVWriter(path: $0, header: ["epoch", "loss", "examples_per_s"]) }
     let progress = epochProgress(trainer, c.epochs, quiet: quiet, ["masked autoencoder on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), mask \(c.mask), loss on \(c.lossOn.rawValue) pixels, layers \(([data.pixels] + c.hidden + [data.pixels]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"
@@ -59,8 +60,8 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     }) else { return 130 }
     let (ev, kept) = trainer.evaluate(keep: 16)
     let gain = 1 - ev.maskedMSE / ev.baselineMeanMSE
-    progress.line(String(format: "test masked-pixel MSE %.5f; baselines: zero fill %.5f, mean image %.5f (%.1f%% below the mean-image baseline); %.1f s",
-                         ev.maskedMSE, ev.baselineZeroMSE, ev.baselineMeanMSE, 100 * gain, seconds))
+    progress.line("test masked-pixel MSE \(figure(ev.maskedMSE, "%.5f")); baselines: zero fill \(figure(ev.baselineZeroMSE, "%.5f")), "
+                  + "mean image \(figure(ev.baselineMeanMSE, "%.5f")) (\(figure(100 * gain, "%.1f%%")) below the mean-image baseline); \(figure(seconds, "%.1f")) s")
     var png: String? = nil
     var reconstructions: ImageGrid? = nil
     if out != nil || a.has("report") {
@@ -94,4 +95,19 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
         ]).serialized())
     }
     return 0
+}
+
+/// A half mask of an image one pixel wide hides nothing (left-half): refuse it before training,
+/// since every masked-pixel figure would be 0/0.
+func checkMaskHidesPixels(_ mask: MaskedAutoencoder<Float>.Mask, _ data: ImageData) throws {
+    var m = Matrix<Float>(rows: 0, cols: 0)
+    var rng = RNG(seed: 0)
+    switch mask {
+    case .leftHalf, .rightHalf: mask.fill(&m, batch: 1, height: data.height, width: data.width, rng: &rng)
+    default: return   // random:P and patches:K hide at least one pixel of some image (patches: of every image)
+    }
+    guard m.data.contains(0) else {
+        throw BPTTError.input("--mask \(mask): hides no pixel of the \(data.height)×\(data.width) images of \(data.source) "
+            + "(the left half of an image \(data.width) pixel\(data.width == 1 ? "" : "s") wide is empty); use right-half, random:P or patches:K")
+    }
 }

@@ -7,7 +7,7 @@ let classifyCommand = Command(
     usage: "classify [--data DIR] [--hidden 256,128] [--epochs 40] [options]",
     options: [
         Option("hidden", "N,N,..", "hidden layer widths (default 256,128)"),
-        Option("dropout", "P", "dropout rate on hidden layers (default 0.2)"),
+        Option("dropout", "P", "dropout rate on hidden layers (default 0.2; with --hidden none there are none: a warning says so)"),
         Option("epochs", "N", "passes over the training set, in total when resuming (default 40)"),
         Option("batch", "B", "batch size (default 64)"),
         dataOption,
@@ -41,6 +41,9 @@ func runClassify(_ a: inout Arguments) throws -> Int32 {
     let json = a.flag("json"), quiet = a.flag("quiet")
     let logPath = a.string("log")
     let trainer: ClassifierTrainer = try imageTrainer(a, &c, ck, fields: classifierFields)
+    if c.hidden.isEmpty && c.dropout > 0 && a.has("dropout") {
+        warn("--dropout \(c.dropout) acts on hidden layers; with --hidden none there is none, so it changes nothing")
+    }
     let data = trainer.data
     let log = try logPath.map { try CSVWriter(path: $0, header: ["epoch", "loss", "train_accuracy", "examples_per_s"]) }
     let progress = epochProgress(trainer, c.epochs, quiet: quiet, ["classifier on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), \(data.classes) classes, layers \(([data.pixels] + c.hidden + [data.classes]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"

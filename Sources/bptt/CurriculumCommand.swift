@@ -82,7 +82,7 @@ func runCurriculum(_ a: inout Arguments) throws -> Int32 {
             throw ck.nonFinite(bad, at: "step \(s.step) (T=\(run.length))")
         }
         if let st = finished { progress.line(stageLine(st)) }
-        if ck.every > 0 && s.step % ck.every == 0 { try ck.write(run.checkpoint()) }
+        if ck.every > 0 && s.step % ck.every == 0 { try ck.write(run.checkpoint(), at: "step \(s.step)") }
         if try ck.interrupted(at: "step \(s.step) (T=\(run.length))", progress: progress, run.checkpoint()) { return 130 }
         progress.update(s.step, String(format: "T=%d  %d steps at it  loss %.4f  accuracy %.3f", run.length, run.stepsInStage, s.loss, s.accuracy))
     }

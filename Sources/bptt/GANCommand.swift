@@ -110,7 +110,7 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
         if let log, s.step % logEvery == 0 || s.step == c.steps {
             try log.write([String(s.step), String(s.lossD), String(s.lossG), String(trainer.dSteps), String(format: "%.0f", rate)])
         }
-        if ck.every > 0 && s.step % ck.every == 0 { try ck.write(trainer.checkpoint()) }
+        if ck.every > 0 && s.step % ck.every == 0 { try ck.write(trainer.checkpoint(), at: "step \(s.step)") }
         if try ck.interrupted(at: "step \(s.step)", progress: progress, trainer.checkpoint()) {
             try log?.close()
             return 130

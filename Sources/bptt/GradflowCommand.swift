@@ -66,7 +66,7 @@ func runGradflow(_ a: inout Arguments) throws -> Int32 {
             print(flowLine(g, steps: steps))
             fflush(stdout)
         }
-        if s != nil && ck.every > 0 && run.step % ck.every == 0 { try ck.write(run.checkpoint()) }
+        if s != nil && ck.every > 0 && run.step % ck.every == 0 { try ck.write(run.checkpoint(), at: "step \(run.step)") }
         if try ck.interrupted(at: "\(m) step \(run.stepInRun) (gradflow step \(run.step))", progress: progress, run.checkpoint()) { return 130 }
     }
     bar?.finish()
@@ -96,6 +96,7 @@ func runGradflow(_ a: inout Arguments) throws -> Int32 {
 }
 
 func flowLine(_ g: Experiments.GradientFlow, steps: Int) -> String {
-    String(format: "%@: ‖∂L/∂h_1‖/‖∂L/∂h_T‖ = %.3g at init, %.3g after %d steps (eval accuracy %.3f)",
-           g.model as NSString, g.atInit[0] / g.atInit[g.atInit.count - 1], g.trained[0] / g.trained[g.trained.count - 1], steps, g.evalAccuracy)
+    // a ratio over a zero norm (every unit dead) prints n/a
+    "\(g.model): ‖∂L/∂h_1‖/‖∂L/∂h_T‖ = \(figure(g.atInit[0] / g.atInit[g.atInit.count - 1], "%.3g")) at init, "
+        + "\(figure(g.trained[0] / g.trained[g.trained.count - 1], "%.3g")) after \(steps) steps (eval accuracy \(figure(g.evalAccuracy, "%.3f")))"
 }

@@ -5,7 +5,7 @@ import Foundation
 let sequenceTaskOptions: [Option] = [
     Option("data", "PATH", "image-rows: IDX folder, 'digits' (default) or 'fashion-mnist'; sentiment: Large Movie Review folder or CSV/TSV (default: built-in synthetic corpus)"),
     Option("epochs", "N", "image-rows/sentiment: passes over the training set, in total when resuming (default 30 / 5)"),
-    Option("vectors", "FILE", "sentiment: pretrained GloVe-style word vectors (sets the embedding width)"),
+    Option("vectors", "FILE", "sentiment: pretrained word vectors, GloVe text (word2vec's COUNT DIM first line is skipped), or 'glove-50d' after make data-glove; sets the embedding width"),
     Option("embedding-dim", "E", "sentiment: embedding width (default 100)"),
     Option("vocab", "K", "sentiment: the K most frequent training words (default 25000)"),
     Option("max-length", "N", "sentiment: tokens kept per review (default 400)"),
@@ -88,14 +88,20 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
         guard !corpus.train.isEmpty, !corpus.test.isEmpty else { throw BPTTError.input("\(source): no training or no test reviews") }
         let text = EncodedText(train: corpus.train, test: corpus.test, maxWords: c.vocabularySize, maxLength: c.maxLength)
         var vectors: Matrix<Float>? = nil
-        if let v = a.string("vectors") {
+        var coverage: String? = nil
+        if let spec = a.string("vectors") {
+            let v = try vectorsPath(spec)
             var rng = RNG(seed: c.seed ^ 0x7EC7)
-            vectors = try WordVectors.load(v, vocabulary: text.vocabulary, rng: &rng)
+            let read = try WordVectors.read(v, vocabulary: text.vocabulary, rng: &rng)
+            vectors = read.matrix
+            let words = text.vocabulary.count - 2   // unk and pad are not looked up
+            coverage = "vectors \(v): \(read.found) of \(words) vocabulary words found (\(figure(100 * Double(read.found) / Double(words), "%.1f"))%), the rest random"
         }
         let identity = DataIdentity(spec: spec, source: spec == builtinSentiment ? "built-in synthetic corpus" : spec,
                                     train: text.train.count, test: text.test.count, shape: [text.vocabulary.count])
         trainer = try SequenceTaskTrainer(sentiment: c, text: text, vectors: vectors, identity: identity)
         header = ["sentiment on \(source): \(text.train.count) train / \(text.test.count) test reviews, vocabulary \(text.vocabulary.count)",
+                 ] + (coverage.map { [$0] } ?? []) + [
                   "model \(name): embedding \(trainer.config.embeddingDim)\(vectors != nil ? " (pretrained)" : ""), hidden \(c.hidden), dropout \(c.dropout), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), batch \(c.batch) (length buckets), \(trainer.parameterCount) parameters"]
     } else {
         let spec = a.string("data") ?? saved?.1.data.spec ?? "digits"
@@ -115,8 +121,8 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
     var rates: [Double] = []
     guard let seconds = try trainEpochs(trainer, epochs, ck, progress: progress, stepLine: "epoch %d/%d  loss %.4f", epochDone: { e in
         rates.append(e.examplesPerSecond)
-        progress.line(String(format: "epoch %3d/%d  train loss %.4f  train accuracy %.4f  test accuracy %.4f  %.0f examples/s",
-                             e.epoch, epochs, e.loss, e.accuracy ?? .nan, e.testAccuracy ?? .nan, e.examplesPerSecond))
+        progress.line(String(format: "epoch %3d/%d  train loss ", e.epoch, epochs) + figure(e.loss, "%.4f")
+                      + "  train accuracy \(figure(e.accuracy, "%.4f"))  test accuracy \(figure(e.testAccuracy, "%.4f"))  \(figure(e.examplesPerSecond, "%.0f")) examples/s")
     }) else { return 130 }
     let history = trainer.history
     if let out, !history.isEmpty {
@@ -134,7 +140,7 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
     }
     let last = history.last
     let rate = rates.isEmpty ? 0 : rates.reduce(0, +) / Double(rates.count)
-    progress.line(String(format: "final test accuracy %.4f after %d epochs; %.0f examples/s; %.1f s", last?.testAccuracy ?? .nan, trainer.epoch, rate, seconds))
+    progress.line("final test accuracy \(figure(last?.testAccuracy, "%.4f")) after \(trainer.epoch) epochs; \(figure(rate, "%.0f")) examples/s; \(figure(seconds, "%.1f")) s")
     if json {
         print(JSON.object([
             ("model", .string(c.model)), ("task", .string(task)), ("layers", .int(c.layers)), ("bidirectional", .bool(c.bidirectional)),
@@ -145,4 +151,16 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
         ]).serialized())
     }
     return 0
+}
+
+/// Where `make data-glove` writes the GloVe 6B 50-dimensional vectors (GloVe text).
+let glove50dFile = NSHomeDirectory() + "/.local/share/bptt/glove-6b-50d/glove.6B.50d.txt"
+
+/// --vectors: a file, or `glove-50d` (the file `make data-glove` writes).
+func vectorsPath(_ spec: String) throws -> String {
+    guard spec == "glove-50d" else { return spec }
+    guard FileManager.default.fileExists(atPath: glove50dFile) else {
+        throw BPTTError.input("--vectors glove-50d: \(glove50dFile) not found (install it with: make data-glove)")
+    }
+    return glove50dFile
 }

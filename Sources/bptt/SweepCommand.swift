@@ -106,7 +106,7 @@ func runSweep(_ a: inout Arguments) throws -> Int32 {
             throw ck.nonFinite(bad, at: place)
         }
         if let r = finished { progress.line(sweepLine(r, resumed: false)) }
-        if ck.every > 0 && run.step % ck.every == 0 { try ck.write(run.checkpoint()) }
+        if ck.every > 0 && run.step % ck.every == 0 { try ck.write(run.checkpoint(), at: "sweep step \(run.step)") }
         if try ck.interrupted(at: place + " (sweep step \(run.step))", progress: progress, run.checkpoint()) {
             try Experiments.writeSweep(run.results, models: runs, lengths: lengths, steps: base.steps, logEvery: run.settings.logEvery, outDir: out)
             print("\(run.results.count) of \(run.runCount) runs finished; their files are in \(out)" + (ck.save.map { "; continue with --resume \($0)" } ?? ""))

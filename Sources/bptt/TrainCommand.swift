@@ -9,7 +9,7 @@ let trainCommand = Command(
         Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho (default rnn)"),
         Option("layers", "N", "stacked recurrent levels (default 1)"),
         Option("bidirectional", nil, "two directions per level; final states concatenated"),
-        Option("dropout", "P", "dropout between levels while training (default 0)"),
+        Option("dropout", "P", "dropout between levels while training (default 0; with one level there is none: a warning says so)"),
         Option("forget-bias-one", nil, "LSTM: initialise the forget-gate bias b_f to 1"),
         Option("task", "NAME", "palindrome (default) | image-rows (an image read one pixel row per step) | sentiment (review text, positive or negative)"),
         Option("length", "T", "digits the model sees (default 10)"),
@@ -28,7 +28,7 @@ let trainCommand = Command(
         Option("eval-size", "N", "fresh palindromes for the final evaluation (default 1000)"),
         Option("save", "PATH", "write a checkpoint here at the end (and every --save-every steps, and on Ctrl-C)"),
         Option("save-every", "N", "steps (image-rows/sentiment: epochs) between checkpoints (default: only at the end)"),
-        Option("resume", "PATH", "continue the run saved in PATH up to --steps (image-rows/sentiment: --epochs) in total (its configuration is used)"),
+        Option("resume", "PATH", "continue the run saved in PATH up to --steps (image-rows/sentiment: --epochs) in total (its configuration is used; a flag that shapes the run, given again, must equal the saved value, else exit 2; --threads, --eval-size apply)"),
         Option("log", "FILE.csv", "write step, loss, accuracy, grad norm, examples/s every --log-every steps"),
         Option("log-every", "N", "steps between log rows (default 10)"),
         Option("quiet", nil, "no progress lines"),
@@ -67,11 +67,15 @@ func trainConfig(from a: Arguments) throws -> TrainConfig {
     return c
 }
 
-/// Flags that define the model: on --resume they must agree with the checkpoint when given.
+/// Flags that define a palindrome run: given again on --resume, they must equal the checkpoint's
+/// value (else exit 2 naming both). --steps, --threads, --eval-size, --log*, --save* and --json apply.
 let modelDefiningFlags: [(flag: String, value: (TrainConfig) -> String)] = [
-    ("model", { $0.model }), ("layers", { String($0.layers) }), ("hidden", { String($0.hidden) }),
-    ("length", { String($0.length) }), ("batch", { String($0.batch) }), ("optim", { $0.optimizer.kind.rawValue }),
-]
+    ("model", { $0.model }), ("layers", { String($0.layers) }), ("bidirectional", { String($0.bidirectional) }),
+    ("hidden", { String($0.hidden) }), ("length", { String($0.length) }), ("batch", { String($0.batch) }),
+    ("dropout", { String($0.dropout) }), ("forget-bias-one", { String($0.forgetBiasOne) }),
+    ("clip", { String($0.clip ?? 0) }), ("truncate", { String($0.truncation) }), ("init", { $0.initializer.rawValue }),
+    ("seed", { String($0.seed) }),
+] + lifted(\TrainConfig.optimizer)
 
 func runTrain(_ a: inout Arguments) throws -> Int32 {
     let task = try a.choice("task", ["palindrome", "image-rows", "sentiment"], default: "palindrome")
@@ -82,18 +86,16 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     }
     var config = try trainConfig(from: a)
     let logEvery = try a.int("log-every", default: 10, min: 1)
-    let saveEvery = try a.int("save-every", default: 0, min: 0)
-    let savePath = a.string("save")
-    if saveEvery > 0 && savePath == nil { throw BPTTError.usage("--save-every needs --save PATH") }
+    let ck = try CheckpointFlags(a)
     let json = a.flag("json"), quiet = a.flag("quiet")
     let trainer: PalindromeTrainer
-    if let path = a.string("resume") {
-        let c = try Checkpoint.read(from: path)
-        trainer = try PalindromeTrainer(resuming: c, steps: config.steps, source: path)
-        for (flag, value) in modelDefiningFlags where a.has(flag) && value(config) != value(trainer.config) {
-            throw BPTTError.usage("--\(flag) \(value(config)) differs from the checkpoint's \(value(trainer.config)) (\(path))")
+    if let c = try ck.checkpoint(), let path = ck.resume {
+        let given = config
+        trainer = try PalindromeTrainer(resuming: c, steps: config.steps, source: path) { saved in
+            saved.threads = given.threads
+            if a.has("eval-size") { saved.evalSize = given.evalSize }
         }
-        if a.has("bidirectional") && !trainer.config.bidirectional { throw BPTTError.usage("--bidirectional differs from the checkpoint (\(path))") }
+        try checkResumeFlags(a, given: config, saved: trainer.config, source: path, modelDefiningFlags)
         guard trainer.step <= config.steps else {
             throw BPTTError.usage("--steps \(config.steps) is below the checkpoint's step \(trainer.step) (\(path))")
         }
@@ -101,9 +103,7 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     } else {
         trainer = try PalindromeTrainer(config)
     }
-    func save() throws {
-        if let savePath { try trainer.checkpoint().write(to: savePath) }
-    }
+    warnDropoutWithoutLevels(config.dropout, layers: config.layers)
     Interrupt.install()
     var log: CSVWriter? = nil
     if let path = a.string("log") {
@@ -111,6 +111,9 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     }
     if !quiet {
         print("training \(config.model) on \(config.task) T=\(config.length): \(config.steps) steps, batch \(config.batch), hidden \(config.hidden), \(config.optimizer.kind.rawValue) lr \(config.optimizer.lr), \(trainer.parameterCount) parameters")
+        if let path = ck.resume {
+            print("resumed from \(path) at step \(trainer.step), its configuration; threads \(config.threads), eval size \(config.evalSize)")
+        }
     }
     let start = Date()
     var last = StepStats(step: 0, loss: .nan, accuracy: .nan, gradNorm: .nan)
@@ -124,15 +127,11 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
         if let bad = last.nonFinite {
             progress.finish()
             try log?.close()
-            throw BPTTError.nonFinite("step \(last.step): \(bad) became NaN or infinite; stopped without applying it"
-                + (savePath.map { " (the last good checkpoint stays in \($0))" } ?? ""))
+            throw BPTTError.nonFinite("step \(last.step): \(bad) became NaN or infinite; stopped without applying it" + ck.checkpointNote)
         }
-        if saveEvery > 0 && last.step % saveEvery == 0 { try save() }
-        if Interrupt.requested {
-            progress.finish()
+        if ck.every > 0 && last.step % ck.every == 0 { try ck.write(trainer.checkpoint(), at: "step \(last.step)") }
+        if try ck.interrupted(at: "step \(last.step)", progress: progress, trainer.checkpoint()) {
             try log?.close()
-            try save()
-            print("interrupted at step \(last.step)" + (savePath.map { "; checkpoint saved to \($0)" } ?? "; no --save given, nothing saved"))
             return 130
         }
         let elapsed = Date().timeIntervalSince(start)
@@ -145,7 +144,7 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     }
     let seconds = Date().timeIntervalSince(start)
     try log?.close()
-    try save()
+    try ck.write(trainer.checkpoint())
     let eval = trainer.evaluate()
     let rate = Double((trainer.step - firstStep) * config.batch) / max(seconds, 1e-9)
     if !quiet {

@@ -10,13 +10,18 @@ import Foundation
 func checkpointOptions(unit: String, resume: String? = nil) -> [Option] {
     [Option("save", "PATH", "write a checkpoint here at the end, every --save-every \(unit), and on Ctrl-C/SIGTERM"),
      Option("save-every", "N", "\(unit) between checkpoints (default: only at the end)"),
-     Option("resume", "PATH", resume ?? "continue the run saved in PATH up to --\(unit) in total (its configuration is used)")]
+     Option("resume", "PATH", resume ?? "continue the run saved in PATH up to --\(unit) in total (its configuration is used; a flag that shapes the run, given again, must equal the saved value, else exit 2)")]
 }
+
+/// Where this run's last checkpoint went (shared by the copies of a `CheckpointFlags`).
+final class WrittenCheckpoint { var place: String? = nil }
 
 struct CheckpointFlags {
     let save: String?
     let every: Int
     let resume: String?
+    /// Set when this run writes --save, so a divergence message names a checkpoint only if it exists.
+    let written = WrittenCheckpoint()
 
     init(_ a: Arguments) throws {
         save = a.string("save")
@@ -30,14 +35,25 @@ struct CheckpointFlags {
     /// The checkpoint named by --resume (validated: magic, version, length, checksum).
     func checkpoint() throws -> Checkpoint? { try resume.map { try Checkpoint.read(from: $0) } }
 
-    func write(_ c: @autoclosure () -> Checkpoint) throws {
-        if let save { try c().write(to: save) }
+    /// Writes --save (when given); `place` ("step 40") is what a later divergence message quotes.
+    func write(_ c: @autoclosure () -> Checkpoint, at place: String? = nil) throws {
+        if let save {
+            try c().write(to: save)
+            written.place = place ?? "the last save"
+        }
     }
 
-    /// The exit-3 error: where, what went non-finite first, and that the last good checkpoint stays.
+    /// The exit-3 error: where, what went non-finite first, and which checkpoint (if any) holds
+    /// the last good state: one this run wrote, or the one it resumed from; never another run's file.
     func nonFinite(_ what: String, at place: String) -> BPTTError {
-        .nonFinite("\(place): \(what) became NaN or infinite; stopped without saving it"
-            + (save.map { " (the last good checkpoint stays in \($0))" } ?? ""))
+        .nonFinite("\(place): \(what) became NaN or infinite; stopped without saving it" + checkpointNote)
+    }
+
+    var checkpointNote: String {
+        guard let save else { return "" }
+        if let at = written.place { return " (the last good checkpoint, from \(at), stays in \(save))" }
+        if let resume, resume == save { return " (\(save) still holds the checkpoint this run resumed from)" }
+        return " (no checkpoint was written to \(save): this run saved nothing before it diverged)"
     }
 
     /// After a step: on Ctrl-C/SIGTERM saves (with --save), says so and returns true (exit 130).
@@ -105,7 +121,7 @@ func trainEpochs(_ trainer: some EpochTrainer, _ epochs: Int, _ ck: CheckpointFl
         }
         if let e = s.epochDone {
             try epochDone(e)
-            if ck.every > 0 && e.epoch % ck.every == 0 { try ck.write(trainer.checkpoint()) }
+            if ck.every > 0 && e.epoch % ck.every == 0 { try ck.write(trainer.checkpoint(), at: "epoch \(e.epoch)") }
         }
         if try ck.interrupted(at: "step \(s.step) (epoch \(s.epoch), batch \(s.batch))", progress: progress, trainer.checkpoint()) {
             try log?.close()
@@ -118,4 +134,23 @@ func trainEpochs(_ trainer: some EpochTrainer, _ epochs: Int, _ ck: CheckpointFl
     try log?.close()
     try ck.write(trainer.checkpoint())
     return seconds
+}
+
+/// One warning line on stderr ("bptt: warning: …"); the run goes on.
+func warn(_ message: String) {
+    FileHandle.standardError.write(("bptt: warning: " + message + "\n").data(using: .utf8)!)
+}
+
+/// Recurrent dropout acts between stacked levels (as in PyTorch's nn.LSTM, which warns the same):
+/// with a single level it would change nothing, so say so rather than train as if it did.
+func warnDropoutWithoutLevels(_ p: Double, layers: Int) {
+    guard p > 0, layers == 1 else { return }
+    warn("--dropout \(p) acts between stacked levels; with --layers 1 there is none, so it changes nothing (use --layers 2 or more)")
+}
+
+/// A printed figure: `format` applied to x, or "n/a" when x is missing or not finite (a division
+/// by zero in a summary must never print as nan).
+func figure(_ x: Double?, _ format: String) -> String {
+    guard let x, x.isFinite else { return "n/a" }
+    return String(format: format, x)
 }

@@ -27,6 +27,50 @@ final class FuzzTests: XCTestCase {
         return b
     }
 
+    /// A structure-aware mutation of a CSV/TSV corpus or a word-vector file. Returns the text and
+    /// whether the content is unchanged (a BOM, other line ends or blank lines between rows, tabs
+    /// for spaces in vectors, a word2vec header): then a reader must read exactly the same.
+    static func mutateText(_ text: String, _ rng: inout RNG) -> (String, Bool) {
+        var c = Array(text)
+        let isCSV = text.hasPrefix("id,")
+        // indices of line ends outside quotes (row boundaries)
+        func boundaries() -> [Int] {
+            var inQuotes = false, out: [Int] = []
+            for (i, ch) in c.enumerated() {
+                if ch == "\"" { inQuotes.toggle() } else if ch == "\n" && !inQuotes { out.append(i) }
+            }
+            return out
+        }
+        func any(_ chars: Set<Character>) -> Int? {
+            let idx = c.indices.filter { chars.contains(c[$0]) }
+            return idx.isEmpty ? nil : idx[rng.int(below: idx.count)]
+        }
+        switch rng.int(below: 12) {
+        case 0: return ("\u{FEFF}" + text, true)
+        case 1, 2:   // every row boundary becomes CRLF or CR
+            let end: Character = rng.int(below: 2) == 0 ? "\r\n" : "\r"
+            for i in boundaries() { c[i] = end }
+            return (String(c), true)
+        case 3:      // a blank line between rows (not after the header of a vector file's first line)
+            let b = boundaries()
+            c.insert("\n", at: b[rng.int(below: b.count)])
+            return (String(c), true)
+        case 4:
+            if isCSV { break }
+            if rng.int(below: 2) == 0 { return (String(c.map { $0 == " " ? "\t" : $0 }), true) }
+            let lines = text.split(separator: "\n")
+            return ("\(lines.count) \(lines[0].split(separator: " ").count - 1)\n" + text, true)
+        case 5: if let i = any(["\""]) { c.remove(at: i) }                   // an unbalanced quote
+        case 6: c.insert("\"", at: rng.int(below: c.count + 1))              // a stray quote
+        case 7: if let i = any([",", "\t", " "]) { c[i] = [",", "\t", " "][rng.int(below: 3)] }   // another separator
+        case 8: c.insert(isCSV ? "," : " ", at: rng.int(below: c.count + 1))  // an extra field
+        case 9: if let i = any([",", " "]) { c.remove(at: i) }                // a field less
+        case 10: if let i = any(["\n"]) { c.remove(at: i) }                  // two rows merged
+        default: c.insert("\r", at: rng.int(below: c.count + 1))             // a stray CR
+        }
+        return (String(c), false)
+    }
+
     /// Runs `parse` on `cases` mutations; returns (parsed, rejected).
     func fuzz(_ name: String, valid: [UInt8], seed: UInt64, parse: ([UInt8]) throws -> Void) -> (Int, Int) {
         XCTAssertNoThrow(try parse(valid), "\(name): the unmutated input must parse")
@@ -71,5 +115,38 @@ final class FuzzTests: XCTestCase {
             var rng = RNG(seed: 1)
             _ = try WordVectors.parse(s, source: "fuzz.txt", vocabulary: v, rng: &rng)
         }
+    }
+
+    /// Line ends, a BOM and quoting changed without changing the content must read the same;
+    /// mutations of the structure (separators, quotes, fields) must end in a parse or a clean error.
+    func testTextReadersUnderStructureAwareMutations() {
+        let csv = "id,text,label\n1,\"a \"\"quoted\"\", review\",positive\n2,plain words here,0\n3,\"tab\there\",1\n4,\"multi\nline\",neg\n"
+        let reference = try? TextCorpus.parseTable(Array(csv.utf8), source: "ref.csv")
+        XCTAssertEqual(reference?.count, 4)
+        let vectors = "good 0.1 0.2 -0.3\nbad -1 2e-3 4\nfilm 1 1 1\nother 5 5 5\n"
+        let v = Vocabulary(texts: [["good", "bad", "film"]], maxWords: 10)
+        func readVectors(_ s: String) throws -> Matrix<Float> { var rng = RNG(seed: 1); return try WordVectors.parse(s, source: "fuzz.txt", vocabulary: v, rng: &rng) }
+        let vectorReference = try? readVectors(vectors)
+        var rng = RNG(seed: 11)
+        var rejected = 0
+        let cases = max(Self.cases / 4, 200)
+        for i in 0..<cases {
+            let (text, same) = Self.mutateText(i % 2 == 0 ? csv : vectors, &rng)
+            do {
+                if i % 2 == 0 {
+                    let got = try TextCorpus.parseTable(Array(text.utf8), source: "fuzz.csv")
+                    if same { XCTAssertEqual(got, reference, "content-preserving mutation changed the reading: \(text.debugDescription)") }
+                } else {
+                    let got = try readVectors(text)
+                    if same { XCTAssertEqual(got, vectorReference, text.debugDescription) }
+                }
+            } catch let e as BPTTError {
+                rejected += 1
+                XCTAssertFalse(same, "content-preserving mutation refused: \(e) \(text.debugDescription)")
+                XCTAssertEqual(e.exitCode, 2)
+                XCTAssertFalse(e.description.contains("\n"))
+            } catch { XCTFail("\(error)") }
+        }
+        XCTAssertGreaterThan(rejected, 0)
     }
 }

@@ -24,15 +24,31 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
     public var c0s: [Matrix<Double>]?
     public var params: Model.Parameters
 
-    public init(_ spec: SequenceCheckSpec, make: @escaping (Int) -> Cell) {
+    /// Builds the case. For ReLU cells, as for the single-level check (`RNNCheckCase.random`),
+    /// cases where any pre-activation of any level or direction comes within `kinkMargin` of 0
+    /// are redrawn from the same stream, so that the finite differences rarely straddle a kink.
+    /// Other cells keep the first draw.
+    public init(_ spec: SequenceCheckSpec, make: @escaping (Int) -> Cell, kinkMargin: Double = 1e-3) {
         self.spec = spec
         var rng = RNG(seed: spec.seed)
         model = Model(stack: RecurrentStack(layers: spec.layers, bidirectional: spec.bidirectional,
                                             inputSize: spec.input, hiddenSize: spec.hidden, make: make),
                       classes: spec.classes, output: spec.output)
+        (params, xs, targets, h0s, c0s) = Self.draw(spec, model, &rng)
+        guard hasReLU else { return }
+        for _ in 0..<1000 {
+            if minPreActivationMagnitude() > kinkMargin { return }
+            (params, xs, targets, h0s, c0s) = Self.draw(spec, model, &rng)
+        }
+        fatalError("could not draw a ReLU case away from the kink")
+    }
+
+    static func draw(_ spec: SequenceCheckSpec, _ model: Model, _ rng: inout RNG)
+        -> (Model.Parameters, [Matrix<Double>], [[Int]], [Matrix<Double>]?, [Matrix<Double>]?)
+    {
         // Xavier: larger than PyTorch's init, so every path carries a sizeable gradient.
-        params = model.initialParameters(.xavier, rng: &rng)
-        xs = (0..<spec.length).map { _ in Matrix<Double>.normal(spec.batch, spec.input, std: 1, rng: &rng) }
+        let params = model.initialParameters(.xavier, rng: &rng)
+        var xs = (0..<spec.length).map { _ in Matrix<Double>.normal(spec.batch, spec.input, std: 1, rng: &rng) }
         if let lengths = spec.lengths {
             // garbage in padded positions: large, finite, different from the real inputs
             for t in 0..<spec.length { for b in 0..<spec.batch where t >= lengths[b] {
@@ -40,11 +56,36 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
             } }
         }
         let steps = spec.output == .last ? 1 : spec.length
-        targets = (0..<steps).map { _ in (0..<spec.batch).map { _ in rng.int(below: spec.classes) } }
+        let targets = (0..<steps).map { _ in (0..<spec.batch).map { _ in rng.int(below: spec.classes) } }
         let units = model.stack.cells.count
-        h0s = spec.withH0 ? (0..<units).map { _ in Matrix<Double>.uniform(spec.batch, spec.hidden, bound: 0.5, rng: &rng) } : nil
-        c0s = spec.withH0 && model.stack.hasCellState
+        let h0s = spec.withH0 ? (0..<units).map { _ in Matrix<Double>.uniform(spec.batch, spec.hidden, bound: 0.5, rng: &rng) } : nil
+        let c0s = spec.withH0 && model.stack.hasCellState
             ? (0..<units).map { _ in Matrix<Double>.uniform(spec.batch, spec.hidden, bound: 0.5, rng: &rng) } : nil
+        return (params, xs, targets, h0s, c0s)
+    }
+
+    /// True for a stack of ReLU RNN cells (piecewise linear: kinks at every zero pre-activation).
+    public var hasReLU: Bool { (model.stack.cells.first as? RNN<Double>)?.activation == .relu }
+
+    /// min |a_t| over every unit (level and direction), step, row and hidden unit of a ReLU stack,
+    /// each a_t rebuilt from the input and h_{t−1} the unit's cache saved. ∞ for other cells.
+    public func minPreActivationMagnitude() -> Double {
+        guard hasReLU else { return .infinity }
+        var ws = Model.Workspace()
+        _ = model.forward(xs, targets: targets, h0s: h0s, c0s: c0s, params, lengths: spec.lengths, workspace: &ws)
+        var minA = Double.infinity
+        for u in model.stack.cells.indices {
+            guard let cache = ws.stack.caches[u] as? RNN<Double>.Cache,
+                  let p = params.stack.units[u] as? RNN<Double>.Parameters else { continue }
+            for t in 1..<cache.states.count {
+                var a = Matrix<Double>(rows: spec.batch, cols: spec.hidden)
+                gemm(cache.xs[t - 1], p.W_hx, transB: true, into: &a)
+                gemm(cache.states[t - 1].h, p.W_hh, transB: true, into: &a, beta: 1)
+                a.addRowVector(p.b_h)
+                minA = min(minA, a.data.map { abs($0) }.min() ?? .infinity)
+            }
+        }
+        return minA
     }
 
     public var lossScale: Double { 1 / Double(spec.batch * (spec.output == .last ? 1 : spec.length)) }
@@ -54,8 +95,18 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
     }
 
     public func loss(params p: Model.Parameters, xs: [Matrix<Double>], h0s: [Matrix<Double>]?, c0s: [Matrix<Double>]?) -> Double {
+        evaluate(params: p, xs: xs, h0s: h0s, c0s: c0s).loss
+    }
+
+    /// The loss with, for a ReLU stack, the activation pattern of every level and direction (which
+    /// units were active at which step) as a hash, so the checker sees a nudge cross any kink.
+    public func evaluate(params p: Model.Parameters, xs: [Matrix<Double>], h0s: [Matrix<Double>]?, c0s: [Matrix<Double>]?) -> GradientCheck.Evaluation {
         var ws = Model.Workspace()
-        return model.forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, lengths: spec.lengths, workspace: &ws).lossSum * lossScale
+        let value = model.forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, lengths: spec.lengths, workspace: &ws).lossSum * lossScale
+        guard hasReLU else { return .init(loss: value) }
+        var hasher = Hasher()
+        for cache in ws.stack.caches { for h in cache.states.dropFirst().map(\.h) { for v in h.data { hasher.combine(v > 0) } } }
+        return .init(loss: value, pattern: hasher.finalize())
     }
 
     /// `tracer`: records the pass (and may switch on a catalogued mistake), for `bptt explain`
@@ -86,7 +137,7 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
             let x = GradientCheck.unstack(values[np], steps: T_)
             let h = hasH0 ? Array(values[(np + 1)..<(np + 1 + units)]) : nil
             let c = hasC0 ? Array(values[(np + 1 + units)..<(np + 1 + 2 * units)]) : nil
-            return .init(loss: loss(params: p, xs: x, h0s: h, c0s: c))
+            return evaluate(params: p, xs: x, h0s: h, c0s: c)
         }
     }
 

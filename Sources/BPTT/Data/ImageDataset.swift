@@ -86,7 +86,7 @@ public struct ImageData {
             let images = try IDXArray(parsing: files.images, name: "built-in digits images")
             let labels = try IDXArray(parsing: files.labels, name: "built-in digits labels")
             let all = try ImageDataset(images: images, labels: labels, name: "built-in digits")
-            return split(all, testFraction: testFraction, source: "built-in digits8x8")
+            return try split(all, testFraction: testFraction, source: "built-in digits8x8")
         case "fashion-mnist":
             guard FileManager.default.fileExists(atPath: fashionMNISTFolder) else {
                 throw BPTTError.input("--data fashion-mnist: \(fashionMNISTFolder) not found (install it with: apt-get install dataset-fashion-mnist)")
@@ -132,14 +132,18 @@ public struct ImageData {
                 }
                 return ImageData(train: train, test: test, source: folder)
             }
-            return split(train, testFraction: testFraction, source: folder)
+            return try split(train, testFraction: testFraction, source: folder)
         }
-        if let all = try pair([], "all") { return split(all, testFraction: testFraction, source: folder) }
+        if let all = try pair([], "all") { return try split(all, testFraction: testFraction, source: folder) }
         throw BPTTError.input("\(folder): no IDX files found (expected *images-idx3-ubyte[.gz] and *labels-idx1-ubyte[.gz])")
     }
 
     /// A fixed shuffle (seed independent of `--seed`, so every run tests on the same images).
-    public static func split(_ all: ImageDataset, testFraction: Double, source: String) -> ImageData {
+    /// Refuses a set too small to give both sides at least one image.
+    public static func split(_ all: ImageDataset, testFraction: Double, source: String) throws -> ImageData {
+        guard all.count >= 2 else {
+            throw BPTTError.input("\(source): \(all.count) image\(all.count == 1 ? "" : "s"): too few to split into train and test (at least 2 needed)")
+        }
         var order = Array(0..<all.count)
         var rng = RNG(seed: 0x5EED_5B11)
         rng.shuffle(&order)

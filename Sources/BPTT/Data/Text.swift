@@ -76,7 +76,9 @@ public enum TextCorpus {
         var rng = RNG(seed: seed ^ 0x7E57)
         rng.shuffle(&all)
         let nTest = max(1, Int((Double(all.count) * testFraction).rounded()))
-        guard all.count > nTest else { throw BPTTError.input("\(path): \(all.count) rows are too few to split into train and test") }
+        guard all.count > nTest else {
+            throw BPTTError.input("\(path): \(all.count) row\(all.count == 1 ? "" : "s"): too few to split into train and test (at least 2 needed)")
+        }
         return (Array(all[nTest...]), Array(all[..<nTest]))
     }
 
@@ -98,11 +100,29 @@ public enum TextCorpus {
 
     static func readUTF8(_ path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path) else { throw BPTTError.input("\(path): cannot read") }
-        guard let s = String(data: data, encoding: .utf8) else { throw BPTTError.input("\(path): not valid UTF-8 text") }
+        return try decodeUTF8([UInt8](data), source: path)
+    }
+
+    /// UTF-8 text with a leading byte-order mark (U+FEFF, as some editors write) removed; every
+    /// text reader (corpus tables, review folders, word vectors) reads through it.
+    public static func decodeUTF8(_ bytes: [UInt8], source path: String) throws -> String {
+        let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
+        guard let s = String(validating: body, as: UTF8.self) else { throw BPTTError.input("\(path): not valid UTF-8 text") }
         return s
     }
 
-    /// CSV (comma) or TSV (tab, when the header has a tab), RFC 4180 quoting.
+    /// A line ends at LF, CRLF or a lone CR (old Mac files). Swift reads CRLF as one Character.
+    static func isLineEnd(_ ch: Character) -> Bool { ch == "\n" || ch == "\r\n" || ch == "\r" }
+
+    /// The lines of `text`, whichever of LF, CRLF and CR end them (empty lines kept, so that
+    /// index + 1 is the line number).
+    public static func lines(_ text: String) -> [Substring] {
+        text.split(omittingEmptySubsequences: false, whereSeparator: isLineEnd)
+    }
+
+    /// CSV (comma) or TSV (tab, when the header line has a tab), RFC 4180 quoting; a leading
+    /// byte-order mark is skipped; LF, CRLF and CR all end lines; a row with more fields than
+    /// the header is refused (a text holding the separator goes in double quotes).
     static func readTable(_ path: String) throws -> [LabelledText] {
         guard let data = FileManager.default.contents(atPath: path) else { throw BPTTError.input("\(path): cannot read") }
         return try parseTable([UInt8](data), source: path)
@@ -110,9 +130,10 @@ public enum TextCorpus {
 
     /// Parses a CSV/TSV corpus from its bytes (`source` names it in errors).
     public static func parseTable(_ bytes: [UInt8], source path: String) throws -> [LabelledText] {
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw BPTTError.input("\(path): not valid UTF-8 text") }
+        let text = try decodeUTF8(bytes, source: path)
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw BPTTError.input("\(path): empty file") }
-        let firstLine = text.prefix { $0 != "\n" }
+        // the separator comes from the header line alone (a tab inside a later review does not count)
+        let firstLine = text.prefix { !isLineEnd($0) }
         let sep: Character = firstLine.contains("\t") ? "\t" : ","
         let rows = try parseDelimited(text, separator: sep, source: path)
         guard let header = rows.first?.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) else {
@@ -130,6 +151,10 @@ public enum TextCorpus {
             guard row.count > max(textCol, labelCol) else {
                 throw BPTTError.input("\(path): row \(i + 2) has \(row.count) fields, the header has \(header.count)")
             }
+            guard row.count <= header.count else {   // never drop the words after an unquoted separator
+                throw BPTTError.input("\(path): row \(i + 2) has \(row.count) fields, the header has \(header.count)"
+                    + " (put a text that holds a \(sep == "\t" ? "tab" : "comma") in double quotes)")
+            }
             out.append(LabelledText(text: row[textCol], label: try parseLabel(row[labelCol], source: "\(path): row \(i + 2)")))
         }
         guard !out.isEmpty else { throw BPTTError.input("\(path): no data rows") }
@@ -140,7 +165,11 @@ public enum TextCorpus {
         switch s.trimmingCharacters(in: .whitespaces).lowercased() {
         case "1", "pos", "positive", "1.0": return 1
         case "0", "neg", "negative", "0.0": return 0
-        default: throw BPTTError.input("\(source): label '\(s)' is not one of 1/0, pos/neg, positive/negative")
+        default:
+            // one line whatever the field holds: line ends escaped, long labels cut
+            var shown = String(s.prefix(40)).replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+            if s.count > 40 { shown += "…" }
+            throw BPTTError.input("\(source): label '\(shown)' is not one of 1/0, pos/neg, positive/negative")
         }
     }
 
@@ -163,10 +192,10 @@ public enum TextCorpus {
                 inQuotes = true
             } else if ch == separator {
                 row.append(field); field = ""
-            } else if ch == "\n" || ch == "\r\n" {
+            } else if isLineEnd(ch) {
                 row.append(field); field = ""
                 rows.append(row); row = []
-            } else if ch != "\r" {
+            } else {
                 field.append(ch)
             }
         }
@@ -176,39 +205,78 @@ public enum TextCorpus {
     }
 }
 
-/// Pretrained word vectors in the GloVe text format: one word per line, then its numbers.
+/// Pretrained word vectors in the GloVe text format: one word per line, then its numbers,
+/// separated by spaces or tabs. A word2vec-style first line `COUNT DIM` is recognised and skipped;
+/// a byte-order mark is skipped; LF, CRLF and CR all end lines.
 public enum WordVectors {
     /// An embedding matrix (vocabulary × dimension): rows of words found in the file take their
     /// vectors, unknown words N(0, 1)·scale from `rng`, unk and pad zero.
     public static func load(_ path: String, vocabulary: Vocabulary, rng: inout RNG, scale: Double = 0.1) throws -> Matrix<Float> {
-        try parse(TextCorpus.readUTF8(path), source: path, vocabulary: vocabulary, rng: &rng, scale: scale)
+        try read(path, vocabulary: vocabulary, rng: &rng, scale: scale).matrix
+    }
+
+    /// As `load`, with the number of vocabulary words (besides unk and pad) found in the file.
+    public static func read(_ path: String, vocabulary: Vocabulary, rng: inout RNG, scale: Double = 0.1) throws -> (matrix: Matrix<Float>, found: Int) {
+        try parseCounting(TextCorpus.readUTF8(path), source: path, vocabulary: vocabulary, rng: &rng, scale: scale)
     }
 
     /// Parses vectors from text (`source` names it in errors).
     public static func parse(_ text: String, source path: String, vocabulary: Vocabulary, rng: inout RNG, scale: Double = 0.1) throws -> Matrix<Float> {
+        try parseCounting(text, source: path, vocabulary: vocabulary, rng: &rng, scale: scale).matrix
+    }
+
+    static func fields(_ line: Substring) -> [Substring] {
+        line.split(omittingEmptySubsequences: true, whereSeparator: { $0 == " " || $0 == "\t" })
+    }
+
+    /// Parses vectors from text and counts the vocabulary words found.
+    public static func parseCounting(_ text: String, source path: String, vocabulary: Vocabulary, rng: inout RNG,
+                                     scale: Double = 0.1) throws -> (matrix: Matrix<Float>, found: Int) {
+        var text = Substring(text)
+        if text.unicodeScalars.first == "\u{FEFF}" { text = Substring(text.unicodeScalars.dropFirst()) }
+        let lines = TextCorpus.lines(String(text))
         var found: [Int: [Float]] = [:]
         var dim: Int? = nil
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard parts.count >= 2 else { throw BPTTError.input("\(path): line \(n + 1) has a word but no numbers") }
-            let values = parts.dropFirst().map { Float($0) }
-            guard values.allSatisfy({ $0 != nil && $0!.isFinite }) else {
-                throw BPTTError.input("\(path): line \(n + 1) has a value that is not a finite number")
+        var first = true, read = 0
+        for (n, line) in lines.enumerated() {
+            let parts = fields(line)
+            if parts.isEmpty { continue }   // blank line
+            if first {
+                first = false
+                // word2vec's text format opens with "COUNT DIM"
+                if parts.count == 2, let count = Int(parts[0]), let d = Int(parts[1]), count >= 0, d >= 1 {
+                    let next = lines[(n + 1)...].lazy.map(fields).first { !$0.isEmpty }
+                    if next == nil || next!.count - 1 == d { dim = d; continue }
+                    if d > 1 {
+                        throw BPTTError.input("\(path): line 1 '\(line)' reads as a word2vec header (\(count) words of \(d) numbers), but the next line has \(next!.count - 1) numbers")
+                    }
+                }
+            }
+            guard parts.count >= 2 else { throw BPTTError.input("\(path): line \(n + 1) has a word ('\(parts[0].prefix(40))') but no numbers") }
+            var values: [Float] = []
+            values.reserveCapacity(parts.count - 1)
+            for p in parts.dropFirst() {
+                guard let v = Float(p), v.isFinite else {
+                    throw BPTTError.input("\(path): line \(n + 1): '\(p.prefix(40))' is not a finite number")
+                }
+                values.append(v)
             }
             if let d = dim, d != values.count {
                 throw BPTTError.input("\(path): line \(n + 1) has \(values.count) numbers, earlier lines \(d) (ragged rows)")
             }
             dim = values.count
+            read += 1
             let id = vocabulary.id(String(parts[0]))
-            if id != Vocabulary.unk || parts[0] == "<unk>" { found[id] = values.map { $0! } }
+            if id != Vocabulary.unk || parts[0] == "<unk>" { found[id] = values }
         }
-        guard let d = dim else { throw BPTTError.input("\(path): no vectors") }
+        guard let d = dim, read > 0 else { throw BPTTError.input("\(path): no vectors") }
         var m = Matrix<Float>(rows: vocabulary.count, cols: d)
+        var hits = 0
         for r in 0..<vocabulary.count {
             if r == Vocabulary.unk || r == Vocabulary.pad { continue }
-            if let v = found[r] { for c in 0..<d { m[r, c] = v[c] } }
+            if let v = found[r] { for c in 0..<d { m[r, c] = v[c] }; hits += 1 }
             else { for c in 0..<d { m[r, c] = Float(scale * rng.gaussian()) } }
         }
-        return m
+        return (m, hits)
     }
 }

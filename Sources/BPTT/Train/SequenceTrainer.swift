@@ -90,8 +90,9 @@ public final class PalindromeTrainer {
     public func restore(_ c: Checkpoint, source: String) throws { try engine.restore(c, source) }
 
     /// Continues a run from a checkpoint written by `checkpoint()`, using the checkpoint's
-    /// configuration (steps aside). Refuses, changing nothing, a checkpoint of another model.
-    public convenience init(resuming c: Checkpoint, steps: Int, source: String) throws {
+    /// configuration (steps aside; `adjust` may change what does not alter the training numbers,
+    /// such as threads or the evaluation size). Refuses, changing nothing, a checkpoint of another model.
+    public convenience init(resuming c: Checkpoint, steps: Int, source: String, adjust: (inout TrainConfig) -> Void = { _ in }) throws {
         guard CellKind(rawValue: c.model) != nil else {
             throw BPTTError.input("\(source): holds a '\(c.model)' run; train --task palindrome resumes checkpoints of \(PalindromeTrainer.models.joined(separator: ", "))")
         }
@@ -101,6 +102,7 @@ public final class PalindromeTrainer {
         }
         guard config.model == c.model else { throw BPTTError.input("\(source): model '\(c.model)' but configuration for '\(config.model)'") }
         config.steps = steps
+        adjust(&config)
         try self.init(config)
         try engine.restore(c, source)
     }
