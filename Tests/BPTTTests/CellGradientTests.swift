@@ -27,7 +27,7 @@ final class CellGradientTests: XCTestCase {
 
     func testLSTMEveryTensor() {
         let r = check(.lstm)
-        XCTAssertEqual(r.map(\.name), ["W_gx", "W_gh", "b_g", "W_ix", "W_ih", "b_i", "W_fx", "W_fh", "b_f",
+        XCTAssertEqual(r.map(\.name), ["W_ix", "W_ih", "b_i", "W_fx", "W_fh", "b_f", "W_gx", "W_gh", "b_g",
                                        "W_ox", "W_oh", "b_o", "W_ph", "b_p", "x", "h0", "c0"])
         _ = check(.lstm, output: .everyStep, length: 3, seed: 2)
     }

@@ -17,7 +17,7 @@ final class ParameterWalkTests: XCTestCase {
         // a lone unit keeps the cell's own names
         let one = SequenceClassifier(stack: RecurrentStack<LSTM<Double>>(layers: 1, bidirectional: false, inputSize: 2, hiddenSize: 3) {
             LSTM(inputSize: $0, hiddenSize: 3) }, classes: 2).initialParameters(.pytorch, rng: &rng)
-        XCTAssertEqual(one.tensorNames, ["W_gx", "W_gh", "b_g", "W_ix", "W_ih", "b_i", "W_fx", "W_fh", "b_f", "W_ox", "W_oh", "b_o", "W_ph", "b_p"])
+        XCTAssertEqual(one.tensorNames, ["W_ix", "W_ih", "b_i", "W_fx", "W_fh", "b_f", "W_gx", "W_gh", "b_g", "W_ox", "W_oh", "b_o", "W_ph", "b_p"])
         let sentiment = SentimentClassifier(vocabularySize: 7, embeddingDim: 2, dropout: 0, stack: RecurrentStack<LSTM<Double>>(
             layers: 1, bidirectional: false, inputSize: 2, hiddenSize: 3) { LSTM(inputSize: $0, hiddenSize: 3) })
         let s = sentiment.initialParameters(.pytorch, rng: &rng).tensorNames

@@ -9,38 +9,40 @@
 ///
 /// Shapes: x_t B×D; h_t, c_t and every gate B×H; W_⋆x H×D, W_⋆h H×H, b_⋆ 1×H.
 ///
-/// The fused products (lstm.a) compute all four gates at once with W_x = [W_ix; W_fx; W_ox; W_gx] (4H×D) and
+/// One gate order everywhere, **i, f, g, o** (PyTorch's `nn.LSTM`): the parameters, the fused
+/// buffers, `gradcheck`'s and `explain`'s listings and `derivations/lstm.md`. The fused products
+/// (lstm.a) compute all four gates at once with W_x = [W_ix; W_fx; W_gx; W_ox] (4H×D) and
 /// W_h (4H×H), so step t's pre-activations land side by side in one B×4H buffer whose column
 /// blocks `Gates` names. The math never uses a bare offset.
 public struct LSTM<T: Scalar>: RecurrentCell {
     public struct Parameters: ParameterSet {
-        public var W_gx: Matrix<T>, W_gh: Matrix<T>, b_g: Matrix<T>   // H×D, H×H, 1×H
-        public var W_ix: Matrix<T>, W_ih: Matrix<T>, b_i: Matrix<T>
+        public var W_ix: Matrix<T>, W_ih: Matrix<T>, b_i: Matrix<T>   // H×D, H×H, 1×H
         public var W_fx: Matrix<T>, W_fh: Matrix<T>, b_f: Matrix<T>
+        public var W_gx: Matrix<T>, W_gh: Matrix<T>, b_g: Matrix<T>
         public var W_ox: Matrix<T>, W_oh: Matrix<T>, b_o: Matrix<T>
         public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
-            body("W_gx", &W_gx, other?.W_gx); body("W_gh", &W_gh, other?.W_gh); body("b_g", &b_g, other?.b_g)
             body("W_ix", &W_ix, other?.W_ix); body("W_ih", &W_ih, other?.W_ih); body("b_i", &b_i, other?.b_i)
             body("W_fx", &W_fx, other?.W_fx); body("W_fh", &W_fh, other?.W_fh); body("b_f", &b_f, other?.b_f)
+            body("W_gx", &W_gx, other?.W_gx); body("W_gh", &W_gh, other?.W_gh); body("b_g", &b_g, other?.b_g)
             body("W_ox", &W_ox, other?.W_ox); body("W_oh", &W_oh, other?.W_oh); body("b_o", &b_o, other?.b_o)
         }
     }
 
     /// The first column of each gate in a fused B×4H buffer (its first row in W_x, W_h):
-    /// i, f, o, g.
+    /// i, f, g, o, the order of PyTorch's `nn.LSTM`.
     public struct Gates: Sendable {
-        public let i: Int, f: Int, o: Int, g: Int
+        public let i: Int, f: Int, g: Int, o: Int
         public let width: Int
-        /// The gates in the order of the fused buffers.
-        public static var order: [String] { ["i", "f", "o", "g"] }
-        init(hidden H: Int) { (i, f, o, g, width) = (0, H, 2 * H, 3 * H, 4 * H) }
+        /// The gates in the order of the fused buffers, the parameters and every listing.
+        public static var order: [String] { ["i", "f", "g", "o"] }
+        init(hidden H: Int) { (i, f, g, o, width) = (0, H, 2 * H, 3 * H, 4 * H) }
     }
 
     public typealias State = HiddenCellState<T>
 
     /// What step t's backward reads from its forward.
     public struct StepCache {
-        /// i_t, f_t, o_t, g_t side by side (B×4H, columns per `Gates`).
+        /// i_t, f_t, g_t, o_t side by side (B×4H, columns per `Gates`).
         public internal(set) var gates: Matrix<T>
         /// tanh(c_t), B×H.
         public internal(set) var tanhC: Matrix<T>
@@ -48,12 +50,12 @@ public struct LSTM<T: Scalar>: RecurrentCell {
 
     /// Per sequence: the fused weights, and the buffers of the one weight-gradient product.
     public struct Workspace {
-        var W_x = Matrix<T>(rows: 0, cols: 0)               // 4H×D: W_ix; W_fx; W_ox; W_gx
+        var W_x = Matrix<T>(rows: 0, cols: 0)               // 4H×D: W_ix; W_fx; W_gx; W_ox
         var W_h = Matrix<T>(rows: 0, cols: 0)               // 4H×H
         var W_xT = Matrix<T>(rows: 0, cols: 0)              // D×4H
         var W_hTPacked = PackedB<T>()                       // W_hᵀ (H×4H) in GEMM panels: forward, every step
         var W_hPacked = PackedB<T>()                        // W_h (4H×H) in GEMM panels: backward, every step
-        var b = Matrix<T>(rows: 0, cols: 0)                 // 1×4H: b_i, b_f, b_o, b_g
+        var b = Matrix<T>(rows: 0, cols: 0)                 // 1×4H: b_i, b_f, b_g, b_o
         var dA = Matrix<T>(rows: 0, cols: 0)                // dA_t, B×4H
         /// dA_t of every step, stacked (T·B × 4H, step t at rows (t−1)·B…): the weight gradients
         /// Σ_t dA_tᵀ x_t and Σ_t dA_tᵀ h_{t−1} then take one product each, with K = T·B.
@@ -78,16 +80,20 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         self.forgetBiasOne = forgetBiasOne
     }
 
+    /// Draws g, i, f, o in that order, so a seed gives the weights it gave before the gate order
+    /// was settled as i, f, g, o.
     public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
         let (D, H) = (inputSize, hiddenSize)
         // fan-in of a bias is taken as H (PyTorch draws every LSTM tensor from U(±1/√H)).
         func w(_ r: Int, _ c: Int) -> Matrix<T> {
             .initialized(r, c, initializer, fanIn: r == 1 ? H : c, fanOut: r == 1 ? H : r, pytorchFan: H, rng: &rng)
         }
-        var p = Parameters(W_gx: w(H, D), W_gh: w(H, H), b_g: w(1, H),
-                           W_ix: w(H, D), W_ih: w(H, H), b_i: w(1, H),
-                           W_fx: w(H, D), W_fh: w(H, H), b_f: w(1, H),
-                           W_ox: w(H, D), W_oh: w(H, H), b_o: w(1, H))
+        let (W_gx, W_gh, b_g) = (w(H, D), w(H, H), w(1, H))
+        let (W_ix, W_ih, b_i) = (w(H, D), w(H, H), w(1, H))
+        let (W_fx, W_fh, b_f) = (w(H, D), w(H, H), w(1, H))
+        let (W_ox, W_oh, b_o) = (w(H, D), w(H, H), w(1, H))
+        var p = Parameters(W_ix: W_ix, W_ih: W_ih, b_i: b_i, W_fx: W_fx, W_fh: W_fh, b_f: b_f,
+                           W_gx: W_gx, W_gh: W_gh, b_g: b_g, W_ox: W_ox, W_oh: W_oh, b_o: b_o)
         if forgetBiasOne { p.b_f = Matrix(rows: 1, cols: H, repeating: 1) }
         return p
     }
@@ -120,7 +126,7 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         gemm(prev.h, packed: ws.W_hTPacked, into: &cache.gates, beta: 1)      // (lstm.a)
         cache.gates.addRowVector(ws.b)                                        // (lstm.a)
         probe.forward(t, &cache.gates, width: H, (.lstmAi, G.i), (.lstmAf, G.f), (.lstmAg, G.g), (.lstmAo, G.o))
-        cache.gates.applySigmoid(block: G.i, width: 2 * H)                    // (lstm.i) (lstm.f): i and f are adjacent
+        cache.gates.applySigmoid(block: G.i, width: 2 * H)                    // (lstm.i) (lstm.f): i and f side by side
         cache.gates.applyTanh(block: G.g, width: H)                           // (lstm.g)
         cache.gates.applySigmoid(block: G.o, width: H)                        // (lstm.o)
         probe.forward(t, &cache.gates, width: H, (.lstmI, G.i), (.lstmF, G.f), (.lstmG, G.g), (.lstmO, G.o))

@@ -129,8 +129,8 @@ public struct Walkthrough: Sendable {
                 let rows = "fused over the gates: row blocks of \(H) in the order " + order.joined(separator: ", ") + " (LSTM.Gates)"
                 for q in [Quantity.lstmDW_x, .lstmDW_h] { blocks[q] = rows }
                 blocks[.lstmDb] = "columns in blocks of \(H): " + order.joined(separator: ", ")
-                title = "lstm: LSTM (gates i, f, o and the candidate g) with a softmax readout of h_T"
-                notes = ["gates i, f, o = σ(·), g = tanh(·); c_t = g_t ⊙ i_t + c_{t−1} ⊙ f_t; h_t = o_t ⊙ tanh(c_t)  (derivations/lstm.md)"]
+                title = "lstm: LSTM (gates i, f, g, o) with a softmax readout of h_T"
+                notes = ["gates i, f, g, o: i, f, o = σ(·), g = tanh(·); c_t = g_t ⊙ i_t + c_{t−1} ⊙ f_t; h_t = o_t ⊙ tanh(c_t)  (derivations/lstm.md)"]
             default:
                 let rows = "fused over the gates: row blocks of \(H) in the order r, z, n (GRU.Gates)"
                 for q in [Quantity.gruDW_x, .gruDW_h] { blocks[q] = rows }

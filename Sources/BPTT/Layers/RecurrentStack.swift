@@ -10,8 +10,8 @@
 ///     o⁽ˡ⁾_t = [→h⁽ˡ⁾_t , ←h⁽ˡ⁾_t]   (B × H·directions)                         (stacked.out)
 ///
 /// Many-to-one readouts take the final state of each direction, [→h_T , ←h_1] (stacked.final).
-/// Following DLFS2's `TimeLSTM`, each unit is a whole-sequence driver around its cell; the stack
-/// only wires inputs, outputs and their gradients between units.
+/// Each unit runs its cell through the one time loop (`Cells/TimeLoop.swift`); the stack only
+/// wires inputs, outputs and their gradients between units.
 public struct RecurrentStack<Cell: RecurrentCell> {
     public typealias T = Cell.T
 

@@ -247,19 +247,22 @@ extension ParameterSet {
     }
 
     /// Replaces every tensor with the saved ones named `prefix` + name (the others are ignored),
-    /// checking names and shapes first, so a checkpoint of another model or size is refused
-    /// before anything changes.
+    /// matched by name (a checkpoint written with another tensor order loads the same), checking
+    /// names and shapes first, so a checkpoint of another model or size is refused before
+    /// anything changes.
     public mutating func load(_ saved: [Checkpoint.NamedTensor], prefix: String = "", source: String) throws {
         let given = prefix.isEmpty ? saved : saved.filter { $0.name.hasPrefix(prefix) }
         let mine = namedTensorValues
         let expected = mine.map { prefix + $0.name }
-        guard given.map(\.name) == expected else {
+        let byName = Dictionary(given.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        guard given.count == expected.count, byName.count == given.count, expected.allSatisfy({ byName[$0] != nil }) else {
             throw BPTTError.input("\(source): holds tensors \(given.map(\.name).joined(separator: ",")), this model has \(expected.joined(separator: ","))")
         }
-        for (t, m) in zip(given, mine.map(\.value)) where t.value.rows != m.rows || t.value.cols != m.cols {
+        let ordered = expected.map { byName[$0]! }
+        for (t, m) in zip(ordered, mine.map(\.value)) where t.value.rows != m.rows || t.value.cols != m.cols {
             throw BPTTError.input("\(source): tensor \(t.name) is \(t.value.rows)x\(t.value.cols), this model needs \(m.rows)x\(m.cols)")
         }
-        tensors = given.map { $0.value.converted(to: T.self) }
+        tensors = ordered.map { $0.value.converted(to: T.self) }
     }
 }
 
@@ -286,9 +289,13 @@ extension Optimizer {
     public init(_ config: OptimizerConfig, like params: P, step: Int, s1: [Checkpoint.NamedTensor],
                 s2: [Checkpoint.NamedTensor], prefix: String = "", source: String) throws {
         let shapes = params.tensors
+        let names = params.tensorNames.map { prefix + $0 }
         func pick(_ ts: [Checkpoint.NamedTensor], needed: Bool) throws -> [Matrix<P.T>] {
-            let mine = prefix.isEmpty ? ts : ts.filter { $0.name.hasPrefix(prefix) }
+            var mine = prefix.isEmpty ? ts : ts.filter { $0.name.hasPrefix(prefix) }
             if mine.isEmpty && (!needed || step == 0) { return [] }
+            // matched by name, as the parameters are (a checkpoint with another tensor order loads the same)
+            let byName = Dictionary(mine.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            if mine.count == names.count && names.allSatisfy({ byName[$0] != nil }) { mine = names.map { byName[$0]! } }
             guard mine.count == shapes.count, zip(mine, shapes).allSatisfy({ $0.value.rows == $1.rows && $0.value.cols == $1.cols }) else {
                 throw BPTTError.input("\(source): optimiser state does not match the model's tensors")
             }
