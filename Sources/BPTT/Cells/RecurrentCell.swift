@@ -31,8 +31,15 @@ public protocol RecurrentCell {
     func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters
 
     /// The quantity h_t is reported as (`bptt explain`, `gradcheck --locate`): the time loop
-    /// reports dh_t under it.
+    /// reports dh_t under it. A cell of your own names it with `Quantity.define` and reports h_t
+    /// forward under it too (`probe.forward(hQuantity, t, &next.h)`), so dh_t is checked per step.
     var hQuantity: Quantity { get }
+
+    /// The tag of the equation that computes the gradient of parameter `name` (as its
+    /// `forEachTensor` names it), or of "x" (dx_t), "h0" (dh_{t−1}) and "c0": what a check names
+    /// when that gradient disagrees and no per-step adjoint does. nil (the default): the library's
+    /// tables for its own cells, or the bare name.
+    func gradientTag(_ name: String) -> String?
 
     /// An empty step cache for batches of B rows (allocated once; reused while B stays).
     func makeStepCache(batch B: Int) -> StepCache
@@ -66,6 +73,7 @@ extension RecurrentCell {
     public func beginForward(_ p: Parameters, batch B: Int, _ ws: inout Workspace) {}
     public func beginBackward(_ p: Parameters, batch B: Int, steps: Int, _ ws: inout Workspace) {}
     public func endBackward<P: CellProbe>(_ xs: [Matrix<T>], _ states: [State], _ grads: inout Parameters, _ ws: inout Workspace, _ probe: P) {}
+    public func gradientTag(_ name: String) -> String? { nil }
     /// True when a memory cell c travels beside h (LSTM).
     public var hasCellState: Bool { State.hasMemory }
 }

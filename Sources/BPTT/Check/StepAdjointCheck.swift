@@ -158,9 +158,13 @@ extension SequenceCheckCase {
             ws.stack.tracer = tracer
             return .init(loss: model.forward(xs, targets: targets, h0s: h0s, c0s: c0s, params, workspace: &ws).lossSum * lossScale)
         }
-        return .init(results: results, steps: entries,
-                     firstDivergence: StepAdjointCheck.firstDivergence(steps: entries, results: results, model: spec.model.rawValue),
-                     broken: breaking)
+        let cell = model.stack.cells[0], name = spec.model.rawValue
+        let divergence: StepAdjointCheck.Divergence?
+        if let e = entries.first(where: { !$0.result.passed }) { divergence = .init(t: e.t, tag: e.tag) }
+        else if let r = results.first(where: { !$0.passed }) {
+            divergence = .init(t: nil, tag: cell.gradientTag(r.name) ?? StepAdjointCheck.parameterTag(r.name, model: name))
+        } else { divergence = nil }
+        return .init(results: results, steps: entries, firstDivergence: divergence, broken: breaking)
     }
 }
 

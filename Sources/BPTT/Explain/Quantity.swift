@@ -1,22 +1,18 @@
+import Foundation
+
 /// The named quantities of the derivations that the cells report to a probe, each with the tag
 /// and text of the equation that computes it (forward) and of the one that computes ∂L/∂ of it
 /// (backward). Texts are what `bptt explain` prints; tags are those of `derivations/*.md`.
-public enum Quantity: Int, CaseIterable, Sendable {
-    // RNN (derivations/rnn.md)
-    case rnnA, rnnH
-    // LSTM (derivations/lstm.md)
-    case lstmAi, lstmAf, lstmAg, lstmAo, lstmI, lstmF, lstmG, lstmO, lstmC, lstmH
-    // GRU (derivations/gru.md): PyTorch's and Cho's where they differ
-    case gruAr, gruAz, gruAn, gruAnCho, gruR, gruRCho, gruZ, gruN, gruNCho, gruM, gruQ, gruH
-    // readout and loss
-    case logits, logitsStacked, probs
-    // parameter-gradient sums (backward only)
-    case rnnDW_hx, rnnDW_hh, rnnDb_h
-    case lstmDW_x, lstmDW_h, lstmDb
-    case gruDW_x, gruDW_h, gruDW_nhCho, gruDb, gruDb_nh
-    case readoutDW, readoutDb
-    // MLP layers (t = layer, 1-based)
-    case mlpZ, mlpA, mlpDW, mlpDb
+///
+/// The library's own quantities are the static members (`.rnnA`, `.lstmC`, …; `allCases`). A
+/// cell of your own names its quantities once with `Quantity.define`, and reports them to the
+/// probe exactly as the library's cells do; `gradcheck`-style locating and `explain` then work
+/// on them unchanged.
+public struct Quantity: Hashable, Sendable, CaseIterable, CustomStringConvertible {
+    /// Library quantities are 0..<1000; quantities of your own (`define`) are 1000 and up.
+    public let rawValue: Int
+    init(_ b: BuiltinQuantity) { rawValue = b.rawValue }
+    init(rawValue: Int) { self.rawValue = rawValue }
 
     public struct Equation: Sendable {
         /// "rnn.a"; empty when there is none.
@@ -39,12 +35,125 @@ public enum Quantity: Int, CaseIterable, Sendable {
     public var name: String { info.name }
     /// Tag of the equation computing ∂L/∂(this quantity) (or this gradient sum).
     public var adjointTag: String { info.backward?.tag ?? "" }
+    public var description: String { name }
 
     public var info: Info {
-        func q(_ name: String, _ symbol: String, _ f: (String, String, String)?, _ b: (String, String, String)?) -> Info {
-            Info(name: name, symbol: symbol,
-                 forward: f.map { Equation(tag: $0.0, text: $0.1, latex: $0.2) },
-                 backward: b.map { Equation(tag: $0.0, text: $0.1, latex: $0.2) })
+        if let b = BuiltinQuantity(rawValue: rawValue) { return b.info }
+        return QuantityRegistry.shared.info(rawValue)
+    }
+
+    /// The library's own quantities (not those defined by `define`).
+    public static var allCases: [Quantity] { BuiltinQuantity.allCases.map(Quantity.init) }
+
+    /// Names a quantity of a cell of your own (a gate, a candidate, its state h_t), once.
+    ///
+    /// - name: short name, as in per-step reports: "f", "n", "h".
+    /// - forward: (tag, text) of the equation computing it, e.g. ("mgu.f", "f_t = σ(a^f_t)").
+    /// - backward: (tag, text) of the equation computing ∂L/∂ of it, e.g. ("mgu.df", "df_t = …").
+    ///   The check names this tag when the adjoint is the first to disagree.
+    /// - symbol: LaTeX symbol with `#` where the step goes (default "name_{#}").
+    ///
+    /// Returns the same quantity for the same name and tags (safe to call from a `static let`
+    /// or repeatedly); errors: none (a name may be reused with other tags: a different quantity).
+    public static func define(_ name: String, symbol: String? = nil,
+                              forward: (tag: String, text: String)?, backward: (tag: String, text: String)?) -> Quantity {
+        let info = Info(name: name, symbol: symbol ?? "{\(name)}_{#}",
+                        forward: forward.map { Equation(tag: $0.tag, text: $0.text, latex: $0.text) },
+                        backward: backward.map { Equation(tag: $0.tag, text: $0.text, latex: $0.text) })
+        return Quantity(rawValue: QuantityRegistry.shared.id(for: info))
+    }
+
+    // the library's own quantities, by name
+    public static var rnnA: Quantity { Quantity(BuiltinQuantity.rnnA) }
+    public static var rnnH: Quantity { Quantity(BuiltinQuantity.rnnH) }
+    public static var lstmAi: Quantity { Quantity(BuiltinQuantity.lstmAi) }
+    public static var lstmAf: Quantity { Quantity(BuiltinQuantity.lstmAf) }
+    public static var lstmAg: Quantity { Quantity(BuiltinQuantity.lstmAg) }
+    public static var lstmAo: Quantity { Quantity(BuiltinQuantity.lstmAo) }
+    public static var lstmI: Quantity { Quantity(BuiltinQuantity.lstmI) }
+    public static var lstmF: Quantity { Quantity(BuiltinQuantity.lstmF) }
+    public static var lstmG: Quantity { Quantity(BuiltinQuantity.lstmG) }
+    public static var lstmO: Quantity { Quantity(BuiltinQuantity.lstmO) }
+    public static var lstmC: Quantity { Quantity(BuiltinQuantity.lstmC) }
+    public static var lstmH: Quantity { Quantity(BuiltinQuantity.lstmH) }
+    public static var gruAr: Quantity { Quantity(BuiltinQuantity.gruAr) }
+    public static var gruAz: Quantity { Quantity(BuiltinQuantity.gruAz) }
+    public static var gruAn: Quantity { Quantity(BuiltinQuantity.gruAn) }
+    public static var gruAnCho: Quantity { Quantity(BuiltinQuantity.gruAnCho) }
+    public static var gruR: Quantity { Quantity(BuiltinQuantity.gruR) }
+    public static var gruRCho: Quantity { Quantity(BuiltinQuantity.gruRCho) }
+    public static var gruZ: Quantity { Quantity(BuiltinQuantity.gruZ) }
+    public static var gruN: Quantity { Quantity(BuiltinQuantity.gruN) }
+    public static var gruNCho: Quantity { Quantity(BuiltinQuantity.gruNCho) }
+    public static var gruM: Quantity { Quantity(BuiltinQuantity.gruM) }
+    public static var gruQ: Quantity { Quantity(BuiltinQuantity.gruQ) }
+    public static var gruH: Quantity { Quantity(BuiltinQuantity.gruH) }
+    public static var logits: Quantity { Quantity(BuiltinQuantity.logits) }
+    public static var logitsStacked: Quantity { Quantity(BuiltinQuantity.logitsStacked) }
+    public static var probs: Quantity { Quantity(BuiltinQuantity.probs) }
+    public static var rnnDW_hx: Quantity { Quantity(BuiltinQuantity.rnnDW_hx) }
+    public static var rnnDW_hh: Quantity { Quantity(BuiltinQuantity.rnnDW_hh) }
+    public static var rnnDb_h: Quantity { Quantity(BuiltinQuantity.rnnDb_h) }
+    public static var lstmDW_x: Quantity { Quantity(BuiltinQuantity.lstmDW_x) }
+    public static var lstmDW_h: Quantity { Quantity(BuiltinQuantity.lstmDW_h) }
+    public static var lstmDb: Quantity { Quantity(BuiltinQuantity.lstmDb) }
+    public static var gruDW_x: Quantity { Quantity(BuiltinQuantity.gruDW_x) }
+    public static var gruDW_h: Quantity { Quantity(BuiltinQuantity.gruDW_h) }
+    public static var gruDW_nhCho: Quantity { Quantity(BuiltinQuantity.gruDW_nhCho) }
+    public static var gruDb: Quantity { Quantity(BuiltinQuantity.gruDb) }
+    public static var gruDb_nh: Quantity { Quantity(BuiltinQuantity.gruDb_nh) }
+    public static var readoutDW: Quantity { Quantity(BuiltinQuantity.readoutDW) }
+    public static var readoutDb: Quantity { Quantity(BuiltinQuantity.readoutDb) }
+    public static var mlpZ: Quantity { Quantity(BuiltinQuantity.mlpZ) }
+    public static var mlpA: Quantity { Quantity(BuiltinQuantity.mlpA) }
+    public static var mlpDW: Quantity { Quantity(BuiltinQuantity.mlpDW) }
+    public static var mlpDb: Quantity { Quantity(BuiltinQuantity.mlpDb) }
+}
+
+/// The quantities defined by cells outside the library.
+final class QuantityRegistry: @unchecked Sendable {
+    static let shared = QuantityRegistry()
+    static let base = 1000
+    private let lock = NSLock()
+    private var infos: [Quantity.Info] = []
+    func id(for info: Quantity.Info) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        if let i = infos.firstIndex(where: { $0.name == info.name && $0.forward?.tag == info.forward?.tag && $0.backward?.tag == info.backward?.tag }) {
+            return Self.base + i
+        }
+        infos.append(info)
+        return Self.base + infos.count - 1
+    }
+    func info(_ raw: Int) -> Quantity.Info {
+        lock.lock(); defer { lock.unlock() }
+        precondition(raw >= Self.base && raw - Self.base < infos.count, "Quantity: no quantity \(raw)")
+        return infos[raw - Self.base]
+    }
+}
+
+/// The library's own quantities (see `Quantity`).
+enum BuiltinQuantity: Int, CaseIterable, Sendable {
+    // RNN (derivations/rnn.md)
+    case rnnA, rnnH
+    // LSTM (derivations/lstm.md)
+    case lstmAi, lstmAf, lstmAg, lstmAo, lstmI, lstmF, lstmG, lstmO, lstmC, lstmH
+    // GRU (derivations/gru.md): PyTorch's and Cho's where they differ
+    case gruAr, gruAz, gruAn, gruAnCho, gruR, gruRCho, gruZ, gruN, gruNCho, gruM, gruQ, gruH
+    // readout and loss
+    case logits, logitsStacked, probs
+    // parameter-gradient sums (backward only)
+    case rnnDW_hx, rnnDW_hh, rnnDb_h
+    case lstmDW_x, lstmDW_h, lstmDb
+    case gruDW_x, gruDW_h, gruDW_nhCho, gruDb, gruDb_nh
+    case readoutDW, readoutDb
+    // MLP layers (t = layer, 1-based)
+    case mlpZ, mlpA, mlpDW, mlpDb
+
+    var info: Quantity.Info {
+        func q(_ name: String, _ symbol: String, _ f: (String, String, String)?, _ b: (String, String, String)?) -> Quantity.Info {
+            Quantity.Info(name: name, symbol: symbol,
+                 forward: f.map { Quantity.Equation(tag: $0.0, text: $0.1, latex: $0.2) },
+                 backward: b.map { Quantity.Equation(tag: $0.0, text: $0.1, latex: $0.2) })
         }
         switch self {
         case .rnnA: return q("a", "a_{#}",
@@ -54,9 +163,9 @@ public enum Quantity: Int, CaseIterable, Sendable {
             ("rnn.h", "h_t = φ(a_t)", #"h_t = \varphi(a_t)"#),
             ("rnn.dh", "dh_t = dp_t W_ph + dh^next_t", #"dh_t = dp_t\, W_{ph} + dh^{\text{next}}_t"#))
         case .lstmAi, .lstmAf, .lstmAg, .lstmAo:
-            let g = ["i", "f", "g", "o"][rawValue - Quantity.lstmAi.rawValue]
-            let dg = ["di_t ⊙ i_t ⊙ (1 − i_t)", "df_t ⊙ f_t ⊙ (1 − f_t)", "dg_t ⊙ (1 − g_t²)", "do_t ⊙ o_t ⊙ (1 − o_t)"][rawValue - Quantity.lstmAi.rawValue]
-            let dgl = [#"di_t \odot i_t \odot (1 - i_t)"#, #"df_t \odot f_t \odot (1 - f_t)"#, #"dg_t \odot (1 - g_t^2)"#, #"do_t \odot o_t \odot (1 - o_t)"#][rawValue - Quantity.lstmAi.rawValue]
+            let g = ["i", "f", "g", "o"][rawValue - BuiltinQuantity.lstmAi.rawValue]
+            let dg = ["di_t ⊙ i_t ⊙ (1 − i_t)", "df_t ⊙ f_t ⊙ (1 − f_t)", "dg_t ⊙ (1 − g_t²)", "do_t ⊙ o_t ⊙ (1 − o_t)"][rawValue - BuiltinQuantity.lstmAi.rawValue]
+            let dgl = [#"di_t \odot i_t \odot (1 - i_t)"#, #"df_t \odot f_t \odot (1 - f_t)"#, #"dg_t \odot (1 - g_t^2)"#, #"do_t \odot o_t \odot (1 - o_t)"#][rawValue - BuiltinQuantity.lstmAi.rawValue]
             return q("a_\(g)", "a^{\(g)}_{#}",
                 ("lstm.a", "a^\(g)_t = x_t W_\(g)xᵀ + h_{t−1} W_\(g)hᵀ + b_\(g)", "a^{\(g)}_t = x_t W_{\(g)x}^\\top + h_{t-1} W_{\(g)h}^\\top + b_\(g)"),
                 ("lstm.da_\(g)", "da^\(g)_t = \(dg)", "da^{\(g)}_t = \(dgl)"))

@@ -78,6 +78,20 @@ public struct Walkthrough: Sendable {
         }
     }
 
+    /// The walk-through of a cell of your own (`bptt explain` for it): `spec`'s sizes and seed
+    /// (`spec.model` and `spec.hidden` are unused: the cell's own size counts), the cell run
+    /// through the library's time loop under a softmax readout of h_T. Every quantity the cell
+    /// reports to the probe (`Quantity.define`) appears with its equation's tag and text.
+    /// Print it with `text(_:)` per section and `checkText`, or `markdown`. Errors: none.
+    public static func make<C: RecurrentCell>(_ spec: Spec, title: String? = nil, cell make: @escaping (_ inputSize: Int) -> C) -> Walkthrough where C.T == Double {
+        var s = SequenceCheckSpec(model: .rnn)
+        (s.batch, s.length, s.input, s.classes, s.withH0, s.seed) = (spec.batch, spec.length, spec.input, spec.classes, spec.withH0, spec.seed)
+        s.hidden = make(spec.input).hiddenSize
+        var spec = spec
+        spec.hidden = s.hidden
+        return SequenceVisitor(spec: spec, checkSpec: s, custom: title ?? "\(C.self) with a softmax readout of h_T").visit(make)
+    }
+
     // MARK: - the models
 
     static func rnn(_ spec: Spec) -> Walkthrough {
@@ -104,7 +118,9 @@ public struct Walkthrough: Sendable {
     struct SequenceVisitor: CellVisitor {
         typealias T = Double
         let spec: Spec, checkSpec: SequenceCheckSpec
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Walkthrough where C.T == Double {
+        /// The title of a cell of your own (nil: one of the library's, by `checkSpec.model`).
+        var custom: String? = nil
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) -> Walkthrough where C.T == Double {
             let c = SequenceCheckCase(checkSpec, make: make)
             let tracer = Tracer()
             let a = c.analytic(tracer: tracer)
@@ -122,8 +138,11 @@ public struct Walkthrough: Sendable {
             var blocks: [Quantity: String] = [:]
             let title: String
             let notes: [String]
-            switch checkSpec.model {
-            case .lstm:
+            switch custom == nil ? checkSpec.model : nil {
+            case nil:
+                title = custom!
+                notes = []
+            case .lstm?:
                 let G = LSTM<Double>(inputSize: checkSpec.input, hiddenSize: H).gateLayout
                 let order = [("i", G.i), ("f", G.f), ("g", G.g), ("o", G.o)].sorted { $0.1 < $1.1 }.map(\.0)
                 let rows = "fused over the gates: row blocks of \(H) in the order " + order.joined(separator: ", ") + " (LSTM.Gates)"

@@ -64,6 +64,18 @@ public final class PalindromeTrainer {
         engine = try kind.accept(EngineMaker(config: config), hidden: config.hidden, forgetBiasOne: config.forgetBiasOne)
     }
 
+    /// Trains a cell of your own on palindromes, exactly as `--model` trains the library's: a
+    /// stack of `config.layers` levels of `make(inputWidth)` cells (each `config.hidden` units
+    /// wide; level 0 reads `Palindrome.inputSize`), a softmax readout of h_T, Float32, the batch
+    /// split in shards. `config.model` is only the name written into checkpoints.
+    /// Errors: `BPTTError.usage` for a task other than palindrome.
+    public init<C: RecurrentCell>(_ config: TrainConfig, cell make: @escaping (_ inputSize: Int) -> C) throws where C.T == Float {
+        guard config.task == "palindrome" else { throw BPTTError.usage("unknown task '\(config.task)' (expected: palindrome)") }
+        self.config = config
+        self.length = config.length
+        engine = try EngineMaker(config: config).visit(make)
+    }
+
     public var step: Int { engine.step() }
     public var parameterCount: Int { engine.parameterCount }
     public var parameterNames: [String] { engine.parameterNames }
