@@ -1,5 +1,5 @@
 import XCTest
-@testable import BPTT
+import BPTT
 
 /// `CellCheck`, the one call a cell of your own is checked with (Examples/CustomCell uses it).
 final class CellCheckTests: XCTestCase {
