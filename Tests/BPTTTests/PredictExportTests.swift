@@ -195,7 +195,7 @@ final class PredictExportTests: XCTestCase, RunsBPTT {
         let first = dir + "/a.ckpt", weights = dir + "/a.safetensors", second = dir + "/b.ckpt"
         let common = ["train", "--model", "gru", "--hidden", "6", "--length", "4", "--batch", "8", "--quiet", "--json"]
         _ = try ok(common + ["--steps", "5", "--save", first])
-        _ = try ok(["export", "--checkpoint", first, "--out", weights])
+        _ = try ok(["export", "--checkpoint", first, "--out", weights, "--json"])
         _ = try ok(common + ["--steps", "3", "--init-from", weights, "--save", second])
         // the library: a new run of the same configuration, its weights replaced by the first run's, 3 steps
         let a = try Checkpoint.read(from: first)
