@@ -28,6 +28,7 @@ let trainCommand = Command(
         Option("eval-size", "N", "fresh palindromes for the final evaluation (default 1000)"),
         Option("save", "PATH", "write a checkpoint here at the end (and every --save-every steps, and on Ctrl-C)"),
         Option("save-every", "N", "steps (image-rows/sentiment: epochs) between checkpoints (default: only at the end)"),
+        initFromOption,
         Option("resume", "PATH", "continue the run saved in PATH up to --steps (image-rows/sentiment: --epochs) in total (its configuration is used; a flag that shapes the run, given again, must equal the saved value, else exit 2; --threads, --eval-size apply)"),
         Option("log", "FILE.csv", "write step, loss, accuracy, grad norm, examples/s every --log-every steps"),
         Option("log-every", "N", "steps between log rows (default 10)"),
@@ -80,6 +81,7 @@ let modelDefiningFlags: [(flag: String, value: (TrainConfig) -> String)] = [
 func runTrain(_ a: inout Arguments) throws -> Int32 {
     let task = try a.choice("task", ["palindrome", "image-rows", "sentiment"], default: "palindrome")
     if task != "palindrome" && a.has("report") { throw BPTTError.usage("--report applies to --task palindrome") }
+    if task != "palindrome" && a.has("init-from") { throw BPTTError.usage("--init-from applies to --task palindrome") }
     if task != "palindrome" { return try runSequenceTask(&a, task: task) }
     for flag in sequenceTaskOptions.map(\.name) where a.has(flag) {
         throw BPTTError.usage("--\(flag) applies to --task image-rows|sentiment, not palindrome")
@@ -89,6 +91,7 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     let ck = try CheckpointFlags(a)
     let json = a.flag("json"), quiet = a.flag("quiet")
     let trainer: PalindromeTrainer
+    if ck.resume != nil && a.has("init-from") { throw BPTTError.usage("--init-from starts a new run; --resume continues one with its own weights") }
     if let c = try ck.checkpoint(), let path = ck.resume {
         let given = config
         trainer = try PalindromeTrainer(resuming: c, steps: config.steps, source: path) { saved in
@@ -102,6 +105,7 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
         config = trainer.config
     } else {
         trainer = try PalindromeTrainer(config)
+        if let path = a.string("init-from") { try initFrom(path, trainer) }
     }
     warnDropoutWithoutLevels(config.dropout, layers: config.layers)
     Interrupt.install()

@@ -4,7 +4,8 @@ import Foundation
 // bptt: the command-line front end. Argument parsing and printing only; the math is in BPTT.
 
 let commands = [trainCommand, gradcheckCommand, explainCommand, benchCommand, sweepCommand, curriculumCommand, gradflowCommand,
-                autoencoderCommand, classifyCommand, ganCommand, ganInterpolateCommand]
+                autoencoderCommand, classifyCommand, ganCommand, ganInterpolateCommand,
+                predictCommand, ganSampleCommand, exportCommand]
 
 let nameWidth = (commands.map(\.name.count).max() ?? 8) + 2
 let topHelp = """

@@ -183,7 +183,10 @@ public final class GANTrainer {
     }
 
     public static func savedRun(_ c: Checkpoint, source: String) throws -> SavedRun<GANConfig> {
-        try SavedRun<GANConfig>.decode(c, model: model, source: source)
+        if c.model == GeneratorCheckpoint.model {
+            throw BPTTError.input("\(source): holds only the trained generator (gan --out writes it for sampling), not the whole run (no discriminator, no optimiser state), so it cannot be resumed: resume from the file the run's --save wrote (bptt gan --resume RUN.ckpt); sample from this one with bptt gan sample --checkpoint \(source) --count N --out DIR")
+        }
+        return try SavedRun<GANConfig>.decode(c, model: model, source: source)
     }
 
     /// Continues a saved run on `data` (which must be the data it was saved with).
@@ -240,7 +243,11 @@ public enum GeneratorCheckpoint {
     }
 
     public static func load(_ path: String) throws -> (gan: GAN<Float>, params: MLP<Float>.Parameters, height: Int, width: Int) {
-        let c = try Checkpoint.read(from: path)
+        try load(Checkpoint.read(from: path), source: path)
+    }
+
+    /// The generator saved in `c` (read from `path`).
+    public static func load(_ c: Checkpoint, source path: String) throws -> (gan: GAN<Float>, params: MLP<Float>.Parameters, height: Int, width: Int) {
         guard c.model == model else { throw BPTTError.input("\(path): a '\(c.model)' checkpoint, not a GAN generator") }
         guard let obj = (try? JSONSerialization.jsonObject(with: Data(c.config.utf8))) as? [String: Any],
               let latent = obj["latent"] as? Int, let h = obj["height"] as? Int, let w = obj["width"] as? Int,
