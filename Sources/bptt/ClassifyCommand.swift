@@ -56,7 +56,7 @@ func runClassify(_ a: inout Arguments) throws -> Int32 {
                       throttle: true, force: e.epoch == c.epochs)
     }) else { return 130 }
     let acc = trainer.testAccuracy()
-    progress.line(String(format: "test accuracy %.4f on %d images; %.1f s", acc, data.test.count, seconds))
+    progress.result(String(format: "test accuracy %.4f on %d images; %.1f s", acc, data.test.count, seconds))
     if json {
         let done = trainer.history.last
         print(JSON.object([

@@ -9,7 +9,7 @@ let sequenceTaskOptions: [Option] = [
     Option("embedding-dim", "E", "sentiment: embedding width (default 100)"),
     Option("vocab", "K", "sentiment: the K most frequent training words (default 25000)"),
     Option("max-length", "N", "sentiment: tokens kept per review (default 400)"),
-    Option("out", "DIR", "image-rows/sentiment: write curves.csv and curves.svg here"),
+    Option("out", "DIR", "image-rows/sentiment: write curves.csv and curves.svg here").writes(.folder(default: nil)),
 ]
 
 /// Flags that define a sequence-task run: given again on --resume, they must agree.
@@ -136,11 +136,11 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
                         .init(name: "test accuracy", points: history.map { (Double($0.epoch), $0.testAccuracy ?? .nan) })]
         chart.markers = true
         try chart.write(to: out + "/curves.svg")
-        progress.line("wrote \(out)/curves.csv and \(out)/curves.svg")
+        progress.result("wrote \(out)/curves.csv and \(out)/curves.svg")
     }
     let last = history.last
     let rate = rates.isEmpty ? 0 : rates.reduce(0, +) / Double(rates.count)
-    progress.line("final test accuracy \(figure(last?.testAccuracy, "%.4f")) after \(trainer.epoch) epochs; \(figure(rate, "%.0f")) examples/s; \(figure(seconds, "%.1f")) s")
+    progress.result("final test accuracy \(figure(last?.testAccuracy, "%.4f")) after \(trainer.epoch) epochs; \(figure(rate, "%.0f")) examples/s; \(figure(seconds, "%.1f")) s")
     if json {
         print(JSON.object([
             ("model", .string(c.model)), ("task", .string(task)), ("layers", .int(c.layers)), ("bidirectional", .bool(c.bidirectional)),

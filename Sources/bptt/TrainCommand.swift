@@ -6,36 +6,43 @@ let trainCommand = Command(
     summary: "Train a model on a task with hand-derived backpropagation (Float32, both cores).",
     usage: "train --model rnn --task palindrome --length 10 --steps 10000 [options]",
     options: [
-        Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho (default rnn)"),
+        Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho (default: palindrome rnn; image-rows, sentiment lstm)"),
         Option("layers", "N", "stacked recurrent levels (default 1)"),
         Option("bidirectional", nil, "two directions per level; final states concatenated"),
-        Option("dropout", "P", "dropout between levels while training (default 0; with one level there is none: a warning says so)"),
+        Option("dropout", "P", "dropout while training: palindrome between levels (default 0; with one level there is none: a warning says so); sentiment: default 0.5"),
         Option("forget-bias-one", nil, "LSTM: initialise the forget-gate bias b_f to 1"),
         Option("task", "NAME", "palindrome (default) | image-rows (an image read one pixel row per step) | sentiment (review text, positive or negative)"),
         Option("length", "T", "digits the model sees (default 10)"),
         Option("steps", "N", "optimisation steps (default 10000)"),
-        Option("batch", "B", "batch size (default 128)"),
-        Option("hidden", "H", "hidden units (default 128)"),
-        Option("optim", "NAME", "sgd | momentum | nesterov | adagrad | rmsprop | adam (default rmsprop)"),
-        Option("lr", "RATE", "learning rate (default 1e-3)"),
+        Option("batch", "B", "batch size (default: palindrome 128, image-rows 32, sentiment 64)"),
+        Option("hidden", "H", "hidden units (default: palindrome 128, image-rows 64, sentiment 10)"),
+        Option("optim", "NAME", "sgd | momentum | nesterov | adagrad | rmsprop | adam (default: palindrome rmsprop; image-rows, sentiment adam)"),
+        Option("lr", "RATE", "learning rate (default: palindrome 1e-3, image-rows 2e-3, sentiment 1e-2)"),
         Option("momentum", "MU", "momentum for momentum/nesterov (default 0.9)"),
         Option("weight-decay", "L2", "L2 penalty added to the gradient (default 0)"),
-        Option("clip", "NORM", "clip the global gradient norm to NORM; 0 = off (default 10)"),
+        Option("clip", "NORM", "clip the global gradient norm to NORM; 0 = off (default: palindrome, image-rows 10; sentiment 0)"),
         Option("truncate", "K", "truncated BPTT: backpropagate through at most K steps; 0 = full (default 0)"),
         Option("init", "NAME", "pytorch | xavier | normal | randn (default pytorch)"),
         Option("seed", "S", "random seed (default 0)"),
         Option("threads", "N", "worker threads, 1 or 2 (default 2); results do not depend on it"),
         Option("eval-size", "N", "fresh palindromes for the final evaluation (default 1000)"),
-        Option("save", "PATH", "write a checkpoint here at the end (and every --save-every steps, and on Ctrl-C)"),
+        Option("save", "PATH", "write a checkpoint here at the end (and every --save-every steps, and on Ctrl-C)").writes(.file),
         Option("save-every", "N", "steps (image-rows/sentiment: epochs) between checkpoints (default: only at the end)"),
         Option("resume", "PATH", "continue the run saved in PATH up to --steps (image-rows/sentiment: --epochs) in total (its configuration is used; a flag that shapes the run, given again, must equal the saved value, else exit 2; --threads, --eval-size apply)"),
-        Option("log", "FILE.csv", "write step, loss, accuracy, grad norm, examples/s every --log-every steps"),
+        Option("log", "FILE.csv", "write step, loss, accuracy, grad norm, examples/s every --log-every steps").writes(.file),
         Option("log-every", "N", "steps between log rows (default 10)"),
-        Option("quiet", nil, "no progress lines"),
+        quietOption,
         Option("json", nil, "end with one JSON line of results"),
         reportOption,
     ] + sequenceTaskOptions + optimizerOptions(default: "rmsprop", lr: "1e-3").filter { $0.name == "beta1" },
-    run: runTrain
+    run: runTrain,
+    notes: """
+    defaults by task (a flag given overrides its default):
+      palindrome  rnn, rmsprop lr 1e-3, hidden 128, batch 128, clip 10, 10000 steps, dropout 0, length 10
+      image-rows  lstm, adam lr 2e-3, hidden 64, batch 32, clip 10, 30 epochs, data digits
+      sentiment   lstm, adam lr 1e-2, hidden 10, batch 64, clip off, 5 epochs, dropout 0.5, embedding 100,
+                  vocab 25000, max-length 400, data: the built-in synthetic corpus
+    """
 )
 
 func trainConfig(from a: Arguments) throws -> TrainConfig {
@@ -147,11 +154,9 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     try ck.write(trainer.checkpoint())
     let eval = trainer.evaluate()
     let rate = Double((trainer.step - firstStep) * config.batch) / max(seconds, 1e-9)
-    if !quiet {
-        print(String(format: "eval accuracy %.4f on %d fresh palindromes (loss %.4f); %.1f s, %.0f examples/s",
-                     eval.accuracy, config.evalSize, eval.loss, seconds, rate))
-    }
-    try writeReport(a.string("report"), quiet: quiet) {
+    print(String(format: "eval accuracy %.4f on %d fresh palindromes (loss %.4f); %.1f s, %.0f examples/s",
+                 eval.accuracy, config.evalSize, eval.loss, seconds, rate))
+    try writeReport(a.string("report")) {
         .train(config: config, curve: curve, eval: eval, seconds: seconds, examplesPerSecond: rate,
                parameters: trainer.parameterCount, gradientNormsPerTimeStep: trainer.gradientNorms(batch: config.batch))
     }

@@ -35,10 +35,10 @@ final class ImageCLITests: XCTestCase, RunsBPTT {
         XCTAssertEqual(rows.count, 4)   // header + steps 5, 10, 12
 
         // The checkpoint reads back: interpolate draws from it.
-        let strip = dir.appendingPathComponent("strip.png").path
+        let strip = dir.appendingPathComponent("strip").path
         let ri = try bptt(["gan", "interpolate", "--checkpoint", one + "/generator.ckpt", "--out", strip, "--steps", "4", "--json"])
         XCTAssertEqual(ri.status, 0, ri.stderr)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: strip))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: strip + "/interpolation.png"))
 
         // Truncated, corrupted, or not a checkpoint at all: one line naming the problem, exit 2.
         let bad = dir.appendingPathComponent("bad.ckpt")
