@@ -29,7 +29,7 @@ let trainCommand = Command(
         Option("save", "PATH", "write a checkpoint here at the end (and every --save-every steps, and on Ctrl-C)").writes(.file),
         Option("save-every", "N", "steps (image-rows/sentiment: epochs) between checkpoints (default: only at the end)"),
         Option("resume", "PATH", "continue the run saved in PATH up to --steps (image-rows/sentiment: --epochs) in total (its configuration is used; a flag that shapes the run, given again, must equal the saved value, else exit 2; --threads, --eval-size apply)"),
-        Option("log", "FILE.csv", "write step, loss, accuracy, grad norm, examples/s every --log-every steps").writes(.file),
+        Option("log", "FILE.csv", "every --log-every steps a row: step, the step's loss, the mean loss since the previous row, the same for accuracy, grad norm, examples/s").writes(.file),
         Option("log-every", "N", "steps between log rows (default 10)"),
         quietOption,
         Option("json", nil, "end with one JSON line of results"),
@@ -88,7 +88,7 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     let task = try a.choice("task", ["palindrome", "image-rows", "sentiment"], default: "palindrome")
     if task != "palindrome" && a.has("report") { throw BPTTError.usage("--report applies to --task palindrome") }
     if task != "palindrome" { return try runSequenceTask(&a, task: task) }
-    for flag in sequenceTaskOptions.map(\.name) where a.has(flag) {
+    for flag in sequenceTaskOptions.map(\.name) where a.has(flag) && flag != "out" {
         throw BPTTError.usage("--\(flag) applies to --task image-rows|sentiment, not palindrome")
     }
     var config = try trainConfig(from: a)
@@ -112,10 +112,16 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     }
     warnDropoutWithoutLevels(config.dropout, layers: config.layers)
     Interrupt.install()
+    // --log and --out's curves.csv hold the same rows: each the step's own loss and accuracy and
+    // their means over the steps since the previous row
+    let header = ["step", "step_loss", "mean_loss_since_previous_row", "step_accuracy", "mean_accuracy_since_previous_row", "grad_norm", "examples_per_s"]
     var log: CSVWriter? = nil
-    if let path = a.string("log") {
-        log = try CSVWriter(path: path, header: ["step", "loss", "accuracy", "grad_norm", "examples_per_s"])
-    }
+    if let path = a.string("log") { log = try CSVWriter(path: path, header: header) }
+    let out = a.string("out")
+    if let out { try makeOutputFolder(out) }
+    var rows: [[String]] = []
+    var rowPoints: [(step: Double, loss: Double, meanLoss: Double, accuracy: Double, meanAccuracy: Double)] = []
+    var (lossSum, accuracySum, stepsSinceRow) = (0.0, 0.0, 0)
     if !quiet {
         print("training \(config.model) on \(config.task) T=\(config.length): \(config.steps) steps, batch \(config.batch), hidden \(config.hidden), \(config.optimizer.kind.rawValue) lr \(config.optimizer.lr), \(trainer.parameterCount) parameters")
         if let path = ck.resume {
@@ -143,8 +149,18 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
         }
         let elapsed = Date().timeIntervalSince(start)
         let rate = Double((last.step - firstStep) * config.batch) / max(elapsed, 1e-9)
-        if let l = log, last.step % logEvery == 0 || last.step == config.steps {
-            try l.write([String(last.step), fmt(last.loss), fmt(last.accuracy), fmt(last.gradNorm), String(format: "%.0f", rate)])
+        lossSum += last.loss
+        accuracySum += last.accuracy
+        stepsSinceRow += 1
+        if (log != nil || out != nil) && (last.step % logEvery == 0 || last.step == config.steps) {
+            let meanLoss = lossSum / Double(stepsSinceRow), meanAccuracy = accuracySum / Double(stepsSinceRow)
+            let row = [String(last.step), fmt(last.loss), fmt(meanLoss), fmt(last.accuracy), fmt(meanAccuracy), fmt(last.gradNorm), String(format: "%.0f", rate)]
+            try log?.write(row)
+            if out != nil {
+                rows.append(row)
+                rowPoints.append((Double(last.step), last.loss, meanLoss, last.accuracy, meanAccuracy))
+            }
+            (lossSum, accuracySum, stepsSinceRow) = (0, 0, 0)
         }
         progress.update(last.step, String(format: "loss %.4f  accuracy %.3f  grad-norm %.3g  %.0f examples/s",
                                           last.loss, last.accuracy, last.gradNorm, rate))
@@ -156,6 +172,17 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     let rate = Double((trainer.step - firstStep) * config.batch) / max(seconds, 1e-9)
     print(String(format: "eval accuracy %.4f on %d fresh palindromes (loss %.4f); %.1f s, %.0f examples/s",
                  eval.accuracy, config.evalSize, eval.loss, seconds, rate))
+    if let out {
+        let csv = try CSVWriter(path: out + "/curves.csv", header: header)
+        for row in rows { try csv.write(row) }
+        try csv.close()
+        try writeCurves(out + "/curves.svg", title: "\(config.model) on palindromes T=\(config.length)", x: "step", integerX: false,
+                        loss: [("mean loss since the previous point", rowPoints.map { ($0.step, $0.meanLoss) }),
+                               ("the step's own loss", rowPoints.map { ($0.step, $0.loss) })],
+                        accuracy: [("mean accuracy since the previous point", rowPoints.map { ($0.step, $0.meanAccuracy) }),
+                                   ("the step's own accuracy", rowPoints.map { ($0.step, $0.accuracy) })])
+        print("wrote \(out)/curves.csv and \(out)/curves.svg")
+    }
     try writeReport(a.string("report")) {
         .train(config: config, curve: curve, eval: eval, seconds: seconds, examplesPerSecond: rate,
                parameters: trainer.parameterCount, gradientNormsPerTimeStep: trainer.gradientNorms(batch: config.batch))
