@@ -46,13 +46,14 @@ func runClassify(_ a: inout Arguments) throws -> Int32 {
         warn("--dropout \(c.dropout) acts on hidden layers; with --hidden none there is none, so it changes nothing")
     }
     let data = trainer.data
-    let log = try logPath.map { try CSVWriter(path: $0, header: ["epoch", "loss", "train_accuracy", "examples_per_s"]) }
+    let log = try logPath.map { try CSVWriter(path: $0, header: ["epoch", "mean_loss_over_epoch", "train_accuracy", "test_accuracy", "examples_per_s"]) }
     let progress = epochProgress(trainer, c.epochs, quiet: quiet, ["classifier on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), \(data.classes) classes, layers \(([data.pixels] + c.hidden + [data.classes]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"
                   + (ck.resume.map { ", " + resumedAt(trainer, $0) } ?? "")])
     var last: EpochStats? = nil
     guard let seconds = try trainEpochs(trainer, c.epochs, ck, log: log, progress: progress, stepLine: "epoch %d/%d  loss %.4f", epochDone: { e in
         last = e
-        try log?.write([String(e.epoch), String(e.loss), String(e.accuracy ?? .nan), String(format: "%.0f", e.examplesPerSecond)])
+        // the test accuracy after each epoch (only with --log: it costs a pass over the test set)
+        try log?.write([String(e.epoch), String(e.loss), String(e.accuracy ?? .nan), String(trainer.testAccuracy()), String(format: "%.0f", e.examplesPerSecond)])
         progress.line(String(format: "epoch %4d/%d  loss %.4f  train accuracy %.4f  %.0f examples/s", e.epoch, c.epochs, e.loss, e.accuracy ?? 0, e.examplesPerSecond),
                       throttle: true, force: e.epoch == c.epochs)
     }) else { return 130 }

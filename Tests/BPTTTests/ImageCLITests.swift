@@ -64,7 +64,9 @@ final class ImageCLITests: XCTestCase, RunsBPTT {
         XCTAssertEqual(rc.status, 0, rc.stderr)
         XCTAssertNotNil(try lastJSON(rc)["test_accuracy"])
         let rows = try String(contentsOfFile: cl, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(rows.first, "epoch,loss,train_accuracy,examples_per_s")
+        XCTAssertEqual(rows.first, "epoch,mean_loss_over_epoch,train_accuracy,test_accuracy,examples_per_s")
         XCTAssertEqual(rows.count, 3)
+        // the last row's test accuracy is the one the run reports
+        XCTAssertEqual(try XCTUnwrap(Double(rows[2].split(separator: ",")[3])), try XCTUnwrap(try lastJSON(rc)["test_accuracy"] as? Double), accuracy: 1e-12)
     }
 }
