@@ -15,7 +15,7 @@ let ganCommand = Command(
         dataOption,
         logOption,
         reportOption,
-        Option("log-every", "N", "steps between log rows (default 10)"),
+        Option("log-every", "N", "steps between log rows (default 10); a row: step, the step's L_D, their mean since the previous row, the same for L_G, D steps, examples/s"),
         Option("out", "DIR", "write samples_{start,middle,end,judged}.png and generator.ckpt here").writes(.folder(default: nil)),
         Option("samples", "N", "samples judged by the classifier (default 1000)"),
         Option("judge-epochs", "N", "epochs of the judging classifier (default 40, as bptt classify)"),
@@ -76,7 +76,10 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
         trainer.dataIdentity = DataIdentity(data, spec: spec)
     }
     if let out { try makeOutputFolder(out) }
-    let log = try a.string("log").map { try CSVWriter(path: $0, header: ["step", "loss_d", "loss_g", "d_steps", "examples_per_s"]) }
+    // each row: the step's own losses (as on the progress line) and their means since the previous row
+    let log = try a.string("log").map { try CSVWriter(path: $0, header: ["step", "step_loss_d", "mean_loss_d_since_previous_row", "step_loss_g",
+                                                                          "mean_loss_g_since_previous_row", "d_steps", "examples_per_s"]) }
+    var (sumD, sumG, sinceRow) = (0.0, 0.0, 0)
     let (h, w) = (data.height, data.width)
     let progress = Progress(total: c.steps, label: "step", offset: trainer.step, quiet: quiet)
     progress.line("GAN on \(data.source) (\(data.train.count) training images of \(h)×\(w)): G \(([c.latent] + c.generatorHidden + [data.pixels]).map(String.init).joined(separator: "→")), D \(([data.pixels] + c.discriminatorHidden + [1]).map(String.init).joined(separator: "→")), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), D schedule \(c.seedSchedule ? "seed" : "always"), \(c.steps) steps of batch \(c.batch)"
@@ -107,8 +110,11 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
         if s.step == c.steps / 2 { try writeGrid("samples_middle.png") }
         let elapsed = Date().timeIntervalSince(start)
         let rate = Double((s.step - firstStep) * c.batch) / max(elapsed, 1e-9)
+        (sumD, sumG, sinceRow) = (sumD + s.lossD, sumG + s.lossG, sinceRow + 1)
         if let log, s.step % logEvery == 0 || s.step == c.steps {
-            try log.write([String(s.step), String(s.lossD), String(s.lossG), String(trainer.dSteps), String(format: "%.0f", rate)])
+            try log.write([String(s.step), String(s.lossD), String(sumD / Double(sinceRow)), String(s.lossG), String(sumG / Double(sinceRow)),
+                           String(trainer.dSteps), String(format: "%.0f", rate)])
+            (sumD, sumG, sinceRow) = (0, 0, 0)
         }
         if ck.every > 0 && s.step % ck.every == 0 { try ck.write(trainer.checkpoint(), at: "step \(s.step)") }
         if try ck.interrupted(at: "step \(s.step)", progress: progress, trainer.checkpoint()) {

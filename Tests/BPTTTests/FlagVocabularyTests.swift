@@ -49,6 +49,15 @@ final class FlagVocabularyTests: XCTestCase, RunsBPTT {
         }
     }
 
+    /// A flag a run turned out not to use draws a warning (never silence).
+    func testUnusedFlagIsWarned() throws {
+        let r = try bptt(["gradcheck", "--model", "mlp", "--length", "5"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("warning: --length was given but gradcheck did not use it"), r.stderr)
+        let used = try bptt(["gradcheck", "--model", "rnn", "--length", "3"])
+        XCTAssertFalse(used.stderr.contains("warning"), used.stderr)
+    }
+
     func testModelListAndAliases() throws {
         let dir = try scratchDirectory("alias", test: self)
         defer { try? FileManager.default.removeItem(at: dir) }

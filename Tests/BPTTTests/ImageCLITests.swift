@@ -31,7 +31,7 @@ final class ImageCLITests: XCTestCase, RunsBPTT {
         let c2 = try Data(contentsOf: URL(fileURLWithPath: two + "/generator.ckpt"))
         XCTAssertEqual(c1, c2, "generator differs between 1 and 2 threads")
         let rows = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(rows.first, "step,loss_d,loss_g,d_steps,examples_per_s")
+        XCTAssertEqual(rows.first, "step,step_loss_d,mean_loss_d_since_previous_row,step_loss_g,mean_loss_g_since_previous_row,d_steps,examples_per_s")
         XCTAssertEqual(rows.count, 4)   // header + steps 5, 10, 12
 
         // The checkpoint reads back: interpolate draws from it.
