@@ -20,7 +20,8 @@ let curriculumCommand = Command(
         quietOption,
         Option("json", nil, "end with one JSON line of results"),
         reportOption,
-    ] + experimentOptions(out: "runs/curriculum", files: "curriculum.csv, curriculum_accuracy.svg, curriculum_steps.svg") + checkpointOptions(unit: "steps"),
+    ] + experimentOptions(out: "runs/curriculum", files: "curriculum.csv, curriculum_accuracy.svg, curriculum_steps.svg")
+      + checkpointOptions(unit: "steps", resume: "continue the curriculum saved in PATH: finished lengths are kept, the length in progress continues at its step, up to --stop-at if given (its configuration is used; a flag that shapes the run, given again, must equal the saved value, else exit 2)"),
     run: runCurriculum
 )
 
