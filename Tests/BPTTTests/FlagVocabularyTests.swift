@@ -67,6 +67,9 @@ final class FlagVocabularyTests: XCTestCase, RunsBPTT {
         XCTAssertEqual(b.status, 0, b.stderr)
         XCTAssertEqual((try lastJSON(a)["results"] as? [[String: Any]])?.compactMap { $0["model"] as? String }, ["rnn", "gru"])
         XCTAssertEqual((try lastJSON(b)["results"] as? [[String: Any]])?.compactMap { $0["model"] as? String }, ["rnn", "gru"])
+        // the curve rows say what they hold: means over the steps since the previous row
+        let header = try String(contentsOfFile: dir.path + "/sweep_curves.csv", encoding: .utf8).split(separator: "\n").first
+        XCTAssertEqual(header, "model,length,step,mean_loss_since_previous_row,mean_accuracy_since_previous_row")
         let both = try bptt(base + ["--model", "rnn", "--models", "gru"])
         XCTAssertEqual(both.status, 2, both.stderr)
         XCTAssertTrue(both.stderr.contains("--model"), both.stderr)
