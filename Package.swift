@@ -44,7 +44,11 @@ let package = Package(
         .testTarget(
             name: "BPTTTests",
             dependencies: ["BPTT"],
-            path: "Tests/BPTTTests"
+            path: "Tests/BPTTTests",
+            // The tests' own code is glue around the library (always optimised, above) and the
+            // `bptt` binary: compiled unoptimised it builds in a fraction of the time, so running
+            // the tests after `swift run -c release` (or the reverse) recompiles only this module.
+            swiftSettings: [.unsafeFlags(["-Onone"])]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -5,12 +5,49 @@ struct Option {
     let name: String          // without the leading dashes
     let value: String?        // placeholder for a flag that takes a value (e.g. "N"); nil for a switch
     let help: String
+    /// Set (through `writes`) when the flag names a path the run writes: checked before any work.
+    var output: OutputKind? = nil
+    /// Set (through `alias`) when this spelling stands for another flag (`sweep --models` for `--model`).
+    var aliasOf: String? = nil
     init(_ name: String, _ value: String? = nil, _ help: String) {
         self.name = name
         self.value = value
         self.help = help
     }
 }
+
+extension Option {
+    /// `--name` as another spelling of `--flag` (kept so that older command lines still run).
+    static func alias(_ name: String, of flag: String, _ value: String) -> Option {
+        var o = Option(name, value, "the same as --\(flag)")
+        o.aliasOf = flag
+        return o
+    }
+}
+
+/// The known flag closest to a mistyped one (edit distance at most 2, or one a prefix of the other).
+func closestFlag(to name: String, in known: [String]) -> String? {
+    func distance(_ a: [Character], _ b: [Character]) -> Int {   // Levenshtein
+        var row = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var diagonal = row[0]
+            row[0] = i + 1
+            for (j, y) in b.enumerated() {
+                let above = row[j + 1]
+                row[j + 1] = min(above + 1, row[j] + 1, diagonal + (x == y ? 0 : 1))
+                diagonal = above
+            }
+        }
+        return row[b.count]
+    }
+    let scored = known.map { ($0, distance(Array(name), Array($0))) }.sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+    if let best = scored.first, best.1 <= (name.count >= 4 ? 2 : 1) { return best.0 }
+    if name.count >= 3, let p = known.first(where: { $0.hasPrefix(name) || name.hasPrefix($0) }) { return p }
+    return nil
+}
+
+/// Which flags a command has read (shared by the copies of an `Arguments`).
+final class ReadFlags { var names: Set<String> = [] }
 
 /// A subcommand: its flags, its help text, and what it does.
 struct Command {
@@ -19,6 +56,8 @@ struct Command {
     let usage: String
     let options: [Option]
     let run: (inout Arguments) throws -> Int32
+    /// Printed after the options in --help (e.g. the defaults of each task).
+    var notes: String? = nil
 
     var helpText: String {
         var lines = ["usage: bptt \(usage)", "", summary, "", "options:"]
@@ -27,6 +66,7 @@ struct Command {
             let flag = "--\(o.name)\(o.value.map { " " + $0 } ?? "")"
             lines.append("  " + flag.padding(toLength: max(width, 6) + 2, withPad: " ", startingAt: 0) + o.help)
         }
+        if let notes { lines += ["", notes] }
         return lines.joined(separator: "\n")
     }
 }
@@ -37,6 +77,7 @@ struct Arguments {
     private var values: [String: String] = [:]
     private var switches: Set<String> = []
     private var order: [String] = []
+    private let read = ReadFlags()
 
     init(_ args: [String], options: [Option]) throws {
         let byName = Dictionary(options.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -52,6 +93,12 @@ struct Arguments {
                 inline = String(name[name.index(after: eq)...])
                 name = String(name[..<eq])
             }
+            guard let found = byName[name] else {
+                let known = options.map(\.name) + ["help"]
+                let hint = closestFlag(to: name, in: known).map { "did you mean --\($0)?" } ?? "see --help"
+                throw BPTTError.usage("unknown flag --\(name) (\(hint))")
+            }
+            if let canonical = found.aliasOf { name = canonical }
             guard let option = byName[name] else { throw BPTTError.usage("unknown flag --\(name) (see --help)") }
             if values[name] != nil || switches.contains(name) { throw BPTTError.usage("flag --\(name) given twice") }
             if option.value != nil {
@@ -73,14 +120,21 @@ struct Arguments {
         }
     }
 
-    func flag(_ name: String) -> Bool { switches.contains(name) }
+    func flag(_ name: String) -> Bool { read.names.insert(name); return switches.contains(name) }
+    /// Whether the flag was given (does not count as reading it).
     func has(_ name: String) -> Bool { values[name] != nil }
+    /// Whether the switch or valued flag was given (does not count as reading it).
+    func given(_ name: String) -> Bool { values[name] != nil || switches.contains(name) }
 
-    func string(_ name: String) -> String? { values[name] }
+    func string(_ name: String) -> String? { read.names.insert(name); return values[name] }
 
-    func string(_ name: String, default d: String) -> String { values[name] ?? d }
+    func string(_ name: String, default d: String) -> String { read.names.insert(name); return values[name] ?? d }
+
+    /// The flags given on the command line that the command never read, in the order given.
+    var unread: [String] { order.filter { !read.names.contains($0) } }
 
     func choice(_ name: String, _ allowed: [String], default d: String) throws -> String {
+        read.names.insert(name)
         let v = values[name] ?? d
         guard allowed.contains(v) else {
             throw BPTTError.usage("--\(name): unknown value '\(v)' (expected one of: \(allowed.joined(separator: ", ")))")
@@ -89,6 +143,7 @@ struct Arguments {
     }
 
     func int(_ name: String, default d: Int, min lo: Int? = nil, max hi: Int? = nil) throws -> Int {
+        read.names.insert(name)
         guard let s = values[name] else { return d }
         guard let v = Int(s.replacingOccurrences(of: "_", with: "")) else { throw BPTTError.usage("--\(name): '\(s)' is not an integer") }
         if let lo, v < lo { throw BPTTError.usage("--\(name): \(v) is below the minimum \(lo)") }
@@ -97,6 +152,7 @@ struct Arguments {
     }
 
     func double(_ name: String, default d: Double, positive: Bool = false, nonNegative: Bool = false) throws -> Double {
+        read.names.insert(name)
         guard let s = values[name] else { return d }
         guard let v = Double(s), v.isFinite else { throw BPTTError.usage("--\(name): '\(s)' is not a finite number") }
         if positive && v <= 0 { throw BPTTError.usage("--\(name): \(s) must be greater than 0") }
@@ -105,6 +161,7 @@ struct Arguments {
     }
 
     func seed(_ name: String = "seed") throws -> UInt64 {
+        read.names.insert(name)
         guard let s = values[name] else { return 0 }
         guard let v = UInt64(s) else { throw BPTTError.usage("--\(name): '\(s)' is not a non-negative integer") }
         return v

@@ -14,7 +14,7 @@ let autoencoderCommand = Command(
         dataOption,
         logOption,
         reportOption,
-        Option("out", "DIR", "write reconstructions.png (rows: original / masked input / reconstruction; with --loss-on masked the visible pixels are copied from the input) here"),
+        Option("out", "DIR", "write reconstructions.png (rows: original / masked input / reconstruction; with --loss-on masked the visible pixels are copied from the input) here").writes(.folder(default: nil)),
     ] + imageRunOptions + optimizerOptions(default: "adam", lr: "1e-3") + checkpointOptions(unit: "epochs"),
     run: runAutoencoder
 )
@@ -60,7 +60,7 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     }) else { return 130 }
     let (ev, kept) = trainer.evaluate(keep: 16)
     let gain = 1 - ev.maskedMSE / ev.baselineMeanMSE
-    progress.line("test masked-pixel MSE \(figure(ev.maskedMSE, "%.5f")); baselines: zero fill \(figure(ev.baselineZeroMSE, "%.5f")), "
+    progress.result("test masked-pixel MSE \(figure(ev.maskedMSE, "%.5f")); baselines: zero fill \(figure(ev.baselineZeroMSE, "%.5f")), "
                   + "mean image \(figure(ev.baselineMeanMSE, "%.5f")) (\(figure(100 * gain, "%.1f%%")) below the mean-image baseline); \(figure(seconds, "%.1f")) s")
     var png: String? = nil
     var reconstructions: ImageGrid? = nil
@@ -76,10 +76,10 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
         if let out {
             png = out + "/reconstructions.png"
             try grid.write(png!)
-            progress.line("wrote \(png!)")
+            progress.result("wrote \(png!)")
         }
     }
-    try writeReport(a.string("report"), quiet: quiet) {
+    try writeReport(a.string("report")) {
         .autoencoder(config: c, data: data.source, epochs: epochs, evaluation: ev, seconds: seconds, reconstructions: reconstructions)
     }
     if json {

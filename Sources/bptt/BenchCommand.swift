@@ -18,7 +18,7 @@ let benchCommand = Command(
         Option("gemm", nil, "measure our GEMM instead: GFLOP/s on the shapes the cells use and on 1024², beside the machine's peak"),
         Option("all", nil, "every cell, the GAN step (batch 64) and the masked-autoencoder step: examples/s, GFLOP/s, % of the GEMM ceiling"),
         Option("scaling", nil, "LSTM examples/s and peak memory vs T (10, 100, 1000) and hidden size (32, 128, 512)"),
-        Option("save", "FILE", "with --all: also write the JSON results to FILE (make bench: bench/results.json)"),
+        Option("save", "FILE", "with --all: also write the JSON results to FILE (make bench: bench/results.json)").writes(.file),
         Option("compare", "BASELINE", "with --all, or with --results FILE: flag every figure more than 20% below BASELINE's; exit 1 if any"),
         Option("results", "FILE", "with --compare: results to compare (no measuring)"),
         Option("json", nil, "end with one JSON line of results"),
@@ -122,9 +122,9 @@ func runAllBench(_ a: Arguments) throws -> Int32 {
     g.threads = threads
     let gan = GANTrainer(g, data: data.train)
     let ganSteps = max(10, steps / 3)
-    for _ in 0..<max(1, warmup / 3) { _ = try gan.trainStep() }
+    for _ in 0..<max(1, warmup / 3) { _ = gan.trainStep() }
     let ganStart = Date()
-    for _ in 0..<ganSteps { _ = try gan.trainStep() }
+    for _ in 0..<ganSteps { _ = gan.trainStep() }
     let ganSeconds = Date().timeIntervalSince(ganStart)
     let gSizes = [g.latent] + g.generatorHidden + [data.pixels], dSizes = [data.pixels] + g.discriminatorHidden + [1]
     let (gAll, gFirst) = mlpProducts(gSizes), (dAll, dFirst) = mlpProducts(dSizes)
@@ -162,7 +162,7 @@ func runAllBench(_ a: Arguments) throws -> Int32 {
     ]).serialized()
     if let save = a.string("save") {
         do { try (results + "\n").write(toFile: save, atomically: true, encoding: .utf8) }
-        catch { throw BPTTError.input("--save: cannot write \(save): \(error.localizedDescription)") }
+        catch { throw BPTTError.input("--save: cannot write \(save): \(fileErrorCause(error))") }
     }
     if a.flag("json") { print(results) }
     if let baseline = a.string("compare") {

@@ -12,6 +12,7 @@ let classifyCommand = Command(
         Option("batch", "B", "batch size (default 64)"),
         dataOption,
         logOption,
+        Option("out", "DIR", "write misclassified.png here: up to 64 misclassified test images, each labelled true>predicted").writes(.folder(default: nil)),
     ] + imageRunOptions + optimizerOptions(default: "adam", lr: "1e-3") + checkpointOptions(unit: "epochs"),
     run: runClassify
 )
@@ -45,18 +46,44 @@ func runClassify(_ a: inout Arguments) throws -> Int32 {
         warn("--dropout \(c.dropout) acts on hidden layers; with --hidden none there is none, so it changes nothing")
     }
     let data = trainer.data
-    let log = try logPath.map { try CSVWriter(path: $0, header: ["epoch", "loss", "train_accuracy", "examples_per_s"]) }
+    let log = try logPath.map { try CSVWriter(path: $0, header: ["epoch", "mean_loss_over_epoch", "train_accuracy", "test_accuracy", "examples_per_s"]) }
     let progress = epochProgress(trainer, c.epochs, quiet: quiet, ["classifier on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), \(data.classes) classes, layers \(([data.pixels] + c.hidden + [data.classes]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"
                   + (ck.resume.map { ", " + resumedAt(trainer, $0) } ?? "")])
     var last: EpochStats? = nil
     guard let seconds = try trainEpochs(trainer, c.epochs, ck, log: log, progress: progress, stepLine: "epoch %d/%d  loss %.4f", epochDone: { e in
         last = e
-        try log?.write([String(e.epoch), String(e.loss), String(e.accuracy ?? .nan), String(format: "%.0f", e.examplesPerSecond)])
+        // the test accuracy after each epoch (only with --log: it costs a pass over the test set)
+        try log?.write([String(e.epoch), String(e.loss), String(e.accuracy ?? .nan), String(trainer.testAccuracy()), String(format: "%.0f", e.examplesPerSecond)])
         progress.line(String(format: "epoch %4d/%d  loss %.4f  train accuracy %.4f  %.0f examples/s", e.epoch, c.epochs, e.loss, e.accuracy ?? 0, e.examplesPerSecond),
                       throttle: true, force: e.epoch == c.epochs)
     }) else { return 130 }
     let acc = trainer.testAccuracy()
-    progress.line(String(format: "test accuracy %.4f on %d images; %.1f s", acc, data.test.count, seconds))
+    progress.result(String(format: "test accuracy %.4f on %d images; %.1f s", acc, data.test.count, seconds))
+    // the confusion matrix (rows: true class, columns: predicted) and the misclassified images
+    let probs = trainer.probabilities(data.test.images)
+    var confusion = [[Int]](repeating: [Int](repeating: 0, count: data.classes), count: data.classes)
+    var wrong: [(index: Int, truth: Int, predicted: Int)] = []
+    for r in 0..<probs.rows {
+        let row = Array(probs.row(r))
+        let k = row.firstIndex(of: row.max()!)!, truth = data.test.labels[r]
+        confusion[truth][k] += 1
+        if k != truth { wrong.append((r, truth, k)) }
+    }
+    for line in confusionLines(confusion) { progress.result(line) }
+    var png: String? = nil
+    if let out = a.string("out") {
+        try makeOutputFolder(out)
+        let shown = Array(wrong.prefix(64))
+        png = out + "/misclassified.png"
+        if shown.isEmpty {
+            progress.result("no test image was misclassified: \(png!) not written")
+            png = nil
+        } else {
+            let images = Matrix<Float>(rows: shown.count, cols: data.pixels, data: shown.flatMap { Array(data.test.images.row($0.index)) })
+            try sampleGrid(images, height: data.height, width: data.width, labels: shown.map { "\($0.truth)>\($0.predicted)" }).write(png!)
+            progress.result("wrote \(png!): \(shown.count) of \(wrong.count) misclassified test images, labelled true>predicted")
+        }
+    }
     if json {
         let done = trainer.history.last
         print(JSON.object([
@@ -64,9 +91,20 @@ func runClassify(_ a: inout Arguments) throws -> Int32 {
             ("epochs", .int(c.epochs)), ("seed", .int(Int(truncatingIfNeeded: c.seed))),
             ("final_loss", .number(last?.loss ?? done?.trainLoss ?? .nan)), ("train_accuracy", .number(last?.accuracy ?? done?.trainAccuracy ?? .nan)),
             ("test_accuracy", .number(acc)), ("test_images", .int(data.test.count)),
+            ("confusion_matrix", .array(confusion.map { .array($0.map { .int($0) }) })), ("misclassified_png", png.map { .string($0) } ?? .null),
             ("examples_per_s", .number((Double(max(trainer.step - progress.offset, 0) * c.batch) / max(seconds, 1e-9)).rounded())),
             ("seconds", .number((seconds * 1000).rounded() / 1000)),
         ]).serialized())
     }
     return 0
+}
+
+/// The confusion matrix as text: a header of predicted classes, one row per true class.
+func confusionLines(_ m: [[Int]]) -> [String] {
+    let width = max(5, String(m.flatMap { $0 }.max() ?? 0).count + 1)
+    let cell = { (s: String) in String(repeating: " ", count: max(0, width - s.count)) + s }
+    var lines = ["confusion matrix (rows: true class, columns: predicted class)",
+                 "true " + (0..<m.count).map { cell(String($0)) }.joined()]
+    for (k, row) in m.enumerated() { lines.append(String(k).padding(toLength: 5, withPad: " ", startingAt: 0) + row.map { cell(String($0)) }.joined()) }
+    return lines
 }

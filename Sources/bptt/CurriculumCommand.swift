@@ -15,11 +15,13 @@ let curriculumCommand = Command(
         Option("target", "ACC", "eval accuracy that moves to the next length, in (0, 1] (default 0.99)"),
         Option("keep-going", nil, "continue to the next length even when the target was missed"),
         Option("forget-bias-draw", nil, "LSTM: draw b_f like every other bias (the curriculum's default sets b_f = 1, as --forget-bias-one)"),
-        Option("steps", "N", "stop after N steps in total, over all lengths (default: no limit); with --resume, continue up to N"),
-        Option("quiet", nil, "no progress lines"),
+        Option("stop-at", "N", "stop after N steps in total, over all lengths (default: no limit; saved with --save, continue with --resume and a larger --stop-at)"),
+        .alias("steps", of: "stop-at", "N"),
+        quietOption,
         Option("json", nil, "end with one JSON line of results"),
         reportOption,
-    ] + experimentOptions + checkpointOptions(unit: "steps"),
+    ] + experimentOptions(out: "runs/curriculum", files: "curriculum.csv, curriculum_accuracy.svg, curriculum_steps.svg")
+      + checkpointOptions(unit: "steps", resume: "continue the curriculum saved in PATH: finished lengths are kept, the length in progress continues at its step, up to --stop-at if given (its configuration is used; a flag that shapes the run, given again, must equal the saved value, else exit 2)"),
     run: runCurriculum
 )
 
@@ -54,7 +56,7 @@ func runCurriculum(_ a: inout Arguments) throws -> Int32 {
         evalSize: try a.int("eval-size", default: 500, min: 1), target: try a.double("target", default: 0.99, positive: true),
         stopOnFailure: !a.flag("keep-going"))
     guard settings.target <= 1 else { throw BPTTError.usage("--target: \(settings.target) is above 1 (an accuracy)") }
-    let limit = try a.int("steps", default: 0, min: 1)
+    let limit = try a.int("stop-at", default: 0, min: 1)
     let ck = try CheckpointFlags(a)
     let out = a.string("out", default: "runs/curriculum")
     let json = a.flag("json"), quiet = a.flag("quiet")
@@ -64,7 +66,7 @@ func runCurriculum(_ a: inout Arguments) throws -> Int32 {
         try checkResumeFlags(a, given: base, saved: s.base, source: source, curriculumTrainFields)
         try checkResumeFlags(a, given: settings, saved: s.settings, source: source, curriculumFields)
         run = try CurriculumRun(resuming: saved, threads: base.threads, source: source)
-        if limit > 0 { try checkTarget("steps", limit, done: run.step, source: source) }
+        if limit > 0 { try checkTarget("stop-at", limit, done: run.step, source: source) }
     } else {
         run = try CurriculumRun(base: base, settings: settings)
     }
@@ -72,7 +74,7 @@ func runCurriculum(_ a: inout Arguments) throws -> Int32 {
     let progress = Progress(total: limit > 0 ? limit : run.settings.lengths.count * run.settings.maxSteps, label: "step", offset: run.step, quiet: quiet)
     progress.line("curriculum: \(base.model), T = \(run.settings.lengths.map(String.init).joined(separator: ", ")), target \(run.settings.target), at most \(run.settings.maxSteps) steps per length, \(base.optimizer.kind.rawValue) lr \(base.optimizer.lr)"
                   + (ck.resume.map { "; resumed from \($0) at step \(run.step) (T=\(run.length), \(run.stepsInStage) steps into it)" } ?? ""))
-    for st in run.stages { progress.line(stageLine(st)) }
+    for st in run.stages { progress.result(stageLine(st)) }
     Interrupt.install()
     let start = Date()
     while !run.done && (limit == 0 || run.step < limit) {
@@ -81,7 +83,7 @@ func runCurriculum(_ a: inout Arguments) throws -> Int32 {
             progress.finish()
             throw ck.nonFinite(bad, at: "step \(s.step) (T=\(run.length))")
         }
-        if let st = finished { progress.line(stageLine(st)) }
+        if let st = finished { progress.result(stageLine(st)) }
         if ck.every > 0 && s.step % ck.every == 0 { try ck.write(run.checkpoint(), at: "step \(s.step)") }
         if try ck.interrupted(at: "step \(s.step) (T=\(run.length))", progress: progress, run.checkpoint()) { return 130 }
         progress.update(s.step, String(format: "T=%d  %d steps at it  loss %.4f  accuracy %.3f", run.length, run.stepsInStage, s.loss, s.accuracy))
@@ -91,10 +93,10 @@ func runCurriculum(_ a: inout Arguments) throws -> Int32 {
     let stages = run.stages
     try Experiments.writeCurriculum(stages, model: base.model, outDir: out)
     let reached = stages.filter(\.reached).map(\.length).max()
-    progress.line(String(format: "%@longest length reached: %@; peak memory %.0f MiB; %.1f s; wrote %@/curriculum.csv and SVGs",
-                         (run.done ? "" : "stopped at --steps \(limit) (resume with --resume and a larger --steps); ") as NSString,
+    progress.result(String(format: "%@longest length reached: %@; peak memory %.0f MiB; %.1f s; wrote %@/curriculum.csv and SVGs",
+                         (run.done ? "" : "stopped at --stop-at \(limit) (resume with --resume and a larger --stop-at); ") as NSString,
                          (reached.map(String.init) ?? "none") as NSString, Experiments.peakMemoryMiB(), Date().timeIntervalSince(start), out as NSString))
-    try writeReport(a.string("report"), quiet: quiet) {
+    try writeReport(a.string("report")) {
         .curriculum(stages: stages, base: base, target: run.settings.target, maxSteps: run.settings.maxSteps)
     }
     if json {

@@ -6,7 +6,7 @@ import Foundation
 
 let epsilonSweepOptions = [
     Option("epsilon-sweep", nil, "max relative error for steps 1e-1 … 1e-10, 3- and 5-point, Float64 and Float32 (rnn, rnn-relu, lstm, gru, gru-cho)"),
-    Option("svg", "FILE", "with --epsilon-sweep: write the log-log chart (our SVG writer)"),
+    Option("svg", "FILE", "with --epsilon-sweep: write the log-log chart (our SVG writer)").writes(.file),
 ]
 
 func runEpsilonSweep(_ a: inout Arguments, model: String) throws -> Int32 {

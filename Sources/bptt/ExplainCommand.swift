@@ -4,7 +4,7 @@ import Foundation
 let explainCommand = Command(
     name: "explain",
     summary: """
-    Walk one tiny example through the real forward and backward pass, number by number: every
+    Walk one tiny example through the real forward and backward pass, number by number. Every
     forward equation in order (tag, equation, values with shapes), the loss, every backward equation
     in reverse time order, then each gradient beside its finite-difference estimate.
     """,
@@ -19,7 +19,7 @@ let explainCommand = Command(
         Option("no-h0", nil, "start from h0 = 0 (and c0 = 0) instead of a random state"),
         Option("seed", "S", "random seed of the example (default 0); the same case as bptt gradcheck"),
         Option("interactive", nil, "wait for Enter after each step (q to stop)"),
-        Option("markdown", "FILE", "also write the walk-through as Markdown with LaTeX (renders on GitHub)"),
+        Option("markdown", "FILE", "also write the walk-through as Markdown with LaTeX (renders on GitHub)").writes(.file),
         Option("json", nil, "end with one JSON line: loss, gradients, max relative error per tensor"),
     ],
     run: runExplain
@@ -28,6 +28,11 @@ let explainCommand = Command(
 func runExplain(_ a: inout Arguments) throws -> Int32 {
     var spec = Walkthrough.Spec()
     spec.model = try a.choice("model", Walkthrough.Spec.models, default: "rnn")
+    if spec.model == "mlp" {
+        for flag in ["length", "no-h0"] where a.given(flag) {
+            throw BPTTError.usage("--\(flag) applies to the recurrent models; explain --model mlp has no time steps and no h0")
+        }
+    }
     spec.length = try a.int("length", default: 3, min: 1, max: 16)
     spec.batch = try a.int("batch", default: 1, min: 1, max: 8)
     spec.input = try a.int("input", default: 1, min: 1, max: 16)

@@ -4,7 +4,7 @@ import Foundation
 let ganCommand = Command(
     name: "gan",
     summary: "Train an MLP GAN; sample grids at start, middle and end; judge 1,000 samples with a classifier.",
-    usage: "gan --steps 6000 [--data DIR] --out DIR [options]        (and: bptt gan interpolate --checkpoint FILE --out strip.png)",
+    usage: "gan --steps 6000 [--data DIR] --out DIR [options]        (and: bptt gan interpolate --checkpoint FILE --out DIR)",
     options: [
         Option("steps", "N", "training steps, in total when resuming (default 6000)"),
         Option("batch", "B", "batch size (default 64)"),
@@ -15,8 +15,8 @@ let ganCommand = Command(
         dataOption,
         logOption,
         reportOption,
-        Option("log-every", "N", "steps between log rows (default 10)"),
-        Option("out", "DIR", "write samples_{start,middle,end}.png, generator.ckpt here"),
+        Option("log-every", "N", "steps between log rows (default 10); a row: step, the step's L_D, their mean since the previous row, the same for L_G, D steps, examples/s"),
+        Option("out", "DIR", "write samples_{start,middle,end,judged}.png and generator.ckpt here").writes(.folder(default: nil)),
         Option("samples", "N", "samples judged by the classifier (default 1000)"),
         Option("judge-epochs", "N", "epochs of the judging classifier (default 40, as bptt classify)"),
     ] + imageRunOptions + optimizerOptions(default: "adam", lr: "2e-4").map { $0.name == "beta1" ? Option("beta1", "B1", "Adam β1 (default 0.5)") : $0 }
@@ -76,7 +76,10 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
         trainer.dataIdentity = DataIdentity(data, spec: spec)
     }
     if let out { try makeOutputFolder(out) }
-    let log = try a.string("log").map { try CSVWriter(path: $0, header: ["step", "loss_d", "loss_g", "d_steps", "examples_per_s"]) }
+    // each row: the step's own losses (as on the progress line) and their means since the previous row
+    let log = try a.string("log").map { try CSVWriter(path: $0, header: ["step", "step_loss_d", "mean_loss_d_since_previous_row", "step_loss_g",
+                                                                          "mean_loss_g_since_previous_row", "d_steps", "examples_per_s"]) }
+    var (sumD, sumG, sinceRow) = (0.0, 0.0, 0)
     let (h, w) = (data.height, data.width)
     let progress = Progress(total: c.steps, label: "step", offset: trainer.step, quiet: quiet)
     progress.line("GAN on \(data.source) (\(data.train.count) training images of \(h)×\(w)): G \(([c.latent] + c.generatorHidden + [data.pixels]).map(String.init).joined(separator: "→")), D \(([data.pixels] + c.discriminatorHidden + [1]).map(String.init).joined(separator: "→")), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), D schedule \(c.seedSchedule ? "seed" : "always"), \(c.steps) steps of batch \(c.batch)"
@@ -107,8 +110,11 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
         if s.step == c.steps / 2 { try writeGrid("samples_middle.png") }
         let elapsed = Date().timeIntervalSince(start)
         let rate = Double((s.step - firstStep) * c.batch) / max(elapsed, 1e-9)
+        (sumD, sumG, sinceRow) = (sumD + s.lossD, sumG + s.lossG, sinceRow + 1)
         if let log, s.step % logEvery == 0 || s.step == c.steps {
-            try log.write([String(s.step), String(s.lossD), String(s.lossG), String(trainer.dSteps), String(format: "%.0f", rate)])
+            try log.write([String(s.step), String(s.lossD), String(sumD / Double(sinceRow)), String(s.lossG), String(sumG / Double(sinceRow)),
+                           String(trainer.dSteps), String(format: "%.0f", rate)])
+            (sumD, sumG, sinceRow) = (0, 0, 0)
         }
         if ck.every > 0 && s.step % ck.every == 0 { try ck.write(trainer.checkpoint(), at: "step \(s.step)") }
         if try ck.interrupted(at: "step \(s.step)", progress: progress, trainer.checkpoint()) {
@@ -147,11 +153,11 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     }
     let confidentFraction = Double(confident) / Double(nSamples)
     let present = histogram.filter { Double($0) >= 0.01 * Double(nSamples) }.count
-    progress.line(String(format: "classifier (test accuracy %.4f) on %d samples: %.1f%% confident (p ≥ 0.9), %d classes present (≥ 1%% of samples); histogram %@",
+    progress.result(String(format: "classifier (test accuracy %.4f) on %d samples: %.1f%% confident (p ≥ 0.9), %d classes present (≥ 1%% of samples); histogram %@",
                          judgeAccuracy, nSamples, 100 * confidentFraction, present, histogram.map(String.init).joined(separator: " ") as NSString))
-    progress.line(String(format: "training: %.1f s for %d steps (%.1f steps/s, %.0f examples/s; %.1f s of CPU time on %d thread(s))", seconds, stepsRun,
+    progress.result(String(format: "training: %.1f s for %d steps (%.1f steps/s, %.0f examples/s; %.1f s of CPU time on %d thread(s))", seconds, stepsRun,
                          Double(stepsRun) / max(seconds, 1e-9), Double(stepsRun * c.batch) / max(seconds, 1e-9), cpuSeconds, c.threads))
-    try writeReport(a.string("report"), quiet: quiet) {
+    try writeReport(a.string("report")) {
         .gan(config: c, data: data.source, curve: curve, dSteps: trainer.dSteps, confidentFraction: confidentFraction, classesPresent: present,
              histogram: histogram, judgeAccuracy: judgeAccuracy, seconds: seconds,
              grids: grids + [("samples_judged.png: the classifier's label above each sample (? below confidence 0.9)",
@@ -163,7 +169,7 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
         checkpoint = out + "/generator.ckpt"
         try GeneratorCheckpoint.save(checkpoint!, latent: c.latent, sizes: [c.latent] + c.generatorHidden + [data.pixels],
                                      height: h, width: w, slope: 0.2, params: trainer.params.g, step: trainer.step)
-        progress.line("wrote \(out)/samples_{start,middle,end,judged}.png and \(checkpoint!)")
+        progress.result("wrote \(out)/samples_{start,middle,end,judged}.png and \(checkpoint!)")
     }
     if json {
         print(JSON.object([
@@ -191,10 +197,10 @@ func rowsOf(_ m: Matrix<Float>, _ n: Int) -> Matrix<Float> {
 let ganInterpolateCommand = Command(
     name: "gan interpolate",
     summary: "Walk between two latent points of a trained generator: a linear and a spherical path, one row each.",
-    usage: "gan interpolate --checkpoint DIR/generator.ckpt --out strip.png [--steps 10] [--seed S]",
+    usage: "gan interpolate --checkpoint DIR/generator.ckpt --out DIR [--steps 10] [--seed S]",
     options: [
         Option("checkpoint", "FILE", "a generator checkpoint written by bptt gan"),
-        Option("out", "FILE.png", "the strip to write"),
+        Option("out", "DIR", "write interpolation.png here (row 1 linear, row 2 spherical)").writes(.folder(default: nil)),
         Option("steps", "N", "images per path, ends included (default 10)"),
         Option("seed", "S", "picks the two latent points (default 0)"),
         Option("json", nil, "end with one JSON line"),
@@ -204,7 +210,7 @@ let ganInterpolateCommand = Command(
 
 func runGANInterpolate(_ a: inout Arguments) throws -> Int32 {
     guard let ckpt = a.string("checkpoint") else { throw BPTTError.usage("--checkpoint is required") }
-    guard let out = a.string("out") else { throw BPTTError.usage("--out is required") }
+    guard let out = a.string("out") else { throw BPTTError.usage("--out DIR is required (interpolation.png is written there)") }
     let n = try a.int("steps", default: 10, min: 2, max: 1000)
     let seed = try a.seed()
     let (gan, p, h, w) = try GeneratorCheckpoint.load(ckpt)
@@ -226,9 +232,11 @@ func runGANInterpolate(_ a: inout Arguments) throws -> Int32 {
     let images = gan.generate(z, p, workspace: &ws)
     var grid = ImageGrid(rows: 2, cols: n, tileHeight: h, tileWidth: w, scale: max(1, 32 / max(h, w)), gap: 2)
     for i in 0..<(2 * n) { grid.draw(images.row(i), row: i / n, col: i % n) }
-    try grid.write(out)
-    print("wrote \(out): row 1 linear, row 2 spherical interpolation, \(n) steps (angle between the end points \(String(format: "%.1f", omega * 180 / .pi))°)")
-    if a.flag("json") { print(JSON.object([("command", .string("gan interpolate")), ("png", .string(out)), ("steps", .int(n))]).serialized()) }
+    try makeOutputFolder(out)
+    let png = out + "/interpolation.png"
+    try grid.write(png)
+    print("wrote \(png): row 1 linear, row 2 spherical interpolation, \(n) steps (angle between the end points \(String(format: "%.1f", omega * 180 / .pi))°)")
+    if a.flag("json") { print(JSON.object([("command", .string("gan interpolate")), ("png", .string(png)), ("steps", .int(n))]).serialized()) }
     return 0
 }
 

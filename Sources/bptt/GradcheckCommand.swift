@@ -23,7 +23,7 @@ let gradcheckCommand = Command(
         Option("seed", "S", "random seed of the case (default 0)"),
         Option("step", "EPS", "finite-difference step (default \(GradientCheck.defaultStep))"),
         Option("stencil", "N", "3 or 5 points (default 5)"),
-        Option("dump", "FILE", "write the checked case (inputs, targets, h0, parameters, gradients, loss) as JSON"),
+        Option("dump", "FILE", "write the checked case (inputs, targets, h0, parameters, gradients, loss) as JSON").writes(.file),
         Option("json", nil, "end with one JSON line of results"),
         Option("locate", nil, "rnn, lstm, gru: also check ∂L/∂(every quantity at every step) and name where the backward pass first goes wrong"),
         Option("break", "NAME", "switch on a catalogued mistake in the backward pass (see --list-breaks); the check must fail"),

@@ -11,10 +11,10 @@ let gradflowCommand = Command(
         Option("steps", "N", "training steps before the second measurement (default 1000)"),
         Option("optim", "NAME", "optimiser (default rmsprop)"),
         Option("stop-at", "N", "stop after N training steps over all models (saved with --save, continue with --resume)"),
-        Option("quiet", nil, "no progress bar"),
+        quietOption,
         Option("json", nil, "end with one JSON line of results"),
         reportOption,
-    ] + experimentOptions + checkpointOptions(unit: "steps", resume: "continue the experiment saved in PATH: finished models are kept, the model in progress continues at its step (its configuration is used)"),
+    ] + experimentOptions(out: "runs/gradflow", files: "gradflow.csv, gradflow_init.svg, gradflow_trained.svg") + checkpointOptions(unit: "steps", resume: "continue the experiment saved in PATH: finished models are kept, the model in progress continues at its step (its configuration is used)"),
     run: runGradflow
 )
 

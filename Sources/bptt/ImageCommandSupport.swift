@@ -4,13 +4,13 @@ import Foundation
 /// Flags shared by the image commands (autoencoder, classify, gan).
 let dataOption = Option("data", "DIR", "a folder of IDX files (raw or .gz), 'digits' (built-in 8×8, default) or 'fashion-mnist'")
 
-let logOption = Option("log", "FILE.csv", "write one CSV row per epoch (gan: every --log-every steps)")
+let logOption = Option("log", "FILE.csv", "write one CSV row per epoch (gan: every --log-every steps)").writes(.file)
 
 /// The image commands' run flags (after their own, before the optimiser's).
 let imageRunOptions = [
     Option("seed", "S", "random seed (default 0)"),
     Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
-    Option("quiet", nil, "no progress lines"),
+    quietOption,
     Option("json", nil, "end with one JSON line of results"),
 ]
 
@@ -44,8 +44,7 @@ func sizeList(_ a: Arguments, _ name: String, default d: [Int], allowEmpty: Bool
 }
 
 func makeOutputFolder(_ path: String) throws {
-    do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
-    catch { throw BPTTError.input("--out: cannot create \(path): \(error.localizedDescription)") }
+    do { try createFolder(path) } catch { throw BPTTError.input("--out: \(fileErrorCause(error))") }
 }
 
 /// The run's trainer: the one saved at --resume (flags given again must agree with it, --epochs

@@ -9,7 +9,7 @@ let sequenceTaskOptions: [Option] = [
     Option("embedding-dim", "E", "sentiment: embedding width (default 100)"),
     Option("vocab", "K", "sentiment: the K most frequent training words (default 25000)"),
     Option("max-length", "N", "sentiment: tokens kept per review (default 400)"),
-    Option("out", "DIR", "image-rows/sentiment: write curves.csv and curves.svg here"),
+    Option("out", "DIR", "write curves.csv and curves.svg (loss above, accuracy below, each on its own axis) here").writes(.folder(default: nil)),
 ]
 
 /// Flags that define a sequence-task run: given again on --resume, they must agree.
@@ -131,16 +131,15 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
             try csv.write([String(s.epoch), fmt(s.trainLoss), fmt(s.trainAccuracy ?? .nan), fmt(s.testAccuracy ?? .nan)])
         }
         try csv.close()
-        var chart = SVGChart(title: "\(task): \(name)", xLabel: "epoch", yLabel: "train loss / test accuracy")
-        chart.series = [.init(name: "train loss", points: history.map { (Double($0.epoch), $0.trainLoss) }),
-                        .init(name: "test accuracy", points: history.map { (Double($0.epoch), $0.testAccuracy ?? .nan) })]
-        chart.markers = true
-        try chart.write(to: out + "/curves.svg")
-        progress.line("wrote \(out)/curves.csv and \(out)/curves.svg")
+        try writeCurves(out + "/curves.svg", title: "\(task): \(name)", x: "epoch", integerX: true,
+                        loss: [("train loss (mean over the epoch)", history.map { (Double($0.epoch), $0.trainLoss) })],
+                        accuracy: [("train accuracy", history.map { (Double($0.epoch), $0.trainAccuracy ?? .nan) }),
+                                   ("test accuracy", history.map { (Double($0.epoch), $0.testAccuracy ?? .nan) })])
+        progress.result("wrote \(out)/curves.csv and \(out)/curves.svg")
     }
     let last = history.last
     let rate = rates.isEmpty ? 0 : rates.reduce(0, +) / Double(rates.count)
-    progress.line("final test accuracy \(figure(last?.testAccuracy, "%.4f")) after \(trainer.epoch) epochs; \(figure(rate, "%.0f")) examples/s; \(figure(seconds, "%.1f")) s")
+    progress.result("final test accuracy \(figure(last?.testAccuracy, "%.4f")) after \(trainer.epoch) epochs; \(figure(rate, "%.0f")) examples/s; \(figure(seconds, "%.1f")) s")
     if json {
         print(JSON.object([
             ("model", .string(c.model)), ("task", .string(task)), ("layers", .int(c.layers)), ("bidirectional", .bool(c.bidirectional)),
@@ -163,4 +162,22 @@ func vectorsPath(_ spec: String) throws -> String {
         throw BPTTError.input("--vectors glove-50d: \(glove50dFile) not found (install it with: make data-glove)")
     }
     return glove50dFile
+}
+
+/// curves.svg: the losses in one chart and the accuracies in another below it, each with its own y axis.
+func writeCurves(_ path: String, title: String, x: String, integerX: Bool,
+                 loss: [(String, [(x: Double, y: Double)])], accuracy: [(String, [(x: Double, y: Double)])]) throws {
+    var top = SVGChart(title: title + ": loss", xLabel: x, yLabel: "loss")
+    top.series = loss.map { .init(name: $0.0, points: $0.1) }
+    var bottom = SVGChart(title: title + ": accuracy", xLabel: x, yLabel: "accuracy")
+    bottom.series = accuracy.map { .init(name: $0.0, points: $0.1) }
+    bottom.yRange = 0...1
+    for i in [0, 1] {
+        var c = i == 0 ? top : bottom
+        c.integerX = integerX
+        c.markers = integerX
+        c.height = 320
+        if i == 0 { top = c } else { bottom = c }
+    }
+    try writeFileAtomically(path, SVGChart.stacked([top, bottom]))
 }

@@ -2,7 +2,7 @@ import BPTT
 import Foundation
 
 /// Flags shared by the experiment commands, read into a TrainConfig.
-let experimentOptions = [
+func experimentOptions(out folder: String, files: String) -> [Option] { [
     Option("batch", "B", "batch size (default 128)"),
     Option("hidden", "H", "hidden units (default 128)"),
     Option("layers", "N", "stacked levels (default 1)"),
@@ -13,10 +13,10 @@ let experimentOptions = [
     Option("clip", "NORM", "global gradient-norm clip, 0 = off (default 10)"),
     Option("seed", "S", "random seed (default 0)"),
     Option("threads", "N", "worker threads (default 2)"),
-    Option("out", "DIR", "directory for the CSV and SVG files"),
-]
+    Option("out", "DIR", "folder for \(files) (default \(folder))").writes(.folder(default: folder)),
+] }
 
-/// A comma-separated list of palindrome models (`--models rnn,lstm`); an empty or unknown name
+/// A comma-separated list of palindrome models (`--model rnn,lstm`); an empty or unknown name
 /// is refused with the flag's name.
 func modelList(_ a: Arguments, _ flag: String, default value: String) throws -> [String] {
     let models = a.string(flag, default: value).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -46,32 +46,33 @@ func experimentConfig(_ a: Arguments, optim defaultOptim: String) throws -> Trai
 let sweepCommand = Command(
     name: "sweep",
     summary: "Vanilla RNN against gated cells: train each model at each palindrome length; table, CSV and SVG charts.",
-    usage: "sweep --models rnn,lstm,gru --lengths 5-10 --steps 10000 [options]",
+    usage: "sweep --model rnn,lstm,gru --lengths 5-10 --steps 10000 [options]",
     options: [
-        Option("models", "LIST", "comma-separated: rnn, rnn-relu, lstm, gru, gru-cho (default rnn,lstm)"),
+        Option("model", "LIST", "one or more models, comma-separated: rnn, rnn-relu, lstm, gru, gru-cho (default rnn,lstm)"),
+        .alias("models", of: "model", "LIST"),
         Option("lengths", "RANGE", "5-10, 10-150:10 or 5,8,10 (default 5-10)"),
         Option("steps", "N", "training steps per run (default 10000)"),
         Option("optim", "NAME", "optimiser (default rmsprop)"),
         Option("log-every", "N", "curve resolution in steps (default 100)"),
         Option("stop-at", "N", "stop after N steps over the whole sweep (runs × steps; saved with --save, continue with --resume)"),
-        Option("quiet", nil, "no progress bar"),
+        quietOption,
         Option("json", nil, "end with one JSON line of results"),
         reportOption,
-    ] + experimentOptions + checkpointOptions(unit: "steps", resume: "continue the sweep saved in PATH: finished runs are kept, the run in progress continues at its step (its configuration is used)"),
+    ] + experimentOptions(out: "runs/sweep", files: "sweep_curves.csv, sweep_summary.csv, sweep_eval_accuracy.svg, sweep_T<length>.svg") + checkpointOptions(unit: "steps", resume: "continue the sweep saved in PATH: finished runs are kept, the run in progress continues at its step (its configuration is used)"),
     run: runSweep
 )
 
 /// Flags that define an experiment's training (not the model list): given again on --resume, they must agree.
 let experimentTrainFields = curriculumTrainFields.filter { $0.flag != "model" }
 let sweepFields: [(flag: String, value: (SweepRun.Settings) -> String)] = [
-    ("models", { $0.models.joined(separator: ",") }), ("lengths", { $0.lengths.map(String.init).joined(separator: ",") }),
+    ("model", { $0.models.joined(separator: ",") }), ("lengths", { $0.lengths.map(String.init).joined(separator: ",") }),
     ("log-every", { String($0.logEvery) }),
 ]
 
 func runSweep(_ a: inout Arguments) throws -> Int32 {
     var base = try experimentConfig(a, optim: "rmsprop")
     base.steps = try a.int("steps", default: 10_000, min: 1)
-    let models = try modelList(a, "models", default: "rnn,lstm")
+    let models = try modelList(a, "model", default: "rnn,lstm")
     let settings = SweepRun.Settings(models: models, lengths: try Experiments.parseLengths(a.string("lengths", default: "5-10")),
                                      logEvery: try a.int("log-every", default: 100, min: 1))
     let out = a.string("out", default: "runs/sweep")

@@ -6,37 +6,44 @@ let trainCommand = Command(
     summary: "Train a model on a task with hand-derived backpropagation (Float32, both cores).",
     usage: "train --model rnn --task palindrome --length 10 --steps 10000 [options]",
     options: [
-        Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho (default rnn)"),
+        Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho (default: palindrome rnn; image-rows, sentiment lstm)"),
         Option("layers", "N", "stacked recurrent levels (default 1)"),
         Option("bidirectional", nil, "two directions per level; final states concatenated"),
-        Option("dropout", "P", "dropout between levels while training (default 0; with one level there is none: a warning says so)"),
+        Option("dropout", "P", "dropout while training: palindrome between levels (default 0; with one level there is none: a warning says so); sentiment: default 0.5"),
         Option("forget-bias-one", nil, "LSTM: initialise the forget-gate bias b_f to 1"),
         Option("task", "NAME", "palindrome (default) | image-rows (an image read one pixel row per step) | sentiment (review text, positive or negative)"),
         Option("length", "T", "digits the model sees (default 10)"),
         Option("steps", "N", "optimisation steps (default 10000)"),
-        Option("batch", "B", "batch size (default 128)"),
-        Option("hidden", "H", "hidden units (default 128)"),
-        Option("optim", "NAME", "sgd | momentum | nesterov | adagrad | rmsprop | adam (default rmsprop)"),
-        Option("lr", "RATE", "learning rate (default 1e-3)"),
+        Option("batch", "B", "batch size (default: palindrome 128, image-rows 32, sentiment 64)"),
+        Option("hidden", "H", "hidden units (default: palindrome 128, image-rows 64, sentiment 10)"),
+        Option("optim", "NAME", "sgd | momentum | nesterov | adagrad | rmsprop | adam (default: palindrome rmsprop; image-rows, sentiment adam)"),
+        Option("lr", "RATE", "learning rate (default: palindrome 1e-3, image-rows 2e-3, sentiment 1e-2)"),
         Option("momentum", "MU", "momentum for momentum/nesterov (default 0.9)"),
         Option("weight-decay", "L2", "L2 penalty added to the gradient (default 0)"),
-        Option("clip", "NORM", "clip the global gradient norm to NORM; 0 = off (default 10)"),
+        Option("clip", "NORM", "clip the global gradient norm to NORM; 0 = off (default: palindrome, image-rows 10; sentiment 0)"),
         Option("truncate", "K", "truncated BPTT: backpropagate through at most K steps; 0 = full (default 0)"),
         Option("init", "NAME", "pytorch | xavier | normal | randn (default pytorch)"),
         Option("seed", "S", "random seed (default 0)"),
         Option("threads", "N", "worker threads, 1 or 2 (default 2); results do not depend on it"),
         Option("eval-size", "N", "fresh palindromes for the final evaluation (default 1000)"),
-        Option("save", "PATH", "write a checkpoint here at the end (and every --save-every steps, and on Ctrl-C)"),
+        Option("save", "PATH", "write a checkpoint here at the end (and every --save-every steps, and on Ctrl-C)").writes(.file),
         Option("save-every", "N", "steps (image-rows/sentiment: epochs) between checkpoints (default: only at the end)"),
         initFromOption,
         Option("resume", "PATH", "continue the run saved in PATH up to --steps (image-rows/sentiment: --epochs) in total (its configuration is used; a flag that shapes the run, given again, must equal the saved value, else exit 2; --threads, --eval-size apply)"),
-        Option("log", "FILE.csv", "write step, loss, accuracy, grad norm, examples/s every --log-every steps"),
+        Option("log", "FILE.csv", "every --log-every steps a row: step, the step's loss, the mean loss since the previous row, the same for accuracy, grad norm, examples/s").writes(.file),
         Option("log-every", "N", "steps between log rows (default 10)"),
-        Option("quiet", nil, "no progress lines"),
+        quietOption,
         Option("json", nil, "end with one JSON line of results"),
         reportOption,
     ] + sequenceTaskOptions + optimizerOptions(default: "rmsprop", lr: "1e-3").filter { $0.name == "beta1" },
-    run: runTrain
+    run: runTrain,
+    notes: """
+    defaults by task (a flag given overrides its default):
+      palindrome  rnn, rmsprop lr 1e-3, hidden 128, batch 128, clip 10, 10000 steps, dropout 0, length 10
+      image-rows  lstm, adam lr 2e-3, hidden 64, batch 32, clip 10, 30 epochs, data digits
+      sentiment   lstm, adam lr 1e-2, hidden 10, batch 64, clip off, 5 epochs, dropout 0.5, embedding 100,
+                  vocab 25000, max-length 400, data: the built-in synthetic corpus
+    """
 )
 
 func trainConfig(from a: Arguments) throws -> TrainConfig {
@@ -83,7 +90,7 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     if task != "palindrome" && a.has("report") { throw BPTTError.usage("--report applies to --task palindrome") }
     if task != "palindrome" && a.has("init-from") { throw BPTTError.usage("--init-from applies to --task palindrome") }
     if task != "palindrome" { return try runSequenceTask(&a, task: task) }
-    for flag in sequenceTaskOptions.map(\.name) where a.has(flag) {
+    for flag in sequenceTaskOptions.map(\.name) where a.has(flag) && flag != "out" {
         throw BPTTError.usage("--\(flag) applies to --task image-rows|sentiment, not palindrome")
     }
     var config = try trainConfig(from: a)
@@ -109,10 +116,16 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     }
     warnDropoutWithoutLevels(config.dropout, layers: config.layers)
     Interrupt.install()
+    // --log and --out's curves.csv hold the same rows: each the step's own loss and accuracy and
+    // their means over the steps since the previous row
+    let header = ["step", "step_loss", "mean_loss_since_previous_row", "step_accuracy", "mean_accuracy_since_previous_row", "grad_norm", "examples_per_s"]
     var log: CSVWriter? = nil
-    if let path = a.string("log") {
-        log = try CSVWriter(path: path, header: ["step", "loss", "accuracy", "grad_norm", "examples_per_s"])
-    }
+    if let path = a.string("log") { log = try CSVWriter(path: path, header: header) }
+    let out = a.string("out")
+    if let out { try makeOutputFolder(out) }
+    var rows: [[String]] = []
+    var rowPoints: [(step: Double, loss: Double, meanLoss: Double, accuracy: Double, meanAccuracy: Double)] = []
+    var (lossSum, accuracySum, stepsSinceRow) = (0.0, 0.0, 0)
     if !quiet {
         print("training \(config.model) on \(config.task) T=\(config.length): \(config.steps) steps, batch \(config.batch), hidden \(config.hidden), \(config.optimizer.kind.rawValue) lr \(config.optimizer.lr), \(trainer.parameterCount) parameters")
         if let path = ck.resume {
@@ -140,8 +153,18 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
         }
         let elapsed = Date().timeIntervalSince(start)
         let rate = Double((last.step - firstStep) * config.batch) / max(elapsed, 1e-9)
-        if let l = log, last.step % logEvery == 0 || last.step == config.steps {
-            try l.write([String(last.step), fmt(last.loss), fmt(last.accuracy), fmt(last.gradNorm), String(format: "%.0f", rate)])
+        lossSum += last.loss
+        accuracySum += last.accuracy
+        stepsSinceRow += 1
+        if (log != nil || out != nil) && (last.step % logEvery == 0 || last.step == config.steps) {
+            let meanLoss = lossSum / Double(stepsSinceRow), meanAccuracy = accuracySum / Double(stepsSinceRow)
+            let row = [String(last.step), fmt(last.loss), fmt(meanLoss), fmt(last.accuracy), fmt(meanAccuracy), fmt(last.gradNorm), String(format: "%.0f", rate)]
+            try log?.write(row)
+            if out != nil {
+                rows.append(row)
+                rowPoints.append((Double(last.step), last.loss, meanLoss, last.accuracy, meanAccuracy))
+            }
+            (lossSum, accuracySum, stepsSinceRow) = (0, 0, 0)
         }
         progress.update(last.step, String(format: "loss %.4f  accuracy %.3f  grad-norm %.3g  %.0f examples/s",
                                           last.loss, last.accuracy, last.gradNorm, rate))
@@ -151,11 +174,20 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     try ck.write(trainer.checkpoint())
     let eval = trainer.evaluate()
     let rate = Double((trainer.step - firstStep) * config.batch) / max(seconds, 1e-9)
-    if !quiet {
-        print(String(format: "eval accuracy %.4f on %d fresh palindromes (loss %.4f); %.1f s, %.0f examples/s",
-                     eval.accuracy, config.evalSize, eval.loss, seconds, rate))
+    print(String(format: "eval accuracy %.4f on %d fresh palindromes (loss %.4f); %.1f s, %.0f examples/s",
+                 eval.accuracy, config.evalSize, eval.loss, seconds, rate))
+    if let out {
+        let csv = try CSVWriter(path: out + "/curves.csv", header: header)
+        for row in rows { try csv.write(row) }
+        try csv.close()
+        try writeCurves(out + "/curves.svg", title: "\(config.model) on palindromes T=\(config.length)", x: "step", integerX: false,
+                        loss: [("mean loss since the previous point", rowPoints.map { ($0.step, $0.meanLoss) }),
+                               ("the step's own loss", rowPoints.map { ($0.step, $0.loss) })],
+                        accuracy: [("mean accuracy since the previous point", rowPoints.map { ($0.step, $0.meanAccuracy) }),
+                                   ("the step's own accuracy", rowPoints.map { ($0.step, $0.accuracy) })])
+        print("wrote \(out)/curves.csv and \(out)/curves.svg")
     }
-    try writeReport(a.string("report"), quiet: quiet) {
+    try writeReport(a.string("report")) {
         .train(config: config, curve: curve, eval: eval, seconds: seconds, examplesPerSecond: rate,
                parameters: trainer.parameterCount, gradientNormsPerTimeStep: trainer.gradientNorms(batch: config.batch))
     }

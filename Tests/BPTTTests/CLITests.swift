@@ -47,7 +47,7 @@ final class CLITests: XCTestCase, RunsBPTT {
         }
         XCTAssertEqual(j["steps"] as? Int, 40)
         let rows = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(rows.first, "step,loss,accuracy,grad_norm,examples_per_s")
+        XCTAssertEqual(rows.first, "step,step_loss,mean_loss_since_previous_row,step_accuracy,mean_accuracy_since_previous_row,grad_norm,examples_per_s")
         XCTAssertEqual(rows.count, 5)   // header + steps 10, 20, 30, 40
     }
 

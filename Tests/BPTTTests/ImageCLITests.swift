@@ -31,14 +31,14 @@ final class ImageCLITests: XCTestCase, RunsBPTT {
         let c2 = try Data(contentsOf: URL(fileURLWithPath: two + "/generator.ckpt"))
         XCTAssertEqual(c1, c2, "generator differs between 1 and 2 threads")
         let rows = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(rows.first, "step,loss_d,loss_g,d_steps,examples_per_s")
+        XCTAssertEqual(rows.first, "step,step_loss_d,mean_loss_d_since_previous_row,step_loss_g,mean_loss_g_since_previous_row,d_steps,examples_per_s")
         XCTAssertEqual(rows.count, 4)   // header + steps 5, 10, 12
 
         // The checkpoint reads back: interpolate draws from it.
-        let strip = dir.appendingPathComponent("strip.png").path
+        let strip = dir.appendingPathComponent("strip").path
         let ri = try bptt(["gan", "interpolate", "--checkpoint", one + "/generator.ckpt", "--out", strip, "--steps", "4", "--json"])
         XCTAssertEqual(ri.status, 0, ri.stderr)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: strip))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: strip + "/interpolation.png"))
 
         // Truncated, corrupted, or not a checkpoint at all: one line naming the problem, exit 2.
         let bad = dir.appendingPathComponent("bad.ckpt")
@@ -64,7 +64,9 @@ final class ImageCLITests: XCTestCase, RunsBPTT {
         XCTAssertEqual(rc.status, 0, rc.stderr)
         XCTAssertNotNil(try lastJSON(rc)["test_accuracy"])
         let rows = try String(contentsOfFile: cl, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(rows.first, "epoch,loss,train_accuracy,examples_per_s")
+        XCTAssertEqual(rows.first, "epoch,mean_loss_over_epoch,train_accuracy,test_accuracy,examples_per_s")
         XCTAssertEqual(rows.count, 3)
+        // the last row's test accuracy is the one the run reports
+        XCTAssertEqual(try XCTUnwrap(Double(rows[2].split(separator: ",")[3])), try XCTUnwrap(try lastJSON(rc)["test_accuracy"] as? Double), accuracy: 1e-12)
     }
 }

@@ -19,7 +19,7 @@ final class TextTests: XCTestCase {
 
     func tmp(_ name: String, _ content: String) -> String {
         let p = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-\(getpid())-\(name)").path
-        FileManager.default.createFile(atPath: p, contents: Data(content.utf8))
+        _ = FileManager.default.createFile(atPath: p, contents: Data(content.utf8))
         return p
     }
 
@@ -60,7 +60,7 @@ final class TextTests: XCTestCase {
         expectInputError({ _ = try TextCorpus.load(self.tmp("l.csv", "text,label\nhi,maybe\nyo,1\n")) }, "label 'maybe'")
         expectInputError({ _ = try TextCorpus.load(self.tmp("q.csv", "text,label\n\"open,1\n")) }, "unterminated")
         let bad = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-\(getpid())-bin.csv").path
-        FileManager.default.createFile(atPath: bad, contents: Data([0x74, 0x65, 0x78, 0x74, 0xFF, 0xFE, 0x0A]))
+        _ = FileManager.default.createFile(atPath: bad, contents: Data([0x74, 0x65, 0x78, 0x74, 0xFF, 0xFE, 0x0A]))
         expectInputError({ _ = try TextCorpus.load(bad) }, "UTF-8")
         expectInputError({ _ = try TextCorpus.load("/nonexistent/corpus.csv") }, "no such file")
     }

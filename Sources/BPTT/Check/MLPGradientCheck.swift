@@ -40,7 +40,7 @@ public struct MLPCheckCase {
     func forward(_ p: MLP<Double>.Parameters, _ x: Matrix<Double>, _ cache: inout MLP<Double>.Cache) {
         if let s = dropoutSeed {
             var rng = RNG(seed: s)
-            withUnsafeMutablePointer(to: &rng) { mlp.forward(x, p, cache: &cache, dropoutRNG: $0) }
+            _ = withUnsafeMutablePointer(to: &rng) { mlp.forward(x, p, cache: &cache, dropoutRNG: $0) }
         } else {
             mlp.forward(x, p, cache: &cache)
         }

@@ -14,7 +14,7 @@ extension Experiments {
 
     /// Writes gradflow.csv and the two charts (at initialisation, after `trainSteps` steps).
     public static func writeGradientFlow(_ flows: [GradientFlow], length: Int, trainSteps: Int, outDir: String) throws {
-        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        try createFolder(outDir)
         let csv = try CSVWriter(path: outDir + "/gradflow.csv", header: ["model", "phase", "t", "grad_norm"])
         for g in flows {
             for (t, v) in g.atInit.enumerated() { try csv.write([g.model, "init", String(t + 1), fmt6(v)]) }

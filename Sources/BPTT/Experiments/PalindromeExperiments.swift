@@ -48,7 +48,7 @@ public enum Experiments {
 
     /// Writes curriculum.csv and the two SVG charts.
     public static func writeCurriculum(_ stages: [CurriculumStage], model: String, outDir: String) throws {
-        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        try createFolder(outDir)
         let csv = try CSVWriter(path: outDir + "/curriculum.csv", header: ["length", "steps", "eval_accuracy", "reached", "seconds", "peak_memory_mib"])
         for s in stages { try csv.write([String(s.length), String(s.steps), fmt6(s.evalAccuracy), String(s.reached), String(format: "%.2f", s.seconds), String(format: "%.1f", s.peakMemoryMiB)]) }
         try csv.close()

@@ -26,8 +26,8 @@ extension Experiments {
     /// Writes sweep_curves.csv, sweep_summary.csv, the eval-accuracy chart and one curve chart per
     /// length, for the runs in `results` (a stopped sweep: the finished ones).
     public static func writeSweep(_ results: [SweepResult], models: [String], lengths: [Int], steps: Int, logEvery: Int, outDir: String) throws {
-        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
-        let curves = try CSVWriter(path: outDir + "/sweep_curves.csv", header: ["model", "length", "step", "loss", "accuracy"])
+        try createFolder(outDir)
+        let curves = try CSVWriter(path: outDir + "/sweep_curves.csv", header: ["model", "length", "step", "mean_loss_since_previous_row", "mean_accuracy_since_previous_row"])
         for r in results {
             for p in r.curve { try curves.write([r.model, String(r.length), String(p.step), fmt6(p.loss), fmt6(p.accuracy)]) }
         }

@@ -85,7 +85,7 @@ public struct ImageGrid {
         if let label, labelled { text(label, x: x0, y: y0 - 6) }
     }
 
-    /// 3×5 digits (and '-', '?') in white.
+    /// 3×5 digits (and '-', '?', '>') in white.
     mutating func text(_ s: String, x: Int, y: Int) {
         var cx = x
         for ch in s {
@@ -103,7 +103,7 @@ public struct ImageGrid {
     static let font: [Character: [Int]] = [
         "0": [7, 5, 5, 5, 7], "1": [2, 6, 2, 2, 7], "2": [7, 1, 7, 4, 7], "3": [7, 1, 7, 1, 7],
         "4": [5, 5, 7, 1, 1], "5": [7, 4, 7, 1, 7], "6": [7, 4, 7, 5, 7], "7": [7, 1, 1, 1, 1],
-        "8": [7, 5, 7, 5, 7], "9": [7, 5, 7, 1, 7], "-": [0, 0, 7, 0, 0], "?": [7, 1, 3, 0, 2],
+        "8": [7, 5, 7, 5, 7], "9": [7, 5, 7, 1, 7], "-": [0, 0, 7, 0, 0], "?": [7, 1, 3, 0, 2], ">": [4, 2, 1, 2, 4],
     ]
 
     public func write(_ path: String) throws { try PNG.write(path, width: width, height: height, pixels: pixels) }

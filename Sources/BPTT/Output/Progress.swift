@@ -64,6 +64,15 @@ public final class Progress {
         if interactive { lastDraw = .distantPast }   // redraw the bar on the next update
     }
 
+    /// A result line (a final accuracy, a file written): printed even when quiet, which hides
+    /// progress only.
+    public func result(_ s: String) {
+        if drewBar { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)); drewBar = false }
+        print(s)
+        fflush(stdout)
+        if interactive { lastDraw = .distantPast }
+    }
+
     /// Ends the bar's line so that later output starts on a fresh one.
     public func finish() {
         if drewBar { FileHandle.standardOutput.write(Data("\n".utf8)); drewBar = false }

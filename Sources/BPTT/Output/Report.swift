@@ -150,8 +150,7 @@ public struct Report {
     /// Writes `dir/report.html` (creating `dir`) and returns its path.
     @discardableResult
     public func write(toDirectory dir: String) throws -> String {
-        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        catch { throw BPTTError.input("cannot create \(dir): \(error.localizedDescription)") }
+        try createFolder(dir)
         let path = (dir as NSString).appendingPathComponent("report.html")
         try writeFileAtomically(path, html())
         return path

@@ -25,6 +25,8 @@ public struct SVGChart {
     public var horizontalMarkers: [(y: Double, label: String)] = []
     public var yRange: ClosedRange<Double>? = nil
     public var markers = false
+    /// Ticks on the x axis at whole numbers only (epochs).
+    public var integerX = false
     public var width = 720.0, height = 440.0
 
     /// Colour-blind-safe palette (Okabe–Ito), cycled.
@@ -34,6 +36,18 @@ public struct SVGChart {
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
+    }
+
+    /// Charts one above the other in one SVG, each with its own y axis (loss above, accuracy below).
+    public static func stacked(_ charts: [SVGChart]) -> String {
+        let width = charts.map(\.width).max() ?? 0, height = charts.map(\.height).reduce(0, +)
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">\n"
+        var y = 0.0
+        for c in charts {
+            s += c.render().replacingOccurrences(of: "<svg xmlns=\"http://www.w3.org/2000/svg\" ", with: "<svg x=\"0\" y=\"\(Int(y))\" ")
+            y += c.height
+        }
+        return s + "</svg>\n"
     }
 
     /// Ticks at 1, 2 or 5 × 10^k covering [lo, hi], about `count` of them.
@@ -82,7 +96,8 @@ public struct SVGChart {
 
         """
         // grid and ticks
-        let xTicks = logX ? stride(from: x0, through: x1, by: max(1, ((x1 - x0) / 10).rounded(.up))).map { $0 } : Self.niceTicks(x0, x1)
+        let xTicks = logX ? stride(from: x0, through: x1, by: max(1, ((x1 - x0) / 10).rounded(.up))).map { $0 }
+            : integerX ? Self.niceTicks(x0, x1).filter { $0 == $0.rounded() } : Self.niceTicks(x0, x1)
         for t in xTicks {
             let x = ((left + (t - x0) / (x1 - x0) * pw) * 100).rounded() / 100
             s += "<line x1=\"\(x)\" y1=\"\(top)\" x2=\"\(x)\" y2=\"\(top + ph)\" stroke=\"#e5e5e5\"/>"

@@ -242,7 +242,7 @@ public final class ClassifierTrainer: ImageTrainerState {
         let (e, b) = (schedule.cursor.epoch + 1, schedule.cursor.batch + 1)
         let labels = idx.map { data.train.labels[$0] }
         data.train.gather(idx, into: &x)
-        withUnsafeMutablePointer(to: &rng) { mlp.forward(x, params, cache: &cache, dropoutRNG: $0) }
+        _ = withUnsafeMutablePointer(to: &rng) { mlp.forward(x, params, cache: &cache, dropoutRNG: $0) }
         let r = SoftmaxCrossEntropy.forward(logits: cache.output, targets: labels[...], probs: &probs)
         SoftmaxCrossEntropy.backward(probs: probs, targets: labels[...], scale: 1 / Float(idx.count), into: &dOut)
         cache.dOutput = dOut

@@ -146,7 +146,7 @@ public struct Checkpoint: Equatable {
             try h.close()
         } catch {
             try? FileManager.default.removeItem(at: tmp)
-            throw BPTTError.input("cannot write checkpoint \(path): \(error.localizedDescription)")
+            throw BPTTError.input("cannot write checkpoint \(path): \(fileErrorCause(error))")
         }
         guard rename(tmp.path, url.path) == 0 else {
             try? FileManager.default.removeItem(at: tmp)
