@@ -2,9 +2,13 @@ import BPTT
 import Foundation
 import XCTest
 
-/// Every derivation ends with a "## Worked example": a fenced block of `name = [values]` lines
-/// (6 significant digits). This test recomputes each block with the real code through the public
-/// API and compares, so a document can never drift from the code.
+/// Every derivation ends with a "## Worked example": a fenced block of `name = [values] (tag)` lines
+/// (6 significant digits), each labelled with the tag of the equation that produced it, or
+/// `(input)` for what the example chooses. This test recomputes each block with the real code
+/// through the public API and compares numbers and labels, so a document can never drift from the
+/// code; and for the cells it checks each (tag, value) pair against what the real forward and
+/// backward passes recorded in a `Tracer` under that tag (`testLabelsMatchTheTracer`), so a
+/// number cannot be printed under the name of an equation that did not produce it.
 ///
 /// Regenerate the blocks after a deliberate change of the math:
 ///
@@ -27,6 +31,11 @@ final class WorkedExampleTests: XCTestCase {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.derivations.path)
             .filter { $0.hasSuffix(".md") && $0 != "README.md" }
         XCTAssertGreaterThanOrEqual(files.count, 14)
+        let readme = try String(contentsOf: Self.derivations.appendingPathComponent("README.md"), encoding: .utf8)
+        let table = readme.split(separator: "\n").filter { $0.hasPrefix("| [") }
+        for f in files.sorted() {
+            XCTAssertTrue(table.contains { $0.hasPrefix("| [\(f)](\(f))") }, "derivations/README.md: the file table does not list \(f)")
+        }
         for f in files.sorted() {
             let stem = String(f.dropLast(3))
             XCTAssertNotNil(Self.examples[stem], "\(f) has no worked example in WorkedExampleTests")
@@ -49,6 +58,7 @@ final class WorkedExampleTests: XCTestCase {
                 XCTFail("\(stem).md: no worked example block"); continue
             }
             XCTAssertEqual(documented.map(\.name), computed.lines.map(\.name), "\(stem).md: the example's lines differ from the code's")
+            XCTAssertEqual(documented.map(\.tag), computed.lines.map(\.tag), "\(stem).md: the example's labels differ from the code's")
             for (d, c) in zip(documented, computed.lines) where d.name == c.name {
                 XCTAssertEqual(d.values.count, c.values.count, "\(stem).md: \(d.name) has \(d.values.count) values, the code \(c.values.count)")
                 for (k, (a, b)) in zip(d.values, c.values).enumerated() {
@@ -60,6 +70,34 @@ final class WorkedExampleTests: XCTestCase {
         }
     }
 
+    /// Every label is `input` or a tag some derivation defines; for the cells, every labelled
+    /// number the tracer recorded under that tag equals the record.
+    func testLabelsMatchTheTracer() throws {
+        let defined = TraceabilityTests.definedTags()
+        for (stem, make) in Self.examples.sorted(by: { $0.key < $1.key }) {
+            let text = try String(contentsOf: Self.derivations.appendingPathComponent(stem + ".md"), encoding: .utf8)
+            guard let documented = WorkedExample.block(in: text) else { continue }
+            for l in documented where l.tag != "input" && defined[l.tag] == nil {
+                XCTFail("\(stem).md: \(l.name) is labelled (\(l.tag)), which no derivation defines")
+            }
+            let computed = make()
+            for failure in computed.labelFailures(documented) { XCTFail("\(stem).md: \(failure)") }
+        }
+    }
+
+    /// The check above can fail: the LSTM's carried term dc^next_2 printed under (lstm.dc), the
+    /// error the lstm.md example once had, is caught.
+    func testASwappedLabelIsCaught() {
+        let e = WorkedExamples.lstm()
+        guard let carried = e.lines.first(where: { $0.name.hasPrefix("dcnext_2") }) else { return XCTFail("no dcnext_2 line") }
+        let swapped = [(name: "dc_2 (1×2)", values: carried.values, tag: "lstm.dc")]
+        let failures = e.labelFailures(swapped)
+        XCTAssertEqual(failures.count, 1)
+        XCTAssertTrue(failures.first?.contains("tracer recorded") == true, failures.first ?? "")
+        let renamed = [(name: "dcnext_2 (1×2)", values: carried.values, tag: "lstm.dc")]
+        XCTAssertEqual(e.labelFailures(renamed).count, 1, "a carried term under the full gradient's tag")
+    }
+
     func testParserReadsScalarsVectorsAndIgnoresProse() {
         let text = """
         # x
@@ -67,8 +105,8 @@ final class WorkedExampleTests: XCTestCase {
         Some prose with = signs and [brackets].
         ```text
         # a comment
-        W (2×2) = [1, -2.5, 3e-07, 0]
-        loss = 0.693147
+        W (2×2) = [1, -2.5, 3e-07, 0] (input)
+        loss = 0.693147 (losses.ce)
         ```
         ```text
         other = [9]
@@ -78,20 +116,27 @@ final class WorkedExampleTests: XCTestCase {
         XCTAssertEqual(lines?.map(\.name), ["W (2×2)", "loss"])
         XCTAssertEqual(lines?.first?.values, [1, -2.5, 3e-7, 0])
         XCTAssertEqual(lines?.last?.values, [0.693147])
+        XCTAssertEqual(lines?.map(\.tag), ["input", "losses.ce"])
         XCTAssertNil(WorkedExample.block(in: "## Other\n```text\na = 1\n```\n"))
         var e = WorkedExample()
-        e.add("v", [1.0 / 3, -2e-9, 0])
-        XCTAssertEqual(e.rendered, "v = [0.333333, -2e-09, 0]")
+        e.add("v", [1.0 / 3, -2e-9, 0], "input")
+        XCTAssertEqual(e.rendered, "v = [0.333333, -2e-09, 0] (input)")
     }
 }
 
-/// The numbers of one worked example, in the order they are printed.
+/// The numbers of one worked example, in the order they are printed, each with the tag of the
+/// equation that produced it (`input`: chosen or drawn by the example).
 struct WorkedExample {
-    var lines: [(name: String, values: [Double])] = []
+    typealias Line = (name: String, values: [Double], tag: String)
+    var lines: [Line] = []
+    /// The cell examples: what the real forward and backward recorded.
+    var tracer: Tracer? = nil
+    /// Values of the real run that no tracer record holds, by "tag@t" (e.g. ∂L/∂h_0 under "rnn.dhprev@0").
+    var records: [String: [Double]] = [:]
 
-    mutating func add(_ name: String, _ m: Matrix<Double>) { lines.append(("\(name) (\(m.rows)×\(m.cols))", m.data)) }
-    mutating func add(_ name: String, _ v: [Double]) { lines.append((name, v)) }
-    mutating func add(_ name: String, _ v: Double) { lines.append((name, [v])) }
+    mutating func add(_ name: String, _ m: Matrix<Double>, _ tag: String) { lines.append(("\(name) (\(m.rows)×\(m.cols))", m.data, tag)) }
+    mutating func add(_ name: String, _ v: [Double], _ tag: String) { lines.append((name, v, tag)) }
+    mutating func add(_ name: String, _ v: Double, _ tag: String) { lines.append((name, [v], tag)) }
 
     static func format(_ v: Double) -> String {
         v == 0 ? "0" : String(format: "%.6g", v)
@@ -99,9 +144,70 @@ struct WorkedExample {
 
     var rendered: String {
         lines.map { l in
-            l.values.count == 1 && !l.name.contains("×") ? "\(l.name) = \(Self.format(l.values[0]))"
-                : "\(l.name) = [\(l.values.map(Self.format).joined(separator: ", "))]"
+            (l.values.count == 1 && !l.name.contains("×") ? "\(l.name) = \(Self.format(l.values[0]))"
+                : "\(l.name) = [\(l.values.map(Self.format).joined(separator: ", "))]") + " (\(l.tag))"
         }.joined(separator: "\n")
+    }
+
+    /// "dc_2 (1×2)" → ("dc", 2); "dW_hh (2×2)" → ("dW_hh", nil).
+    static func stemAndStep(_ name: String) -> (stem: String, t: Int?) {
+        let base = name.split(separator: " ").first.map(String.init) ?? name
+        if let u = base.lastIndex(of: "_"), let t = Int(base[base.index(after: u)...]) { return (String(base[..<u]), t) }
+        return (base, nil)
+    }
+
+    static func close(_ a: [Double], _ b: [Double]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * abs($1) + 1e-9 }
+    }
+
+    /// Checks documented lines against this example's tracer: a line whose tag is the forward or
+    /// backward equation of a traced quantity must carry that quantity's name and equal the
+    /// tracer's record of it (at its step; a parameter gradient: the final sum, its named blocks
+    /// concatenated in the fused order). Returns one message per failure.
+    func labelFailures(_ documented: [Line]) -> [String] {
+        guard let tracer else { return [] }
+        var failures: [String] = []
+        let quantities = Quantity.allCases
+        func show(_ v: [Double]) -> String { "[" + v.map(Self.format).joined(separator: ", ") + "]" }
+        for l in documented {
+            let (stem, t) = Self.stemAndStep(l.name)
+            if let t, let v = records["\(l.tag)@\(t)"] {
+                if !Self.close(l.values, v) { failures.append("\(l.name) (\(l.tag)) is \(show(l.values)); the real run computed \(show(v)) under (\(l.tag))") }
+                continue
+            }
+            // the cells' own equations; readout and loss lines (losses.*, linear.*) are held by the value check
+            guard ["rnn.", "lstm.", "gru."].contains(where: { l.tag.hasPrefix($0) }) else { continue }
+            let fw = quantities.filter { $0.info.forward?.tag == l.tag }, bw = quantities.filter { $0.info.backward?.tag == l.tag }
+            if fw.isEmpty && bw.isEmpty { continue }                       // not a traced equation: the value check covers it
+            let candidates: [(Tracer.Phase, Quantity)] = fw.filter { $0.name == stem }.map { (.forward, $0) }
+                + bw.filter { "d" + $0.name == stem || $0.name == stem }.map { (.backward, $0) }
+            if let t {
+                guard let (phase, q) = candidates.first(where: { tracer.record($0.0, $0.1, t) != nil }) else {
+                    let names = (fw.map { $0.name } + bw.map { "d" + $0.name }).joined(separator: " or ")
+                    failures.append("\(l.name) is labelled (\(l.tag)), but the tracer recorded (\(l.tag)) as \(names)_\(t), not \(stem)_\(t)")
+                    continue
+                }
+                let v = tracer.record(phase, q, t)!.value.data
+                if !Self.close(l.values, v) {
+                    failures.append("\(l.name) is labelled (\(l.tag)) with \(show(l.values)), but the tracer recorded (\(l.tag)) at t = \(t) as \(show(v))")
+                }
+            } else {
+                // a whole-sequence sum: the final record of the quantity with this backward tag
+                guard let q = bw.first(where: { q in tracer.records.contains { $0.phase == .backward && $0.quantity == q } }),
+                      let final = tracer.records.last(where: { $0.phase == .backward && $0.quantity == q })?.value.data else {
+                    failures.append("\(l.name) is labelled (\(l.tag)), which the tracer never recorded"); continue
+                }
+                // named blocks of a fused sum (dW_ix, dW_fx, … of dW_x) are that sum's rows in order;
+                // db_nh is the n block, the last third, of the h-side bias sums
+                let blocks = q.name == stem ? l.values
+                    : documented.filter { $0.tag == l.tag && Self.stemAndStep($0.name).t == nil }.flatMap(\.values)
+                let expected = blocks.count < final.count ? Array(final.suffix(blocks.count)) : final
+                if !Self.close(blocks, expected) {
+                    failures.append("\(l.name) is labelled (\(l.tag)), but its values (with its blocks) differ from the tracer's final \(q.name) \(show(final))")
+                }
+            }
+        }
+        return failures
     }
 
     /// The range of the first fenced block's body after the "## Worked example" heading.
@@ -114,16 +220,21 @@ struct WorkedExample {
     }
 
     /// Parses `name = [v, v, …]` or `name = v` lines; blank lines and `#` comments are skipped.
-    static func block(in text: String) -> [(name: String, values: [Double])]? {
+    static func block(in text: String) -> [Line]? {
         guard let r = blockRange(in: text) else { return nil }
-        var out: [(name: String, values: [Double])] = []
+        var out: [Line] = []
         for raw in text[r].split(separator: "\n") {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let eq = line.range(of: " = ") else { continue }
             let name = String(line[..<eq.lowerBound])
-            let rhs = line[eq.upperBound...].trimmingCharacters(in: CharacterSet(charactersIn: "[] "))
-            out.append((name, rhs.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }))
+            var rhs = String(line[eq.upperBound...]), tag = ""
+            if rhs.hasSuffix(")"), let open = rhs.range(of: " (", options: .backwards) {
+                tag = String(rhs[open.upperBound..<rhs.index(before: rhs.endIndex)])
+                rhs = String(rhs[..<open.lowerBound])
+            }
+            rhs = rhs.trimmingCharacters(in: CharacterSet(charactersIn: "[] "))
+            out.append((name, rhs.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }, tag))
         }
         return out
     }
@@ -143,34 +254,36 @@ private func columns(_ m: Matrix<Double>, _ r: Range<Int>) -> Matrix<Double> {
 }
 
 /// The examples themselves: small inputs chosen by hand, parameters from a fixed seed, every
-/// other number computed by the library.
+/// other number computed by the library. Every line carries the tag of the equation that
+/// produced it, `input` for what the example chooses or draws.
 enum WorkedExamples {
     static let xs = [0.5, -1.0, 2.0].map(col)   // x_1, x_2, x_3 (B = 1, D = 1)
 
     static func activations() -> WorkedExample {
         var e = WorkedExample()
-        let z = row([-1.5, -0.2, 0.3, 2]), dh = row([1, 2, -1, 0.5])
-        e.add("z", z); e.add("dh", dh)
-        let kinds: [(String, Activation)] = [("identity", .identity), ("relu", .relu), ("leaky", .leakyReLU(alpha: 0.2)),
-                                             ("sigmoid", .sigmoid), ("tanh", .tanh)]
-        for (name, a) in kinds {
-            var h = Matrix<Double>(rows: 0, cols: 0), dz = Matrix<Double>(rows: 0, cols: 0)
-            a.forward(z, into: &h)
-            a.backward(dh, z: z, h: h, into: &dz)
-            e.add("h_\(name)", h); e.add("dz_\(name)", dz)
+        let a = row([-1.5, -0.2, 0.3, 2]), dh = row([1, 2, -1, 0.5])
+        e.add("a", a, "input"); e.add("dh", dh, "input")
+        let kinds: [(String, Activation, String)] = [("identity", .identity, "identity"), ("relu", .relu, "relu"),
+                                                     ("leaky", .leakyReLU(alpha: 0.2), "leaky"), ("sigmoid", .sigmoid, "sigmoid"), ("tanh", .tanh, "tanh")]
+        for (name, f, tag) in kinds {
+            var h = Matrix<Double>(rows: 0, cols: 0), da = Matrix<Double>(rows: 0, cols: 0)
+            f.forward(a, into: &h)
+            f.backward(dh, z: a, h: h, into: &da)
+            e.add("h_\(name)", h, "activations.\(tag)"); e.add("da_\(name)", da, "activations.d\(tag)")
         }
         return e
     }
 
     static func dropout() -> WorkedExample {
         var e = WorkedExample()
-        let a = row([1, 2, 3, 4, 5, 6]), dh = row([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+        let h = row([1, 2, 3, 4, 5, 6]), dhOut = row([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
         var rng = RNG(seed: 3)
-        var r = Matrix<Double>(rows: 0, cols: 0), h = Matrix<Double>(rows: 0, cols: 0)
-        Dropout.forward(a, rate: 0.5, rng: &rng, mask: &r, into: &h)
-        var da = dh
-        Dropout.backward(&da, mask: r)
-        e.add("a", a); e.add("r", r); e.add("h", h); e.add("dh", dh); e.add("da", da)
+        var r = Matrix<Double>(rows: 0, cols: 0), out = Matrix<Double>(rows: 0, cols: 0)
+        Dropout.forward(h, rate: 0.5, rng: &rng, mask: &r, into: &out)
+        var dh = dhOut
+        Dropout.backward(&dh, mask: r)
+        e.add("h", h, "input"); e.add("r", r, "input"); e.add("htilde", out, "dropout.h"); e.add("dhtilde", dhOut, "input")
+        e.add("dh", dh, "dropout.dh")
         return e
     }
 
@@ -185,7 +298,8 @@ enum WorkedExamples {
         let de = Matrix<Double>(rows: 4, cols: 2, data: [1, -1, 0.5, 0.5, 2, 0, -1, 3])
         var grads = p.zeros()
         emb.backward(de, ids: ids[...], grads: &grads)
-        e.add("W", p.W); e.add("ids", ids.map { Double($0) }); e.add("e", out); e.add("de", de); e.add("dW", grads.W)
+        e.add("W", p.W, "input"); e.add("ids", ids.map { Double($0) }, "input"); e.add("e", out, "embedding.e")
+        e.add("de", de, "input"); e.add("dW", grads.W, "embedding.dW")
         return e
     }
 
@@ -202,8 +316,8 @@ enum WorkedExamples {
         let dy = Matrix<Double>(rows: 2, cols: 2, data: [1, -1, 0.5, 2])
         var grads = p.zeros(), dx = Matrix<Double>(rows: 0, cols: 0)
         layer.backward(dy, x: x, p, grads: &grads, dx: &dx)
-        e.add("x", x); e.add("W", p.W); e.add("b", p.b); e.add("y", y); e.add("dy", dy)
-        e.add("dW", grads.W); e.add("db", grads.b); e.add("dx", dx)
+        e.add("x", x, "input"); e.add("W", p.W, "input"); e.add("b", p.b, "input"); e.add("y", y, "linear.y"); e.add("dy", dy, "input")
+        e.add("dW", grads.W, "linear.dW"); e.add("db", grads.b, "linear.db"); e.add("dx", dx, "linear.dx")
         return e
     }
 
@@ -213,18 +327,19 @@ enum WorkedExamples {
         var probs = Matrix<Double>(rows: 0, cols: 0), dp = Matrix<Double>(rows: 0, cols: 0)
         let ce = SoftmaxCrossEntropy.forward(logits: logits, targets: [0][...], probs: &probs)
         SoftmaxCrossEntropy.backward(probs: probs, targets: [0][...], scale: 1, into: &dp)
-        e.add("p", logits); e.add("y", 0); e.add("softmax", probs); e.add("ce", ce.lossSum); e.add("dp", dp)
+        e.add("p", logits, "input"); e.add("y", 0, "input"); e.add("softmax", probs, "losses.softmax"); e.add("ce", ce.lossSum, "losses.ce")
+        e.add("dp", dp, "losses.dp")
         let yhat = row([0.2, 0.7, 0.9]), target = row([0, 1, 1]), scale = 1.0 / 3
         var d = Matrix<Double>(rows: 0, cols: 0)
-        e.add("yhat", yhat); e.add("target", target)
-        e.add("mse", MSELoss.forward(yhat, target: target, scale: scale))
-        MSELoss.backward(yhat, target: target, scale: scale, into: &d); e.add("dmse", d)
-        e.add("bce", BCELoss.forward(yhat, target: target, scale: scale))
-        BCELoss.backward(yhat, target: target, scale: scale, into: &d); e.add("dbce", d)
+        e.add("yhat", yhat, "input"); e.add("target", target, "input")
+        e.add("mse", MSELoss.forward(yhat, target: target, scale: scale), "losses.mse")
+        MSELoss.backward(yhat, target: target, scale: scale, into: &d); e.add("dmse", d, "losses.dmse")
+        e.add("bce", BCELoss.forward(yhat, target: target, scale: scale), "losses.bce")
+        BCELoss.backward(yhat, target: target, scale: scale, into: &d); e.add("dbce", d, "losses.dbce")
         let s = row([-1.5, 0.5, 3])
-        e.add("s", s)
-        e.add("bcelogits", BCEWithLogitsLoss.forward(s, target: target, scale: scale))
-        BCEWithLogitsLoss.backward(s, target: target, scale: scale, into: &d); e.add("dbcelogits", d)
+        e.add("s", s, "input")
+        e.add("bcelogits", BCEWithLogitsLoss.forward(s, target: target, scale: scale), "losses.bcelogits")
+        BCEWithLogitsLoss.backward(s, target: target, scale: scale, into: &d); e.add("dbcelogits", d, "losses.dbcelogits")
         return e
     }
 
@@ -235,20 +350,20 @@ enum WorkedExamples {
         var rng = RNG(seed: 0)
         var start = layer.initialParameters(.xavier, rng: &rng)
         start.W = row([1, -2]); start.b = row([0.5])
-        e.add("theta_0", start.W.data + start.b.data)
+        e.add("theta_0", start.W.data + start.b.data, "input")
         for kind in OptimizerKind.allCases {
             var opt = Optimizer<Linear<Double>.Parameters>(OptimizerConfig(kind: kind, lr: 0.1))
             var p = start
             for n in 1...2 {
                 let g = p   // L = ½‖θ‖² ⇒ g = θ
                 opt.update(&p, grads: g)
-                e.add("\(kind.rawValue)_theta_\(n)", p.W.data + p.b.data)
+                e.add("\(kind.rawValue)_theta_\(n)", p.W.data + p.b.data, "optimizers.\(kind.rawValue)")
             }
         }
         var g = start
         g.W = row([3, 4]); g.b = row([0])
         let norm = clipGradientNorm(&g, maxNorm: 1)
-        e.add("clip_g", [3, 4, 0]); e.add("clip_norm", norm); e.add("clip_g_clipped", g.W.data + g.b.data)
+        e.add("clip_g", [3, 4, 0], "input"); e.add("clip_norm", norm, "optimizers.clip"); e.add("clip_g_clipped", g.W.data + g.b.data, "optimizers.clip")
         return e
     }
 
@@ -259,32 +374,39 @@ enum WorkedExamples {
         var rng = RNG(seed: 1)
         let p = model.initialParameters(.xavier, rng: &rng)
         let targets = [[1]]
-        for (name, t) in p.namedTensorValues { e.add(name, t) }
-        e.add("x", xs.map { $0[0, 0] }); e.add("y", 1)
+        for (name, t) in p.namedTensorValues { e.add(name, t, "input") }
+        e.add("x", xs.map { $0[0, 0] }, "input"); e.add("y", 1, "input")
         var ws = RNNClassifier<Double>.Workspace()
+        let tracer = Tracer()
+        ws.rnn.tracer = tracer
         var grads = p.zeros()
         let loss = model.lossAndGradient(xs, targets: targets, h0: nil, p, lossScale: 1, workspace: &ws, grads: &grads)
+        e.tracer = tracer
+        e.records["rnn.dhprev@0"] = ws.rnn.dh0.data
         let h = ws.rnn.states.map(\.h)
-        for t in 1...3 { e.add("h_\(t)", h[t]) }
-        e.add("softmax_3", ws.probabilities[0]); e.add("loss", loss.lossSum)
+        for t in 1...3 { e.add("h_\(t)", h[t], "rnn.h") }
+        e.add("softmax_3", ws.probabilities[0], "losses.softmax"); e.add("loss", loss.lossSum, "losses.ce")
         // dh_3 = dp_3 W_ph; dh_t for t < 3 is ∂L/∂h0 of the same network run from h_t on x_{t+1…3}
+        // (computed apart from the traced run, which the labels are then checked against)
         var dp = Matrix<Double>(rows: 0, cols: 0), dh3 = Matrix<Double>(rows: 0, cols: 0)
         SoftmaxCrossEntropy.backward(probs: ws.probabilities[0], targets: [1][...], scale: 1, into: &dp)
         model.readout.inputBackward(dp, p.readout, dx: &dh3)
-        e.add("dp_3", dp); e.add("dh_3", dh3)
+        e.add("dp_3", dp, "losses.dp"); e.add("dh_3", dh3, "rnn.dh")
         for t in stride(from: 2, through: 0, by: -1) {
             var w = RNNClassifier<Double>.Workspace(), g = p.zeros()
             model.lossAndGradient(Array(xs[t...]), targets: targets, h0: h[t], p, lossScale: 1, workspace: &w, grads: &g)
-            e.add("dh_\(t)", w.rnn.dh0)
+            e.add("dh_\(t)", w.rnn.dh0, t == 0 ? "rnn.dhprev" : "rnn.dh")
         }
-        for (name, t) in grads.namedTensorValues { e.add("d" + name, t) }
+        let tags = ["W_hx": "rnn.dW_hx", "W_hh": "rnn.dW_hh", "b_h": "rnn.db_h", "W_ph": "linear.dW", "b_p": "linear.db"]
+        for (name, t) in grads.namedTensorValues { e.add("d" + name, t, tags[name]!) }
         var w = RNNClassifier<Double>.Workspace(), last = p.zeros()
         model.lossAndGradient(xs, targets: targets, h0: nil, p, lossScale: 1, workspace: &w, grads: &last, truncation: 1)
-        e.add("dW_hh_last_step_only", last.rnn.W_hh)
+        e.add("dW_hh_last_step_only", last.rnn.W_hh, "rnn.truncate")
         return e
     }
 
-    /// Runs a cell from (h_t, c_t) on x_{t+1…T} with dh_T = R and returns (∂L/∂h_t, ∂L/∂c_t).
+    /// Runs a cell from (h_t, c_t) on x_{t+1…T} with dh_T = R and returns (∂L/∂h_t, ∂L/∂c_t with
+    /// h_t held: the carried term dc^next_t).
     static func adjoints<Cell: RecurrentCell>(_ cell: Cell, _ p: Cell.Parameters, from t: Int, h: Matrix<Double>, c: Matrix<Double>?,
                                               R: Matrix<Double>) -> (dh: Matrix<Double>, dc: Matrix<Double>?) where Cell.T == Double {
         var cache = Cell.Cache(), g = p.zeros()
@@ -300,27 +422,53 @@ enum WorkedExamples {
         let cell = LSTM<Double>(inputSize: 1, hiddenSize: 2)
         var rng = RNG(seed: 2)
         let p = cell.initialParameters(.xavier, rng: &rng)
-        for (name, t) in p.namedTensorValues { e.add(name, t) }
+        for (name, t) in p.namedTensorValues { e.add(name, t, "input") }
         let R = row([1, -0.5])
-        e.add("x", xs.map { $0[0, 0] }); e.add("R", R)
+        e.add("x", xs.map { $0[0, 0] }, "input"); e.add("R", R, "input")
         var cache = LSTM<Double>.Cache(), grads = p.zeros()
+        let tracer = Tracer()
+        cache.tracer = tracer
         cell.forward(xs, h0: nil, c0: nil, p, cache: &cache)
         let G = cell.gateLayout, H = 2
+        var o: [Matrix<Double>] = [], tanhC: [Matrix<Double>] = []
         for t in 1...3 {
             let a = cache.steps[t - 1].gates
-            e.add("i_\(t)", columns(a, G.i..<(G.i + H))); e.add("f_\(t)", columns(a, G.f..<(G.f + H)))
-            e.add("g_\(t)", columns(a, G.g..<(G.g + H))); e.add("o_\(t)", columns(a, G.o..<(G.o + H)))
-            e.add("c_\(t)", cache.states[t].c); e.add("h_\(t)", cache.states[t].h)
+            e.add("i_\(t)", columns(a, G.i..<(G.i + H)), "lstm.i"); e.add("f_\(t)", columns(a, G.f..<(G.f + H)), "lstm.f")
+            e.add("g_\(t)", columns(a, G.g..<(G.g + H)), "lstm.g"); e.add("o_\(t)", columns(a, G.o..<(G.o + H)), "lstm.o")
+            e.add("c_\(t)", cache.states[t].c, "lstm.c"); e.add("h_\(t)", cache.states[t].h, "lstm.h")
+            o.append(columns(a, G.o..<(G.o + H))); tanhC.append(Matrix(rows: 1, cols: H, data: cache.states[t].c.data.map { Foundation.tanh($0) }))
         }
-        e.add("loss", zip(R.data, cache.states[3].h.data).map(*).reduce(0, +))
+        e.add("loss", zip(R.data, cache.states[3].h.data).map(*).reduce(0, +), "input")
         cell.backward([nil, nil, R], p, cache: &cache, grads: &grads, inputGradients: true, truncation: 0)
+        e.tracer = tracer
+        e.records["lstm.dhprev@0"] = cache.dh0.data; e.records["lstm.dcprev@0"] = cache.dc0!.data
+        // the carried term the real backward passed from step t+1 to step t: dc_{t+1} ⊙ f_{t+1} (lstm.dcprev)
+        for t in 1...2 {
+            if let dc = tracer.record(.backward, .lstmC, t + 1)?.value.data, let f = tracer.record(.forward, .lstmF, t + 1)?.value.data {
+                e.records["lstm.dcprev@\(t)"] = zip(dc, f).map(*)
+            }
+        }
+        // dc_t (lstm.dc) = dc^next_t + dh_t ⊙ o_t ⊙ (1 − tanh²(c_t)), from the printed numbers;
+        // dh_t and dc^next_t come from runs started at (h_t, c_t), apart from the traced run
+        func dc(_ t: Int, dh: Matrix<Double>, next: [Double]) -> Matrix<Double> {
+            var out = [Double](repeating: 0, count: H)
+            for j in 0..<H {
+                let (oj, th): (Double, Double) = (o[t - 1].data[j], tanhC[t - 1].data[j])
+                let own: Double = dh.data[j] * oj * (1 - th * th)
+                out[j] = next[j] + own
+            }
+            return Matrix(rows: 1, cols: H, data: out)
+        }
+        e.add("dh_3", R, "lstm.dh"); e.add("dc_3", dc(3, dh: R, next: [0, 0]), "lstm.dc")
         for t in stride(from: 2, through: 1, by: -1) {
             let d = adjoints(cell, p, from: t, h: cache.states[t].h, c: cache.states[t].c, R: R)
-            e.add("dh_\(t)", d.dh); e.add("dc_\(t)", d.dc!)
+            e.add("dh_\(t)", d.dh, "lstm.dh"); e.add("dcnext_\(t)", d.dc!, "lstm.dcprev"); e.add("dc_\(t)", dc(t, dh: d.dh, next: d.dc!.data), "lstm.dc")
         }
-        e.add("dh_0", cache.dh0); e.add("dc_0", cache.dc0!)
-        e.add("dx", cache.dxs.map { $0[0, 0] })
-        for (name, t) in grads.namedTensorValues { e.add("d" + name, t) }
+        e.add("dh_0", cache.dh0, "lstm.dhprev"); e.add("dc_0", cache.dc0!, "lstm.dcprev")
+        e.add("dx", cache.dxs.map { $0[0, 0] }, "lstm.dx")
+        for (name, t) in grads.namedTensorValues {
+            e.add("d" + name, t, name.hasPrefix("b") ? "lstm.db" : name.hasSuffix("x") ? "lstm.dW_x" : "lstm.dW_h")
+        }
         return e
     }
 
@@ -330,25 +478,32 @@ enum WorkedExamples {
         let cell = GRU<Double>(inputSize: 1, hiddenSize: 2)
         var rng = RNG(seed: 3)
         let p = cell.initialParameters(.xavier, rng: &rng)
-        for (name, t) in p.namedTensorValues { e.add(name, t) }
+        for (name, t) in p.namedTensorValues { e.add(name, t, "input") }
         let R = row([1, -0.5])
-        e.add("x", xs.map { $0[0, 0] }); e.add("R", R)
+        e.add("x", xs.map { $0[0, 0] }, "input"); e.add("R", R, "input")
         var cache = GRU<Double>.Cache(), grads = p.zeros()
+        let tracer = Tracer()
+        cache.tracer = tracer
         cell.forward(xs, h0: nil, c0: nil, p, cache: &cache)
         let G = cell.gateLayout, H = 2
         for t in 1...3 {
             let a = cache.steps[t - 1].gates
-            e.add("r_\(t)", columns(a, G.r..<(G.r + H))); e.add("z_\(t)", columns(a, G.z..<(G.z + H)))
-            e.add("n_\(t)", columns(a, G.n..<(G.n + H))); e.add("h_\(t)", cache.states[t].h)
+            e.add("r_\(t)", columns(a, G.r..<(G.r + H)), "gru.r"); e.add("z_\(t)", columns(a, G.z..<(G.z + H)), "gru.z")
+            e.add("n_\(t)", columns(a, G.n..<(G.n + H)), "gru.n"); e.add("h_\(t)", cache.states[t].h, "gru.h")
         }
-        e.add("loss", zip(R.data, cache.states[3].h.data).map(*).reduce(0, +))
+        e.add("loss", zip(R.data, cache.states[3].h.data).map(*).reduce(0, +), "input")
         cell.backward([nil, nil, R], p, cache: &cache, grads: &grads, inputGradients: true, truncation: 0)
+        e.tracer = tracer
+        e.records["gru.dhprev@0"] = cache.dh0.data
+        e.add("dh_3", R, "gru.dh")
         for t in stride(from: 2, through: 1, by: -1) {
-            e.add("dh_\(t)", adjoints(cell, p, from: t, h: cache.states[t].h, c: nil, R: R).dh)
+            e.add("dh_\(t)", adjoints(cell, p, from: t, h: cache.states[t].h, c: nil, R: R).dh, "gru.dh")
         }
-        e.add("dh_0", cache.dh0)
-        e.add("dx", cache.dxs.map { $0[0, 0] })
-        for (name, t) in grads.namedTensorValues { e.add("d" + name, t) }
+        e.add("dh_0", cache.dh0, "gru.dhprev")
+        e.add("dx", cache.dxs.map { $0[0, 0] }, "gru.dx")
+        let tags = ["W_rx": "gru.dW_x", "W_zx": "gru.dW_x", "W_nx": "gru.dW_x", "W_rh": "gru.dW_h", "W_zh": "gru.dW_h", "W_nh": "gru.dW_h",
+                    "b_r": "gru.db", "b_z": "gru.db", "b_nx": "gru.db", "b_nh": "gru.db_nh"]
+        for (name, t) in grads.namedTensorValues { e.add("d" + name, t, tags[name]!) }
         return e
     }
 
@@ -358,20 +513,21 @@ enum WorkedExamples {
         let rnn = RNN<Double>(inputSize: 1, hiddenSize: 2)
         var rng = RNG(seed: 7)
         let p = rnn.initialParameters(.xavier, rng: &rng)
-        for (name, t) in p.namedTensorValues { e.add(name, t) }
+        for (name, t) in p.namedTensorValues { e.add(name, t, "input") }
         let x = [[0.5, 1.5], [-1, 99], [2, -99]].map { Matrix<Double>(rows: 2, cols: 1, data: $0) }
         let lengths = [3, 1]
-        e.add("lengths", lengths.map { Double($0) })
-        for t in 1...3 { e.add("x_\(t)", x[t - 1]) }
+        e.add("lengths", lengths.map { Double($0) }, "input")
+        for t in 1...3 { e.add("x_\(t)", x[t - 1], "input") }
         var cache = RNN<Double>.Cache(), grads = p.zeros()
         rnn.forward(x, h0: nil, p, lengths: lengths, cache: &cache)
-        for t in 1...3 { e.add("h_\(t)", cache.states[t].h) }
+        for t in 1...3 { e.add("h_\(t)", cache.states[t].h, "masking.h") }
         let R = Matrix<Double>(rows: 2, cols: 2, data: [1, -0.5, 1, -0.5])
-        e.add("R", R)
+        e.add("R", R, "input")
         rnn.backward([nil, nil, R], p, cache: &cache, grads: &grads, inputGradients: true)
-        for t in 1...3 { e.add("dx_\(t)", cache.dxs[t - 1]) }
-        e.add("dh_0", cache.dh0)
-        for (name, t) in grads.namedTensorValues { e.add("d" + name, t) }
+        for t in 1...3 { e.add("dx_\(t)", cache.dxs[t - 1], "rnn.dx") }
+        e.add("dh_0", cache.dh0, "masking.dhold")
+        let tags = ["W_hx": "rnn.dW_hx", "W_hh": "rnn.dW_hh", "b_h": "rnn.db_h"]
+        for (name, t) in grads.namedTensorValues { e.add("d" + name, t, tags[name]!) }
         return e
     }
 
@@ -381,21 +537,22 @@ enum WorkedExamples {
         let stack = RecurrentStack<GRU<Double>>(layers: 1, bidirectional: true, inputSize: 1, hiddenSize: 2) { GRU(inputSize: $0, hiddenSize: 2) }
         var rng = RNG(seed: 8)
         let p = stack.initialParameters(.xavier, rng: &rng)
-        e.add("x", xs.map { $0[0, 0] })
+        e.add("x", xs.map { $0[0, 0] }, "input")
         var ws = RecurrentStack<GRU<Double>>.Workspace(), grads = p.zeros()
         var none: RNG? = nil
         stack.forward(xs, p, workspace: &ws, dropoutRNG: &none)
-        e.add("forward_h", (1...3).flatMap { ws.caches[0].states[$0].h.data })
-        e.add("reverse_h", (1...3).flatMap { ws.caches[1].states[$0].h.data })
-        for t in 1...3 { e.add("o_\(t)", stack.output(t, ws)) }
-        e.add("s", stack.finalState(ws))
+        // in sequence time: →h_t is the forward unit's state after step t, ←h_t the reverse unit's after its step T − t + 1
+        e.add("forward_h", (1...3).flatMap { ws.caches[0].states[$0].h.data }, "gru.h")
+        e.add("reverse_h", (1...3).flatMap { ws.caches[1].states[3 - $0 + 1].h.data }, "stacked.rev")
+        for t in 1...3 { e.add("o_\(t)", stack.output(t, ws), "stacked.out") }
+        e.add("s", stack.finalState(ws), "stacked.final")
         let R = row([1, -0.5, 0.25, 2])
-        e.add("R", R)
+        e.add("R", R, "input")
         ws.dFinal = R
         ws.dFinalUsed = true
         stack.backward(p, workspace: &ws, grads: &grads, inputGradients: true)
-        e.add("dx", ws.dxs.map { $0[0, 0] })
-        e.add("dh0_forward", ws.dh0s[0]); e.add("dh0_reverse", ws.dh0s[1])
+        e.add("dx", ws.dxs.map { $0[0, 0] }, "stacked.dinput")
+        e.add("dh0_forward", ws.dh0s[0], "gru.dhprev"); e.add("dh0_reverse", ws.dh0s[1], "gru.dhprev")
         return e
     }
 
@@ -405,14 +562,14 @@ enum WorkedExamples {
         let model = MaskedAutoencoder<Double>(pixels: 4, hidden: [3], lossOn: .masked)
         var rng = RNG(seed: 5)
         let p = model.mlp.initialParameters(.xavier, rng: &rng)
-        for (name, t) in p.namedTensorValues { e.add(name, t) }
-        let x = row([0.1, 0.9, 0.4, 0.6]), m = row([0, 1, 0, 1])
-        e.add("x", x); e.add("m", m)
+        for (name, t) in p.namedTensorValues { e.add(name, t, "input") }
+        let x = row([0.1, 0.9, 0.4, 0.6]), M = row([0, 1, 0, 1])
+        e.add("x", x, "input"); e.add("M", M, "input")
         var ws = MaskedAutoencoder<Double>.Workspace(), grads = p.zeros()
-        let loss = model.lossAndGradient(x, mask: m, p, workspace: &ws, grads: &grads, inputGradient: true)
-        e.add("x_in", ws.xIn); e.add("xhat", ws.reconstruction); e.add("loss", loss)
-        e.add("dx", ws.dx)
-        for (name, t) in grads.namedTensorValues { e.add("d" + name, t) }
+        let loss = model.lossAndGradient(x, mask: M, p, workspace: &ws, grads: &grads, inputGradient: true)
+        e.add("x_in", ws.xIn, "masked-autoencoder.xin"); e.add("xhat", ws.reconstruction, "activations.sigmoid"); e.add("loss", loss, "losses.mse")
+        e.add("dx", ws.dx, "masked-autoencoder.dx")
+        for (name, t) in grads.namedTensorValues { e.add("d" + name, t, name.hasPrefix("W") ? "linear.dW" : "linear.db") }
         return e
     }
 
@@ -422,29 +579,29 @@ enum WorkedExamples {
         let gan = GAN<Double>(latent: 1, pixels: 2, generatorHidden: [2], discriminatorHidden: [2])
         var rng = RNG(seed: 6)
         let p = gan.initialParameters(.xavier, rng: &rng)
-        for (name, t) in p.g.namedTensorValues { e.add("G_" + name, t) }
-        for (name, t) in p.d.namedTensorValues { e.add("D_" + name, t) }
-        let z = Matrix<Double>(rows: 2, cols: 1, data: [0.5, -1])
+        for (name, t) in p.g.namedTensorValues { e.add("G_" + name, t, "input") }
+        for (name, t) in p.d.namedTensorValues { e.add("D_" + name, t, "input") }
+        let zeta = Matrix<Double>(rows: 2, cols: 1, data: [0.5, -1])
         let real = Matrix<Double>(rows: 2, cols: 2, data: [0.9, 0.1, 0.8, 0.2])
-        e.add("z", z); e.add("x_real", real)
+        e.add("zeta", zeta, "input"); e.add("x_real", real, "input")
         var ws = GAN<Double>.Workspace()
-        let fake = gan.generate(z, p.g, workspace: &ws)
+        let fake = gan.generate(zeta, p.g, workspace: &ws)
         let losses = gan.discriminatorForward(real: real, fake: fake, p.d, workspace: &ws)
         let sReal = ws.dReal.output, sFake = ws.dFake.output
-        e.add("xhat", fake); e.add("s_real", sReal); e.add("s_fake", sFake)
-        e.add("L_D", losses.lossD); e.add("L_G", losses.lossG)
+        e.add("xhat", fake, "activations.sigmoid"); e.add("s_real", sReal, "linear.y"); e.add("s_fake", sFake, "linear.y")
+        e.add("L_D", losses.lossD, "gan.LD"); e.add("L_G", losses.lossG, "gan.LG")
         let ones = Matrix<Double>(rows: 2, cols: 1, repeating: 1), zeros = Matrix<Double>(rows: 2, cols: 1)
         var ds = Matrix<Double>(rows: 0, cols: 0)
-        BCEWithLogitsLoss.backward(sReal, target: ones, scale: 0.5, into: &ds); e.add("ds_real", ds)
-        BCEWithLogitsLoss.backward(sFake, target: zeros, scale: 0.5, into: &ds); e.add("ds_fake", ds)
-        BCEWithLogitsLoss.backward(sFake, target: ones, scale: 0.5, into: &ds); e.add("ds_G", ds)
+        BCEWithLogitsLoss.backward(sReal, target: ones, scale: 0.5, into: &ds); e.add("ds_real", ds, "gan.dsreal")
+        BCEWithLogitsLoss.backward(sFake, target: zeros, scale: 0.5, into: &ds); e.add("ds_fake", ds, "gan.dsfake")
+        BCEWithLogitsLoss.backward(sFake, target: ones, scale: 0.5, into: &ds); e.add("ds_G", ds, "gan.dsG")
         var dD = p.d.zeros()
         gan.discriminatorBackward(real: real, fake: fake, p.d, workspace: &ws, grads: &dD)
-        for (name, t) in dD.namedTensorValues { e.add("dD_" + name, t) }
+        for (name, t) in dD.namedTensorValues { e.add("dD_" + name, t, name.hasPrefix("W") ? "linear.dW" : "linear.db") }
         var dG = p.g.zeros()
-        gan.generatorStep(z, p, workspace: &ws, grads: &dG)
-        e.add("dxhat", ws.dFake.dx)
-        for (name, t) in dG.namedTensorValues { e.add("dG_" + name, t) }
+        gan.generatorStep(zeta, p, workspace: &ws, grads: &dG)
+        e.add("dxhat", ws.dFake.dx, "gan.dxhat")
+        for (name, t) in dG.namedTensorValues { e.add("dG_" + name, t, name.hasPrefix("W") ? "linear.dW" : "linear.db") }
         return e
     }
 
@@ -459,13 +616,14 @@ enum WorkedExamples {
             p.rnn.W_hh[0, 0] = theta + offset
             return c.loss(params: p, xs: c.xs, h0: nil).loss
         }
-        e.add("theta", theta); e.add("loss", L(0)); e.add("analytic", analytic)
+        e.add("theta", theta, "input"); e.add("loss", L(0), "losses.ce"); e.add("analytic", analytic, "rnn.dW_hh")
         for (k, h) in [1e-1, 1e-2, 1e-3].enumerated() {
             let n3 = (L(h) - L(-h)) / (2 * h)
-            e.add("step_\(k + 1)", h); e.add("numeric3_\(k + 1)", n3); e.add("relerr3_\(k + 1)", GradientCheck.relativeError(analytic, n3))
+            e.add("step_\(k + 1)", h, "input"); e.add("numeric3_\(k + 1)", n3, "gradcheck.central3")
+            e.add("relerr3_\(k + 1)", GradientCheck.relativeError(analytic, n3), "gradcheck.relerr")
             if k < 2 {
                 let n5 = (L(-2 * h) - 8 * L(-h) + 8 * L(h) - L(2 * h)) / (12 * h)
-                e.add("numeric5_\(k + 1)", n5); e.add("relerr5_\(k + 1)", GradientCheck.relativeError(analytic, n5))
+                e.add("numeric5_\(k + 1)", n5, "gradcheck.central5"); e.add("relerr5_\(k + 1)", GradientCheck.relativeError(analytic, n5), "gradcheck.relerr")
             }
         }
         return e

@@ -42,7 +42,7 @@ func holdFinishedRows<T>(_ lengths: [Int], step t: Int, previous: Matrix<T>, int
 }
 
 /// Backward (masking.dcell): moves finished rows of `d` (dh_t or dc_t) into `carry` and zeroes
-/// them in `d`, so the cell sees m ⊙ d. `carry` must be B×H.
+/// them in `d`, so the cell sees κ ⊙ d (κ the step mask). `carry` must be B×H.
 @inline(__always)
 func divertFinishedRows<T: Scalar>(_ lengths: [Int], step t: Int, from d: inout Matrix<T>, into carry: inout Matrix<T>) {
     for b in lengths.indices where lengths[b] < t {

@@ -140,7 +140,7 @@ extension RecurrentCell {
             probe.backward(hQuantity, t, cache.d.h)
             if cache.recordGradientNorms { cache.dhNorms[t - 1] = frobeniusNorm(cache.d.h) }
             // forward (masking.h, masking.c): finished rows keep the previous state, so the cell
-            // sees m ⊙ d and the finished rows pass straight to step t−1
+            // sees κ_t ⊙ d (κ_t the step mask) and the finished rows pass straight to step t−1
             if let lengths {
                 cache.d.forEachPart(alongside: &cache.carry) { d, carry in
                     divertFinishedRows(lengths, step: t, from: &d, into: &carry)          // (masking.dcell) (masking.dc)

@@ -1,12 +1,12 @@
 /// Inverted dropout, derived in `derivations/dropout.md`.
 ///
-///     r = m / (1 − p), m ~ Bernoulli(1 − p)     drawn once per forward, saved
-///     h = a ⊙ r                                  (dropout.h)
-///     da = dh ⊙ r                                (dropout.da)
+///     r = ξ / (1 − p), ξ ~ Bernoulli(1 − p)     drawn once per forward, saved
+///     h̃ = h ⊙ r                                  (dropout.h)
+///     dh = dh̃ ⊙ r                                (dropout.dh)
 ///
-/// Scaling by 1/(1 − p) while training keeps E[h] = a, so evaluation uses h = a unchanged.
+/// Scaling by 1/(1 − p) while training keeps E[h̃] = h, so evaluation uses h̃ = h unchanged.
 public enum Dropout {
-    /// How one uniform draw u ∈ [0, 1) per element decides m. Both keep an element with
+    /// How one uniform draw u ∈ [0, 1) per element decides ξ. Both keep an element with
     /// probability 1 − p; for the same draws they give different masks, and each model keeps
     /// the rule it was trained with so that saved runs replay bit for bit.
     public enum Draw: Sendable {
@@ -43,7 +43,7 @@ public enum Dropout {
         r.data.withUnsafeBufferPointer { r in
             d.data.withUnsafeMutableBufferPointer { d in
                 // forward (dropout.h): h = a ⊙ r
-                for i in 0..<d.count { d[i] *= r[i] }                                 // (dropout.da)
+                for i in 0..<d.count { d[i] *= r[i] }                                 // (dropout.dh)
             }
         }
     }

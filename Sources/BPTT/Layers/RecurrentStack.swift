@@ -2,7 +2,7 @@
 ///
 /// A stack has `layers` levels and one or two directions. Unit (l, d) is one cell; it reads
 ///
-///     u⁽⁰⁾_t = x_t,   u⁽ˡ⁾_t = m⁽ˡ⁾_t ⊙ o⁽ˡ⁻¹⁾_t   (dropout mask m, or 1)       (stacked.input)
+///     u⁽⁰⁾_t = x_t,   u⁽ˡ⁾_t = r⁽ˡ⁾_t ⊙ o⁽ˡ⁻¹⁾_t   (dropout mask r, or 1)       (stacked.input)
 ///
 /// forwards (d = 0) or in reverse time order (d = 1, stacked.rev), and the level's output is
 /// its hidden state, or both directions' states side by side:
@@ -37,7 +37,7 @@ public struct RecurrentStack<Cell: RecurrentCell> {
     public struct Workspace {
         public var caches: [SequenceCache<Cell>] = []
         var inputs: [[Matrix<T>]] = []          // per level ≥ 1: u⁽ˡ⁾_t when it needs its own buffer
-        var masks: [[Matrix<T>]] = []           // per level ≥ 1: dropout masks m⁽ˡ⁾_t
+        var masks: [[Matrix<T>]] = []           // per level ≥ 1: dropout masks r⁽ˡ⁾_t
         var outputs: [Matrix<T>] = []           // bidirectional top level: o_t = [→h_t, ←h_t]
         var concat: [[Matrix<T>]] = []          // bidirectional lower levels: o⁽ˡ⁾_t
         var final = Matrix<T>(rows: 0, cols: 0) // bidirectional: [→h_T, ←h_1]
@@ -123,7 +123,7 @@ public struct RecurrentStack<Cell: RecurrentCell> {
         var input = xs
         for l in 0..<layers {
             if l > 0 {
-                // (stacked.input)  u⁽ˡ⁾_t = m⁽ˡ⁾_t ⊙ o⁽ˡ⁻¹⁾_t
+                // (stacked.input)  u⁽ˡ⁾_t = r⁽ˡ⁾_t ⊙ o⁽ˡ⁻¹⁾_t
                 let below = directions == 1 ? ws.caches[(l - 1) * directions].states[1...].map(\.h) : ws.concat[l - 1]
                 if useDropout {
                     resize(&ws.masks[l], count: T_, rows: B, cols: outputSize)
@@ -161,7 +161,7 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                 if top { resize(&ws.outputs, count: T_, rows: B, cols: 2 * H) } else { resize(&ws.concat[l], count: T_, rows: B, cols: 2 * H) }
                 for t in 1...T_ {
                     if let lengths {
-                        // (masking.out)  o_{t,b} = [→h_{t,b}, ←h_{r(t,b),b}]
+                        // (masking.out)  o_{t,b} = [→h_{t,b}, ←h_{t,b}], ←h_{t,b} the ← unit's state after its step r(t,b)
                         for b in 0..<B {
                             let r = reversedStep(t, length: lengths[b])
                             if top {
@@ -224,7 +224,7 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                 resize(&ws.up[fw], count: T_, rows: B, cols: H)
                 resize(&ws.up[bw], count: T_, rows: B, cols: H)
                 if let lengths = ws.lengths {
-                    // (masking.drev)  d←h_{r(t,b),b} += do_{t,b}[H:2H]
+                    // (masking.drev)  d←h_{t,b} += do_{t,b}[H:2H], at the ← unit's step r(t,b)
                     for t in 0..<T_ { ws.up[fw][t].zero(); ws.up[bw][t].zero() }
                     var any = false
                     for t in 1...T_ where top ? ws.dOutputUsed[t - 1] : true {
@@ -267,7 +267,7 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                 for t in 0..<T_ { ws.dhs[u][t] = nil }   // drop aliases so buffers are written in place next time
             }
             if needInput {
-                // (stacked.dinput)  ∂L/∂o⁽ˡ⁻¹⁾_t = m⁽ˡ⁾_t ⊙ (→dx_t + ←dx_{T−t+1})
+                // (stacked.dinput)  ∂L/∂o⁽ˡ⁻¹⁾_t = r⁽ˡ⁾_t ⊙ (→dx_t + ←dx_{T−t+1})
                 let width = cells[l * directions].inputSize
                 resize(&ws.dLower, count: T_, rows: B, cols: width)
                 for t in 0..<T_ {

@@ -110,7 +110,7 @@ public struct MLP<T: Scalar> {
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[l]
             // forward (dropout.h): h_l = a_l ⊙ r_l
-            if c.dropped[l] { Dropout.backward(&c.da[l], mask: c.r[l]) }                     // (dropout.da)
+            if c.dropped[l] { Dropout.backward(&c.da[l], mask: c.r[l]) }                     // (dropout.dh)
             c.tracer?.backward(.mlpA, l + 1, c.da[l])                                         // (linear.dx)
             // forward: a_l = φ_l(z_l)
             layer.activation.backward(c.da[l], z: c.z[l], h: c.a[l], into: &c.dz[l])          // dφ: (activations.d*)

@@ -126,7 +126,7 @@ public struct SentimentClassifier<Cell: RecurrentCell> {
         // forward (linear.y): z = v W_outᵀ + b_out
         dense.backward(ws.dz, x: ws.v, p.dense, grads: &grads.dense, dx: &ws.dv)                    // (linear.dx)
         // forward (dropout.h): v = q ⊙ s
-        if ws.dropped { Dropout.backward(&ws.dv, mask: ws.featMask) }                                // (dropout.da)
+        if ws.dropped { Dropout.backward(&ws.dv, mask: ws.featMask) }                                // (dropout.dh)
         ws.stack.dFinal.copy(from: ws.dv)
         ws.stack.dFinalUsed = true
         stack.backward(p.stack, workspace: &ws.stack, grads: &grads.stack, inputGradients: true)
@@ -134,7 +134,7 @@ public struct SentimentClassifier<Cell: RecurrentCell> {
             ensure(&ws.du, batch.size, embedding.dimension)
             ws.du.copy(from: ws.stack.dxs[t])
             // forward (dropout.h): u_t = r_t ⊙ e_t
-            if ws.dropped { Dropout.backward(&ws.du, mask: ws.embMasks[t]) }                         // (dropout.da)
+            if ws.dropped { Dropout.backward(&ws.du, mask: ws.embMasks[t]) }                         // (dropout.dh)
             // forward (embedding.e): e_t = W_emb[id_t]
             embedding.backward(ws.du, ids: batch.ids[t][...], grads: &grads.embedding)               // (embedding.dW)
         }

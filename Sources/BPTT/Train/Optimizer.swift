@@ -1,4 +1,4 @@
-/// Optimisers with PyTorch's update rules and defaults, derived in `derivations/optimizers.md`.
+/// Optimisers with PyTorch's update rules and defaults (except momentum: μ = 0.9 here, 0 in PyTorch), derived in `derivations/optimizers.md`.
 /// Every rule works tensor by tensor over a `ParameterSet`; its state is one or two tensors of
 /// the same shapes, plus the step counter.
 public enum OptimizerKind: String, CaseIterable, Sendable, Codable {
