@@ -31,6 +31,14 @@ public struct GRU<T: Scalar>: RecurrentCell {
         }
     }
 
+    public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
+        let (D, H) = (inputSize, hiddenSize)
+        func w(_ r: Int, _ c: Int) -> Matrix<T> { draw(r, c, initializer, rng: &rng) }
+        return Parameters(W_rx: w(H, D), W_rh: w(H, H), b_r: w(1, H),
+                          W_zx: w(H, D), W_zh: w(H, H), b_z: w(1, H),
+                          W_nx: w(H, D), W_nh: w(H, H), b_nx: w(1, H), b_nh: w(1, H))
+    }
+
     /// The first column of each gate in a fused B×3H buffer (its first row in W_x, W_h): r, z, n.
     public struct Gates: Sendable {
         public let r: Int, z: Int, n: Int
@@ -69,6 +77,10 @@ public struct GRU<T: Scalar>: RecurrentCell {
         var dbx = Matrix<T>(rows: 0, cols: 0)               // 1×3H
         var dbh = Matrix<T>(rows: 0, cols: 0)               // 1×3H (only the n block is b_nh's)
     }
+    public func makeStepCache(batch B: Int) -> StepCache {
+        StepCache(gates: Matrix(rows: B, cols: 3 * hiddenSize), m: Matrix(rows: B, cols: hiddenSize))
+    }
+    public func makeWorkspace() -> Workspace { Workspace() }
 
     public let inputSize: Int
     public let hiddenSize: Int
@@ -81,21 +93,6 @@ public struct GRU<T: Scalar>: RecurrentCell {
         self.hiddenSize = hiddenSize
         self.formulation = formulation
     }
-
-    public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
-        let (D, H) = (inputSize, hiddenSize)
-        func w(_ r: Int, _ c: Int) -> Matrix<T> {
-            .initialized(r, c, initializer, fanIn: r == 1 ? H : c, fanOut: r == 1 ? H : r, pytorchFan: H, rng: &rng)
-        }
-        return Parameters(W_rx: w(H, D), W_rh: w(H, H), b_r: w(1, H),
-                          W_zx: w(H, D), W_zh: w(H, H), b_z: w(1, H),
-                          W_nx: w(H, D), W_nh: w(H, H), b_nx: w(1, H), b_nh: w(1, H))
-    }
-
-    public func makeStepCache(batch B: Int) -> StepCache {
-        StepCache(gates: Matrix(rows: B, cols: 3 * hiddenSize), m: Matrix(rows: B, cols: hiddenSize))
-    }
-    public func makeWorkspace() -> Workspace { Workspace() }
 
     /// Packs the named tensors into the fused W_x, W_h, bx (rows/columns per `Gates`) and b_nh.
     public func beginForward(_ p: Parameters, batch B: Int, _ ws: inout Workspace) {

@@ -28,6 +28,21 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         }
     }
 
+    /// Draws g, i, f, o in that order, so a seed gives the weights it gave before the gate order
+    /// was settled as i, f, g, o.
+    public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
+        let (D, H) = (inputSize, hiddenSize)
+        func w(_ r: Int, _ c: Int) -> Matrix<T> { draw(r, c, initializer, rng: &rng) }
+        let (W_gx, W_gh, b_g) = (w(H, D), w(H, H), w(1, H))
+        let (W_ix, W_ih, b_i) = (w(H, D), w(H, H), w(1, H))
+        let (W_fx, W_fh, b_f) = (w(H, D), w(H, H), w(1, H))
+        let (W_ox, W_oh, b_o) = (w(H, D), w(H, H), w(1, H))
+        var p = Parameters(W_ix: W_ix, W_ih: W_ih, b_i: b_i, W_fx: W_fx, W_fh: W_fh, b_f: b_f,
+                           W_gx: W_gx, W_gh: W_gh, b_g: b_g, W_ox: W_ox, W_oh: W_oh, b_o: b_o)
+        if forgetBiasOne { p.b_f = Matrix(rows: 1, cols: H, repeating: 1) }
+        return p
+    }
+
     /// The first column of each gate in a fused B×4H buffer (its first row in W_x, W_h):
     /// i, f, g, o, the order of PyTorch's `nn.LSTM`.
     public struct Gates: Sendable {
@@ -66,6 +81,10 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         var dW_h = Matrix<T>(rows: 0, cols: 0)              // 4H×H
         var db = Matrix<T>(rows: 0, cols: 0)                // 1×4H
     }
+    public func makeStepCache(batch B: Int) -> StepCache {
+        StepCache(gates: Matrix(rows: B, cols: 4 * hiddenSize), tanhC: Matrix(rows: B, cols: hiddenSize))
+    }
+    public func makeWorkspace() -> Workspace { Workspace() }
 
     public let inputSize: Int
     public let hiddenSize: Int
@@ -79,29 +98,6 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         self.hiddenSize = hiddenSize
         self.forgetBiasOne = forgetBiasOne
     }
-
-    /// Draws g, i, f, o in that order, so a seed gives the weights it gave before the gate order
-    /// was settled as i, f, g, o.
-    public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
-        let (D, H) = (inputSize, hiddenSize)
-        // fan-in of a bias is taken as H (PyTorch draws every LSTM tensor from U(±1/√H)).
-        func w(_ r: Int, _ c: Int) -> Matrix<T> {
-            .initialized(r, c, initializer, fanIn: r == 1 ? H : c, fanOut: r == 1 ? H : r, pytorchFan: H, rng: &rng)
-        }
-        let (W_gx, W_gh, b_g) = (w(H, D), w(H, H), w(1, H))
-        let (W_ix, W_ih, b_i) = (w(H, D), w(H, H), w(1, H))
-        let (W_fx, W_fh, b_f) = (w(H, D), w(H, H), w(1, H))
-        let (W_ox, W_oh, b_o) = (w(H, D), w(H, H), w(1, H))
-        var p = Parameters(W_ix: W_ix, W_ih: W_ih, b_i: b_i, W_fx: W_fx, W_fh: W_fh, b_f: b_f,
-                           W_gx: W_gx, W_gh: W_gh, b_g: b_g, W_ox: W_ox, W_oh: W_oh, b_o: b_o)
-        if forgetBiasOne { p.b_f = Matrix(rows: 1, cols: H, repeating: 1) }
-        return p
-    }
-
-    public func makeStepCache(batch B: Int) -> StepCache {
-        StepCache(gates: Matrix(rows: B, cols: 4 * hiddenSize), tanhC: Matrix(rows: B, cols: hiddenSize))
-    }
-    public func makeWorkspace() -> Workspace { Workspace() }
 
     /// Packs the twelve named tensors into the fused W_x, W_h, b (rows/columns per `Gates`).
     public func beginForward(_ p: Parameters, batch B: Int, _ ws: inout Workspace) {

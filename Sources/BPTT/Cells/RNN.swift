@@ -17,6 +17,12 @@ public struct RNN<T: Scalar>: RecurrentCell {
         }
     }
 
+    public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
+        let (D, H) = (inputSize, hiddenSize)
+        return Parameters(W_hx: draw(H, D, initializer, rng: &rng), W_hh: draw(H, H, initializer, rng: &rng),
+                          b_h: draw(1, H, initializer, biasFanOut: 1, rng: &rng))
+    }
+
     public typealias State = HiddenState<T>
     /// Step t keeps nothing of its own: φ′(a_t) is read from h_t, which the time loop keeps.
     public struct StepCache {}
@@ -29,6 +35,8 @@ public struct RNN<T: Scalar>: RecurrentCell {
         var da = Matrix<T>(rows: 0, cols: 0)              // da_t, B×H
         var steps = 0                                     // T of the backward pass
     }
+    public func makeStepCache(batch B: Int) -> StepCache { StepCache() }
+    public func makeWorkspace() -> Workspace { Workspace() }
 
     public let inputSize: Int
     public let hiddenSize: Int
@@ -40,17 +48,6 @@ public struct RNN<T: Scalar>: RecurrentCell {
         self.hiddenSize = hiddenSize
         self.activation = activation
     }
-
-    public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
-        let (D, H) = (inputSize, hiddenSize)
-        func w(_ r: Int, _ c: Int, fanIn: Int) -> Matrix<T> {
-            .initialized(r, c, initializer, fanIn: fanIn, fanOut: r, pytorchFan: H, rng: &rng)
-        }
-        return Parameters(W_hx: w(H, D, fanIn: D), W_hh: w(H, H, fanIn: H), b_h: w(1, H, fanIn: H))
-    }
-
-    public func makeStepCache(batch B: Int) -> StepCache { StepCache() }
-    public func makeWorkspace() -> Workspace { Workspace() }
 
     public func beginForward(_ p: Parameters, batch B: Int, _ ws: inout Workspace) {
         ensure(&ws.W_hxT, inputSize, hiddenSize)

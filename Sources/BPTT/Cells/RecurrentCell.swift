@@ -76,6 +76,14 @@ extension RecurrentCell {
     public func gradientTag(_ name: String) -> String? { nil }
     /// True when a memory cell c travels beside h (LSTM).
     public var hasCellState: Bool { State.hasMemory }
+
+    /// One r×c tensor of this cell drawn by `initializer`: W_⋆x (H×D), W_⋆h (H×H) or a bias
+    /// b_⋆ (1×H). PyTorch's rule draws every tensor of a recurrent cell from U(±1/√H); Xavier's
+    /// takes fan-in c and fan-out r for a weight, and fan-in H and fan-out `biasFanOut` for a bias.
+    public func draw(_ r: Int, _ c: Int, _ initializer: Initializer, biasFanOut: Int? = nil, rng: inout RNG) -> Matrix<T> {
+        let (H, bias) = (hiddenSize, r == 1)
+        return .initialized(r, c, initializer, fanIn: bias ? H : c, fanOut: bias ? (biasFanOut ?? H) : r, pytorchFan: H, rng: &rng)
+    }
 }
 
 /// The state a cell carries from step to step, and the shape of its gradient: h_t, or (h_t, c_t).
