@@ -220,27 +220,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
             gemm(ws.dAh, transA: true, prev.h, into: &ws.dW_h, beta: 1)                       // (gru.dW_h)
             gemm(ws.dAh, packed: ws.W_hPacked, into: &dPrev.h, beta: 1)                       // (gru.dhprev)
         case .cho:
-            // forward (gru.n_cho): q_t W_nhᵀ
-            gemmBlock(m: B, ws.dAh, at: (0, G.n), packed: ws.W_nhPacked, into: &ws.dq)        // (gru.dq)
-            probe.backward(.gruQ, t, ws.dq)
-            gemmBlock(m: H, n: H, k: B, ws.dAh, at: (0, G.n), transA: true, cache.m, at: (0, 0),
-                      into: &ws.dW_h, at: (G.n, 0), beta: 1)                                  // (gru.dW_nh_cho)
-            let dq = ws.dq.lanes
-            forEachChunk(rows: B, cols: H) { k in
-                let (r, dq) = (gates[k, G.r], dq[k])
-                // forward (gru.q): q_t = r_t ⊙ h_{t−1}
-                var dR = dq * hPrev[k]                                                        // (gru.dr_cho)
-                if probe.breaks(.gruDrChoNoHPrev) { dR = dq }                                 // break: as if q = r
-                dhPrev[k] = dhPrev[k] + dq * r                                                // (gru.dhprev_cho)
-                // forward (gru.r): r_t = σ(a^r_t)
-                let da_r = dR * r * (1 - r)                                                   // (gru.da_r)
-                dAx[k, G.r] = da_r; dAh[k, G.r] = da_r
-                probe.backward(t, k, (.gruRCho, dR), (.gruAr, da_r))
-            }
-            // forward (gru.r, gru.z): the r and z blocks of h_{t−1} W_hᵀ
-            gemmBlock(m: 2 * H, n: H, k: B, ws.dAh, at: (0, G.r), transA: true, prev.h, at: (0, 0),
-                      into: &ws.dW_h, at: (G.r, 0), beta: 1)                                  // (gru.dW_h)
-            gemmBlock(m: B, ws.dAh, at: (0, G.r), packed: ws.W_hPacked, into: &dPrev.h, beta: 1)   // (gru.dhprev)
+            resetBackwardCho(prev, &dPrev, cache, &ws, t: t, probe)
         }
         // forward (gru.r, gru.z, gru.n): the x-side products x_t W_xᵀ and the biases
         gemm(ws.dAx, transA: true, x, into: &ws.dW_x, beta: 1)                                // (gru.dW_x)
@@ -249,6 +229,35 @@ public struct GRU<T: Scalar>: RecurrentCell {
         probe.backward(.gruDW_x, t, ws.dW_x); probe.backward(.gruDW_h, t, ws.dW_h)
         probe.backward(.gruDb, t, ws.dbx); probe.backward(.gruDb_nh, t, ws.dbh)
         if inputGradient { gemm(ws.dAx, ws.W_x, into: &dx) }                                  // (gru.dx)
+    }
+
+    /// Cho's form, from da^n_t (in the n block of dA^h) back through q_t = r_t ⊙ h_{t−1} to the
+    /// reset gate: dq_t, dr_t, da^r_t, the rest of dh^next_{t−1}, and dW_nh, dW_rh, dW_zh.
+    private func resetBackwardCho<P: CellProbe>(_ prev: State, _ dPrev: inout State, _ cache: StepCache,
+                                                _ ws: inout Workspace, t: Int, _ probe: P) {
+        let (B, H, G) = (prev.h.rows, hiddenSize, gateLayout)
+        // forward (gru.n_cho): a^n_t = x_t W_nxᵀ + b_nx + q_t W_nhᵀ + b_nh
+        gemmBlock(m: B, ws.dAh, at: (0, G.n), packed: ws.W_nhPacked, into: &ws.dq)            // (gru.dq)
+        probe.backward(.gruQ, t, ws.dq)
+        gemmBlock(m: H, n: H, k: B, ws.dAh, at: (0, G.n), transA: true, cache.m, at: (0, 0),
+                  into: &ws.dW_h, at: (G.n, 0), beta: 1)                                      // (gru.dW_nh_cho)
+        let (gates, dq, hPrev) = (cache.gates.lanes, ws.dq.lanes, prev.h.lanes)
+        let (dhPrev, dAx, dAh) = (dPrev.h.writableLanes(), ws.dAx.writableLanes(), ws.dAh.writableLanes())
+        forEachChunk(rows: B, cols: H) { k in
+            let (r, dq) = (gates[k, G.r], dq[k])
+            // forward (gru.q): q_t = r_t ⊙ h_{t−1}
+            var dR = dq * hPrev[k]                                                            // (gru.dr_cho)
+            if probe.breaks(.gruDrChoNoHPrev) { dR = dq }                                     // break: as if q = r
+            dhPrev[k] = dhPrev[k] + dq * r                                                    // (gru.dhprev_cho)
+            // forward (gru.r): r_t = σ(a^r_t)
+            let da_r = dR * r * (1 - r)                                                       // (gru.da_r)
+            dAx[k, G.r] = da_r; dAh[k, G.r] = da_r
+            probe.backward(t, k, (.gruRCho, dR), (.gruAr, da_r))
+        }
+        // forward (gru.r, gru.z): the r and z blocks of h_{t−1} W_hᵀ
+        gemmBlock(m: 2 * H, n: H, k: B, ws.dAh, at: (0, G.r), transA: true, prev.h, at: (0, 0),
+                  into: &ws.dW_h, at: (G.r, 0), beta: 1)                                      // (gru.dW_h)
+        gemmBlock(m: B, ws.dAh, at: (0, G.r), packed: ws.W_hPacked, into: &dPrev.h, beta: 1)  // (gru.dhprev)
     }
 
     /// Adds the fused gradient sums into the named tensors (each gate's block).
