@@ -10,14 +10,14 @@ public enum Dropout {
     /// probability 1 − p; for the same draws they give different masks, and each model keeps
     /// the rule it was trained with so that saved runs replay bit for bit.
     public enum Draw: Sendable {
-        /// m = 0 when u < p (the MLPs and the sentiment model).
+        /// ξ = 0 when u < p (the MLPs and the sentiment model).
         case dropBelowRate
-        /// m = 1 when u < 1 − p (between the levels of a `RecurrentStack`).
+        /// ξ = 1 when u < 1 − p (between the levels of a `RecurrentStack`).
         case keepBelowKeepRate
     }
 
     /// Draws the scaled keep mask `r` (one uniform per element, row-major) from `rng` and
-    /// writes h = a ⊙ r. a, r, h: same shape.
+    /// writes h̃ = h ⊙ r (dropout.h): the argument `a` holds h, the result `h` receives h̃. Same shapes.
     public static func forward<T: Scalar>(_ a: Matrix<T>, rate p: Double, rng: inout RNG,
                                           mask r: inout Matrix<T>, into h: inout Matrix<T>, draw: Draw = .dropBelowRate) {
         precondition(p >= 0 && p < 1, "dropout rate must be in [0, 1)")
@@ -37,12 +37,12 @@ public enum Dropout {
         }
     }
 
-    /// da = dh ⊙ r, in place on `d` (which holds dh on entry).
+    /// dh = dh̃ ⊙ r (dropout.dh), in place on `d` (which holds dh̃ on entry, dh on return).
     public static func backward<T: Scalar>(_ d: inout Matrix<T>, mask r: Matrix<T>) {
         precondition(d.count == r.count, "dropout backward: shape mismatch")
         r.data.withUnsafeBufferPointer { r in
             d.data.withUnsafeMutableBufferPointer { d in
-                // forward (dropout.h): h = a ⊙ r
+                // forward (dropout.h): h̃ = h ⊙ r
                 for i in 0..<d.count { d[i] *= r[i] }                                 // (dropout.dh)
             }
         }

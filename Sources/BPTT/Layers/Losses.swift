@@ -25,8 +25,8 @@ public enum MSELoss {
     }
 }
 
-/// Binary cross-entropy on probabilities p ∈ (0, 1): L = −scale · Σ [y log p + (1 − y) log(1 − p)].
-/// Logarithms are clamped at −100 as PyTorch's `BCELoss` does, so p = 0 or 1 gives a finite loss.
+/// Binary cross-entropy on probabilities π ∈ (0, 1) (the argument `p`): L = −scale · Σ [y log π + (1 − y) log(1 − π)].
+/// Logarithms are clamped at −100 as PyTorch's `BCELoss` does, so π = 0 or 1 gives a finite loss.
 public enum BCELoss {
     public static func forward<T: Scalar>(_ p: Matrix<T>, target y: Matrix<T>, scale: Double) -> Double {
         precondition(p.count == y.count, "bce: shape mismatch")
@@ -42,7 +42,7 @@ public enum BCELoss {
     public static func backward<T: Scalar>(_ p: Matrix<T>, target y: Matrix<T>, scale: Double, into dp: inout Matrix<T>) {
         ensure(&dp, p.rows, p.cols)
         let eps = T(1e-12)
-        // forward (losses.bce): ℓ = −[y log p + (1 − y) log(1 − p)]
+        // forward (losses.bce): ℓ = −[y log π + (1 − y) log(1 − π)]
         for i in 0..<p.count {
             let pi = p.data[i]
             dp.data[i] = T(scale) * (pi - y.data[i]) / max(pi * (1 - pi), eps)      // (losses.dbce)
@@ -50,7 +50,7 @@ public enum BCELoss {
     }
 }
 
-/// Binary cross-entropy on logits s (p = σ(s)), in the stable form
+/// Binary cross-entropy on logits s (π = σ(s)), in the stable form
 /// ℓ = max(s, 0) − s·y + log(1 + e^{−|s|}), which neither overflows nor loses precision for large |s|.
 public enum BCEWithLogitsLoss {
     public static func forward<T: Scalar>(_ s: Matrix<T>, target y: Matrix<T>, scale: Double) -> Double {

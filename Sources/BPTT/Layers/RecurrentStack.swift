@@ -267,7 +267,7 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                 for t in 0..<T_ { ws.dhs[u][t] = nil }   // drop aliases so buffers are written in place next time
             }
             if needInput {
-                // (stacked.dinput)  ∂L/∂o⁽ˡ⁻¹⁾_t = r⁽ˡ⁾_t ⊙ (→dx_t + ←dx_{T−t+1})
+                // (stacked.dinput)  ∂L/∂o⁽ˡ⁻¹⁾_t = r⁽ˡ⁾_t ⊙ (→dx_t + ←dx_t), ←dx_t = the ← unit's input gradient at its own step T−t+1 (dxs index T−t)
                 let width = cells[l * directions].inputSize
                 resize(&ws.dLower, count: T_, rows: B, cols: width)
                 for t in 0..<T_ {

@@ -1,9 +1,9 @@
 /// A fully connected GAN (MLP generator and discriminator), derived in `derivations/gan.md`.
 ///
-///     x̂ = G(z)                  z ~ N(0, I), G: z → 256 → 512 → 1024 → pixels, LeakyReLU 0.2, sigmoid
+///     x̂ = G(ζ)                  ζ ~ N(0, I) the latent code, G: ζ → 256 → 512 → 1024 → pixels, LeakyReLU 0.2, sigmoid
 ///     s = D(x)                  D: pixels → 1024 → 512 → 256 → 1, LeakyReLU 0.2, a logit (σ(s) = P(real))
-///     L_D = BCE(σ(D(x)), 1) + BCE(σ(D(G(z))), 0)          (gan.LD)
-///     L_G = BCE(σ(D(G(z))), 1) = −mean log σ(D(G(z)))      (gan.LG)  the non-saturating loss
+///     L_D = BCE(σ(D(x)), 1) + BCE(σ(D(G(ζ))), 0)          (gan.LD)
+///     L_G = BCE(σ(D(G(ζ))), 1) = −mean log σ(D(G(ζ)))      (gan.LG)  the non-saturating loss
 public struct GAN<T: Scalar> {
     /// G's tensors named G.W1, G.b1, …, then D's named D.W1, D.b1, … (as in checkpoints).
     public struct Parameters: ParameterSet {

@@ -1,8 +1,8 @@
 /// The masked MLP autoencoder (reconstruct the hidden pixels of an image), derived in `derivations/masked-autoencoder.md`.
 ///
-///     x̃ = m ⊙ x                        (masked-autoencoder.xin)   m: 1 = pixel shown, 0 = hidden
+///     x̃ = M ⊙ x                        (masked-autoencoder.xin)   M (`m` in code): 1 = pixel shown, 0 = hidden
 ///     x̂ = MLP(x̃)                       ReLU hidden layers, sigmoid output
-///     L = (1/N) Σ w ⊙ (x̂ − x)²          (losses.mse)   w = 1 − m (loss on masked pixels) or 1 (all)
+///     L = (1/N) Σ w ⊙ (x̂ − x)²          (losses.mse)   w = 1 − M (loss on masked pixels) or 1 (all)
 public struct MaskedAutoencoder<T: Scalar> {
     public enum Mask: Equatable, Sendable, CustomStringConvertible {
         case leftHalf, rightHalf
