@@ -35,6 +35,13 @@ public enum CellCheck {
         public let hQuantity: Quantity
         public let previousStateTag: String?
         public var passed: Bool { results.allSatisfy(\.passed) && steps.allSatisfy(\.result.passed) }
+        /// The line of the cell's own step backward to look at: `tag`, except that a wrong dh_t —
+        /// which the time loop adds up from the loss and from what step t+1 passed back — names
+        /// the cell's dh_{t−1} line (`previousStateTag`) when the cell gives one.
+        public var line: String? {
+            if let e = firstStep, e.quantity == hQuantity, let from = previousStateTag { return from }
+            return tag
+        }
 
         /// One line when everything agrees; otherwise where the first disagreement is, with the
         /// tag to look at, then every tensor's error.
