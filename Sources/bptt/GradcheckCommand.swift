@@ -7,7 +7,7 @@ let gradcheckCommand = Command(
     Check every analytic gradient (parameters, inputs x_t, h0) against central finite differences
     in Float64. Exit 1 when any tensor's max relative error reaches \(GradientCheck.threshold).
     """,
-    usage: "gradcheck --model rnn|rnn-relu|lstm|gru|gru-cho|mlp|autoencoder|gan|embedding|dropout|masked-lstm|masked-bilstm [--layers N] [--bidirectional] [--json] [--dump FILE] [options]\n       gradcheck --case CASE.json --answers MINE.json [--json]",
+    usage: "gradcheck --model rnn|rnn-relu|lstm|gru|gru-cho|mlp|autoencoder|gan|embedding|dropout|masked-lstm|masked-bilstm [--layers N] [--bidirectional] [--json] [--dump FILE] [options]\n       bptt gradcheck --case CASE.json --answers MINE.json [--json]",
     options: [
         Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho | mlp | autoencoder | gan | embedding | dropout | masked-lstm | masked-bilstm (default rnn)"),
         Option("layers", "N", "stacked levels (default 1)"),

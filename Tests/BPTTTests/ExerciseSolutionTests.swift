@@ -79,4 +79,38 @@ final class ExerciseSolutionTests: XCTestCase {
             XCTAssertFalse(r.steps.isEmpty, r.message)
         }
     }
+
+    /// The filled LSTM with a wrong dc_{t−1} line (scaled by 1.01): every adjoint of step T agrees,
+    /// and the report names the dc_{t−1} line, not the dc_t line it first shows in.
+    struct WrongCarry: RecurrentCell {
+        typealias L = ExerciseLSTM<Double>
+        let inner: L
+        var inputSize: Int { inner.inputSize }
+        var hiddenSize: Int { inner.hiddenSize }
+        var hQuantity: Quantity { inner.hQuantity }
+        func gradientTag(_ name: String) -> String? { inner.gradientTag(name) }
+        func initialParameters(_ i: Initializer, rng: inout RNG) -> L.Parameters { inner.initialParameters(i, rng: &rng) }
+        func makeStepCache(batch B: Int) -> L.StepCache { inner.makeStepCache(batch: B) }
+        func makeWorkspace() -> L.Workspace { inner.makeWorkspace() }
+        func beginBackward(_ p: L.Parameters, batch B: Int, steps: Int, _ ws: inout L.Workspace) { inner.beginBackward(p, batch: B, steps: steps, &ws) }
+        func stepForward<P: CellProbe>(_ x: Matrix<Double>, _ prev: L.State, _ next: inout L.State, _ cache: inout L.StepCache,
+                                       _ p: L.Parameters, _ ws: inout L.Workspace, t: Int, _ probe: P) {
+            inner.stepForward(x, prev, &next, &cache, p, &ws, t: t, probe)
+        }
+        func stepBackward<P: CellProbe>(_ d: L.State, _ dPrev: inout L.State, _ dx: inout Matrix<Double>, inputGradient: Bool,
+                                        _ x: Matrix<Double>, _ prev: L.State, _ next: L.State, _ cache: L.StepCache,
+                                        _ p: L.Parameters, _ grads: inout L.Parameters, _ ws: inout L.Workspace, t: Int, _ probe: P) {
+            inner.stepBackward(d, &dPrev, &dx, inputGradient: inputGradient, x, prev, next, cache, p, &grads, &ws, t: t, probe)
+            dPrev.c.scale(by: 1.01)
+        }
+    }
+
+    func testAWrongCarryNamesTheLineThatPassesItBack() {
+        let r = CellCheck.run { WrongCarry(inner: ExerciseLSTM<Double>(inputSize: $0, hiddenSize: 5)) }
+        XCTAssertFalse(r.passed)
+        XCTAssertEqual(r.firstStep?.t, 3, r.message)
+        XCTAssertEqual(r.tag, "lstm.dc", r.message)
+        XCTAssertEqual(r.line, "lstm.dcprev", r.message)
+        XCTAssertTrue(r.message.contains("look at (lstm.dcprev) first"), r.message)
+    }
 }
