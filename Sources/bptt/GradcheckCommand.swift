@@ -7,7 +7,7 @@ let gradcheckCommand = Command(
     Check every analytic gradient (parameters, inputs x_t, h0) against central finite differences
     in Float64. Exit 1 when any tensor's max relative error reaches \(GradientCheck.threshold).
     """,
-    usage: "gradcheck --model rnn|rnn-relu|lstm|gru|gru-cho|mlp|autoencoder|gan|embedding|dropout|masked-lstm|masked-bilstm [--layers N] [--bidirectional] [--json] [--dump FILE] [options]",
+    usage: "gradcheck --model rnn|rnn-relu|lstm|gru|gru-cho|mlp|autoencoder|gan|embedding|dropout|masked-lstm|masked-bilstm [--layers N] [--bidirectional] [--json] [--dump FILE] [options]\n       bptt gradcheck --case CASE.json --answers MINE.json [--json]",
     options: [
         Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho | mlp | autoencoder | gan | embedding | dropout | masked-lstm | masked-bilstm (default rnn)"),
         Option("layers", "N", "stacked levels (default 1)"),
@@ -23,7 +23,9 @@ let gradcheckCommand = Command(
         Option("seed", "S", "random seed of the case (default 0)"),
         Option("step", "EPS", "finite-difference step (default \(GradientCheck.defaultStep))"),
         Option("stencil", "N", "3 or 5 points (default 5)"),
-        Option("dump", "FILE", "write the checked case (inputs, targets, h0, parameters, gradients, loss) as JSON").writes(.file),
+        Option("dump", "FILE", "write the checked case (inputs, targets, h0, parameters, gradients, loss, per-step adjoints) as JSON; with --break, the broken pass's gradients").writes(.file),
+        Option("case", "FILE", "with --answers: a case --dump wrote (rnn, rnn-relu, lstm, gru, gru-cho; one unit)"),
+        Option("answers", "FILE", "gradients computed elsewhere, {\"gradients\": {name: {shape, data}}, \"steps\": {q: [t][b][j]}, \"dtype\"}: compared with the library's on --case; exit 1 on a mismatch"),
         Option("json", nil, "end with one JSON line of results"),
         Option("locate", nil, "rnn, lstm, gru: also check ∂L/∂(every quantity at every step) and name where the backward pass first goes wrong"),
         Option("break", "NAME", "switch on a catalogued mistake in the backward pass (see --list-breaks); the check must fail"),
@@ -34,6 +36,7 @@ let gradcheckCommand = Command(
 
 func runGradcheck(_ a: inout Arguments) throws -> Int32 {
     if a.flag("list-breaks") { return listBreaks(json: a.flag("json")) }
+    if a.has("case") || a.has("answers") { return try runAnswers(a) }
     let model = try a.choice("model", CellKind.names + ["mlp", "autoencoder", "gan"] + TextGradientCheck.models, default: "rnn")
     if a.flag("epsilon-sweep") { return try runEpsilonSweep(&a, model: model) }
     let locate = try LocateOptions(a, model: model)
@@ -62,10 +65,13 @@ func runGradcheck(_ a: inout Arguments) throws -> Int32 {
         spec.classes = try a.int("classes", default: 4, min: 2, max: 64)
         spec.withH0 = !a.flag("no-h0")
         spec.seed = try a.seed()
+        if let locate, let path = a.string("dump") {
+            try writeFileAtomically(path, SequenceGradientCheck.dump(spec, breaking: locate.broken).serialized() + "\n")
+        }
         if let locate {
             return reportLocate(SequenceGradientCheck.locate(spec, breaking: locate.broken, steps: locate.steps, step: step, stencil: stencil),
                                 title: model, sizes: "T=\(spec.length) B=\(spec.batch) D=\(spec.input) H=\(spec.hidden) K=\(spec.classes)",
-                                model: model, stencil: stencil, step: step, json: a.flag("json"))
+                                model: model, T: spec.length, B: spec.batch, stencil: stencil, step: step, json: a.flag("json"))
         }
         let run = SequenceGradientCheck.run(spec, step: step, stencil: stencil, dump: a.string("dump") != nil)
         if let path = a.string("dump"), let d = run.dump { try writeFileAtomically(path, d.serialized() + "\n") }
@@ -83,12 +89,12 @@ func runGradcheck(_ a: inout Arguments) throws -> Int32 {
         classes: try a.int("classes", default: 4, min: 2, max: 64),
         withH0: !a.flag("no-h0"), seed: try a.seed())
     if let path = a.string("dump") {
-        try writeFileAtomically(path, c.dump().serialized() + "\n")
+        try writeFileAtomically(path, c.dump(breaking: locate?.broken).serialized() + "\n")
     }
     if let locate {
         return reportLocate(c.locate(breaking: locate.broken, steps: locate.steps, step: step, stencil: stencil), title: model,
                             sizes: "T=\(c.length) B=\(c.batch) D=\(c.input) H=\(c.hidden) K=\(c.classes)",
-                            model: model, stencil: stencil, step: step, json: a.flag("json"))
+                            model: model, T: c.length, B: c.batch, stencil: stencil, step: step, json: a.flag("json"))
     }
     return report(c.check(step: step, stencil: stencil), title: model, sizes: "T=\(c.length) B=\(c.batch) D=\(c.input) H=\(c.hidden) K=\(c.classes)",
                   model: model, stencil: stencil, step: step, json: a.flag("json"))

@@ -19,7 +19,7 @@ struct LocateOptions {
         if try a.int("layers", default: 1, min: 1, max: 8) > 1 || a.flag("bidirectional") {
             throw BPTTError.usage("--locate/--break: one recurrent unit only (no --layers N > 1, no --bidirectional)")
         }
-        if a.has("dump") { throw BPTTError.usage("--dump: not together with --locate or --break") }
+        if a.has("dump") && a.flag("locate") { throw BPTTError.usage("--dump: not together with --locate") }
         if let name {
             guard let b = Break(name: name) else {
                 throw BPTTError.usage("--break: unknown mistake '\(name)' (bptt gradcheck --list-breaks lists them)")
@@ -50,10 +50,12 @@ func listBreaks(json: Bool) -> Int32 {
     return 0
 }
 
-func reportLocate(_ r: StepAdjointCheck.Report, title: String, sizes: String, model: String,
+func reportLocate(_ r: StepAdjointCheck.Report, title: String, sizes: String, model: String, T: Int, B: Int,
                   stencil: GradientCheck.Stencil, step: Double, json: Bool) -> Int32 {
     let broken = r.broken
     var fields: [(String, JSON)] = []
+    let factor = constantFactor(r, T: T, B: B)
+    if let factor { fields.append(("scale_factor", .object([("value", .number(factor.value)), ("name", .string(factor.name))]))) }
     if let broken { fields.append(("break", .string(broken.name))) }
     if !r.steps.isEmpty || r.firstDivergence != nil {
         fields.append(("max_step_rel_error", .number(r.steps.map(\.result.maxRelError).max() ?? 0)))
@@ -67,7 +69,24 @@ func reportLocate(_ r: StepAdjointCheck.Report, title: String, sizes: String, mo
     let stepsPassed = r.steps.allSatisfy(\.result.passed)
     return report(r.results, title: title + (broken.map { " with --break \($0.name)" } ?? ""), sizes: sizes, model: model,
                   stencil: stencil, step: step, json: json,
-                  extra: ({ printSteps(r) }, fields, stepsPassed))
+                  extra: ({
+                      printSteps(r)
+                      if let factor {
+                          print(String(format: "every disagreeing adjoint and gradient is its finite difference × %.6g", factor.value)
+                                + " (= \(factor.name)): a constant factor, as from a sum where a mean belongs or the reverse")
+                      }
+                  }, fields, stepsPassed))
+}
+
+/// The factor, when every disagreeing per-step adjoint and tensor is its finite difference times
+/// one constant that is one of the case's sizes (T, 1/B, 2, …), judged at each one's worst element.
+func constantFactor(_ r: StepAdjointCheck.Report, T: Int, B: Int) -> (value: Double, name: String)? {
+    let failing = r.steps.map(\.result).filter { !$0.passed } + r.results.filter { !$0.passed }
+    guard let first = failing.first, first.numeric != 0 else { return nil }
+    let s = first.analytic / first.numeric
+    guard failing.allSatisfy({ abs($0.analytic - s * $0.numeric) <= 1e-6 * abs($0.analytic) }),
+          let name = AnswerCheck.factorName(s, T: T, B: B) else { return nil }
+    return (s, name)
 }
 
 /// The per-step table: one row per time step (last first), one column per quantity, in the

@@ -118,3 +118,39 @@ final class LocateTests: XCTestCase, RunsBPTT {
         XCTAssertEqual(tracer.record(.backward, .rnnDW_hh, 1)?.value, plain.grads.rnn.W_hh, "the running sum ends at the gradient")
     }
 }
+
+/// The mistakes learners make most, as catalogue entries: each located, a scale error reported as one.
+final class LearnerMistakeTests: XCTestCase, RunsBPTT {
+    func testLossSummedOverTIsLocatedAndReportedAsAFactor() throws {
+        for (model, output) in [("rnn", "last"), ("gru", "every-step")] {
+            let r = try bptt(["gradcheck", "--model", model, "--output", output, "--length", "5", "--break", "losses.dp:sum-over-T", "--locate", "--json"])
+            XCTAssertEqual(r.status, 1, r.stdout)
+            let j = try lastJSON(r)
+            XCTAssertEqual((j["first_divergence"] as? [String: Any])?["tag"] as? String, "losses.dp")
+            let f = try XCTUnwrap(j["scale_factor"] as? [String: Any], r.stdout)
+            XCTAssertEqual(f["name"] as? String, "T")
+            XCTAssertEqual(try XCTUnwrap(f["value"] as? Double), 5, accuracy: 1e-9)
+            XCTAssertTrue(r.stdout.contains("(= T): a constant factor"), r.stdout)
+        }
+        // a mistake that is not a scale is not reported as one
+        let r = try bptt(["gradcheck", "--model", "rnn", "--break", "rnn.db_h:one-row", "--locate", "--json"])
+        XCTAssertNil(try lastJSON(r)["scale_factor"], r.stdout)
+    }
+
+    func testNewMistakesAreLocatedWhereTheyEnter() throws {
+        let expected: [(String, String, Int?)] = [
+            ("rnn.da:dhnext-after-derivative", "rnn", 3),   // dh_4 has no dh^next: step 3 is the first it changes
+            ("rnn.da:dhnext-after-derivative", "rnn-relu", 3),
+            ("rnn.db_h:one-row", "rnn", nil),              // a sum over steps and rows: no step to name
+            ("gru.dh:z-swapped-in-dhprev", "gru", 3),       // dh_3 is the first adjoint the direct path feeds
+            ("gru.dh:z-swapped-in-dhprev", "gru-cho", 3),
+        ]
+        for (name, model, t) in expected {
+            let r = try bptt(["gradcheck", "--model", model, "--break", name, "--locate", "--json"])
+            XCTAssertEqual(r.status, 1, "\(name) \(model)")
+            let d = try XCTUnwrap(try lastJSON(r)["first_divergence"] as? [String: Any])
+            XCTAssertEqual(d["t"] as? Int, t, "\(name) \(model): \(d)")
+            XCTAssertEqual(d["tag"] as? String, Break(name: name)?.tag)
+        }
+    }
+}

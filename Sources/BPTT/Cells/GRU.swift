@@ -193,6 +193,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
             var dZ = dh * (hPrev - n)                                                         // (gru.dz)
             if probe.breaks(.gruDzSignFlip) { dZ = dh * (n - hPrev) }                         // break: sides swapped
             dhPrev[k] = dh * z                                                                // (gru.dhprev) the direct path
+            if probe.breaks(.gruDhZSwapped) { dhPrev[k] = dh * (1 - z) }                      // break: (1 − z) for z
             // forward (gru.n, gru.n_cho): n_t = tanh(a^n_t)
             var da_n = dN * (1 - n * n)                                                       // (gru.da_n)
             if probe.breaks(.gruDa_nNoTanhDerivative) { da_n = dN }                           // break: no tanh′

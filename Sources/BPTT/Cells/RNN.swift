@@ -34,6 +34,7 @@ public struct RNN<T: Scalar>: RecurrentCell {
         var W_hhPacked = PackedB<T>()                     // W_hh in GEMM panels: backward, every step
         var da = Matrix<T>(rows: 0, cols: 0)              // da_t, B×H
         var steps = 0                                     // T of the backward pass
+        var dhNext = Matrix<T>(rows: 0, cols: 0)          // break rnn.da:dhnext-after-derivative only
     }
     public func makeStepCache(batch B: Int) -> StepCache { StepCache() }
     public func makeWorkspace() -> Workspace { Workspace() }
@@ -90,6 +91,14 @@ public struct RNN<T: Scalar>: RecurrentCell {
             }
             if probe.breaks(.rnnDaTanhOfActivated) { let y = tanh(h[k]); da[k] = dh[k] * (1 - y * y) }   // break: tanh′ of tanh(h)
         }
+        if probe.breaks(.rnnDaDhNextAfterDerivative) {   // break: da_t = (dh_t − dh^next_t) ⊙ φ′ + dh^next_t
+            if t == ws.steps { ws.dhNext = Matrix(rows: x.rows, cols: hiddenSize) }
+            for i in ws.da.data.indices {
+                let y = next.h.data[i]
+                let derivative: T = activation == .tanh ? 1 - y * y : (y > 0 ? 1 : 0)
+                ws.da.data[i] = (d.h.data[i] - ws.dhNext.data[i]) * derivative + ws.dhNext.data[i]
+            }
+        }
         probe.backward(.rnnA, t, ws.da)
         // forward (rnn.a): a_t = x_t W_hxᵀ + h_{t−1} W_hhᵀ + b_h
         gemm(ws.da, transA: true, x, into: &grads.W_hx, beta: 1)                          // (rnn.dW_hx)
@@ -97,9 +106,14 @@ public struct RNN<T: Scalar>: RecurrentCell {
             let beta: T = probe.breaks(.rnnDW_hhOverwrite) ? 0 : 1                         // break: = for +=
             gemm(ws.da, transA: true, prev.h, into: &grads.W_hh, beta: beta)              // (rnn.dW_hh)
         }
-        ws.da.accumulateColumnSums(into: &grads.b_h)                                       // (rnn.db_h)
+        if probe.breaks(.rnnDb_hOneRow) {                                                  // break: row 1 of the batch only
+            for j in 0..<hiddenSize { grads.b_h[0, j] += ws.da[0, j] }
+        } else {
+            ws.da.accumulateColumnSums(into: &grads.b_h)                                   // (rnn.db_h)
+        }
         probe.backward(.rnnDW_hx, t, grads.W_hx); probe.backward(.rnnDW_hh, t, grads.W_hh); probe.backward(.rnnDb_h, t, grads.b_h)
         if inputGradient { gemm(ws.da, p.W_hx, into: &dx) }                                // (rnn.dx)
         gemm(ws.da, packed: ws.W_hhPacked, into: &dPrev.h)                                 // (rnn.dhprev)
+        if probe.breaks(.rnnDaDhNextAfterDerivative) { ws.dhNext.copy(from: dPrev.h) }      // break: kept for step t−1
     }
 }

@@ -18,6 +18,10 @@ public enum Break: String, CaseIterable, Sendable {
     case gruDrChoForPyTorch = "gru.dr:cho-for-pytorch"
     case gruDrChoNoHPrev = "gru.dr_cho:no-hprev"
     case lossesDpNoMinusOne = "losses.dp:no-minus-one"
+    case lossesDpSumOverT = "losses.dp:sum-over-T"
+    case rnnDaDhNextAfterDerivative = "rnn.da:dhnext-after-derivative"
+    case rnnDb_hOneRow = "rnn.db_h:one-row"
+    case gruDhZSwapped = "gru.dh:z-swapped-in-dhprev"
 
     public var name: String { rawValue }
     /// The tag of the equation the mistake breaks (the part before ':').
@@ -39,19 +43,23 @@ public enum Break: String, CaseIterable, Sendable {
         case .gruDrChoForPyTorch: return "dr_t = da^n_t ⊙ h_{t−1}: Cho's reset placement (r ⊙ h_{t−1}) in PyTorch's GRU, where r scales m_t"
         case .gruDrChoNoHPrev: return "dr_t = dq_t: Cho's q_t = r_t ⊙ h_{t−1} differentiated as if q_t = r_t"
         case .lossesDpNoMinusOne: return "dp = ŷ / N: the − onehot(y) of softmax cross-entropy's gradient dropped"
+        case .lossesDpSumOverT: return "dp = T/N · (ŷ − onehot(y)): the loss summed over the T steps where it is averaged; every gradient is T times too large"
+        case .rnnDaDhNextAfterDerivative: return "da_t = (∂L/∂h_t from above) ⊙ φ′(a_t) + dh^next_t: dh^next_t added after the derivative instead of before"
+        case .rnnDb_hOneRow: return "db_h += (da_t)_{1,:}: the bias gradient from the first row of the batch only, not summed over the rows"
+        case .gruDhZSwapped: return "dh^next_{t−1} = dh_t ⊙ (1 − z_t) + …: (1 − z_t) and z_t swapped on the direct path of (gru.dhprev); dh_{t−1} is the first adjoint it corrupts"
         }
     }
 
     /// The `--model` values whose backward pass contains the switch.
     public var models: [String] {
         switch self {
-        case .rnnDhNoDhNext, .rnnDW_hhLastStepOnly, .rnnDW_hhOverwrite: return ["rnn", "rnn-relu"]
+        case .rnnDhNoDhNext, .rnnDW_hhLastStepOnly, .rnnDW_hhOverwrite, .rnnDaDhNextAfterDerivative, .rnnDb_hOneRow: return ["rnn", "rnn-relu"]
         case .rnnDaTanhOfActivated: return ["rnn"]
         case .lstmDcNoCarry, .lstmDcTanhOfActivated, .lstmDfOffByOne, .lstmDa_fNoSigmoidDerivative: return ["lstm"]
-        case .gruDzSignFlip, .gruDa_nNoTanhDerivative: return ["gru", "gru-cho"]
+        case .gruDzSignFlip, .gruDa_nNoTanhDerivative, .gruDhZSwapped: return ["gru", "gru-cho"]
         case .gruDrChoForPyTorch: return ["gru"]
         case .gruDrChoNoHPrev: return ["gru-cho"]
-        case .lossesDpNoMinusOne: return ["rnn", "rnn-relu", "lstm", "gru", "gru-cho"]
+        case .lossesDpNoMinusOne, .lossesDpSumOverT: return ["rnn", "rnn-relu", "lstm", "gru", "gru-cho"]
         }
     }
 

@@ -34,7 +34,26 @@ public enum CellCheck {
         /// The cell's h_t quantity, and the tag of its dh_{t−1} line (`gradientTag("h0")`).
         public let hQuantity: Quantity
         public let previousStateTag: String?
+        /// The tag of the cell's dc_{t−1} line (`gradientTag("c0")`), for a cell with a memory cell.
+        public let previousMemoryTag: String?
+        /// T, the steps of the case.
+        public let length: Int
         public var passed: Bool { results.allSatisfy(\.passed) && steps.allSatisfy(\.result.passed) }
+        /// The line of the cell's own step backward to look at: `tag`, except that a wrong dh_t —
+        /// which the time loop adds up from the loss and from what step t+1 passed back — names
+        /// the cell's dh_{t−1} line (`previousStateTag`) when the cell gives one; and that, for a
+        /// cell with a memory cell, a first divergence at t < T after every adjoint of step T
+        /// agreed came in with what step t+1 passed back, and names the dc_{t−1} line
+        /// (`previousMemoryTag`; the other suspect is how step t adds dc^next_t in, at `tag`).
+        public var line: String? {
+            if let e = firstStep, e.quantity == hQuantity, let from = previousStateTag { return from }
+            if let from = previousMemoryTag, memoryPathSuspect { return from }
+            return tag
+        }
+        var memoryPathSuspect: Bool {
+            guard let e = firstStep, e.t < length, e.quantity != hQuantity else { return false }
+            return steps.filter { $0.t == length }.allSatisfy(\.result.passed)
+        }
 
         /// One line when everything agrees; otherwise where the first disagreement is, with the
         /// tag to look at, then every tensor's error.
@@ -52,6 +71,9 @@ public enum CellCheck {
                 if let eq = e.quantity.info.backward { lines.append("  \(eq.tag): \(eq.text)") }
                 if e.quantity == hQuantity, let from = previousStateTag {
                     lines.append("  dh_\(e.t) is what step \(e.t + 1) passed back: look at (\(from)) first")
+                } else if let from = previousMemoryTag, memoryPathSuspect {
+                    lines.append("  every adjoint of step \(length) agrees: the error came in with dc^next_\(e.t), what step \(e.t + 1) "
+                                 + "passed back: look at (\(from)) first, then at how (\(e.tag)) adds it in")
                 }
             } else if let r = results.first(where: { !$0.passed }) {
                 lines.append("\(cellName): every per-step adjoint agrees; first divergence in the gradient of \(r.name) at (\(tag ?? r.name))")
@@ -93,6 +115,7 @@ public enum CellCheck {
             tag = cell.gradientTag(bad.name) ?? ["W_ph": "linear.dW", "b_p": "linear.db"][bad.name] ?? bad.name
         }
         return Report(results: r.results, steps: r.steps, firstStep: first, tag: tag, cellName: "\(C.self)",
-                      hQuantity: cell.hQuantity, previousStateTag: cell.gradientTag("h0"))
+                      hQuantity: cell.hQuantity, previousStateTag: cell.gradientTag("h0"),
+                      previousMemoryTag: cell.hasCellState ? cell.gradientTag("c0") : nil, length: length)
     }
 }

@@ -96,9 +96,12 @@ public struct RNNCheckCase {
     }
 
     /// The case as JSON (the `--dump` contract): sizes, inputs x[b][t][d], targets, h0,
-    /// parameters and gradients `{name: {shape, data}}` (biases shape [n]), and the loss.
-    public func dump() -> JSON {
-        let a = analytic()
+    /// parameters and gradients `{name: {shape, data}}` (biases shape [n]), the loss, and every
+    /// per-step adjoint `{quantity: [t][b][j]}` under "steps" (the shape `--answers` reads).
+    /// `breaking`: the gradients and adjoints of the backward pass with that mistake switched on.
+    public func dump(breaking: Break? = nil) -> JSON {
+        let tracer = Tracer(breaking: breaking)
+        let a = analytic(tracer: tracer)
         let biasNames: Set<String> = ["b_h", "b_p"]
         let inputs: JSON = .array((0..<batch).map { b in
             .array((0..<length).map { t in .array((0..<input).map { d in .number(xs[t][b, d]) }) })
@@ -116,6 +119,7 @@ public struct RNNCheckCase {
             ("parameters", .object(params.namedTensorValues.map { ($0.name, JSON.tensor($0.value, vector: biasNames.contains($0.name))) })),
             ("gradients", .object(a.grads.namedTensorValues.map { ($0.name, JSON.tensor($0.value, vector: biasNames.contains($0.name))) })),
             ("loss_value", .number(a.loss)),
-        ])
+            ("steps", AnswerCheck.stepsJSON(AnswerCheck.walk(tracer))),
+        ] + (breaking.map { [("break", JSON.string($0.name))] } ?? []))
     }
 }

@@ -142,9 +142,11 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
     }
 
     /// The `--dump` contract: as `RNNCheckCase.dump()`, with `h0` and `c0` as b×H arrays for a
-    /// single unit, or objects `{"h0_l0": …, "h0_l0_reverse": …}` for stacks.
-    public func dump() -> JSON {
-        let a = analytic()
+    /// single unit, or objects `{"h0_l0": …, "h0_l0_reverse": …}` for stacks; for one unit, the
+    /// per-step adjoints under "steps". `breaking`: with that mistake switched on.
+    public func dump(breaking: Break? = nil) -> JSON {
+        let tracer = Tracer(breaking: breaking)
+        let a = analytic(tracer: model.stack.cells.count == 1 && spec.lengths == nil ? tracer : nil)
         let (B, T_, D, H) = (spec.batch, spec.length, spec.input, spec.hidden)
         let inputs: JSON = .array((0..<B).map { b in .array((0..<T_).map { t in .array((0..<D).map { d in .number(xs[t][b, d]) }) }) })
         let targetsJSON: JSON = spec.output == .last
@@ -167,7 +169,8 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
             ("parameters", .object(params.namedTensorValues.map { ($0.name, tensor($0.name, $0.value)) })),
             ("gradients", .object(a.grads.namedTensorValues.map { ($0.name, tensor($0.name, $0.value)) })),
             ("loss_value", .number(a.loss)),
-        ])
+        ] + (model.stack.cells.count == 1 && spec.lengths == nil ? [("steps", AnswerCheck.stepsJSON(AnswerCheck.walk(tracer)))] : [])
+          + (breaking.map { [("break", JSON.string($0.name))] } ?? []))
     }
 }
 
@@ -185,5 +188,20 @@ public enum SequenceGradientCheck {
     public static func run(_ spec: SequenceCheckSpec, step: Double = GradientCheck.defaultStep,
                            stencil: GradientCheck.Stencil = .fivePoint, dump: Bool = false) -> (results: [GradientCheck.Result], dump: JSON?) {
         try! spec.model.accept(Visitor(spec: spec, step: step, stencil: stencil, wantDump: dump), hidden: spec.hidden)
+    }
+}
+
+extension SequenceGradientCheck {
+    struct DumpVisitor: CellVisitor {
+        typealias T = Double
+        let spec: SequenceCheckSpec, breaking: Break?
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> JSON where C.T == Double {
+            SequenceCheckCase(spec, make: make).dump(breaking: breaking)
+        }
+    }
+
+    /// The `--dump` JSON of the case a spec names, with `breaking` switched on in its backward pass.
+    public static func dump(_ spec: SequenceCheckSpec, breaking: Break? = nil) -> JSON {
+        try! spec.model.accept(DumpVisitor(spec: spec, breaking: breaking), hidden: spec.hidden)
     }
 }

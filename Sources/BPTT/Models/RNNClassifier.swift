@@ -84,8 +84,10 @@ public struct RNNClassifier<T: Scalar> {
         let result = forward(xs, targets: targets, h0: h0, p, workspace: &ws)
         let steps = readoutSteps(xs.count)
         if ws.dhs.count != xs.count { ws.dhs = Array(repeating: nil, count: xs.count) }
+        // break losses.dp:sum-over-T: the loss summed over the T steps where it is averaged
+        let scale = ws.rnn.tracer?.breaks(.lossesDpSumOverT) == true ? lossScale * Double(xs.count) : lossScale
         for (j, t) in steps.enumerated() {
-            SoftmaxCrossEntropy.backward(probs: ws.probs[j], targets: targets[j][...], scale: T(lossScale),
+            SoftmaxCrossEntropy.backward(probs: ws.probs[j], targets: targets[j][...], scale: T(scale),
                                          into: &ws.dlogits, tracer: ws.rnn.tracer)                     // (losses.dp)
             ws.rnn.tracer?.backward(.logits, t, ws.dlogits)                                            // (losses.dp)
             // forward (rnn.p): p_t = h_t W_phᵀ + b_p

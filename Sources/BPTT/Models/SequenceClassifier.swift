@@ -86,8 +86,10 @@ public struct SequenceClassifier<Cell: RecurrentCell> {
                                 _ p: Parameters, lengths: [Int]? = nil, lossScale: Double, workspace ws: inout Workspace, grads: inout Parameters,
                                 dropoutRNG: inout RNG?, inputGradients: Bool = false, truncation: Int = 0) -> (lossSum: Double, correct: Int) {
         let result = forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, lengths: lengths, workspace: &ws, dropoutRNG: &dropoutRNG)
+        // break losses.dp:sum-over-T: the loss summed over the T steps where it is averaged
+        let scale = ws.stack.tracer?.breaks(.lossesDpSumOverT) == true ? lossScale * Double(xs.count) : lossScale
         for (j, t) in readoutSteps(xs.count).enumerated() {
-            SoftmaxCrossEntropy.backward(probs: ws.probs[j], targets: targets[j][...], scale: T(lossScale),
+            SoftmaxCrossEntropy.backward(probs: ws.probs[j], targets: targets[j][...], scale: T(scale),
                                          into: &ws.dlogits, tracer: ws.stack.tracer)                  // (losses.dp)
             ws.stack.tracer?.backward(.logitsStacked, t, ws.dlogits)                                  // (losses.dp)
             // forward (stacked.p): p = s W_phᵀ + b_p  ⇒  ds = dp W_ph (linear.dx)
