@@ -110,8 +110,8 @@ public struct RecurrentStack<Cell: RecurrentCell> {
     /// unit holds its state after the row's end, and the reverse direction starts at the row's own end.
     public func forward(_ xs: [Matrix<T>], h0s: [Matrix<T>]? = nil, c0s: [Matrix<T>]? = nil, _ p: Parameters,
                         lengths: [Int]? = nil, workspace ws: inout Workspace, dropoutRNG: inout RNG?) {
-        let (T_, B, H) = (xs.count, xs[0].rows, hiddenSize)
-        checkLengths(lengths, rows: B, steps: T_, "RecurrentStack.forward")
+        let (steps, B, H) = (xs.count, xs[0].rows, hiddenSize)
+        checkLengths(lengths, rows: B, steps: steps, "RecurrentStack.forward")
         ws.lengths = lengths
         if ws.caches.count != cells.count { ws.caches = Array(repeating: SequenceCache<Cell>(), count: cells.count) }
         if let tracer = ws.tracer { for u in ws.caches.indices { ws.caches[u].tracer = tracer } }
@@ -126,9 +126,9 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                 // (stacked.input)  u⁽ˡ⁾_t = r⁽ˡ⁾_t ⊙ o⁽ˡ⁻¹⁾_t
                 let below = directions == 1 ? ws.caches[(l - 1) * directions].states[1...].map(\.h) : ws.concat[l - 1]
                 if useDropout {
-                    resize(&ws.masks[l], count: T_, rows: B, cols: outputSize)
-                    resize(&ws.inputs[l], count: T_, rows: B, cols: outputSize)
-                    for t in 0..<T_ {
+                    resize(&ws.masks[l], count: steps, rows: B, cols: outputSize)
+                    resize(&ws.inputs[l], count: steps, rows: B, cols: outputSize)
+                    for t in 0..<steps {
                         Dropout.forward(below[t], rate: dropout, rng: &dropoutRNG!, mask: &ws.masks[l][t],
                                         into: &ws.inputs[l][t], draw: .keepBelowKeepRate)   // (stacked.input)
                     }
@@ -144,8 +144,8 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                     // (masking.rev) row b reversed within its own length, padding left in place
                     ws.layerInputs[u] = []   // release the alias so the buffers are written in place
                     ws.caches[u].releaseInputs()
-                    resize(&ws.reversed[u], count: T_, rows: B, cols: input[0].cols)
-                    for t in 1...T_ {
+                    resize(&ws.reversed[u], count: steps, rows: B, cols: input[0].cols)
+                    for t in 1...steps {
                         for b in 0..<B { copyRow(input[reversedStep(t, length: lengths[b]) - 1], b, into: &ws.reversed[u][t - 1], b) }  // (masking.rev)
                     }
                     ws.layerInputs[u] = ws.reversed[u]
@@ -158,8 +158,8 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                 // (stacked.out)  o_t = [→h_t , ←h_t];  ←h_t is the reverse unit's state after T−t+1 steps
                 let (fw, bw) = (l * 2, l * 2 + 1)
                 let top = l == layers - 1
-                if top { resize(&ws.outputs, count: T_, rows: B, cols: 2 * H) } else { resize(&ws.concat[l], count: T_, rows: B, cols: 2 * H) }
-                for t in 1...T_ {
+                if top { resize(&ws.outputs, count: steps, rows: B, cols: 2 * H) } else { resize(&ws.concat[l], count: steps, rows: B, cols: 2 * H) }
+                for t in 1...steps {
                     if let lengths {
                         // (masking.out)  o_{t,b} = [→h_{t,b}, ←h_{t,b}], ←h_{t,b} the ← unit's state after its step r(t,b)
                         for b in 0..<B {
@@ -174,10 +174,10 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                         }
                     } else if top {
                         copyBlock(ws.caches[fw].states[t].h, into: &ws.outputs[t - 1], at: (0, 0))               // (stacked.out)
-                        copyBlock(ws.caches[bw].states[T_ - t + 1].h, into: &ws.outputs[t - 1], at: (0, H))      // (stacked.out)
+                        copyBlock(ws.caches[bw].states[steps - t + 1].h, into: &ws.outputs[t - 1], at: (0, H))      // (stacked.out)
                     } else {
                         copyBlock(ws.caches[fw].states[t].h, into: &ws.concat[l][t - 1], at: (0, 0))             // (stacked.out)
-                        copyBlock(ws.caches[bw].states[T_ - t + 1].h, into: &ws.concat[l][t - 1], at: (0, H))    // (stacked.out)
+                        copyBlock(ws.caches[bw].states[steps - t + 1].h, into: &ws.concat[l][t - 1], at: (0, H))    // (stacked.out)
                     }
                 }
                 if top {
@@ -189,8 +189,8 @@ public struct RecurrentStack<Cell: RecurrentCell> {
             }
         }
         // Upstream gradient buffers for the model above, all unused until it writes them.
-        resize(&ws.dOutputs, count: T_, rows: B, cols: outputSize)
-        ws.dOutputUsed = Array(repeating: false, count: T_)
+        resize(&ws.dOutputs, count: steps, rows: B, cols: outputSize)
+        ws.dOutputUsed = Array(repeating: false, count: steps)
         ensure(&ws.dFinal, B, outputSize)
         ws.dFinalUsed = false
     }
@@ -201,33 +201,33 @@ public struct RecurrentStack<Cell: RecurrentCell> {
     /// `ws.dxs` hold the gradients of the initial states and inputs.
     public func backward(_ p: Parameters, workspace ws: inout Workspace, grads: inout Parameters,
                          inputGradients: Bool = false, truncation: Int = 0) {
-        let T_ = ws.dOutputs.count
+        let steps = ws.dOutputs.count
         let (B, H) = (ws.dOutputs[0].rows, hiddenSize)
         if ws.dhs.count != cells.count { ws.dhs = Array(repeating: [], count: cells.count); ws.up = Array(repeating: [], count: cells.count) }
-        for u in 0..<cells.count where ws.dhs[u].count != T_ { ws.dhs[u] = Array(repeating: nil, count: T_) }
+        for u in 0..<cells.count where ws.dhs[u].count != steps { ws.dhs[u] = Array(repeating: nil, count: steps) }
         for l in stride(from: layers - 1, through: 0, by: -1) {
             let top = l == layers - 1
             if directions == 1 {
                 let u = l
                 if top {
-                    for t in 0..<T_ where ws.dOutputUsed[t] { ws.dhs[u][t] = ws.dOutputs[t] }
+                    for t in 0..<steps where ws.dOutputUsed[t] { ws.dhs[u][t] = ws.dOutputs[t] }
                     if ws.dFinalUsed {
-                        if ws.dOutputUsed[T_ - 1] { ws.dOutputs[T_ - 1].add(ws.dFinal); ws.dhs[u][T_ - 1] = ws.dOutputs[T_ - 1] }
-                        else { ws.dhs[u][T_ - 1] = ws.dFinal }
+                        if ws.dOutputUsed[steps - 1] { ws.dOutputs[steps - 1].add(ws.dFinal); ws.dhs[u][steps - 1] = ws.dOutputs[steps - 1] }
+                        else { ws.dhs[u][steps - 1] = ws.dFinal }
                     }
                 } else {
-                    for t in 0..<T_ { ws.dhs[u][t] = ws.dLower[t] }
+                    for t in 0..<steps { ws.dhs[u][t] = ws.dLower[t] }
                 }
             } else {
                 // (stacked.dsplit)  d→h_t = do_t[:, :H],  d←h_t = do_t[:, H:]  (← unit's step T−t+1)
                 let (fw, bw) = (l * 2, l * 2 + 1)
-                resize(&ws.up[fw], count: T_, rows: B, cols: H)
-                resize(&ws.up[bw], count: T_, rows: B, cols: H)
+                resize(&ws.up[fw], count: steps, rows: B, cols: H)
+                resize(&ws.up[bw], count: steps, rows: B, cols: H)
                 if let lengths = ws.lengths {
                     // (masking.drev)  d←h_{t,b} += do_{t,b}[H:2H], at the ← unit's step r(t,b)
-                    for t in 0..<T_ { ws.up[fw][t].zero(); ws.up[bw][t].zero() }
+                    for t in 0..<steps { ws.up[fw][t].zero(); ws.up[bw][t].zero() }
                     var any = false
-                    for t in 1...T_ where top ? ws.dOutputUsed[t - 1] : true {
+                    for t in 1...steps where top ? ws.dOutputUsed[t - 1] : true {
                         any = true
                         let src = top ? ws.dOutputs[t - 1] : ws.dLower[t - 1]
                         addBlock(from: src, at: (0, 0), into: &ws.up[fw][t - 1])                       // (stacked.dsplit)
@@ -236,26 +236,26 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                         }
                         ws.dhs[fw][t - 1] = ws.up[fw][t - 1]
                     }
-                    if any { for t in 0..<T_ { ws.dhs[bw][t] = ws.up[bw][t] } }
+                    if any { for t in 0..<steps { ws.dhs[bw][t] = ws.up[bw][t] } }
                 }
-                for t in 1...T_ where ws.lengths == nil {
+                for t in 1...steps where ws.lengths == nil {
                     let used = top ? ws.dOutputUsed[t - 1] : true
                     let src = top ? ws.dOutputs[t - 1] : ws.dLower[t - 1]
                     if used {
-                        ws.up[fw][t - 1].zero(); ws.up[bw][T_ - t].zero()
+                        ws.up[fw][t - 1].zero(); ws.up[bw][steps - t].zero()
                         addBlock(from: src, at: (0, 0), into: &ws.up[fw][t - 1])         // (stacked.dsplit)
-                        addBlock(from: src, at: (0, H), into: &ws.up[bw][T_ - t])        // (stacked.dsplit)
+                        addBlock(from: src, at: (0, H), into: &ws.up[bw][steps - t])        // (stacked.dsplit)
                         ws.dhs[fw][t - 1] = ws.up[fw][t - 1]
-                        ws.dhs[bw][T_ - t] = ws.up[bw][T_ - t]
+                        ws.dhs[bw][steps - t] = ws.up[bw][steps - t]
                     }
                 }
                 if top && ws.dFinalUsed {
                     // (stacked.dfinal)  d→h_T += ds[:, :H],  d←h_1 += ds[:, H:] (the reverse unit's last step)
                     for (u, col) in [(fw, 0), (bw, H)] {
-                        if ws.dhs[u][T_ - 1] == nil { ws.up[u][T_ - 1].zero() }
-                        ws.dhs[u][T_ - 1] = nil   // release the alias before writing in place
-                        addBlock(from: ws.dFinal, at: (0, col), into: &ws.up[u][T_ - 1])   // (stacked.dfinal)
-                        ws.dhs[u][T_ - 1] = ws.up[u][T_ - 1]
+                        if ws.dhs[u][steps - 1] == nil { ws.up[u][steps - 1].zero() }
+                        ws.dhs[u][steps - 1] = nil   // release the alias before writing in place
+                        addBlock(from: ws.dFinal, at: (0, col), into: &ws.up[u][steps - 1])   // (stacked.dfinal)
+                        ws.dhs[u][steps - 1] = ws.up[u][steps - 1]
                     }
                 }
             }
@@ -264,27 +264,27 @@ public struct RecurrentStack<Cell: RecurrentCell> {
                 let u = l * directions + d
                 cells[u].backward(ws.dhs[u], p.units[u], cache: &ws.caches[u], grads: &grads.units[u],
                                   inputGradients: needInput, truncation: truncation)
-                for t in 0..<T_ { ws.dhs[u][t] = nil }   // drop aliases so buffers are written in place next time
+                for t in 0..<steps { ws.dhs[u][t] = nil }   // drop aliases so buffers are written in place next time
             }
             if needInput {
                 // (stacked.dinput)  ∂L/∂o⁽ˡ⁻¹⁾_t = r⁽ˡ⁾_t ⊙ (→dx_t + ←dx_t), ←dx_t = the ← unit's input gradient at its own step T−t+1 (dxs index T−t)
                 let width = cells[l * directions].inputSize
-                resize(&ws.dLower, count: T_, rows: B, cols: width)
-                for t in 0..<T_ {
+                resize(&ws.dLower, count: steps, rows: B, cols: width)
+                for t in 0..<steps {
                     ws.dLower[t].copy(from: ws.caches[l * directions].dxs[t])                        // (stacked.dinput)
                     if directions == 2, let lengths = ws.lengths {
                         for b in 0..<B {
                             addRow(ws.caches[l * directions + 1].dxs[reversedStep(t + 1, length: lengths[b]) - 1], b,
                                    into: &ws.dLower[t], b)                                                    // (masking.drev)
                         }
-                    } else if directions == 2 { ws.dLower[t].add(ws.caches[l * directions + 1].dxs[T_ - 1 - t]) }  // (stacked.dinput)
+                    } else if directions == 2 { ws.dLower[t].add(ws.caches[l * directions + 1].dxs[steps - 1 - t]) }  // (stacked.dinput)
                     if l > 0 && ws.droppedOut {
                         Dropout.backward(&ws.dLower[t], mask: ws.masks[l][t])                        // (stacked.ddrop)
                     }
                 }
             }
         }
-        for t in 0..<T_ { ws.dOutputUsed[t] = false }
+        for t in 0..<steps { ws.dOutputUsed[t] = false }
         ws.dFinalUsed = false
     }
 }
