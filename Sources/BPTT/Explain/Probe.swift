@@ -11,8 +11,8 @@
 ///   computed after it sees the nudge): the numeric side of the per-step adjoint check,
 /// - switches on one deliberate mistake of the catalogue (`Break`) in the real backward code.
 ///
-/// A cell picks the probe once per call (`if let tracer = cache.tracer`), so the training path
-/// pays one branch per forward and per backward.
+/// The time loop (`Cells/TimeLoop.swift`) picks the probe once per pass (`if let tracer =
+/// cache.tracer`), so the training path pays one branch per forward and per backward.
 public protocol CellProbe {
     /// Forward: the whole matrix `m` holds quantity `q` at step t (a nudge may change it).
     func forward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: inout Matrix<T>)
@@ -103,26 +103,6 @@ extension CellProbe {
             backward(t, row: k.row, col: k.col + l, (a.0, a.1[l]), (b.0, b.1[l]),
                      c.map { ($0.0, $0.1[l]) }, d.map { ($0.0, $0.1[l]) }, e.map { ($0.0, $0.1[l]) })
         }
-    }
-
-    /// Row `row` of several quantities at once (fused gate buffers: one named slice each).
-    @inline(__always)
-    public func forward<T: Scalar>(_ t: Int, row: Int, count: Int, _ a: (Quantity, UnsafeMutablePointer<T>), _ b: (Quantity, UnsafeMutablePointer<T>),
-                                   _ c: (Quantity, UnsafeMutablePointer<T>)? = nil, _ d: (Quantity, UnsafeMutablePointer<T>)? = nil) {
-        forward(a.0, t, row: row, a.1, count: count)
-        forward(b.0, t, row: row, b.1, count: count)
-        if let c { forward(c.0, t, row: row, c.1, count: count) }
-        if let d { forward(d.0, t, row: row, d.1, count: count) }
-    }
-
-    /// Row `row` of several adjoints at once.
-    @inline(__always)
-    public func backward<T: Scalar>(_ t: Int, row: Int, count: Int, _ a: (Quantity, UnsafeMutablePointer<T>), _ b: (Quantity, UnsafeMutablePointer<T>),
-                                    _ c: (Quantity, UnsafeMutablePointer<T>)? = nil, _ d: (Quantity, UnsafeMutablePointer<T>)? = nil) {
-        backward(a.0, t, row: row, UnsafePointer(a.1), count: count)
-        backward(b.0, t, row: row, UnsafePointer(b.1), count: count)
-        if let c { backward(c.0, t, row: row, UnsafePointer(c.1), count: count) }
-        if let d { backward(d.0, t, row: row, UnsafePointer(d.1), count: count) }
     }
 
     /// Several adjoints of one element at once (one hook line in an inner loop).
