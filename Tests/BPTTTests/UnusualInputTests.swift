@@ -84,18 +84,30 @@ final class UnusualInputTests: XCTestCase, RunsBPTT {
     /// Every stacked or bidirectional ReLU shape passes over 20 seeds: cases are drawn away from
     /// the kink at every level and direction, and a nudge that still flips a unit is seen and handled.
     func testStackedAndBidirectionalReLUChecksHandleKinks() {
-        let shapes: [(layers: Int, bidirectional: Bool)] = [(2, false), (3, false), (1, true), (2, true), (3, true)]
+        let shapes: [(layers: Int, bidirectional: Bool, h0: Bool)] = [(2, false, true), (3, false, true), (1, true, true),
+                                                                       (2, true, true), (3, true, true), (3, true, false)]
         for shape in shapes {
             var failing: [UInt64] = []
             for seed in UInt64(0)..<20 {
                 var spec = SequenceCheckSpec(model: .rnnReLU)
                 spec.layers = shape.layers
                 spec.bidirectional = shape.bidirectional
+                spec.withH0 = shape.h0
                 spec.seed = seed
                 if SequenceGradientCheck.run(spec).results.contains(where: { !$0.passed }) { failing.append(seed) }
             }
-            XCTAssertEqual(failing, [], "rnn-relu layers \(shape.layers)\(shape.bidirectional ? " bidirectional" : ""): seeds failing")
+            XCTAssertEqual(failing, [], "rnn-relu layers \(shape.layers)\(shape.bidirectional ? " bidirectional" : "")\(shape.h0 ? "" : " no-h0"): seeds failing")
         }
+    }
+
+    /// The noise floor of the relative error follows the step: a few ulps of L over ε. At the default
+    /// step an absolute difference of 3e-12 on a zero gradient is a real disagreement (a term of 1e-12
+    /// would not be noise there); at ε = 1e-4, after shrinking at a kink, it is the noise level.
+    func testRelativeErrorFloorGrowsAsTheStepShrinks() {
+        XCTAssertGreaterThan(GradientCheck.relativeError(0, 2.96e-12), GradientCheck.threshold)
+        XCTAssertLessThan(GradientCheck.relativeError(0, 2.96e-12, step: 1e-4), GradientCheck.threshold)
+        XCTAssertEqual(GradientCheck.relativeError(0.5, 0.5 + 1e-9, step: 1e-5), GradientCheck.relativeError(0.5, 0.5 + 1e-9), accuracy: 0)
+        XCTAssertEqual(GradientCheck.relativeError(0, 1e-12, step: 1e-2), GradientCheck.relativeError(0, 1e-12), accuracy: 0)
     }
 
     /// The drawn case keeps every pre-activation of every unit away from 0, and the loss reports

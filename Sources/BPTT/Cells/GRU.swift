@@ -57,7 +57,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
     }
 
     /// Per sequence: the fused weights, one step's h-side products, and the gradient sums.
-    public struct Workspace {
+    public struct Workspace: EmptyWorkspace {
+        public init() {}
         var W_x = Matrix<T>(rows: 0, cols: 0)               // 3H×D
         var W_h = Matrix<T>(rows: 0, cols: 0)               // 3H×H
         var W_xT = Matrix<T>(rows: 0, cols: 0)              // D×3H
@@ -80,18 +81,14 @@ public struct GRU<T: Scalar>: RecurrentCell {
     public func makeStepCache(batch B: Int) -> StepCache {
         StepCache(gates: Matrix(rows: B, cols: 3 * hiddenSize), m: Matrix(rows: B, cols: hiddenSize))
     }
-    public func makeWorkspace() -> Workspace { Workspace() }
 
-    public let inputSize: Int
-    public let hiddenSize: Int
+    public let inputSize: Int, hiddenSize: Int       // D, H
     public let formulation: Formulation
     public var gateLayout: Gates { Gates(hidden: hiddenSize) }
     public var hQuantity: Quantity { .gruH }
 
     public init(inputSize: Int, hiddenSize: Int, formulation: Formulation = .pytorch) {
-        self.inputSize = inputSize
-        self.hiddenSize = hiddenSize
-        self.formulation = formulation
+        (self.inputSize, self.hiddenSize, self.formulation) = (inputSize, hiddenSize, formulation)
     }
 
     /// Packs the named tensors into the fused W_x, W_h, bx (rows/columns per `Gates`) and b_nh.

@@ -64,7 +64,8 @@ public struct LSTM<T: Scalar>: RecurrentCell {
     }
 
     /// Per sequence: the fused weights, and the buffers of the one weight-gradient product.
-    public struct Workspace {
+    public struct Workspace: EmptyWorkspace {
+        public init() {}
         var W_x = Matrix<T>(rows: 0, cols: 0)               // 4H×D: W_ix; W_fx; W_gx; W_ox
         var W_h = Matrix<T>(rows: 0, cols: 0)               // 4H×H
         var W_xT = Matrix<T>(rows: 0, cols: 0)              // D×4H
@@ -84,19 +85,15 @@ public struct LSTM<T: Scalar>: RecurrentCell {
     public func makeStepCache(batch B: Int) -> StepCache {
         StepCache(gates: Matrix(rows: B, cols: 4 * hiddenSize), tanhC: Matrix(rows: B, cols: hiddenSize))
     }
-    public func makeWorkspace() -> Workspace { Workspace() }
 
-    public let inputSize: Int
-    public let hiddenSize: Int
+    public let inputSize: Int, hiddenSize: Int       // D, H
     /// Initialise b_f to 1 (Gers et al. 2000; Jozefowicz et al. 2015) instead of drawing it.
     public let forgetBiasOne: Bool
     public var gateLayout: Gates { Gates(hidden: hiddenSize) }
     public var hQuantity: Quantity { .lstmH }
 
     public init(inputSize: Int, hiddenSize: Int, forgetBiasOne: Bool = false) {
-        self.inputSize = inputSize
-        self.hiddenSize = hiddenSize
-        self.forgetBiasOne = forgetBiasOne
+        (self.inputSize, self.hiddenSize, self.forgetBiasOne) = (inputSize, hiddenSize, forgetBiasOne)
     }
 
     /// Packs the twelve named tensors into the fused W_x, W_h, b (rows/columns per `Gates`).

@@ -28,7 +28,8 @@ public struct RNN<T: Scalar>: RecurrentCell {
     public struct StepCache {}
 
     /// Per sequence: the weights in the layouts the step products want, and one scratch buffer.
-    public struct Workspace {
+    public struct Workspace: EmptyWorkspace {
+        public init() {}
         var W_hxT = Matrix<T>(rows: 0, cols: 0)           // W_hxᵀ, D×H
         var W_hhTPacked = PackedB<T>()                    // W_hhᵀ in GEMM panels: forward, every step
         var W_hhPacked = PackedB<T>()                     // W_hh in GEMM panels: backward, every step
@@ -37,17 +38,13 @@ public struct RNN<T: Scalar>: RecurrentCell {
         var dhNext = Matrix<T>(rows: 0, cols: 0)          // break rnn.da:dhnext-after-derivative only
     }
     public func makeStepCache(batch B: Int) -> StepCache { StepCache() }
-    public func makeWorkspace() -> Workspace { Workspace() }
 
-    public let inputSize: Int
-    public let hiddenSize: Int
+    public let inputSize: Int, hiddenSize: Int       // D, H
     public let activation: Activation
     public var hQuantity: Quantity { .rnnH }
 
     public init(inputSize: Int, hiddenSize: Int, activation: Activation = .tanh) {
-        self.inputSize = inputSize
-        self.hiddenSize = hiddenSize
-        self.activation = activation
+        (self.inputSize, self.hiddenSize, self.activation) = (inputSize, hiddenSize, activation)
     }
 
     public func beginForward(_ p: Parameters, batch B: Int, _ ws: inout Workspace) {

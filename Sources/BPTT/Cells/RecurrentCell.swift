@@ -65,6 +65,13 @@ public protocol RecurrentCell {
     func endBackward<P: CellProbe>(_ xs: [Matrix<T>], _ states: [State], _ grads: inout Parameters, _ ws: inout Workspace, _ probe: P)
 }
 
+/// A workspace that starts empty (its buffers are sized by the first `beginForward`).
+public protocol EmptyWorkspace { init() }
+
+extension RecurrentCell where Workspace: EmptyWorkspace {
+    public func makeWorkspace() -> Workspace { Workspace() }
+}
+
 extension RecurrentCell where Workspace == Void {
     public func makeWorkspace() {}
 }

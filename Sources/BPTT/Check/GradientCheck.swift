@@ -12,12 +12,13 @@ import Foundation
 ///
 /// and its error against the analytic a_i is the relative error
 ///
-///     |a − n| / max(|a|, |n|, 1e-5)
+///     |a − n| / max(|a|, |n|, 1e-5 · max(1, 1e-3 / ε))
 ///
-/// (0 when a = n). The floor 1e-5 keeps gradients that are nearly zero (vanished paths, dead
+/// (0 when a = n). The floor keeps gradients that are nearly zero (vanished paths, dead
 /// ReLU units) from being judged against rounding noise: below it the test is absolute,
-/// |a − n| < 1e-12, about the noise of the stencil at ε = 1e-3. A tensor's error is the maximum
-/// over its elements.
+/// |a − n| < 1e-12 at ε = 1e-3, about the noise of the stencil there. Rounding in L is divided by
+/// ε, so at a smaller step (chosen, or shrunk at a kink) the floor grows with 1/ε. A tensor's
+/// error is the maximum over its elements.
 ///
 /// Piecewise-smooth models (ReLU) report an activation pattern with each loss; when a nudge
 /// changes the pattern, the difference straddles a kink and is meaningless, so the step is
@@ -78,8 +79,11 @@ public enum GradientCheck {
         public let step: Double
     }
 
-    public static func relativeError(_ a: Double, _ n: Double) -> Double {
-        a == n ? 0 : abs(a - n) / max(abs(a), abs(n), scaleFloor)            // (gradcheck.relerr)
+    /// `step`: the ε the numeric value `n` was taken with; below `defaultStep` the floor grows as
+    /// 1/ε, because so does the rounding noise of a central difference.
+    public static func relativeError(_ a: Double, _ n: Double, step: Double = defaultStep) -> Double {
+        let floor = scaleFloor * max(1, defaultStep / step)
+        return a == n ? 0 : abs(a - n) / max(abs(a), abs(n), floor)            // (gradcheck.relerr)
     }
 
     /// The numeric derivative of `f` at 0 with step h: the three- or five-point central difference.
@@ -131,7 +135,7 @@ public enum GradientCheck {
                                       left: (l0 - at(-h)) / h, right: (at(h) - l0) / h, step: h))   // (gradcheck.onesided)
                     continue
                 }
-                let e = relativeError(a, n)
+                let e = relativeError(a, n, step: h)
                 if e > worst.error || !judged { worst = (e, i, a, n); judged = true }
             }
             results.append(Result(name: tensor.name, maxRelError: worst.error, worstIndex: worst.index,

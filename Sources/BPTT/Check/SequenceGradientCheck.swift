@@ -130,11 +130,11 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
         let units = model.stack.cells.count
         if let h0s { for u in 0..<units { tensors.append(.init(name: "h0" + suffix(u), value: h0s[u], analytic: a.dh0s[u])) } }
         if let c0s { for u in 0..<units { tensors.append(.init(name: "c0" + suffix(u), value: c0s[u], analytic: a.dc0s[u]!)) } }
-        let np = params.tensorCount, T_ = spec.length
+        let np = params.tensorCount, steps = spec.length
         let hasH0 = h0s != nil, hasC0 = c0s != nil
         return GradientCheck.run(tensors, step: step, stencil: stencil) { values in
             let p = params.with(values)
-            let x = GradientCheck.unstack(values[np], steps: T_)
+            let x = GradientCheck.unstack(values[np], steps: steps)
             let h = hasH0 ? Array(values[(np + 1)..<(np + 1 + units)]) : nil
             let c = hasC0 ? Array(values[(np + 1 + units)..<(np + 1 + 2 * units)]) : nil
             return evaluate(params: p, xs: x, h0s: h, c0s: c)
@@ -147,11 +147,11 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
     public func dump(breaking: Break? = nil) -> JSON {
         let tracer = Tracer(breaking: breaking)
         let a = analytic(tracer: model.stack.cells.count == 1 && spec.lengths == nil ? tracer : nil)
-        let (B, T_, D, H) = (spec.batch, spec.length, spec.input, spec.hidden)
-        let inputs: JSON = .array((0..<B).map { b in .array((0..<T_).map { t in .array((0..<D).map { d in .number(xs[t][b, d]) }) }) })
+        let (B, steps, D, H) = (spec.batch, spec.length, spec.input, spec.hidden)
+        let inputs: JSON = .array((0..<B).map { b in .array((0..<steps).map { t in .array((0..<D).map { d in .number(xs[t][b, d]) }) }) })
         let targetsJSON: JSON = spec.output == .last
             ? .array(targets[0].map { .int($0) })
-            : .array((0..<B).map { b in .array((0..<T_).map { t in .int(targets[t][b]) }) })
+            : .array((0..<B).map { b in .array((0..<steps).map { t in .int(targets[t][b]) }) })
         func state(_ m: Matrix<Double>) -> JSON { .array((0..<B).map { b in .array((0..<H).map { .number(m[b, $0]) }) }) }
         func states(_ ms: [Matrix<Double>]?, _ name: String) -> JSON {
             guard let ms else { return .null }
@@ -163,7 +163,7 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
             ("model", .string(spec.model.rawValue)),
             ("output", .string(spec.output == .last ? "last" : "every-step")),
             ("layers", .int(spec.layers)), ("bidirectional", .bool(spec.bidirectional)),
-            ("batch", .int(B)), ("length", .int(T_)), ("input", .int(D)), ("hidden", .int(H)), ("classes", .int(spec.classes)),
+            ("batch", .int(B)), ("length", .int(steps)), ("input", .int(D)), ("hidden", .int(H)), ("classes", .int(spec.classes)),
             ("inputs", inputs), ("targets", targetsJSON), ("h0", states(h0s, "h0")),
             ("c0", model.stack.hasCellState ? states(c0s, "c0") : .null),
             ("parameters", .object(params.namedTensorValues.map { ($0.name, tensor($0.name, $0.value)) })),

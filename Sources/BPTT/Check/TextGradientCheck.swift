@@ -15,9 +15,9 @@ public struct SentimentCheckCase<Cell: RecurrentCell> where Cell.T == Double {
         let stack = RecurrentStack(layers: 1, bidirectional: bidirectional, inputSize: dim, hiddenSize: hidden, make: make)
         model = Model(vocabularySize: vocabulary, embeddingDim: dim, dropout: dropout, stack: stack)
         params = model.initialParameters(.xavier, rng: &rng)
-        let T_ = lengths.max()!
+        let steps = lengths.max()!
         // real tokens avoid pad; padded positions get any id (garbage), pad included
-        let ids = (0..<T_).map { t in lengths.map { l in t < l ? [0, 2, 3, 4, 5, 6, 2][rng.int(below: 7)] % vocabulary : rng.int(below: vocabulary) } }
+        let ids = (0..<steps).map { t in lengths.map { l in t < l ? [0, 2, 3, 4, 5, 6, 2][rng.int(below: 7)] % vocabulary : rng.int(below: vocabulary) } }
         batch = TokenBatch(ids: ids, lengths: lengths, labels: lengths.map { _ in rng.int(below: 2) })
         dropoutSeed = dropout > 0 ? rng.next() : nil
     }

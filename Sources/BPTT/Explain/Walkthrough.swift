@@ -128,10 +128,10 @@ public struct Walkthrough: Sendable {
             tensors.append(.init(name: "x", value: GradientCheck.stack(c.xs), analytic: GradientCheck.stack(a.dxs)))
             if let h0s = c.h0s { tensors.append(.init(name: "h0", value: h0s[0], analytic: a.dh0s[0])) }
             if let c0s = c.c0s { tensors.append(.init(name: "c0", value: c0s[0], analytic: a.dc0s[0]!)) }
-            let np = c.params.tensorCount, hasH0 = c.h0s != nil, hasC0 = c.c0s != nil, T_ = checkSpec.length
+            let np = c.params.tensorCount, hasH0 = c.h0s != nil, hasC0 = c.c0s != nil, steps = checkSpec.length
             let loss: ([Matrix<Double>]) -> GradientCheck.Evaluation = { values in
                 let p = c.params.with(values)
-                return .init(loss: c.loss(params: p, xs: GradientCheck.unstack(values[np], steps: T_),
+                return .init(loss: c.loss(params: p, xs: GradientCheck.unstack(values[np], steps: steps),
                                           h0s: hasH0 ? [values[np + 1]] : nil, c0s: hasC0 ? [values[np + 2]] : nil))
             }
             let H = checkSpec.hidden

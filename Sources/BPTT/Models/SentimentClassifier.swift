@@ -12,14 +12,14 @@ public struct TokenBatch: Sendable {
 
     /// Rows lo..<hi, trimmed to their longest length.
     public func rows(_ lo: Int, _ hi: Int) -> TokenBatch {
-        let T_ = lengths[lo..<hi].max() ?? 1
-        return TokenBatch(ids: ids[0..<T_].map { Array($0[lo..<hi]) }, lengths: Array(lengths[lo..<hi]), labels: Array(labels[lo..<hi]))
+        let steps = lengths[lo..<hi].max() ?? 1
+        return TokenBatch(ids: ids[0..<steps].map { Array($0[lo..<hi]) }, lengths: Array(lengths[lo..<hi]), labels: Array(labels[lo..<hi]))
     }
 
     /// Pads encoded sequences (each non-empty) into one batch.
     public static func padded(_ seqs: [[Int]], labels: [Int]) -> TokenBatch {
-        let T_ = seqs.map(\.count).max() ?? 1
-        let ids = (0..<T_).map { t in seqs.map { t < $0.count ? $0[t] : Vocabulary.pad } }
+        let steps = seqs.map(\.count).max() ?? 1
+        let ids = (0..<steps).map { t in seqs.map { t < $0.count ? $0[t] : Vocabulary.pad } }
         return TokenBatch(ids: ids, lengths: seqs.map(\.count), labels: labels)
     }
 }
@@ -92,12 +92,12 @@ public struct SentimentClassifier<Cell: RecurrentCell> {
     @discardableResult
     public func forward(_ batch: TokenBatch, _ p: Parameters, workspace ws: inout Workspace,
                         dropoutRNG: inout RNG?) -> (lossSum: Double, correct: Int) {
-        let (T_, B, E) = (batch.steps, batch.size, embedding.dimension)
-        resize(&ws.e, count: T_, rows: B, cols: E)
+        let (steps, B, E) = (batch.steps, batch.size, embedding.dimension)
+        resize(&ws.e, count: steps, rows: B, cols: E)
         let drop = dropout > 0 && dropoutRNG != nil
         ws.dropped = drop
-        if drop { resize(&ws.embMasks, count: T_, rows: B, cols: E); resize(&ws.u, count: T_, rows: B, cols: E) }
-        for t in 0..<T_ {
+        if drop { resize(&ws.embMasks, count: steps, rows: B, cols: E); resize(&ws.u, count: steps, rows: B, cols: E) }
+        for t in 0..<steps {
             embedding.forward(batch.ids[t][...], p.embedding, into: &ws.e[t])                        // (embedding.e)
             if drop { Dropout.forward(ws.e[t], rate: dropout, rng: &dropoutRNG!, mask: &ws.embMasks[t], into: &ws.u[t]) }  // (dropout.h)
         }
