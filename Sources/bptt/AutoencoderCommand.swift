@@ -46,7 +46,7 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     let data = trainer.data
     try checkMaskHidesPixels(c.mask, data)
     if let out { try makeOutputFolder(out) }
-    let log = try a.string("log").map { try CSVWriter(path: $0, header: ["epoch", "loss", "examples_per_s"]) }
+    let log = try a.string("log").map { try CSVWriter(path: $0, header: ["epoch", "mean_loss_over_epoch", "test_masked_mse", "examples_per_s"]) }
     let progress = epochProgress(trainer, c.epochs, quiet: quiet, ["masked autoencoder on \(data.source): \(data.train.count) train / \(data.test.count) test images of \(data.height)×\(data.width), mask \(c.mask), loss on \(c.lossOn.rawValue) pixels, layers \(([data.pixels] + c.hidden + [data.pixels]).map(String.init).joined(separator: "→")), \(trainer.params.parameterCount) parameters"
                   + (ck.resume.map { ", " + resumedAt(trainer, $0) } ?? "")])
     var last: EpochStats? = nil
@@ -54,7 +54,8 @@ func runAutoencoder(_ a: inout Arguments) throws -> Int32 {
     guard let seconds = try trainEpochs(trainer, c.epochs, ck, log: log, progress: progress, stepLine: "epoch %d/%d  loss %.5f", epochDone: { e in
         last = e
         epochs.append(e)
-        try log?.write([String(e.epoch), String(e.loss), String(format: "%.0f", e.examplesPerSecond)])
+        // the test masked-pixel MSE after each epoch (only with --log: it costs a pass over the test set)
+        if let log { try log.write([String(e.epoch), String(e.loss), String(trainer.evaluate().0.maskedMSE), String(format: "%.0f", e.examplesPerSecond)]) }
         progress.line(String(format: "epoch %4d/%d  loss %.5f  %.0f examples/s", e.epoch, c.epochs, e.loss, e.examplesPerSecond),
                       throttle: true, force: e.epoch == c.epochs)
     }) else { return 130 }
