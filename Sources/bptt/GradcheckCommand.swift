@@ -52,51 +52,30 @@ func runGradcheck(_ a: inout Arguments) throws -> Int32 {
     let stencil = GradientCheck.Stencil(rawValue: try a.choice("stencil", ["3", "5"], default: "5"))!
     let step = try a.double("step", default: GradientCheck.defaultStep, positive: true)
     let layers = try a.int("layers", default: 1, min: 1, max: 8)
-    if layers > 1 || a.flag("bidirectional") || !model.hasPrefix("rnn") {
-        // LSTM, GRU, and stacks or bidirectional layers of any cell
-        var spec = SequenceCheckSpec(model: CellKind(rawValue: model)!)
-        spec.layers = layers
-        spec.bidirectional = a.flag("bidirectional")
-        spec.output = output == "last" ? .last : .everyStep
-        spec.batch = try a.int("batch", default: 3, min: 1, max: 64)
-        spec.length = try a.int("length", default: 4, min: 1, max: 64)
-        spec.input = try a.int("input", default: 2, min: 1, max: 64)
-        spec.hidden = try a.int("hidden", default: 5, min: 1, max: 64)
-        spec.classes = try a.int("classes", default: 4, min: 2, max: 64)
-        spec.withH0 = !a.flag("no-h0")
-        spec.seed = try a.seed()
-        if let locate, let path = a.string("dump") {
-            try writeFileAtomically(path, SequenceGradientCheck.dump(spec, breaking: locate.broken).serialized() + "\n")
-        }
-        if let locate {
-            return reportLocate(SequenceGradientCheck.locate(spec, breaking: locate.broken, steps: locate.steps, step: step, stencil: stencil),
-                                title: model, sizes: "T=\(spec.length) B=\(spec.batch) D=\(spec.input) H=\(spec.hidden) K=\(spec.classes)",
-                                model: model, T: spec.length, B: spec.batch, stencil: stencil, step: step, json: a.flag("json"))
-        }
-        let run = SequenceGradientCheck.run(spec, step: step, stencil: stencil, dump: a.string("dump") != nil)
-        if let path = a.string("dump"), let d = run.dump { try writeFileAtomically(path, d.serialized() + "\n") }
-        let title = "\(model)\(layers > 1 ? " \(layers) layers" : "")\(spec.bidirectional ? " bidirectional" : "")"
-        return report(run.results, title: title, sizes: "T=\(spec.length) B=\(spec.batch) D=\(spec.input) H=\(spec.hidden) K=\(spec.classes)",
-                      model: model, stencil: stencil, step: step, json: a.flag("json"))
-    }
-    let c = RNNCheckCase.random(
-        activation: model == "rnn-relu" ? .relu : .tanh,
-        output: output == "last" ? .last : .everyStep,
-        batch: try a.int("batch", default: 3, min: 1, max: 64),
-        length: try a.int("length", default: 4, min: 1, max: 64),
-        input: try a.int("input", default: 2, min: 1, max: 64),
-        hidden: try a.int("hidden", default: 5, min: 1, max: 64),
-        classes: try a.int("classes", default: 4, min: 2, max: 64),
-        withH0: !a.flag("no-h0"), seed: try a.seed())
-    if let path = a.string("dump") {
-        try writeFileAtomically(path, c.dump(breaking: locate?.broken).serialized() + "\n")
+    // every cell, one unit or a stack, on the model `train --model` trains
+    var spec = SequenceCheckSpec(model: CellKind(rawValue: model)!)
+    spec.layers = layers
+    spec.bidirectional = a.flag("bidirectional")
+    spec.output = output == "last" ? .last : .everyStep
+    spec.batch = try a.int("batch", default: 3, min: 1, max: 64)
+    spec.length = try a.int("length", default: 4, min: 1, max: 64)
+    spec.input = try a.int("input", default: 2, min: 1, max: 64)
+    spec.hidden = try a.int("hidden", default: 5, min: 1, max: 64)
+    spec.classes = try a.int("classes", default: 4, min: 2, max: 64)
+    spec.withH0 = !a.flag("no-h0")
+    spec.seed = try a.seed()
+    if let locate, let path = a.string("dump") {
+        try writeFileAtomically(path, SequenceGradientCheck.dump(spec, breaking: locate.broken).serialized() + "\n")
     }
     if let locate {
-        return reportLocate(c.locate(breaking: locate.broken, steps: locate.steps, step: step, stencil: stencil), title: model,
-                            sizes: "T=\(c.length) B=\(c.batch) D=\(c.input) H=\(c.hidden) K=\(c.classes)",
-                            model: model, T: c.length, B: c.batch, stencil: stencil, step: step, json: a.flag("json"))
+        return reportLocate(SequenceGradientCheck.locate(spec, breaking: locate.broken, steps: locate.steps, step: step, stencil: stencil),
+                            title: model, sizes: "T=\(spec.length) B=\(spec.batch) D=\(spec.input) H=\(spec.hidden) K=\(spec.classes)",
+                            model: model, T: spec.length, B: spec.batch, stencil: stencil, step: step, json: a.flag("json"))
     }
-    return report(c.check(step: step, stencil: stencil), title: model, sizes: "T=\(c.length) B=\(c.batch) D=\(c.input) H=\(c.hidden) K=\(c.classes)",
+    let run = SequenceGradientCheck.run(spec, step: step, stencil: stencil, dump: a.string("dump") != nil)
+    if let path = a.string("dump"), let d = run.dump { try writeFileAtomically(path, d.serialized() + "\n") }
+    let title = "\(model)\(layers > 1 ? " \(layers) layers" : "")\(spec.bidirectional ? " bidirectional" : "")"
+    return report(run.results, title: title, sizes: "T=\(spec.length) B=\(spec.batch) D=\(spec.input) H=\(spec.hidden) K=\(spec.classes)",
                   model: model, stencil: stencil, step: step, json: a.flag("json"))
 }
 

@@ -4,7 +4,7 @@ import BPTT
 /// Finite-difference checks (Float64, < 1e-7) of every parameter, input, h0 and c0 for the
 /// LSTM, both GRUs, stacks of two levels and bidirectional stacks.
 final class CellGradientTests: XCTestCase {
-    func check(_ model: CellKind, layers: Int = 1, bidirectional: Bool = false, output: RNNClassifier<Double>.Output = .last,
+    func check(_ model: CellKind, layers: Int = 1, bidirectional: Bool = false, output: SequenceOutput = .last,
                length: Int = 4, seed: UInt64 = 1, file: StaticString = #filePath, line: UInt = #line) -> [GradientCheck.Result] {
         var spec = SequenceCheckSpec(model: model)
         spec.layers = layers

@@ -75,9 +75,9 @@ final class CheckpointTests: XCTestCase {
 
     func testLoadRefusesAnotherModelsTensors() throws {
         var rng = RNG(seed: 1)
-        let model = RNNClassifier<Float>(inputSize: 1, hiddenSize: 4, classes: 10)
+        let model = rnnClassifier(Float.self, input: 1, hidden: 4, classes: 10)
         var p = model.initialParameters(.pytorch, rng: &rng)
-        let other = RNNClassifier<Float>(inputSize: 1, hiddenSize: 5, classes: 10).initialParameters(.pytorch, rng: &rng)
+        let other = rnnClassifier(Float.self, input: 1, hidden: 5, classes: 10).initialParameters(.pytorch, rng: &rng)
         let before = p
         XCTAssertThrowsError(try p.load(other.namedTensors(), source: "c")) { e in
             XCTAssertTrue("\(e)".contains("W_hx is 5x1"), "\(e)")

@@ -103,19 +103,19 @@ final class LocateTests: XCTestCase, RunsBPTT {
             XCTAssertEqual(plain.results.map(\.analytic), traced.results.map(\.analytic), "\(kind)")
             XCTAssertEqual(plain.results.map(\.maxRelError), traced.results.map(\.maxRelError), "\(kind)")
         }
-        let c = RNNCheckCase.random(activation: .tanh, batch: 2, length: 3, input: 2, hidden: 3, classes: 4, withH0: true, seed: 5)
+        let c = rnnCase(.tanh, batch: 2, length: 3, input: 2, hidden: 3, classes: 4, withH0: true, seed: 5)
         let tracer = Tracer()
         let traced = c.analytic(tracer: tracer)
         let plain = c.analytic()
-        XCTAssertEqual(traced.grads.rnn.W_hh, plain.grads.rnn.W_hh)
-        XCTAssertEqual(traced.dh0, plain.dh0)
-        var cache = RNN<Double>.Cache()
-        c.model.rnn.forward(c.xs, h0: c.h0, c.params.rnn, cache: &cache)
+        XCTAssertEqual(traced.grads.stack.units[0].W_hh, plain.grads.stack.units[0].W_hh)
+        XCTAssertEqual(traced.dh0s, plain.dh0s)
+        var ws = SequenceCheckCase<RNN<Double>>.Model.Workspace()
+        c.model.forward(c.xs, targets: c.targets, h0s: c.h0s, c.params, workspace: &ws)
         for t in 1...3 {
-            XCTAssertEqual(tracer.record(.forward, .rnnH, t)?.value, cache.states[t].h, "h_\(t)")
+            XCTAssertEqual(tracer.record(.forward, .rnnH, t)?.value, ws.stack.caches[0].states[t].h, "h_\(t)")
             XCTAssertNotNil(tracer.record(.backward, .rnnH, t), "dh_\(t)")
         }
-        XCTAssertEqual(tracer.record(.backward, .rnnDW_hh, 1)?.value, plain.grads.rnn.W_hh, "the running sum ends at the gradient")
+        XCTAssertEqual(tracer.record(.backward, .rnnDW_hh, 1)?.value, plain.grads.stack.units[0].W_hh, "the running sum ends at the gradient")
     }
 }
 

@@ -6,7 +6,7 @@ import BPTT
 final class MaskingTests: XCTestCase {
     static let lengths = [4, 2, 1, 3]   // T = 4: one full row, the others padded
 
-    func spec(_ model: CellKind, layers: Int = 1, bidirectional: Bool, output: RNNClassifier<Double>.Output = .last,
+    func spec(_ model: CellKind, layers: Int = 1, bidirectional: Bool, output: SequenceOutput = .last,
               seed: UInt64 = 5) -> SequenceCheckSpec {
         var s = SequenceCheckSpec(model: model)
         s.layers = layers

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import BPTT
 
 /// Runs the real `bptt` executable, built beside the test bundle (shared by the CLI tests).
 protocol RunsBPTT {}
@@ -74,4 +75,21 @@ func scratchDirectory(_ label: String, test: XCTestCase) throws -> URL {
     try? FileManager.default.removeItem(at: dir)
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     return dir
+}
+
+/// A one-level RNN check case: the model `train --model rnn|rnn-relu` trains, as `bptt gradcheck` draws it.
+func rnnCase(_ activation: RNN<Double>.Activation, output: SequenceOutput = .last, batch: Int, length: Int, input: Int,
+             hidden: Int, classes: Int, withH0: Bool, seed: UInt64) -> SequenceCheckCase<RNN<Double>> {
+    var spec = SequenceCheckSpec(model: activation == .tanh ? .rnn : .rnnReLU)
+    spec.output = output
+    (spec.batch, spec.length, spec.input, spec.hidden, spec.classes, spec.withH0, spec.seed) = (batch, length, input, hidden, classes, withH0, seed)
+    return SequenceCheckCase(spec) { RNN<Double>(inputSize: $0, hiddenSize: hidden, activation: activation) }
+}
+
+/// A one-level RNN with a softmax readout (many-to-one unless `output` says otherwise).
+func rnnClassifier<T: Scalar>(_ type: T.Type = T.self, input: Int, hidden: Int, classes: Int, activation: RNN<T>.Activation = .tanh,
+                              output: SequenceOutput = .last) -> SequenceClassifier<RNN<T>> {
+    SequenceClassifier(stack: RecurrentStack(layers: 1, bidirectional: false, inputSize: input, hiddenSize: hidden) {
+        RNN<T>(inputSize: $0, hiddenSize: hidden, activation: activation)
+    }, classes: classes, output: output)
 }

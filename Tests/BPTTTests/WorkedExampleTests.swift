@@ -370,20 +370,21 @@ enum WorkedExamples {
     /// Vanilla tanh RNN, H = 2, T = 3, 2 classes, many-to-one; loss = cross-entropy of the last readout.
     static func rnn() -> WorkedExample {
         var e = WorkedExample()
-        let model = RNNClassifier<Double>(inputSize: 1, hiddenSize: 2, classes: 2, activation: .tanh, output: .last)
+        let model = rnnClassifier(Double.self, input: 1, hidden: 2, classes: 2, activation: .tanh, output: .last)
         var rng = RNG(seed: 1)
         let p = model.initialParameters(.xavier, rng: &rng)
         let targets = [[1]]
         for (name, t) in p.namedTensorValues { e.add(name, t, "input") }
         e.add("x", xs.map { $0[0, 0] }, "input"); e.add("y", 1, "input")
-        var ws = RNNClassifier<Double>.Workspace()
+        typealias Workspace = SequenceClassifier<RNN<Double>>.Workspace
+        var ws = Workspace(), none: RNG? = nil
         let tracer = Tracer()
-        ws.rnn.tracer = tracer
+        ws.stack.tracer = tracer
         var grads = p.zeros()
-        let loss = model.lossAndGradient(xs, targets: targets, h0: nil, p, lossScale: 1, workspace: &ws, grads: &grads)
+        let loss = model.lossAndGradient(xs, targets: targets, p, lossScale: 1, workspace: &ws, grads: &grads, dropoutRNG: &none)
         e.tracer = tracer
-        e.records["rnn.dhprev@0"] = ws.rnn.dh0.data
-        let h = ws.rnn.states.map(\.h)
+        e.records["rnn.dhprev@0"] = ws.stack.dh0s[0].data
+        let h = ws.stack.caches[0].states.map(\.h)
         for t in 1...3 { e.add("h_\(t)", h[t], "rnn.h") }
         e.add("softmax_3", ws.probabilities[0], "losses.softmax"); e.add("loss", loss.lossSum, "losses.ce")
         // dh_3 = dp_3 W_ph; dh_t for t < 3 is ∂L/∂h0 of the same network run from h_t on x_{t+1…3}
@@ -393,15 +394,15 @@ enum WorkedExamples {
         model.readout.inputBackward(dp, p.readout, dx: &dh3)
         e.add("dp_3", dp, "losses.dp"); e.add("dh_3", dh3, "rnn.dh")
         for t in stride(from: 2, through: 0, by: -1) {
-            var w = RNNClassifier<Double>.Workspace(), g = p.zeros()
-            model.lossAndGradient(Array(xs[t...]), targets: targets, h0: h[t], p, lossScale: 1, workspace: &w, grads: &g)
-            e.add("dh_\(t)", w.rnn.dh0, t == 0 ? "rnn.dhprev" : "rnn.dh")
+            var w = Workspace(), g = p.zeros()
+            model.lossAndGradient(Array(xs[t...]), targets: targets, h0s: [h[t]], p, lossScale: 1, workspace: &w, grads: &g, dropoutRNG: &none)
+            e.add("dh_\(t)", w.stack.dh0s[0], t == 0 ? "rnn.dhprev" : "rnn.dh")
         }
         let tags = ["W_hx": "rnn.dW_hx", "W_hh": "rnn.dW_hh", "b_h": "rnn.db_h", "W_ph": "linear.dW", "b_p": "linear.db"]
         for (name, t) in grads.namedTensorValues { e.add("d" + name, t, tags[name]!) }
-        var w = RNNClassifier<Double>.Workspace(), last = p.zeros()
-        model.lossAndGradient(xs, targets: targets, h0: nil, p, lossScale: 1, workspace: &w, grads: &last, truncation: 1)
-        e.add("dW_hh_last_step_only", last.rnn.W_hh, "rnn.truncate")
+        var w = Workspace(), last = p.zeros()
+        model.lossAndGradient(xs, targets: targets, p, lossScale: 1, workspace: &w, grads: &last, dropoutRNG: &none, truncation: 1)
+        e.add("dW_hh_last_step_only", last.stack.units[0].W_hh, "rnn.truncate")
         return e
     }
 
@@ -608,13 +609,13 @@ enum WorkedExamples {
     /// One element of the RNN check case: central differences at several steps against the analytic value.
     static func gradcheck() -> WorkedExample {
         var e = WorkedExample()
-        let c = RNNCheckCase.random(activation: .tanh, batch: 2, length: 3, input: 1, hidden: 2, classes: 2, withH0: false, seed: 0)
+        let c = rnnCase(.tanh, batch: 2, length: 3, input: 1, hidden: 2, classes: 2, withH0: false, seed: 0)
         let a = c.analytic()
-        let theta = c.params.rnn.W_hh[0, 0], analytic = a.grads.rnn.W_hh[0, 0]
+        let theta = c.params.stack.units[0].W_hh[0, 0], analytic = a.grads.stack.units[0].W_hh[0, 0]
         func L(_ offset: Double) -> Double {
             var p = c.params
-            p.rnn.W_hh[0, 0] = theta + offset
-            return c.loss(params: p, xs: c.xs, h0: nil).loss
+            p.stack.units[0].W_hh[0, 0] = theta + offset
+            return c.loss(params: p, xs: c.xs, h0s: nil, c0s: nil)
         }
         e.add("theta", theta, "input"); e.add("loss", L(0), "losses.ce"); e.add("analytic", analytic, "rnn.dW_hh")
         for (k, h) in [1e-1, 1e-2, 1e-3].enumerated() {

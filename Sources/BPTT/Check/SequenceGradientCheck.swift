@@ -1,11 +1,12 @@
 /// Gradient checks for every cell, stacked and bidirectional: a reproducible random case
 /// (parameters, inputs, targets, h0 and c0 per unit) from one seed, checked in Float64 and
-/// dumped with the same JSON contract as `RNNCheckCase` (plus `c0`, `layers`, `bidirectional`).
+/// dumped as JSON (`dump`) so another framework can recompute the same loss and gradients.
+/// `bptt gradcheck --model M` runs it for every cell, on the model `train --model M` trains.
 public struct SequenceCheckSpec: Sendable {
     public var model: CellKind
     public var layers = 1
     public var bidirectional = false
-    public var output: RNNClassifier<Double>.Output = .last
+    public var output: SequenceOutput = .last
     public var batch = 3, length = 4, input = 2, hidden = 5, classes = 4
     public var withH0 = true
     /// Per-row sequence lengths (masking); padded positions are filled with garbage. nil: all T.
@@ -23,9 +24,10 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
     public var h0s: [Matrix<Double>]?
     public var c0s: [Matrix<Double>]?
     public var params: Model.Parameters
+    /// Truncated BPTT window k for `analytic` (0: full BPTT, which finite differences define).
+    public var truncation = 0
 
-    /// Builds the case. For ReLU cells, as for the single-level check (`RNNCheckCase.random`),
-    /// cases where any pre-activation of any level or direction comes within `kinkMargin` of 0
+    /// Builds the case. For ReLU cells, cases where any pre-activation of any level or direction comes within `kinkMargin` of 0
     /// are redrawn from the same stream, so that the finite differences rarely straddle a kink.
     /// Other cells keep the first draw.
     public init(_ spec: SequenceCheckSpec, make: @escaping (Int) -> Cell, kinkMargin: Double = 1e-3) {
@@ -117,13 +119,14 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
         var grads = params.zeros()
         var none: RNG? = nil
         let r = model.lossAndGradient(xs, targets: targets, h0s: h0s, c0s: c0s, params, lengths: spec.lengths, lossScale: lossScale,
-                                      workspace: &ws, grads: &grads, dropoutRNG: &none, inputGradients: true)
+                                      workspace: &ws, grads: &grads, dropoutRNG: &none, inputGradients: true, truncation: truncation)
         return (r.lossSum * lossScale, grads, ws.stack.dxs, ws.stack.dh0s, ws.stack.dc0s)
     }
 
     /// Every parameter, the inputs ("x", rows t-major), and each unit's h0 and c0.
     public func check(step: Double = GradientCheck.defaultStep, stencil: GradientCheck.Stencil = .fivePoint,
                       tracer: Tracer? = nil) -> [GradientCheck.Result] {
+        precondition(truncation == 0, "finite differences define full BPTT; truncation is checked against its definition")
         let a = analytic(tracer: tracer)
         var tensors = params.checkTensors(analytic: a.grads)
         tensors.append(GradientCheck.Tensor(name: "x", value: GradientCheck.stack(xs), analytic: GradientCheck.stack(a.dxs)))
@@ -141,9 +144,11 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
         }
     }
 
-    /// The `--dump` contract: as `RNNCheckCase.dump()`, with `h0` and `c0` as b×H arrays for a
-    /// single unit, or objects `{"h0_l0": …, "h0_l0_reverse": …}` for stacks; for one unit, the
-    /// per-step adjoints under "steps". `breaking`: with that mistake switched on.
+    /// The `--dump` contract: sizes, inputs x[b][t][d], targets, `h0` and `c0` as b×H arrays for a
+    /// single unit (or objects `{"h0_l0": …, "h0_l0_reverse": …}` for stacks), parameters and
+    /// gradients `{name: {shape, data}}` (biases shape [n]), the loss, and for one unit every
+    /// per-step adjoint `{quantity: [t][b][j]}` under "steps" (the shape `--answers` reads).
+    /// `breaking`: the gradients and adjoints of the backward pass with that mistake switched on.
     public func dump(breaking: Break? = nil) -> JSON {
         let tracer = Tracer(breaking: breaking)
         let a = analytic(tracer: model.stack.cells.count == 1 && spec.lengths == nil ? tracer : nil)

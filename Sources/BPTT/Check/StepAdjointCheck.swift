@@ -115,38 +115,9 @@ public enum StepAdjointCheck {
     }
 }
 
-extension RNNCheckCase {
-    /// The plain check with `breaking` switched on in the backward pass and, with `steps`, the
-    /// per-step adjoints of every quantity.
-    public func locate(breaking: Break? = nil, steps: Bool = true, step: Double = GradientCheck.defaultStep,
-                       stencil: GradientCheck.Stencil = .fivePoint) -> StepAdjointCheck.Report {
-        let tracer = Tracer(breaking: breaking)
-        let results = check(step: step, stencil: stencil, tracer: tracer)   // records the analytic pass
-        guard steps else { return .init(results: results, steps: [], firstDivergence: nil, broken: breaking) }
-        let entries = StepAdjointCheck.check(tracer, step: step, stencil: stencil) { tracer in
-            var ws = RNNClassifier<Double>.Workspace()
-            ws.rnn.tracer = tracer
-            let value = model.forward(xs, targets: targets, h0: h0, params, workspace: &ws).lossSum * lossScale
-            guard activation == .relu else { return .init(loss: value) }
-            // which units are active, from h_t = ReLU(a_t); a nudged h_t element counts with its value before the nudge
-            let n = tracer.nudge.flatMap { $0.quantity == .rnnH ? $0 : nil }
-            var hasher = Hasher()
-            for t in 1...length {
-                for (i, v) in ws.rnn.states[t].h.data.enumerated() {
-                    let nudged = n.map { $0.t == t && $0.row * hidden + $0.col == i } ?? false
-                    hasher.combine((nudged ? v - n!.delta : v) > 0)
-                }
-            }
-            return .init(loss: value, pattern: hasher.finalize())
-        }
-        let name = activation == .relu ? "rnn-relu" : "rnn"
-        return .init(results: results, steps: entries,
-                     firstDivergence: StepAdjointCheck.firstDivergence(steps: entries, results: results, model: name), broken: breaking)
-    }
-}
-
 extension SequenceCheckCase {
-    /// As `RNNCheckCase.locate`, for one unit of any cell.
+    /// The plain check with `breaking` switched on in the backward pass and, with `steps`, the
+    /// per-step adjoints of every quantity, for one unit of any cell.
     public func locate(breaking: Break? = nil, steps: Bool = true, step: Double = GradientCheck.defaultStep,
                        stencil: GradientCheck.Stencil = .fivePoint) -> StepAdjointCheck.Report {
         let tracer = Tracer(breaking: breaking)
@@ -156,7 +127,18 @@ extension SequenceCheckCase {
         let entries = StepAdjointCheck.check(tracer, step: step, stencil: stencil) { tracer in
             var ws = Model.Workspace()
             ws.stack.tracer = tracer
-            return .init(loss: model.forward(xs, targets: targets, h0s: h0s, c0s: c0s, params, workspace: &ws).lossSum * lossScale)
+            let value = model.forward(xs, targets: targets, h0s: h0s, c0s: c0s, params, workspace: &ws).lossSum * lossScale
+            guard hasReLU else { return .init(loss: value) }
+            // which units are active, from h_t = ReLU(a_t); a nudged h_t element counts with its value before the nudge
+            let n = tracer.nudge.flatMap { $0.quantity == .rnnH ? $0 : nil }
+            var hasher = Hasher()
+            for (t, state) in ws.stack.caches[0].states.enumerated().dropFirst() {
+                for (i, v) in state.h.data.enumerated() {
+                    let nudged = n.map { $0.t == t && $0.row * spec.hidden + $0.col == i } ?? false
+                    hasher.combine((nudged ? v - n!.delta : v) > 0)
+                }
+            }
+            return .init(loss: value, pattern: hasher.finalize())
         }
         let cell = model.stack.cells[0], name = spec.model.rawValue
         let divergence: StepAdjointCheck.Divergence?

@@ -88,7 +88,6 @@ public struct Quantity: Hashable, Sendable, CaseIterable, CustomStringConvertibl
     public static var gruM: Quantity { Quantity(BuiltinQuantity.gruM) }
     public static var gruQ: Quantity { Quantity(BuiltinQuantity.gruQ) }
     public static var gruH: Quantity { Quantity(BuiltinQuantity.gruH) }
-    public static var logits: Quantity { Quantity(BuiltinQuantity.logits) }
     public static var logitsStacked: Quantity { Quantity(BuiltinQuantity.logitsStacked) }
     public static var probs: Quantity { Quantity(BuiltinQuantity.probs) }
     public static var rnnDW_hx: Quantity { Quantity(BuiltinQuantity.rnnDW_hx) }
@@ -140,7 +139,7 @@ enum BuiltinQuantity: Int, CaseIterable, Sendable {
     // GRU (derivations/gru.md): PyTorch's and Cho's where they differ
     case gruAr, gruAz, gruAn, gruAnCho, gruR, gruRCho, gruZ, gruN, gruNCho, gruM, gruQ, gruH
     // readout and loss
-    case logits, logitsStacked, probs
+    case logitsStacked, probs
     // parameter-gradient sums (backward only)
     case rnnDW_hx, rnnDW_hh, rnnDb_h
     case lstmDW_x, lstmDW_h, lstmDb
@@ -205,8 +204,6 @@ enum BuiltinQuantity: Int, CaseIterable, Sendable {
                              ("gru.dq", "dq_t = da^n_t W_nh", #"dq_t = da^n_t\, W_{nh}"#))
         case .gruH: return q("h", "h_{#}", ("gru.h", "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}", #"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}"#),
                              ("gru.dh", "dh_t = ∂L/∂h_t (from above) + dh^next_t", #"dh_t = \partial L/\partial h_t|_{\text{above}} + dh^{\text{next}}_t"#))
-        case .logits: return q("p", "p_{#}", ("rnn.p", "p_t = h_t W_phᵀ + b_p", #"p_t = h_t W_{ph}^\top + b_p"#),
-                               ("losses.dp", "dp_t = (ŷ_t − onehot(y_t)) / N", #"dp_t = \tfrac{1}{N}(\hat y_t - \mathrm{onehot}(y_t))"#))
         case .logitsStacked: return q("p", "p_{#}", ("stacked.p", "p = h_T W_phᵀ + b_p (many-to-one)", #"p = h_T W_{ph}^\top + b_p"#),
                                       ("losses.dp", "dp = (ŷ − onehot(y)) / N", #"dp = \tfrac{1}{N}(\hat y - \mathrm{onehot}(y))"#))
         case .probs: return q("ŷ", #"\hat y_{#}"#, ("losses.softmax", "ŷ = softmax(p), row by row", #"\hat y_{bk} = e^{p_{bk} - m_b} / \textstyle\sum_j e^{p_{bj} - m_b}"#), nil)

@@ -68,7 +68,6 @@ public struct Walkthrough: Sendable {
     /// Builds the walk-through for `spec.model`.
     public static func make(_ spec: Spec) -> Walkthrough {
         switch spec.model {
-        case "rnn", "rnn-relu": return rnn(spec)
         case "mlp": return mlp(spec)
         default:
             var s = SequenceCheckSpec(model: CellKind(rawValue: spec.model)!)
@@ -94,27 +93,6 @@ public struct Walkthrough: Sendable {
 
     // MARK: - the models
 
-    static func rnn(_ spec: Spec) -> Walkthrough {
-        let c = RNNCheckCase.random(activation: spec.model == "rnn-relu" ? .relu : .tanh, output: .last,
-                                    batch: spec.batch, length: spec.length, input: spec.input, hidden: spec.hidden,
-                                    classes: spec.classes, withH0: spec.withH0, seed: spec.seed)
-        let tracer = Tracer()
-        let a = c.analytic(tracer: tracer)
-        var tensors = c.params.checkTensors(analytic: a.grads)
-        tensors.append(.init(name: "x", value: GradientCheck.stack(c.xs), analytic: GradientCheck.stack(a.dxs)))
-        if let h0 = c.h0 { tensors.append(.init(name: "h0", value: h0, analytic: a.dh0)) }
-        let np = c.params.tensorCount
-        let loss: ([Matrix<Double>]) -> GradientCheck.Evaluation = { values in
-            let p = c.params.with(values)
-            return c.loss(params: p, xs: GradientCheck.unstack(values[np], steps: c.length), h0: c.h0 == nil ? nil : values[np + 1])
-        }
-        let phi = c.activation == .tanh ? "tanh" : "ReLU"
-        return assemble(title: "\(spec.model): vanilla RNN (φ = \(phi)) with a softmax readout of h_T",
-                        notes: ["h_t = φ(x_t W_hxᵀ + h_{t−1} W_hhᵀ + b_h), p = h_T W_phᵀ + b_p, L = mean −log softmax(p)[y]  (derivations/rnn.md)"],
-                        spec: spec, tracer: tracer, tensors: tensors, targets: c.targets[0], loss: a.loss,
-                        lossFunction: loss, blocks: [:])
-    }
-
     struct SequenceVisitor: CellVisitor {
         typealias T = Double
         let spec: Spec, checkSpec: SequenceCheckSpec
@@ -131,8 +109,8 @@ public struct Walkthrough: Sendable {
             let np = c.params.tensorCount, hasH0 = c.h0s != nil, hasC0 = c.c0s != nil, steps = checkSpec.length
             let loss: ([Matrix<Double>]) -> GradientCheck.Evaluation = { values in
                 let p = c.params.with(values)
-                return .init(loss: c.loss(params: p, xs: GradientCheck.unstack(values[np], steps: steps),
-                                          h0s: hasH0 ? [values[np + 1]] : nil, c0s: hasC0 ? [values[np + 2]] : nil))
+                return c.evaluate(params: p, xs: GradientCheck.unstack(values[np], steps: steps),
+                                  h0s: hasH0 ? [values[np + 1]] : nil, c0s: hasC0 ? [values[np + 2]] : nil)
             }
             let H = checkSpec.hidden
             var blocks: [Quantity: String] = [:]
@@ -142,6 +120,10 @@ public struct Walkthrough: Sendable {
             case nil:
                 title = custom!
                 notes = []
+            case .rnn?, .rnnReLU?:
+                let phi = checkSpec.model == .rnn ? "tanh" : "ReLU"
+                title = "\(checkSpec.model.rawValue): vanilla RNN (φ = \(phi)) with a softmax readout of h_T"
+                notes = ["h_t = φ(x_t W_hxᵀ + h_{t−1} W_hhᵀ + b_h), p = h_T W_phᵀ + b_p, L = mean −log softmax(p)[y]  (derivations/rnn.md)"]
             case .lstm?:
                 let G = LSTM<Double>(inputSize: checkSpec.input, hiddenSize: H).gateLayout
                 let order = [("i", G.i), ("f", G.f), ("g", G.g), ("o", G.o)].sorted { $0.1 < $1.1 }.map(\.0)
@@ -231,7 +213,7 @@ public struct Walkthrough: Sendable {
     static func assemble(title: String, notes: [String], spec: Spec, tracer: Tracer, tensors: [GradientCheck.Tensor],
                          targets: [Int], loss: Double, lossFunction: ([Matrix<Double>]) -> GradientCheck.Evaluation,
                          blocks: [Quantity: String], layers: [Activation]? = nil) -> Walkthrough {
-        let readout: Set<Quantity> = [.logits, .logitsStacked, .probs, .readoutDW, .readoutDb]
+        let readout: Set<Quantity> = [.logitsStacked, .probs, .readoutDW, .readoutDb]
         var sections: [Section] = []
         // setup: parameters, inputs, initial states, targets
         var setup = Section(title: "the example (Float64, seed \(spec.seed))", items: [])

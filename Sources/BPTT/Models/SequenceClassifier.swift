@@ -1,5 +1,13 @@
+/// Where a sequence model reads out.
+public enum SequenceOutput: String, Sendable {
+    case last      // many-to-one: one target per sequence
+    case everyStep // many-to-many: one target per step
+}
+
 /// A recurrent stack (any cell, any depth, one or two directions) with a softmax readout:
-/// the palindrome model for `--model rnn|rnn-relu|lstm|gru|gru-cho`.
+/// the palindrome model for `--model rnn|rnn-relu|lstm|gru|gru-cho`, the one `train`, `gradcheck`
+/// and `explain` all use. For one RNN level this is the model of `derivations/rnn.md`:
+/// h_t (rnn.a, rnn.h), p = h_T W_phᵀ + b_p (rnn.p), dh_T = dp W_ph (rnn.dh).
 ///
 ///     o_t = RecurrentStack(x)_t                     (stacked.out; →h_t for one direction)
 ///     p   = s W_phᵀ + b_p,  s = final states         (stacked.p, many-to-one)
@@ -7,7 +15,7 @@
 ///     L   = mean of −log softmax(p)[y]
 public struct SequenceClassifier<Cell: RecurrentCell> {
     public typealias T = Cell.T
-    public typealias Output = RNNClassifier<T>.Output
+    public typealias Output = SequenceOutput
     public typealias Stack = RecurrentStack<Cell>
 
     public struct Parameters: ParameterSet {
@@ -61,7 +69,7 @@ public struct SequenceClassifier<Cell: RecurrentCell> {
         var lossSum = 0.0, correct = 0
         for (j, t) in steps.enumerated() {
             let s = output == .last ? stack.finalState(ws.stack) : stack.output(t, ws.stack)
-            readout.forward(s, p.readout, into: &ws.logits[j])                                     // (stacked.p)
+            readout.forward(s, p.readout, into: &ws.logits[j])                                     // (stacked.p) (rnn.p)
             ws.stack.tracer?.forward(.logitsStacked, t, &ws.logits[j])                             // (stacked.p)
             let r = SoftmaxCrossEntropy.forward(logits: ws.logits[j], targets: targets[j][...], probs: &ws.probs[j])
             ws.stack.tracer?.forward(.probs, t, &ws.probs[j])                                      // (losses.softmax)
