@@ -60,29 +60,13 @@ func runClassify(_ a: inout Arguments) throws -> Int32 {
     let acc = trainer.testAccuracy()
     progress.result(String(format: "test accuracy %.4f on %d images; %.1f s", acc, data.test.count, seconds))
     // the confusion matrix (rows: true class, columns: predicted) and the misclassified images
-    let probs = trainer.probabilities(data.test.images)
-    var confusion = [[Int]](repeating: [Int](repeating: 0, count: data.classes), count: data.classes)
-    var wrong: [(index: Int, truth: Int, predicted: Int)] = []
-    for r in 0..<probs.rows {
-        let row = Array(probs.row(r))
-        let k = row.firstIndex(of: row.max()!)!, truth = data.test.labels[r]
-        confusion[truth][k] += 1
-        if k != truth { wrong.append((r, truth, k)) }
-    }
+    let predicted = trainer.probabilities(data.test.images).rowArgmax()
+    let confusion = confusionMatrix(predicted: predicted, labels: data.test.labels, classes: data.classes)
     for line in confusionLines(confusion) { progress.result(line) }
     var png: String? = nil
     if let out = a.string("out") {
         try makeOutputFolder(out)
-        let shown = Array(wrong.prefix(64))
-        png = out + "/misclassified.png"
-        if shown.isEmpty {
-            progress.result("no test image was misclassified: \(png!) not written")
-            png = nil
-        } else {
-            let images = Matrix<Float>(rows: shown.count, cols: data.pixels, data: shown.flatMap { Array(data.test.images.row($0.index)) })
-            try sampleGrid(images, height: data.height, width: data.width, labels: shown.map { "\($0.truth)>\($0.predicted)" }).write(png!)
-            progress.result("wrote \(png!): \(shown.count) of \(wrong.count) misclassified test images, labelled true>predicted")
-        }
+        png = try writeMisclassified(data, predicted: predicted, into: out, progress: progress)
     }
     if json {
         let done = trainer.history.last
@@ -97,6 +81,30 @@ func runClassify(_ a: inout Arguments) throws -> Int32 {
         ]).serialized())
     }
     return 0
+}
+
+/// Counts (rows: true class, columns: predicted class) over a test set.
+func confusionMatrix(predicted: [Int], labels: [Int], classes: Int) -> [[Int]] {
+    var m = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+    for (k, truth) in zip(predicted, labels) { m[truth][k] += 1 }
+    return m
+}
+
+/// Writes the first 64 misclassified test images as one PNG grid labelled true>predicted,
+/// `out/misclassified.png`; returns its path, or nil (and says so) when none was misclassified.
+func writeMisclassified(_ data: ImageData, predicted: [Int], into out: String, progress: BPTT.Progress) throws -> String? {
+    let wrong = predicted.indices.filter { predicted[$0] != data.test.labels[$0] }
+    let png = out + "/misclassified.png"
+    guard !wrong.isEmpty else {
+        progress.result("no test image was misclassified: \(png) not written")
+        return nil
+    }
+    let shown = Array(wrong.prefix(64))
+    let images = Matrix<Float>(rows: shown.count, cols: data.pixels, data: shown.flatMap { Array(data.test.images.row($0)) })
+    try sampleGrid(images, height: data.height, width: data.width,
+                   labels: shown.map { "\(data.test.labels[$0])>\(predicted[$0])" }).write(png)
+    progress.result("wrote \(png): \(shown.count) of \(wrong.count) misclassified test images, labelled true>predicted")
+    return png
 }
 
 /// The confusion matrix as text: a header of predicted classes, one row per true class.

@@ -74,6 +74,7 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
     let name = c.model + (c.bidirectional ? " (bidirectional)" : "") + (c.layers > 1 ? " \(c.layers) layers" : "")
     var header: [String] = []
     let trainer: SequenceTaskTrainer
+    var images: ImageData? = nil   // image rows: for the misclassified grid
     if sentiment {
         let spec = a.string("data") ?? saved?.1.data.spec ?? builtinSentiment
         let corpus: (train: [LabelledText], test: [LabelledText])
@@ -106,6 +107,7 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
     } else {
         let spec = a.string("data") ?? saved?.1.data.spec ?? "digits"
         let data = try ImageData.load(spec)
+        images = data
         trainer = try SequenceTaskTrainer(imageRows: c, data: data, dataSpec: spec)
         header = ["image rows on \(data.source): \(data.train.count) train / \(data.test.count) test images, \(data.height) steps of \(data.width) pixels, \(data.classes) classes",
                   "model \(name): hidden \(c.hidden), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), batch \(c.batch), \(trainer.parameterCount) parameters"]
@@ -140,12 +142,21 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
     let last = history.last
     let rate = rates.isEmpty ? 0 : rates.reduce(0, +) / Double(rates.count)
     progress.result("final test accuracy \(figure(last?.testAccuracy, "%.4f")) after \(trainer.epoch) epochs; \(figure(rate, "%.0f")) examples/s; \(figure(seconds, "%.1f")) s")
+    // the confusion matrix (rows: true class, columns: predicted) and, for images, the misclassified ones
+    let predicted = trainer.testPredictions()
+    let classes = images?.classes ?? 2
+    let confusion = confusionMatrix(predicted: predicted, labels: trainer.testLabels, classes: classes)
+    for line in confusionLines(confusion) { progress.result(line) }
+    if sentiment { progress.result("(class 0: negative, 1: positive)") }
+    var png: String? = nil
+    if let out, let images { png = try writeMisclassified(images, predicted: predicted, into: out, progress: progress) }
     if json {
         print(JSON.object([
             ("model", .string(c.model)), ("task", .string(task)), ("layers", .int(c.layers)), ("bidirectional", .bool(c.bidirectional)),
             ("hidden", .int(c.hidden)), ("epochs", .int(trainer.epoch)), ("batch", .int(c.batch)),
             ("seed", .int(Int(truncatingIfNeeded: c.seed))),
             ("train_loss", .number(last?.trainLoss ?? .nan)), ("test_accuracy", .number(last?.testAccuracy ?? .nan)),
+            ("confusion_matrix", .array(confusion.map { .array($0.map { .int($0) }) })), ("misclassified_png", png.map { .string($0) } ?? .null),
             ("examples_per_s", .number(rate.rounded())), ("seconds", .number((seconds * 1000).rounded() / 1000)),
         ]).serialized())
     }

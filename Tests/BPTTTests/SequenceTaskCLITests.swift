@@ -36,6 +36,18 @@ final class SequenceTaskCLITests: XCTestCase, RunsBPTT {
         XCTAssertEqual(rows.first, "epoch,train_loss,train_accuracy,test_accuracy")
         XCTAssertEqual(rows.count, 3)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/curves.svg"))
+        // the confusion matrix: 10×10 over the 359 test digits, its diagonal the reported accuracy
+        let j = try lastJSON(r)
+        let m = try XCTUnwrap(j["confusion_matrix"] as? [[Int]])
+        XCTAssertEqual(m.count, 10)
+        XCTAssertEqual(m.flatMap { $0 }.reduce(0, +), 359)
+        let diagonal = (0..<10).map { m[$0][$0] }.reduce(0, +)
+        XCTAssertEqual(Double(diagonal) / 359, try XCTUnwrap(j["test_accuracy"] as? Double), accuracy: 1e-12)
+        XCTAssertTrue(r.stdout.contains("confusion matrix (rows: true class, columns: predicted class)"))
+        if diagonal < 359 {
+            XCTAssertEqual(j["misclassified_png"] as? String, out + "/misclassified.png")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/misclassified.png"))
+        }
     }
 
     /// The same tiny corpus as a CSV file and as the Large Movie Review folder layout.
@@ -65,6 +77,12 @@ final class SequenceTaskCLITests: XCTestCase, RunsBPTT {
             let r = try bptt(["train", "--task", "sentiment", "--data", data, "--model", model, "--hidden", "4", "--embedding-dim", "8",
                               "--epochs", "2", "--batch", "16", "--quiet", "--json"] + extra)
             try checkJSON(r, model: model, task: "sentiment", epochs: 2)
+            // 2×2 confusion over the 20 test reviews (folder) or the held-out part of the file
+            let j = try lastJSON(r), m = try XCTUnwrap(j["confusion_matrix"] as? [[Int]])
+            XCTAssertEqual(m.count, 2)
+            let total = m.flatMap { $0 }.reduce(0, +)
+            XCTAssertEqual(Double(m[0][0] + m[1][1]) / Double(total), try XCTUnwrap(j["test_accuracy"] as? Double), accuracy: 1e-12)
+            if data == root.path { XCTAssertEqual(total, 20) }
         }
     }
 }

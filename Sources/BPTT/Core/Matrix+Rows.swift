@@ -3,3 +3,15 @@ func rowsSlice<T>(_ m: Matrix<T>, _ lo: Int, _ hi: Int) -> Matrix<T> {
     if lo == 0 && hi == m.rows { return m }
     return Matrix(rows: hi - lo, cols: m.cols, data: Array(m.data[(lo * m.cols)..<(hi * m.cols)]))
 }
+
+extension Matrix {
+    /// The column of each row's largest entry (the first one on a tie): the predicted class of
+    /// each row of logits or probabilities.
+    public func rowArgmax() -> [Int] {
+        (0..<rows).map { r in
+            var best = 0
+            for k in 1..<Swift.max(cols, 1) where self[r, k] > self[r, best] { best = k }
+            return best
+        }
+    }
+}

@@ -93,6 +93,11 @@ public final class SequenceTaskTrainer {
     /// test accuracy (`epochDone`).
     public func trainStep() -> BatchStats { engine.trainStep() }
 
+    /// The predicted class of every test example (test-set order) with the current parameters;
+    /// `testLabels` holds the true ones (sentiment: 0 negative, 1 positive).
+    public func testPredictions() -> [Int] { engine.testPredictions() }
+    public var testLabels: [Int] { engine.testLabels }
+
     public func checkpoint() -> Checkpoint { engine.checkpoint() }
 
     /// The run saved in a checkpoint of `task`; refuses any other kind.
@@ -119,10 +124,15 @@ struct SequenceTaskEngine {
     let trainStep: () -> BatchStats
     let checkpoint: () -> Checkpoint
     let restore: (Checkpoint, SavedRun<SequenceTaskConfig>, String) throws -> Void
+    /// The predicted class of every test example (in the test set's order) with the current parameters.
+    let testPredictions: () -> [Int]
+    /// The true class of every test example, same order.
+    let testLabels: [Int]
 }
 
 /// The epoch loop shared by both tasks, for one concrete model: `runBatch` trains on the
-/// schedule's items (image indices, or one length bucket), `testAccuracy` scores the test set.
+/// schedule's items (image indices, or one length bucket), `testPredictions` classifies the test
+/// set (in its order), which `testLabels` scores.
 final class EpochEngine<Params: ParameterSet, Workspace> where Params.T == Float {
     let config: SequenceTaskConfig
     let identity: DataIdentity
@@ -132,18 +142,26 @@ final class EpochEngine<Params: ParameterSet, Workspace> where Params.T == Float
     var history: [EpochRecord] = []
     var clock = EpochClock()
     let runBatch: (ArraySlice<Int>, ShardedStep<Params, Workspace>, [UInt64]?) -> (StepStats, size: Int)
-    let testAccuracy: (Params) -> Double
+    let testPredictions: (Params) -> [Int]
+    let testLabels: [Int]
 
     init(config: SequenceTaskConfig, identity: DataIdentity, core: ShardedStep<Params, Workspace>, schedule: EpochSchedule, dropoutRNG: RNG,
          runBatch: @escaping (ArraySlice<Int>, ShardedStep<Params, Workspace>, [UInt64]?) -> (StepStats, size: Int),
-         testAccuracy: @escaping (Params) -> Double) {
+         testLabels: [Int], testPredictions: @escaping (Params) -> [Int]) {
         self.config = config
         self.identity = identity
         self.core = core
         self.schedule = schedule
         self.dropoutRNG = dropoutRNG
         self.runBatch = runBatch
-        self.testAccuracy = testAccuracy
+        self.testLabels = testLabels
+        self.testPredictions = testPredictions
+    }
+
+    /// The fraction of test examples classified right.
+    func testAccuracy(_ p: Params) -> Double {
+        let predicted = testPredictions(p)
+        return Double(zip(predicted, testLabels).filter { $0 == $1 }.count) / Double(max(1, testLabels.count))
     }
 
     func trainStep() -> BatchStats {
@@ -200,7 +218,8 @@ final class EpochEngine<Params: ParameterSet, Workspace> where Params.T == Float
         SequenceTaskEngine(step: { self.schedule.step }, epoch: { self.schedule.cursor.epoch }, batchesPerEpoch: schedule.batchesPerEpoch,
                            parameterCount: core.params.parameterCount, history: { self.history },
                            trainStep: { self.trainStep() }, checkpoint: { self.checkpoint() },
-                           restore: { try self.restore($0, $1, $2) })
+                           restore: { try self.restore($0, $1, $2) },
+                           testPredictions: { self.testPredictions(self.core.params) }, testLabels: testLabels)
     }
 }
 
@@ -238,17 +257,19 @@ struct ImageRowsMaker: CellVisitor {
                 }
                 return (st, B)
             },
-            testAccuracy: { params in
-                var ws = Model.Workspace(), right = 0, lo = 0
+            testLabels: data.test.labels,
+            testPredictions: { params in
+                var ws = Model.Workspace(), lo = 0, predicted: [Int] = []
                 var xs: [Matrix<Float>] = [], flat = Matrix<Float>(rows: 0, cols: 0)
                 let all = Array(0..<data.test.count)
                 while lo < all.count {
                     let hi = min(lo + 256, all.count)
                     sequences(data.test, all[lo..<hi], &xs, &flat)
-                    right += model.forward(xs, targets: [all[lo..<hi].map { data.test.labels[$0] }], params, workspace: &ws).correct
+                    model.forward(xs, targets: [all[lo..<hi].map { data.test.labels[$0] }], params, workspace: &ws)
+                    predicted += ws.logits[0].rowArgmax()   // as the loss counts `correct`
                     lo = hi
                 }
-                return Double(right) / Double(max(1, all.count))
+                return predicted
             })
         return e.engine
     }
@@ -278,7 +299,8 @@ struct SentimentMaker: CellVisitor {
         }
         let text = self.text
         let trainBuckets = buckets(text.train)
-        let testBatches = buckets(text.test).map { batch($0, text.test, text.testLabels) }
+        let testBuckets = buckets(text.test)
+        let testBatches = testBuckets.map { batch($0, text.test, text.testLabels) }
         let e = EpochEngine(
             config: c, identity: identity, core: core,
             schedule: EpochSchedule(count: trainBuckets.count, batch: 1, shuffle: .cumulative, rng: dataRNG),
@@ -291,10 +313,15 @@ struct SentimentMaker: CellVisitor {
                 }
                 return (st, B)
             },
-            testAccuracy: { params in
-                var ws = Model.Workspace(), right = 0, none: RNG? = nil
-                for tb in testBatches { right += model.forward(tb, params, workspace: &ws, dropoutRNG: &none).correct }
-                return Double(right) / Double(max(1, text.test.count))
+            testLabels: text.testLabels,
+            testPredictions: { params in
+                var ws = Model.Workspace(), none: RNG? = nil
+                var predicted = [Int](repeating: 0, count: text.test.count)
+                for (idx, tb) in zip(testBuckets, testBatches) {
+                    model.forward(tb, params, workspace: &ws, dropoutRNG: &none)
+                    for (b, i) in idx.enumerated() { predicted[i] = ws.logits[b, 0] > 0 ? 1 : 0 }   // σ(z) > ½
+                }
+                return predicted
             })
         return e.engine
     }
