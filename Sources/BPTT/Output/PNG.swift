@@ -51,13 +51,16 @@ public enum PNG {
 }
 
 /// A canvas of tiles: images laid out in rows and columns, scaled up by nearest neighbour,
-/// separated by a gap, optionally with a small digit label above each tile.
+/// separated by a gap, optionally with a digit label above each tile (3×5 glyphs drawn at 2×, so
+/// they read at native size).
 public struct ImageGrid {
     public let tileHeight: Int, tileWidth: Int, scale: Int, gap: Int, labelled: Bool
     public let rows: Int, cols: Int
     public private(set) var pixels: [UInt8]
     public var width: Int { cols * (tileWidth * scale + gap) + gap }
-    var cellHeight: Int { tileHeight * scale + gap + (labelled ? 7 : 0) }
+    /// The band above a labelled tile: a 2× glyph (10 px) and 2 px of space.
+    static let labelBand = 12
+    var cellHeight: Int { tileHeight * scale + gap + (labelled ? ImageGrid.labelBand : 0) }
     public var height: Int { rows * cellHeight + gap }
 
     /// background 0 (black), like MNIST.
@@ -74,7 +77,7 @@ public struct ImageGrid {
     public mutating func draw<C: Collection>(_ values: C, row r: Int, col c: Int, label: String? = nil) where C.Element == Float {
         precondition(values.count == tileHeight * tileWidth, "grid: tile has \(values.count) values")
         let x0 = gap + c * (tileWidth * scale + gap)
-        let y0 = gap + r * cellHeight + (labelled ? 7 : 0)
+        let y0 = gap + r * cellHeight + (labelled ? ImageGrid.labelBand : 0)
         for (i, v) in values.enumerated() {
             let level = UInt8(max(0, min(255, (v * 255).rounded())))
             let (ty, tx) = (i / tileWidth, i % tileWidth)
@@ -82,21 +85,24 @@ public struct ImageGrid {
                 for dx in 0..<scale { pixels[(y0 + ty * scale + dy) * width + x0 + tx * scale + dx] = level }
             }
         }
-        if let label, labelled { text(label, x: x0, y: y0 - 6) }
+        if let label, labelled { text(label, x: x0, y: y0 - ImageGrid.labelBand + 1) }
     }
 
-    /// 3×5 digits (and '-', '?', '>') in white.
+    /// 3×5 digits (and '-', '?', '>') in white, each glyph pixel drawn 2×2.
     mutating func text(_ s: String, x: Int, y: Int) {
+        let k = 2
         var cx = x
         for ch in s {
-            guard let glyph = ImageGrid.font[ch] else { cx += 4; continue }
+            guard let glyph = ImageGrid.font[ch] else { cx += 4 * k; continue }
             for (gy, row) in glyph.enumerated() {
                 for gx in 0..<3 where row & (4 >> gx) != 0 {
-                    let px = cx + gx, py = y + gy
-                    if px >= 0 && px < width && py >= 0 && py < height { pixels[py * width + px] = 255 }
+                    for dy in 0..<k { for dx in 0..<k {
+                        let px = cx + gx * k + dx, py = y + gy * k + dy
+                        if px >= 0 && px < width && py >= 0 && py < height { pixels[py * width + px] = 255 }
+                    } }
                 }
             }
-            cx += 4
+            cx += 4 * k
         }
     }
 
