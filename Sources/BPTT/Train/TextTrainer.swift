@@ -262,7 +262,7 @@ final class TextEngineFor<Cell: RecurrentCell> where Cell.T == Float {
         let steps = inputs.count, B = config.batch
         let seeds: [UInt64]? = config.dropout > 0 && config.layers > 1 ? (0..<core.shards).map { _ in dropoutRNG.next() } : nil
         let model = self.model, carries = self.carries
-        let lossScale = 1 / Double(steps * B)                                           // (charlm.loss)
+        let lossScale = 1 / Double(steps * B)                                           // (charlm.loss) (charlm.dp)
         core.optimizer.config.lr = config.learningRate(at: core.step + 1)              // (charlm.lrstep) (charlm.lrcos)
         let st = core.run(batch: B, dropoutSeeds: seeds) { s, lo, hi, p, ws, g, drop in
             let box = carries[s]
