@@ -111,8 +111,8 @@ func runTextTask(_ a: inout Arguments) throws -> Int32 {
             progress.finish()
             throw ck.nonFinite(bad, at: "step \(s.step)")
         }
-        if s.epochDone || (evalEvery > 0 && s.step % evalEvery == 0) { aside { progress.line(evaluationLine(trainer.evaluate())) } }
-        if sampleEvery > 0 && s.step % sampleEvery == 0 {
+        if s.epochDone || (evalEvery > 0 && s.step % evalEvery == 0) { aside { let e = trainer.evaluate(); progress.line(evaluationLine(e)) } }
+        if sampleEvery > 0 && s.step % sampleEvery == 0 && !quiet {
             aside {
                 let ids = trainer.sample(prime: [primeSymbol], count: 200, temperature: 0.8, topK: nil, seed: c.seed ^ UInt64(s.step))
                 progress.line("sample at step \(s.step) (temperature 0.8):\n" + corpus.vocabulary.decode(ids) + "\n---")
@@ -126,7 +126,7 @@ func runTextTask(_ a: inout Arguments) throws -> Int32 {
     progress.finish()
     let seconds = Date().timeIntervalSince(start)
     let rate = Double((trainer.step - firstStep) * c.batch * c.length) / max(seconds - asideSeconds, 1e-9)
-    if trainer.history.last?.step != trainer.step { progress.line(evaluationLine(trainer.evaluate())) }
+    if trainer.history.last?.step != trainer.step { let e = trainer.evaluate(); progress.line(evaluationLine(e)) }
     try ck.write(trainer.checkpoint())
     let final = trainer.history.last!
     progress.result(String(format: "validation %.4f nats/char = %.4f bits/char after %d steps; %.0f characters/s trained (validation and samples aside); %.1f s",

@@ -84,7 +84,7 @@ public struct CharLMCheckCase<Cell: RecurrentCell> where Cell.T == Double {
         return model.finalState(ws)
     }
 
-    func definitionLoss(_ p: Model.Parameters, from s0: CarriedState<Double>, tracer: Tracer? = nil) -> Double {
+    public func definitionLoss(_ p: Model.Parameters, from s0: CarriedState<Double>, tracer: Tracer? = nil) -> Double {
         var ws = Model.Workspace()
         ws.net.stack.tracer = tracer
         let (x, y) = streams.chunk(1)
