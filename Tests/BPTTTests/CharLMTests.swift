@@ -251,3 +251,48 @@ final class CharLMTests: XCTestCase, RunsBPTT {
         XCTAssertLessThan(try XCTUnwrap(try lastJSON(x)["max_rel_error"] as? Double), 1e-7)
     }
 }
+
+extension WorkedExamples {
+    /// derivations/charlm.md: text `abcab`, T = 2, one tanh unit; chunk 2 from the carried state.
+    static func charlm() -> WorkedExample {
+        var e = WorkedExample()
+        let stack = RecurrentStack(layers: 1, bidirectional: false, inputSize: 3, hiddenSize: 1) {
+            RNN<Double>(inputSize: $0, hiddenSize: 1, activation: .tanh)
+        }
+        let model = CharLM(vocabularySize: 3, embeddingDim: 0, stack: stack)
+        var rng = RNG(seed: 0)
+        var p = model.initialParameters(.xavier, rng: &rng)
+        let m = { (r: Int, c: Int, v: [Double]) in Matrix<Double>(rows: r, cols: c, data: v) }
+        p.tensors = [m(1, 3, [0.5, -0.5, 1]), m(1, 1, [0.8]), m(1, 1, [0]), m(3, 1, [1, -1, 0.5]), m(1, 3, [0, 0, 0])]
+        let text = [0, 1, 2, 0, 1]
+        let streams = try! CharStreams(text, rows: 1, length: 2, what: "abcab")
+        let (x1, y1) = streams.chunk(0), (x2, y2) = streams.chunk(1)
+        e.add("text", text.map(Double.init), "input")
+        for (name, t) in zip(["W_hx", "W_hh", "b_h", "W_ph", "b_p"], p.tensors) { e.add(name, t, "input") }
+        var ws = CharLM<RNN<Double>>.Workspace()
+        let l1 = model.forward(inputs: x1, targets: y1, from: nil, p, workspace: &ws).lossSum / 2
+        e.add("chunk 1: h_1", ws.net.stack.caches[0].states[1].h, "rnn.h")
+        e.add("chunk 1: h_2", ws.net.stack.caches[0].states[2].h, "rnn.h")
+        e.add("chunk 1: L", l1, "charlm.loss")
+        let s0 = model.finalState(ws)
+        e.add("chunk 2: s_0", s0.h[0], "charlm.carry")
+        let tracer = Tracer()
+        ws.net.stack.tracer = tracer
+        var g = p.zeros()
+        var none: RNG? = nil
+        let l2 = model.lossAndGradient(inputs: x2, targets: y2, from: s0, p, lossScale: 0.5, workspace: &ws, grads: &g, dropoutRNG: &none).lossSum / 2
+        for t in 1...2 {
+            e.add("chunk 2: h_\(t)", ws.net.stack.caches[0].states[t].h, "rnn.h")
+            e.add("chunk 2: yhat_\(t)", ws.probabilities[t - 1], "losses.softmax")
+            e.add("chunk 2: ell_\(t)", -log(ws.probabilities[t - 1][0, y2[t - 1][0]]), "charlm.loss")
+        }
+        e.add("chunk 2: L", l2, "charlm.loss")
+        for t in [2, 1] {
+            e.add("dp_\(t)", tracer.record(.backward, .logitsStacked, t)!.value, "charlm.dp")
+            e.add("dh_\(t)", tracer.record(.backward, .rnnH, t)!.value, "charlm.dh")
+        }
+        e.add("dW_hh", g.net.stack.units[0].W_hh, "charlm.stop")
+        e.add("ds_0 (dropped)", ws.net.stack.dh0s[0], "rnn.dhprev")
+        return e
+    }
+}
