@@ -244,6 +244,12 @@ final class CharLMTests: XCTestCase, RunsBPTT {
             XCTAssertEqual((try lastJSON(c)["first_divergence"] as? [String: Any])?["tag"] as? String, b.tag)
         }
         XCTAssertEqual(try bptt(["gradcheck", "--task", "text", "--model", "gru", "--locate"]).status, 0)
+        // gradflow: ‖∂L/∂h_t‖ at every step of one chunk, at initialisation and after training
+        let f = try bptt(["gradflow", "--task", "text", "--data", text, "--model", "rnn,gru", "--length", "8", "--batch", "4", "--hidden", "8", "--steps", "3", "--json"])
+        XCTAssertEqual(f.status, 0, f.stderr)
+        let models = try XCTUnwrap(try lastJSON(f)["models"] as? [String: [String: Any]])
+        XCTAssertEqual(Set(models.keys), ["rnn", "gru"])
+        for (_, m) in models { XCTAssertEqual((m["init"] as? [Double])?.count, 8); XCTAssertTrue(((m["trained"] as? [Double]) ?? []).allSatisfy { $0 > 0 }) }
         // explain walks the per-step losses of one chunk from the carried state; its check passes
         let x = try bptt(["explain", "--task", "text", "--model", "lstm", "--length", "3", "--batch", "2", "--json"])
         XCTAssertEqual(x.status, 0, x.stderr)

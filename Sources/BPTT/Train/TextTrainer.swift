@@ -180,6 +180,11 @@ public final class TextTrainer {
         engine.sample(prime, count, temperature, topK, seed)
     }
 
+    /// ‖∂L/∂h_t‖ (Frobenius over the B rows) for t = 1…T of the top level, on the first chunk of
+    /// the training text from the zero state, with the current parameters (no update): how far
+    /// back inside a chunk the per-step losses' gradient reaches.
+    public func gradientNorms() -> [Double] { engine.gradientNorms() }
+
     public func checkpoint() -> Checkpoint { engine.checkpoint() }
 
     /// Restores a checkpoint of this very run (configuration, data, tensors checked first).
@@ -198,6 +203,7 @@ struct TextEngine {
     let validate: () -> (nats: Double, characters: Int)
     let evaluate: () -> TextEvaluation
     let sample: ([Int], Int, Double, Int?, UInt64) -> [Int]
+    let gradientNorms: () -> [Double]
     let checkpoint: () -> Checkpoint
     let restore: (Checkpoint, TextRun, String) throws -> Void
 }
@@ -210,6 +216,7 @@ struct TextEngineMaker: CellVisitor {
         return TextEngine(step: { e.core.step }, run: { e.run }, parameterCount: e.core.params.parameterCount,
                           trainStep: { e.trainStep() }, validate: { e.validate() }, evaluate: { e.evaluate() },
                           sample: { e.sampler.sample(e.core.params, prime: $0, count: $1, temperature: $2, topK: $3, seed: $4) },
+                          gradientNorms: { e.gradientNorms() },
                           checkpoint: { e.checkpoint() }, restore: { try e.restore($0, $1, $2) })
     }
 }
@@ -306,6 +313,19 @@ final class TextEngineFor<Cell: RecurrentCell> where Cell.T == Float {
             start += steps
         }
         return (total / Double(max(n, 1)), n)
+    }
+
+    func gradientNorms() -> [Double] {
+        let (inputs, targets) = streams.chunk(0)
+        var ws = Model.Workspace()
+        var g = core.params.zeros()
+        var none: RNG? = nil
+        let top = model.stack.cells.count - 1
+        model.forward(inputs: inputs, targets: targets, from: nil, core.params, workspace: &ws)   // creates the caches
+        ws.net.stack.caches[top].recordGradientNorms = true
+        model.lossAndGradient(inputs: inputs, targets: targets, from: nil, core.params, lossScale: 1 / Double(inputs.count * config.batch),
+                              workspace: &ws, grads: &g, dropoutRNG: &none)
+        return ws.net.stack.caches[top].dhNorms
     }
 
     func evaluate() -> TextEvaluation {
