@@ -202,7 +202,7 @@ final class CharLMTests: XCTestCase, RunsBPTT {
         // resuming to 16 steps equals training 16 steps straight
         let straight = try bptt(["train", "--task", "text", "--data", text, "--model", "gru", "--layers", "1", "--hidden", "16", "--length", "10",
                                  "--batch", "4", "--steps", "16", "--json"])
-        let resumed = try bptt(["train", "--task", "text", "--resume", ckpt, "--steps", "16", "--json"])
+        let resumed = try bptt(["train", "--task", "text", "--resume", ckpt, "--steps", "16", "--threads", "1", "--json"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertEqual(try lastJSON(resumed)["final_loss"] as? Double, try lastJSON(straight)["final_loss"] as? Double)
         let g = try bptt(["generate", "--checkpoint", ckpt, "--prime", "the ", "--count", "30", "--temperature", "0", "--json"])

@@ -190,7 +190,9 @@ public final class TextTrainer {
     /// Restores a checkpoint of this very run (configuration, data, tensors checked first).
     public func restore(_ c: Checkpoint, source: String) throws {
         let r = try TextRun.decode(c, source: source)
-        guard r.config == config else { throw BPTTError.input("\(source): the checkpoint's configuration differs from this run's") }
+        var mine = config
+        mine.threads = r.config.threads   // the thread count is not saved: it never changes the numbers
+        guard r.config == mine else { throw BPTTError.input("\(source): the checkpoint's configuration differs from this run's") }
         try engine.restore(c, r, source)
     }
 }
