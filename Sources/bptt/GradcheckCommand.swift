@@ -30,11 +30,13 @@ let gradcheckCommand = Command(
         Option("locate", nil, "rnn, lstm, gru: also check ∂L/∂(every quantity at every step) and name where the backward pass first goes wrong"),
         Option("break", "NAME", "switch on a catalogued mistake in the backward pass (see --list-breaks); the check must fail"),
         Option("list-breaks", nil, "list the catalogue of deliberate mistakes and exit"),
-    ] + epsilonSweepOptions,
+    ] + epsilonSweepOptions + gradcheckTextOptions,
     run: runGradcheck
 )
 
 func runGradcheck(_ a: inout Arguments) throws -> Int32 {
+    if a.has("task") { return try runTextGradcheck(&a) }
+    for flag in ["embedding", "vocabulary"] where a.has(flag) { throw BPTTError.usage("--\(flag) applies to gradcheck --task text") }
     if a.flag("list-breaks") { return listBreaks(json: a.flag("json")) }
     if a.has("case") || a.has("answers") { return try runAnswers(a) }
     let model = try a.choice("model", CellKind.names + ["mlp", "autoencoder", "gan"] + TextGradientCheck.models, default: "rnn")

@@ -14,7 +14,7 @@ let gradflowCommand = Command(
         quietOption,
         Option("json", nil, "end with one JSON line of results"),
         reportOption,
-    ] + experimentOptions(out: "runs/gradflow", files: "gradflow.csv, gradflow_init.svg, gradflow_trained.svg") + checkpointOptions(unit: "steps", resume: "continue the experiment saved in PATH: finished models are kept, the model in progress continues at its step (its configuration is used)"),
+    ] + experimentOptions(out: "runs/gradflow", files: "gradflow.csv, gradflow_init.svg, gradflow_trained.svg") + checkpointOptions(unit: "steps", resume: "continue the experiment saved in PATH: finished models are kept, the model in progress continues at its step (its configuration is used)") + gradflowTextOptions,
     run: runGradflow
 )
 
@@ -23,6 +23,8 @@ let gradflowFields: [(flag: String, value: (GradflowRun.Settings) -> String)] = 
 ]
 
 func runGradflow(_ a: inout Arguments) throws -> Int32 {
+    if a.has("task") { return try runTextGradflow(&a) }
+    if a.has("data") { throw BPTTError.usage("--data applies to gradflow --task text") }
     var base = try experimentConfig(a, optim: "rmsprop")
     base.length = try a.int("length", default: 50, min: 2, max: 100_000)
     let models = try modelList(a, "model", default: "rnn,lstm,gru")

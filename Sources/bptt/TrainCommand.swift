@@ -11,7 +11,7 @@ let trainCommand = Command(
         Option("bidirectional", nil, "two directions per level; final states concatenated"),
         Option("dropout", "P", "dropout while training: palindrome between levels (default 0; with one level there is none: a warning says so); sentiment: default 0.5"),
         Option("forget-bias-one", nil, "LSTM: initialise the forget-gate bias b_f to 1"),
-        Option("task", "NAME", "palindrome (default) | image-rows (an image read one pixel row per step) | sentiment (review text, positive or negative)"),
+        Option("task", "NAME", "palindrome (default) | image-rows (an image read one pixel row per step) | sentiment (review text, positive or negative) | text (a character-level language model, stateful truncated BPTT)"),
         Option("length", "T", "digits the model sees (default 10)"),
         Option("steps", "N", "optimisation steps (default 10000)"),
         Option("batch", "B", "batch size (default: palindrome 128, image-rows 32, sentiment 64)"),
@@ -35,7 +35,7 @@ let trainCommand = Command(
         quietOption,
         Option("json", nil, "end with one JSON line of results"),
         reportOption,
-    ] + sequenceTaskOptions + optimizerOptions(default: "rmsprop", lr: "1e-3").filter { $0.name == "beta1" },
+    ] + sequenceTaskOptions + textTaskOptions + optimizerOptions(default: "rmsprop", lr: "1e-3").filter { $0.name == "beta1" },
     run: runTrain,
     notes: """
     defaults by task (a flag given overrides its default):
@@ -43,6 +43,8 @@ let trainCommand = Command(
       image-rows  lstm, adam lr 2e-3, hidden 64, batch 32, clip 10, 30 epochs, data digits
       sentiment   lstm, adam lr 1e-2, hidden 10, batch 64, clip off, 5 epochs, dropout 0.5, embedding 100,
                   vocab 25000, max-length 400, data: the built-in synthetic corpus
+      text        lstm, 2 layers, adam lr 2e-3, hidden 256, batch 32, length 100, clip 5, 1000 steps, one-hot input,
+                  validation 0.1, data: the built-in Shakespeare tragedies
     """
 )
 
@@ -86,7 +88,9 @@ let modelDefiningFlags: [(flag: String, value: (TrainConfig) -> String)] = [
 ] + lifted(\TrainConfig.optimizer)
 
 func runTrain(_ a: inout Arguments) throws -> Int32 {
-    let task = try a.choice("task", ["palindrome", "image-rows", "sentiment"], default: "palindrome")
+    let task = try a.choice("task", ["palindrome", "image-rows", "sentiment", "text"], default: "palindrome")
+    if task == "text" { return try runTextTask(&a) }
+    for flag in textTaskOptions.map(\.name) where a.has(flag) { throw BPTTError.usage("--\(flag) applies to --task text, not \(task)") }
     if task != "palindrome" && a.has("report") { throw BPTTError.usage("--report applies to --task palindrome") }
     if task != "palindrome" && a.has("init-from") { throw BPTTError.usage("--init-from applies to --task palindrome") }
     if task != "palindrome" { return try runSequenceTask(&a, task: task) }

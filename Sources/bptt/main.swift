@@ -5,7 +5,7 @@ import Foundation
 
 let commands = [trainCommand, gradcheckCommand, explainCommand, benchCommand, sweepCommand, curriculumCommand, gradflowCommand,
                 autoencoderCommand, classifyCommand, ganCommand, ganInterpolateCommand,
-                predictCommand, ganSampleCommand, exportCommand]
+                predictCommand, ganSampleCommand, exportCommand, generateCommand]
 
 /// The tool's version (`bptt --version`).
 let bpttVersion = "0.1.0"

@@ -30,7 +30,7 @@ public struct OptimizerConfig: Sendable, Equatable, Codable {
 
 public struct Optimizer<P: ParameterSet> {
     public typealias T = P.T
-    public let config: OptimizerConfig
+    public internal(set) var config: OptimizerConfig
     /// Number of updates made so far (Adam's bias correction uses it).
     public internal(set) var step: Int = 0
     /// First state tensor per parameter: momentum buffer (SGD), Σg² (Adagrad), E[g²] (RMSprop), m (Adam).
