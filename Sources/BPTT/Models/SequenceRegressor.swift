@@ -23,7 +23,8 @@ public struct SequenceRegressor<Cell: RecurrentCell> {
         public var stack = Stack.Workspace()
         /// ŷ after a forward, B×1.
         public internal(set) var yhat = Matrix<T>(rows: 0, cols: 0)
-        var dyhat = Matrix<T>(rows: 0, cols: 0)
+        /// dŷ after a backward, B×1.
+        public internal(set) var dyhat = Matrix<T>(rows: 0, cols: 0)
         public init() {}
     }
 
