@@ -173,3 +173,43 @@ func runLongMemoryTask(_ a: inout Arguments, task: String) throws -> Int32 {
     }
     return 0
 }
+
+/// gradflow's Jacobian, spectrum and saturation summary lines for one model.
+func anatomyLines(_ g: Experiments.GradientFlow) -> [String] {
+    var lines: [String] = []
+    for (phase, a) in [("at init", g.anatomyInit), ("trained", g.anatomyTrained)] {
+        guard let a, let first = a.norms.first, let s = a.topSingularValues.first else { continue }
+        let sat = a.saturation.keys.sorted().map { gate -> String in
+            let v = a.saturation[gate]!
+            return "\(gate) \(figure(v.reduce(0, +) / Double(max(v.count, 1)), "%.2f"))"
+        }
+        lines.append("\(g.model) \(phase): ‖∂h_T/∂h_0‖ = \(figure(first, "%.3e")), its top singular values \(s.map { figure($0, "%.3e") }.joined(separator: ", "))"
+                     + (sat.isEmpty ? "" : "; mean gate saturation " + sat.joined(separator: ", ")))
+    }
+    if let sp = g.spectral, let a = sp.first, let b = sp.last {
+        for name in a.spectralRadius.keys.sorted() {
+            lines.append("\(g.model) \(name): ρ \(figure(a.spectralRadius[name], "%.3f")) → \(figure(b.spectralRadius[name], "%.3f")), σ_max \(figure(a.largestSingularValue[name], "%.3f")) → \(figure(b.largestSingularValue[name], "%.3f")) (steps \(a.step) → \(b.step))")
+        }
+    }
+    return lines
+}
+
+/// gradflow's --json fields for the Jacobian products, the spectrum and the saturation.
+func anatomyJSON(_ g: Experiments.GradientFlow) -> [(String, JSON)] {
+    func summary(_ a: JacobianSummary) -> JSON {
+        .object([("jacobian_norm", .array(a.norms.map { .number($0) })),
+                 ("jacobian_top_singular_values", .array(a.topSingularValues.map { .array($0.map { .number($0) }) })),
+                 ("gate_saturation", .object(a.saturation.keys.sorted().map { ($0, .array(a.saturation[$0]!.map { .number($0) })) }))])
+    }
+    var out: [(String, JSON)] = []
+    if let a = g.anatomyInit { out.append(("anatomy_init", summary(a))) }
+    if let a = g.anatomyTrained { out.append(("anatomy_trained", summary(a))) }
+    if let sp = g.spectral {
+        out.append(("spectral", .array(sp.map { p in
+            .object([("step", .int(p.step)),
+                     ("spectral_radius", .object(p.spectralRadius.keys.sorted().map { ($0, .number(p.spectralRadius[$0]!)) })),
+                     ("largest_singular_value", .object(p.largestSingularValue.keys.sorted().map { ($0, .number(p.largestSingularValue[$0]!)) }))])
+        })))
+    }
+    return out
+}

@@ -250,6 +250,81 @@ final class LongMemoryTests: XCTestCase, RunsBPTT {
         XCTAssertFalse(json.contains("recurrentInit") || json.contains("chronoTMax"), json)
     }
 
+    // MARK: gradflow's Jacobian products, spectrum and saturation
+
+    struct JacobianCheck: CellVisitor {
+        typealias T = Double
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Double where C.T == Double {
+            let cell = make(2)
+            var rng = RNG(seed: 31)
+            let p = cell.initialParameters(.xavier, rng: &rng)
+            let xs = (0..<5).map { _ in Matrix<Double>.normal(1, 2, std: 1, rng: &rng) }
+            let J = GradientAnatomy.jacobians(cell, p, xs: xs)
+            var worst = 0.0
+            for k in 0...5 {
+                let fd = GradientAnatomy.finiteDifferenceJacobian(cell, p, xs: xs, k: k)
+                for i in 0..<fd.count { worst = max(worst, abs(fd.data[i] - J[k].data[i])) }
+            }
+            return worst
+        }
+    }
+
+    /// ∂h_T/∂h_k by backpropagation equals the finite-difference Jacobian, every k, every cell.
+    func testJacobianProductsMatchFiniteDifferences() throws {
+        for kind in CellKind.allCases {
+            let err = try kind.accept(JacobianCheck(), hidden: 4)
+            XCTAssertLessThan(err, 1e-8, "\(kind.rawValue): max |J − J_fd| = \(err)")
+        }
+    }
+
+    func testSpectralRadiusAndSingularValues() {
+        // a rotation by 90° scaled by 0.5: complex eigenvalues ±0.5i, ρ = 0.5 = σ_max
+        let R = Matrix<Double>(rows: 2, cols: 2, data: [0, -0.5, 0.5, 0])
+        XCTAssertEqual(GradientAnatomy.spectralRadius(R), 0.5, accuracy: 1e-5)   // Gelfand at m = 65536: ‖·‖_F^{1/m} ≈ 1 + 5e-6
+        // nilpotent: ρ = 0 while σ_max = 3 (Pascanu et al.'s two conditions differ)
+        let N = Matrix<Double>(rows: 2, cols: 2, data: [0, 3, 0, 0])
+        XCTAssertEqual(GradientAnatomy.spectralRadius(N), 0, accuracy: 1e-9)
+        XCTAssertEqual(GradientAnatomy.topSingularValues(N, count: 1)[0], 3, accuracy: 1e-9)
+        // upper triangular: ρ = max |diagonal| = 0.9
+        let U = Matrix<Double>(rows: 3, cols: 3, data: [0.9, 5, 1, 0, -0.3, 2, 0, 0, 0.5])
+        XCTAssertEqual(GradientAnatomy.spectralRadius(U), 0.9, accuracy: 2e-3)
+        let D = Matrix<Double>(rows: 4, cols: 4, data: [2, 0, 0, 0, 0, -5, 0, 0, 0, 0, 0.5, 0, 0, 0, 0, 1])
+        let s = GradientAnatomy.topSingularValues(D, count: 3)
+        XCTAssertEqual(s[0], 5, accuracy: 1e-9); XCTAssertEqual(s[1], 2, accuracy: 1e-9); XCTAssertEqual(s[2], 1, accuracy: 1e-6)
+    }
+
+    func testGateSaturation() {
+        let cell = LSTM<Double>(inputSize: 1, hiddenSize: 3)
+        var rng = RNG(seed: 1)
+        var p = cell.initialParameters(.pytorch, rng: &rng)
+        p.b_f = Matrix(rows: 1, cols: 3, repeating: 10)      // f ≈ 1: saturated
+        p.b_i = Matrix(rows: 1, cols: 3, data: [-10, 0, 0])   // one unit of three saturated
+        let xs = (0..<4).map { _ in Matrix<Double>.uniform(5, 1, bound: 0.1, rng: &rng) }
+        let sat = Dictionary(uniqueKeysWithValues: GradientAnatomy.saturation(cell, p, xs: xs).map { ($0.gate, $0.perStep) })
+        XCTAssertEqual(Set(sat.keys), ["i", "f", "o"])
+        XCTAssertEqual(sat["f"]!, [1, 1, 1, 1])
+        for v in sat["i"]! { XCTAssertEqual(v, 1.0 / 3, accuracy: 1e-12) }
+        XCTAssertTrue(GradientAnatomy.saturation(RNN<Double>(inputSize: 1, hiddenSize: 3), RNN<Double>(inputSize: 1, hiddenSize: 3).initialParameters(.pytorch, rng: &rng), xs: xs).isEmpty)
+    }
+
+    func testGradflowWritesTheAnatomy() throws {
+        let dir = try scratchDirectory("gradflow-anatomy", test: self)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try bptt(["gradflow", "--model", "rnn,gru", "--length", "6", "--steps", "4", "--hidden", "5", "--batch", "8", "--out", dir.path, "--quiet", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try lastJSON(r)
+        let gru = try XCTUnwrap((j["models"] as? [String: Any])?["gru"] as? [String: Any])
+        let a = try XCTUnwrap(gru["anatomy_trained"] as? [String: Any])
+        XCTAssertEqual((a["jacobian_norm"] as? [Double])?.count, 7)
+        XCTAssertEqual((a["jacobian_norm"] as? [Double])?.last ?? 0, 5.0.squareRoot(), accuracy: 1e-12, "J_T = I")
+        XCTAssertEqual(Set(((a["gate_saturation"] as? [String: Any]) ?? [:]).keys), ["r", "z"])
+        let spectral = try XCTUnwrap(gru["spectral"] as? [[String: Any]])
+        XCTAssertEqual(spectral.map { $0["step"] as? Int }, [0, 1, 2, 3, 4])
+        for f in ["gradflow_jacobian.svg", "gradflow_spectral.svg", "gradflow_saturation.svg", "gradflow_jacobian.csv"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path), f)
+        }
+    }
+
     // MARK: the trainer and the command line
 
     func testCopyTrainerBeatsNothingAtFirstButReportsTheBaseline() throws {
