@@ -431,6 +431,12 @@ extension WorkedExamples {
         stack.applyRecurrentInit(.chrono, chronoTMax: 10, to: &lp, rng: &crng)
         e.add("b_f", lp.units[0].b_f, "long-memory.chrono"); e.add("b_i", lp.units[0].b_i, "long-memory.chrono")
         e.add("order", PixelSequence.order(pixels: 6, permute: 1).map(Double.init), "long-memory.pixels")
+        // the RNN of the adding example above: ∂h_4/∂h_0, and its W_hh's ρ and σ_max
+        let cell = model.stack.cells[0], cp = p.stack.units[0]
+        e.add("W_hh", cp.W_hh, "input")
+        e.add("J_0", GradientAnatomy.jacobians(cell, cp, xs: xs)[0], "long-memory.jacobian")
+        e.add("rho(W_hh)", GradientAnatomy.spectralRadius(cp.W_hh), "long-memory.spectral")
+        e.add("sigma_max(W_hh)", GradientAnatomy.topSingularValues(cp.W_hh, count: 1, iterations: 500)[0], "long-memory.spectral")
         return e
     }
 }
