@@ -47,7 +47,7 @@ func runCurriculum(_ a: inout Arguments) throws -> Int32 {
     if a.flag("forget-bias-draw") {
         guard !a.flag("forget-bias-one") else { throw BPTTError.usage("--forget-bias-draw and --forget-bias-one contradict each other") }
         base.forgetBiasOne = false
-    } else if base.model == "lstm" {
+    } else if base.model == "lstm" && base.recurrentInit != .chrono {   // chrono draws b_f itself
         base.forgetBiasOne = true
     }
     let settings = CurriculumRun.Settings(

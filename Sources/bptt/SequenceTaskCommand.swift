@@ -159,6 +159,7 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
             ("hidden", .int(c.hidden)), ("epochs", .int(trainer.epoch)), ("batch", .int(c.batch)),
             ("seed", .int(Int(truncatingIfNeeded: c.seed))),
             ("train_loss", .number(last?.trainLoss ?? .nan)), ("test_accuracy", .number(last?.testAccuracy ?? .nan)),
+            ("init", .string(initName(c.initializer, c.recurrentInit))), ("permute", c.permute.map { .int(Int(truncatingIfNeeded: $0)) } ?? .null),
             ("examples_per_s", .number(rate.rounded())), ("seconds", .number((seconds * 1000).rounded() / 1000)),
         ]).serialized())
     }

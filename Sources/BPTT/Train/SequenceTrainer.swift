@@ -66,6 +66,7 @@ public final class PalindromeTrainer {
         if let r = config.recurrentInit, !r.cells.contains(config.model) {
             throw BPTTError.usage("--init \(r.rawValue) applies to \(r.cells.joined(separator: ", ")), not \(config.model)")
         }
+        if config.forgetBiasOne && config.recurrentInit == .chrono { throw BPTTError.usage("--forget-bias-one and --init chrono both set b_f; give one") }
         self.config = config
         self.length = config.length
         engine = try kind.accept(EngineMaker(config: config), hidden: config.hidden, forgetBiasOne: config.forgetBiasOne)
