@@ -30,7 +30,7 @@ let curriculumTrainFields: [(flag: String, value: (TrainConfig) -> String)] = [
     ("model", { $0.model }), ("batch", { String($0.batch) }), ("hidden", { String($0.hidden) }), ("layers", { String($0.layers) }),
     ("bidirectional", { String($0.bidirectional) }), ("forget-bias-one", { String($0.forgetBiasOne) }),
     ("forget-bias-draw", { String(!$0.forgetBiasOne) }),
-    ("optim", { $0.optimizer.kind.rawValue }), ("lr", { String($0.optimizer.lr) }), ("init", { $0.initializer.rawValue }),
+    ("optim", { $0.optimizer.kind.rawValue }), ("lr", { String($0.optimizer.lr) }), ("init", { initName($0.initializer, $0.recurrentInit) }), ("chrono-tmax", { String($0.chronoTMax ?? 0) }),
     ("clip", { String($0.clip ?? 0) }), ("seed", { String($0.seed) }),
 ]
 let curriculumFields: [(flag: String, value: (CurriculumRun.Settings) -> String)] = [
@@ -47,7 +47,7 @@ func runCurriculum(_ a: inout Arguments) throws -> Int32 {
     if a.flag("forget-bias-draw") {
         guard !a.flag("forget-bias-one") else { throw BPTTError.usage("--forget-bias-draw and --forget-bias-one contradict each other") }
         base.forgetBiasOne = false
-    } else if base.model == "lstm" {
+    } else if base.model == "lstm" && base.recurrentInit != .chrono {   // chrono draws b_f itself
         base.forgetBiasOne = true
     }
     let settings = CurriculumRun.Settings(

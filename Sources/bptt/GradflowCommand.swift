@@ -14,7 +14,7 @@ let gradflowCommand = Command(
         quietOption,
         Option("json", nil, "end with one JSON line of results"),
         reportOption,
-    ] + experimentOptions(out: "runs/gradflow", files: "gradflow.csv, gradflow_init.svg, gradflow_trained.svg") + checkpointOptions(unit: "steps", resume: "continue the experiment saved in PATH: finished models are kept, the model in progress continues at its step (its configuration is used)") + gradflowTextOptions,
+    ] + experimentOptions(out: "runs/gradflow", files: "gradflow.csv, gradflow_init.svg, gradflow_trained.svg, gradflow_jacobian.csv, gradflow_jacobian.svg, gradflow_spectral.svg, gradflow_saturation.svg") + checkpointOptions(unit: "steps", resume: "continue the experiment saved in PATH: finished models are kept, the model in progress continues at its step (its configuration is used)") + gradflowTextOptions,
     run: runGradflow
 )
 
@@ -75,6 +75,8 @@ func runGradflow(_ a: inout Arguments) throws -> Int32 {
     try ck.write(run.checkpoint())
     let flows = run.flows
     try Experiments.writeGradientFlow(flows, length: base.length, trainSteps: steps, outDir: out)
+    try Experiments.writeGradientAnatomy(flows, length: base.length, outDir: out)
+    for g in flows { for line in anatomyLines(g) { print(line) } }
     if !run.done {
         print("stopped at --stop-at \(stopAt): \(flows.count) of \(run.settings.models.count) models finished" + (ck.save.map { "; continue with --resume \($0)" } ?? ""))
     }
@@ -84,14 +86,14 @@ func runGradflow(_ a: inout Arguments) throws -> Int32 {
         print(String(t + 1).padding(toLength: 5, withPad: " ", startingAt: 0)
               + flows.map { String(format: "%-14.3e%-14.3e", $0.atInit[t], $0.trained[t]) }.joined())
     }
-    print("wrote \(out)/gradflow.csv, gradflow_init.svg, gradflow_trained.svg")
+    print("wrote \(out)/gradflow.csv, gradflow_init.svg, gradflow_trained.svg, gradflow_jacobian.csv, gradflow_jacobian.svg, gradflow_spectral.svg, gradflow_saturation.svg")
     try writeReport(a.string("report")) { .gradflow(flows: flows, base: base, steps: steps) }
     if a.flag("json") {
         print(JSON.object([
             ("command", .string("gradflow")), ("length", .int(base.length)), ("steps", .int(steps)), ("finished", .bool(run.done)),
             ("models", .object(flows.map { ($0.model, .object([("init", .array($0.atInit.map { .number($0) })),
                                                                ("trained", .array($0.trained.map { .number($0) })),
-                                                               ("eval_accuracy", .number($0.evalAccuracy))])) })),
+                                                               ("eval_accuracy", .number($0.evalAccuracy))] + anatomyJSON($0))) })),
         ]).serialized())
     }
     return 0

@@ -16,7 +16,8 @@ let sequenceTaskOptions: [Option] = [
 let sequenceTaskFields: [(flag: String, value: (SequenceTaskConfig) -> String)] = [
     ("model", { $0.model }), ("layers", { String($0.layers) }), ("bidirectional", { String($0.bidirectional) }),
     ("hidden", { String($0.hidden) }), ("batch", { String($0.batch) }), ("clip", { String($0.clip ?? 0) }),
-    ("init", { $0.initializer.rawValue }), ("seed", { String($0.seed) }), ("dropout", { String($0.dropout) }),
+    ("init", { initName($0.initializer, $0.recurrentInit) }), ("chrono-tmax", { String($0.chronoTMax ?? 0) }),
+    ("permute", { $0.permute.map { String($0) } ?? "none" }), ("seed", { String($0.seed) }), ("dropout", { String($0.dropout) }),
     ("embedding-dim", { String($0.embeddingDim) }), ("vocab", { String($0.vocabularySize) }), ("max-length", { String($0.maxLength) }),
 ] + lifted(\SequenceTaskConfig.optimizer)
 
@@ -25,13 +26,14 @@ let builtinSentiment = "builtin"
 
 /// `bptt train --task image-rows|sentiment`: epochs over real data, test accuracy each epoch.
 func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
-    let sentiment = task == "sentiment"
+    let sentiment = task == "sentiment", pixels = task == "pixels"
+    if !pixels && a.has("permute") { throw BPTTError.usage("--permute applies to --task pixels, not \(task)") }
     for flag in ["length", "steps", "truncate", "eval-size", "log", "log-every", "forget-bias-one"] where a.has(flag) || a.flag(flag) {
         throw BPTTError.usage("--\(flag) applies to --task palindrome, not \(task)")
     }
     if !sentiment {
         for flag in ["vectors", "embedding-dim", "vocab", "max-length"] where a.has(flag) {
-            throw BPTTError.usage("--\(flag) applies to --task sentiment, not image-rows")
+            throw BPTTError.usage("--\(flag) applies to --task sentiment, not \(task)")
         }
     }
     var c = SequenceTaskConfig()
@@ -39,18 +41,22 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
     c.model = try a.choice("model", CellKind.names, default: "lstm")
     c.layers = try a.int("layers", default: 1, min: 1, max: 16)
     c.bidirectional = a.flag("bidirectional")
-    c.hidden = try a.int("hidden", default: sentiment ? 10 : 64, min: 1, max: 100_000)
-    c.epochs = try a.int("epochs", default: sentiment ? 5 : 30, min: 1, max: 100_000)
-    c.batch = try a.int("batch", default: sentiment ? 64 : 32, min: 1, max: 1_000_000)
-    c.optimizer = try optimizerConfig(a, kind: "adam", lr: sentiment ? 1e-2 : 2e-3)
-    let clip = try a.double("clip", default: sentiment ? 0 : 10, nonNegative: true)
+    c.hidden = try a.int("hidden", default: sentiment ? 10 : pixels ? 128 : 64, min: 1, max: 100_000)
+    c.epochs = try a.int("epochs", default: sentiment ? 5 : pixels ? 10 : 30, min: 1, max: 100_000)
+    c.batch = try a.int("batch", default: sentiment ? 64 : pixels ? 64 : 32, min: 1, max: 1_000_000)
+    c.optimizer = try optimizerConfig(a, kind: "adam", lr: sentiment ? 1e-2 : pixels ? 1e-3 : 2e-3)
+    let clip = try a.double("clip", default: sentiment ? 0 : pixels ? 1 : 10, nonNegative: true)
     c.clip = clip > 0 ? clip : nil
-    c.initializer = Initializer(rawValue: try a.choice("init", Initializer.allCases.map(\.rawValue), default: "pytorch"))!
+    (c.initializer, c.recurrentInit, c.chronoTMax) = try initChoice(a)
+    if let r = c.recurrentInit, !r.cells.contains(c.model) {
+        throw BPTTError.usage("--init \(r.rawValue) applies to \(r.cells.joined(separator: ", ")), not \(c.model)")
+    }
+    if pixels { c.permute = a.has("permute") ? try a.seed("permute") : nil }
     c.seed = try a.seed()
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
     c.dropout = try a.double("dropout", default: sentiment ? 0.5 : 0, nonNegative: true)
     guard c.dropout < 1 else { throw BPTTError.usage("--dropout: \(c.dropout) must be below 1") }
-    if !sentiment && c.dropout > 0 { throw BPTTError.usage("--dropout applies to --task sentiment (and palindrome), not image-rows") }
+    if !sentiment && c.dropout > 0 { throw BPTTError.usage("--dropout applies to --task sentiment (and palindrome), not \(task)") }
     c.embeddingDim = try a.int("embedding-dim", default: 100, min: 1, max: 10_000)
     c.vocabularySize = try a.int("vocab", default: 25_000, min: 1, max: 10_000_000)
     c.maxLength = try a.int("max-length", default: 400, min: 1, max: 1_000_000)
@@ -108,9 +114,16 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
         let spec = a.string("data") ?? saved?.1.data.spec ?? "digits"
         let data = try ImageData.load(spec)
         images = data
+        if pixels {
+            trainer = try SequenceTaskTrainer(pixels: c, data: data, dataSpec: spec)
+            header = ["pixels on \(data.source): \(data.train.count) train / \(data.test.count) test images, \(data.height * data.width) steps of one pixel"
+                      + (c.permute.map { ", permuted (seed \($0))" } ?? ", in reading order") + ", \(data.classes) classes",
+                      "model \(name): hidden \(c.hidden), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), batch \(c.batch), init \(initName(c.initializer, c.recurrentInit)), \(trainer.parameterCount) parameters"]
+        } else {
         trainer = try SequenceTaskTrainer(imageRows: c, data: data, dataSpec: spec)
         header = ["image rows on \(data.source): \(data.train.count) train / \(data.test.count) test images, \(data.height) steps of \(data.width) pixels, \(data.classes) classes",
                   "model \(name): hidden \(c.hidden), \(c.optimizer.kind.rawValue) lr \(c.optimizer.lr), batch \(c.batch), \(trainer.parameterCount) parameters"]
+        }
     }
     if let (ckpt, _, source) = saved {
         try trainer.restore(ckpt, source: source)
@@ -157,6 +170,7 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
             ("seed", .int(Int(truncatingIfNeeded: c.seed))),
             ("train_loss", .number(last?.trainLoss ?? .nan)), ("test_accuracy", .number(last?.testAccuracy ?? .nan)),
             ("confusion_matrix", .array(confusion.map { .array($0.map { .int($0) }) })), ("misclassified_png", png.map { .string($0) } ?? .null),
+            ("init", .string(initName(c.initializer, c.recurrentInit))), ("permute", c.permute.map { .int(Int(truncatingIfNeeded: $0)) } ?? .null),
             ("examples_per_s", .number(rate.rounded())), ("seconds", .number((seconds * 1000).rounded() / 1000)),
         ]).serialized())
     }

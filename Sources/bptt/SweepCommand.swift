@@ -9,7 +9,8 @@ func experimentOptions(out folder: String, files: String) -> [Option] { [
     Option("bidirectional", nil, "two directions per level"),
     Option("forget-bias-one", nil, "LSTM: initialise b_f to 1"),
     Option("lr", "RATE", "learning rate (default 1e-3)"),
-    Option("init", "NAME", "pytorch | xavier | normal | randn (default pytorch; randn is N(0, 1), as torch.randn)"),
+    Option("init", "NAME", "pytorch | xavier | normal | randn (N(0, 1), as torch.randn) | identity | orthogonal | chrono (long memory; default pytorch)"),
+    Option("chrono-tmax", "T", "--init chrono: T_max, the longest dependency planned for (default: the length)"),
     Option("clip", "NORM", "global gradient-norm clip, 0 = off (default 10)"),
     Option("seed", "S", "random seed (default 0)"),
     Option("threads", "N", "worker threads (default 2)"),
@@ -38,7 +39,7 @@ func experimentConfig(_ a: Arguments, optim defaultOptim: String) throws -> Trai
     let clip = try a.double("clip", default: 10, nonNegative: true)
     c.clip = clip > 0 ? clip : nil
     c.seed = try a.seed()
-    c.initializer = Initializer(rawValue: try a.choice("init", Initializer.allCases.map(\.rawValue), default: "pytorch"))!
+    (c.initializer, c.recurrentInit, c.chronoTMax) = try initChoice(a)
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
     return c
 }

@@ -11,7 +11,7 @@ let trainCommand = Command(
         Option("bidirectional", nil, "two directions per level; final states concatenated"),
         Option("dropout", "P", "dropout while training: palindrome between levels (default 0; with one level there is none: a warning says so); sentiment: default 0.5"),
         Option("forget-bias-one", nil, "LSTM: initialise the forget-gate bias b_f to 1"),
-        Option("task", "NAME", "palindrome (default) | image-rows (an image read one pixel row per step) | sentiment (review text, positive or negative) | text (a character-level language model, stateful truncated BPTT)"),
+        Option("task", "NAME", "palindrome (default) | image-rows (an image read one pixel row per step) | sentiment (review text, positive or negative) | text (a character-level language model, stateful truncated BPTT) | adding | copy | pixels (long memory: the adding and copy-memory problems, an image read one pixel per step)"),
         Option("length", "T", "digits the model sees (default 10)"),
         Option("steps", "N", "optimisation steps (default 10000)"),
         Option("batch", "B", "batch size (default: palindrome 128, image-rows 32, sentiment 64)"),
@@ -22,7 +22,7 @@ let trainCommand = Command(
         Option("weight-decay", "L2", "L2 penalty added to the gradient (default 0)"),
         Option("clip", "NORM", "clip the global gradient norm to NORM; 0 = off (default: palindrome, image-rows 10; sentiment 0)"),
         Option("truncate", "K", "truncated BPTT: backpropagate through at most K steps; 0 = full (default 0)"),
-        Option("init", "NAME", "pytorch | xavier | normal | randn (default pytorch)"),
+        Option("init", "NAME", initHelp),
         Option("seed", "S", "random seed (default 0)"),
         Option("threads", "N", "worker threads, 1 or 2 (default 2); results do not depend on it"),
         Option("eval-size", "N", "fresh palindromes for the final evaluation (default 1000)"),
@@ -35,7 +35,7 @@ let trainCommand = Command(
         quietOption,
         Option("json", nil, "end with one JSON line of results"),
         reportOption,
-    ] + sequenceTaskOptions + textTaskOptions + optimizerOptions(default: "rmsprop", lr: "1e-3").filter { $0.name == "beta1" },
+    ] + sequenceTaskOptions + textTaskOptions + longMemoryOptions + optimizerOptions(default: "rmsprop", lr: "1e-3").filter { $0.name == "beta1" },
     run: runTrain,
     notes: """
     defaults by task (a flag given overrides its default):
@@ -45,6 +45,9 @@ let trainCommand = Command(
                   vocab 25000, max-length 400, data: the built-in synthetic corpus
       text        lstm, 2 layers, adam lr 2e-3, hidden 256, batch 32, length 100, clip 5, 1000 steps, one-hot input,
                   validation 0.1, data: the built-in Shakespeare tragedies
+      adding      lstm, adam lr 1e-3, hidden 128, batch 64, clip 1, 2000 steps, length 100 (baseline MSE 1/6)
+      copy        lstm, adam lr 1e-3, hidden 128, batch 64, clip 1, 2000 steps, length (delay) 100 (baseline 10 log 8/(T+20))
+      pixels      lstm, adam lr 1e-3, hidden 128, batch 64, clip 1, 10 epochs, data digits (T = 64; 784 for 28×28)
     """
 )
 
@@ -70,7 +73,7 @@ func trainConfig(from a: Arguments) throws -> TrainConfig {
     let clip = try a.double("clip", default: 10, nonNegative: true)
     c.clip = clip > 0 ? clip : nil
     c.truncation = try a.int("truncate", default: 0, min: 0)
-    c.initializer = Initializer(rawValue: try a.choice("init", Initializer.allCases.map(\.rawValue), default: "pytorch"))!
+    (c.initializer, c.recurrentInit, c.chronoTMax) = try initChoice(a)
     c.seed = try a.seed()
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
     c.evalSize = try a.int("eval-size", default: 1000, min: 1)
@@ -83,19 +86,22 @@ let modelDefiningFlags: [(flag: String, value: (TrainConfig) -> String)] = [
     ("model", { $0.model }), ("layers", { String($0.layers) }), ("bidirectional", { String($0.bidirectional) }),
     ("hidden", { String($0.hidden) }), ("length", { String($0.length) }), ("batch", { String($0.batch) }),
     ("dropout", { String($0.dropout) }), ("forget-bias-one", { String($0.forgetBiasOne) }),
-    ("clip", { String($0.clip ?? 0) }), ("truncate", { String($0.truncation) }), ("init", { $0.initializer.rawValue }),
+    ("clip", { String($0.clip ?? 0) }), ("truncate", { String($0.truncation) }), ("init", { initName($0.initializer, $0.recurrentInit) }),
+    ("chrono-tmax", { String($0.chronoTMax ?? 0) }),
     ("seed", { String($0.seed) }),
 ] + lifted(\TrainConfig.optimizer)
 
 func runTrain(_ a: inout Arguments) throws -> Int32 {
-    let task = try a.choice("task", ["palindrome", "image-rows", "sentiment", "text"], default: "palindrome")
+    let task = try a.choice("task", ["palindrome", "image-rows", "sentiment", "text"] + LongMemoryTrainer.tasks + ["pixels"], default: "palindrome")
     if task == "text" { return try runTextTask(&a) }
     for flag in textTaskOptions.map(\.name) where a.has(flag) { throw BPTTError.usage("--\(flag) applies to --task text, not \(task)") }
-    if task != "palindrome" && a.has("report") { throw BPTTError.usage("--report applies to --task palindrome") }
+    if LongMemoryTrainer.tasks.contains(task) { return try runLongMemoryTask(&a, task: task) }
+    if task != "palindrome" && a.has("report") { throw BPTTError.usage("--report applies to --task palindrome, adding and copy") }
     if task != "palindrome" && a.has("init-from") { throw BPTTError.usage("--init-from applies to --task palindrome") }
     if task != "palindrome" { return try runSequenceTask(&a, task: task) }
+    if a.has("permute") { throw BPTTError.usage("--permute applies to --task pixels, not palindrome") }
     for flag in sequenceTaskOptions.map(\.name) where a.has(flag) && flag != "out" {
-        throw BPTTError.usage("--\(flag) applies to --task image-rows|sentiment, not palindrome")
+        throw BPTTError.usage("--\(flag) applies to --task image-rows|sentiment|pixels, not palindrome")
     }
     var config = try trainConfig(from: a)
     let logEvery = try a.int("log-every", default: 10, min: 1)

@@ -24,7 +24,7 @@ final class WorkedExampleTests: XCTestCase {
         "linear": WorkedExamples.linear, "losses": WorkedExamples.losses, "lstm": WorkedExamples.lstm,
         "masked-autoencoder": WorkedExamples.maskedAutoencoder, "masking": WorkedExamples.masking,
         "optimizers": WorkedExamples.optimizers, "rnn": WorkedExamples.rnn, "stacked": WorkedExamples.stacked,
-        "gradcheck": WorkedExamples.gradcheck, "charlm": WorkedExamples.charlm,
+        "gradcheck": WorkedExamples.gradcheck, "charlm": WorkedExamples.charlm, "long-memory": WorkedExamples.longMemory,
     ]
 
     func testEveryDerivationHasAWorkedExample() throws {

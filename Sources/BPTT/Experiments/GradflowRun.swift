@@ -6,9 +6,15 @@ extension Experiments {
         public var atInit: [Double]      // ‖∂L/∂h_t‖, t = 1…T
         public var trained: [Double]
         public var evalAccuracy: Double  // NaN without training
+        /// ∂h_T/∂h_k, its singular values and the gates' saturation, at initialisation and after training.
+        public var anatomyInit: JacobianSummary? = nil
+        public var anatomyTrained: JacobianSummary? = nil
+        /// ρ and σ_max of the recurrent matrices over training.
+        public var spectral: [SpectralPoint]? = nil
         public static func == (a: Self, b: Self) -> Bool {
             a.model == b.model && a.atInit.map(\.bitPattern) == b.atInit.map(\.bitPattern)
                 && a.trained.map(\.bitPattern) == b.trained.map(\.bitPattern) && a.evalAccuracy.bitPattern == b.evalAccuracy.bitPattern
+                && a.anatomyInit == b.anatomyInit && a.anatomyTrained == b.anatomyTrained && a.spectral == b.spectral
         }
     }
 
@@ -48,6 +54,8 @@ public final class GradflowRun {
         var settings: Settings
         var flows: [Experiments.GradientFlow]
         var atInit: [Double]?
+        var anatomyInit: JacobianSummary? = nil
+        var spectral: [SpectralPoint]? = nil
     }
 
     public static let model = "gradflow"
@@ -57,6 +65,10 @@ public final class GradflowRun {
     /// The model in progress and its norms at initialisation; nil before it is started.
     private var trainer: PalindromeTrainer?
     private var atInit: [Double] = []
+    private var anatomyInit: JacobianSummary? = nil
+    private var spectral: [SpectralPoint] = []
+    /// Training steps between two measurements of ρ and σ_max (about 20 over a run).
+    public var spectralEvery: Int { max(1, settings.trainSteps / 20) }
 
     public init(base: TrainConfig, settings: Settings) throws {
         guard !settings.models.isEmpty, settings.trainSteps >= 0, base.length >= 1 else {
@@ -84,10 +96,16 @@ public final class GradflowRun {
         let trainer = try self.trainer ?? startRun()
         if trainer.step < settings.trainSteps {
             let s = trainer.trainStep()
-            if s.nonFinite != nil || trainer.step < settings.trainSteps { return (s, nil) }
-            return (s, finish(trainer))
+            if s.nonFinite != nil { return (s, nil) }
+            if trainer.step % spectralEvery == 0 { measureSpectrum(trainer) }
+            if trainer.step < settings.trainSteps { return (s, nil) }
+            return (s, try finish(trainer))
         }
-        return (nil, finish(trainer))
+        return (nil, try finish(trainer))
+    }
+
+    private func measureSpectrum(_ t: PalindromeTrainer) {
+        spectral.append(GradientAnatomy.spectral(t.checkpoint().tensors, hidden: base.hidden, step: t.step))
     }
 
     private func startRun() throws -> PalindromeTrainer {
@@ -96,22 +114,33 @@ public final class GradflowRun {
         let t = try PalindromeTrainer(c)
         trainer = t
         atInit = t.gradientNorms(batch: c.batch)
+        anatomyInit = try GradientAnatomy.measure(c, tensors: t.checkpoint().tensors, length: c.length)
+        spectral = []
+        measureSpectrum(t)
         return t
     }
 
-    private func finish(_ t: PalindromeTrainer) -> Experiments.GradientFlow {
+    private func finish(_ t: PalindromeTrainer) throws -> Experiments.GradientFlow {
         let eval = settings.trainSteps > 0 ? t.evaluate().accuracy : .nan
-        let g = Experiments.GradientFlow(model: current, atInit: atInit, trained: t.gradientNorms(batch: base.batch), evalAccuracy: eval)
+        var c = base
+        c.model = current
+        var g = Experiments.GradientFlow(model: current, atInit: atInit, trained: t.gradientNorms(batch: base.batch), evalAccuracy: eval)
+        g.anatomyInit = anatomyInit
+        g.anatomyTrained = try GradientAnatomy.measure(c, tensors: t.checkpoint().tensors, length: c.length)
+        g.spectral = spectral
         flows.append(g)
         trainer = nil
         atInit = []
+        anatomyInit = nil
+        spectral = []
         return g
     }
 
     /// The model in progress's trainer checkpoint (empty between models) with the experiment in its configuration.
     public func checkpoint() -> Checkpoint {
         experimentCheckpoint(trainer?.checkpoint(), model: Self.model,
-                             config: experimentJSON(Saved(train: base.withoutThreads, settings: settings, flows: flows, atInit: trainer == nil ? nil : atInit)))
+                             config: experimentJSON(Saved(train: base.withoutThreads, settings: settings, flows: flows, atInit: trainer == nil ? nil : atInit,
+                                                           anatomyInit: trainer == nil ? nil : anatomyInit, spectral: trainer == nil ? nil : spectral)))
     }
 
     /// The training configuration and settings saved in a gradflow checkpoint (refuses other kinds).
@@ -140,5 +169,7 @@ public final class GradflowRun {
         try t.restore(c.trainerCheckpoint(config), source: source)
         trainer = t
         atInit = saved
+        anatomyInit = s.anatomyInit
+        spectral = s.spectral ?? []
     }
 }

@@ -16,6 +16,12 @@ public struct SequenceTaskConfig: Sendable {
     public var threads = 2
     public var shards = 2
     public var initializer: Initializer = .pytorch
+    /// identity | orthogonal | chrono applied after `initializer` (nil: none).
+    public var recurrentInit: RecurrentInit? = nil
+    /// chrono: T_max (nil: the number of steps of an example).
+    public var chronoTMax: Int? = nil
+    /// pixels: the seed of the fixed pixel permutation (nil: pixels in reading order).
+    public var permute: UInt64? = nil
     // sentiment
     public var embeddingDim = 100
     public var dropout = 0.5
@@ -29,6 +35,7 @@ extension SequenceTaskConfig: Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case task, model, layers, bidirectional, hidden, batch, optimizer, clip, seed, shards, initializer
         case embeddingDim, dropout, vocabularySize, maxLength
+        case recurrentInit, chronoTMax, permute
     }
 }
 
@@ -75,6 +82,17 @@ public final class SequenceTaskTrainer {
         config = c
         dataIdentity = DataIdentity(data, spec: dataSpec)
         engine = try kind.accept(ImageRowsMaker(c: c, data: data, identity: dataIdentity), hidden: c.hidden)
+    }
+
+    /// Pixels: each image is H·W steps of one pixel (in the order of `c.permute`), classified
+    /// from the last state (`derivations/long-memory.md`).
+    public init(pixels c: SequenceTaskConfig, data: ImageData, dataSpec: String) throws {
+        guard let kind = CellKind(rawValue: c.model) else { throw BPTTError.usage("unknown model '\(c.model)'") }
+        var c = c
+        c.task = "pixels"
+        config = c
+        dataIdentity = DataIdentity(data, spec: dataSpec)
+        engine = try kind.accept(PixelsMaker(c: c, data: data, identity: dataIdentity), hidden: c.hidden)
     }
 
     /// Sentiment: embedding, dropout, masked stack, dense logit, BCE with logits. With `vectors`,
@@ -232,7 +250,9 @@ struct ImageRowsMaker: CellVisitor {
         let model = Model(stack: RecurrentStack(layers: c.layers, bidirectional: c.bidirectional, inputSize: W,
                                                 hiddenSize: c.hidden, make: make), classes: data.classes)
         var rng = RNG(seed: c.seed)
-        let core = ShardedStep(params: model.initialParameters(c.initializer, rng: &rng), optimizer: c.optimizer,
+        var params = model.initialParameters(c.initializer, rng: &rng)
+        initialStackParameters(model.stack, &params.stack, c.recurrentInit, chronoTMax: c.chronoTMax ?? H, seed: c.seed)
+        let core = ShardedStep(params: params, optimizer: c.optimizer,
                                shards: c.shards, threads: c.threads, clip: c.clip, workspace: Model.Workspace())
         let dataRNG = rng.split(), dropoutRNG = rng.split()
         let data = self.data

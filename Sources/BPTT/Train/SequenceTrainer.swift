@@ -17,6 +17,10 @@ public struct TrainConfig: Sendable, Equatable, Codable {
     public var seed: UInt64 = 0
     public var initializer: Initializer = .pytorch
     public var truncation: Int = 0            // k > 0: truncated BPTT to k steps
+    /// identity | orthogonal | chrono applied after `initializer` (nil: none; not written to JSON then).
+    public var recurrentInit: RecurrentInit? = nil
+    /// chrono: T_max (nil: the sequence length).
+    public var chronoTMax: Int? = nil
     /// The batch is split into this many shards, run on up to that many threads; gradients are
     /// summed in shard order, so the numbers do not depend on the thread count.
     public var shards: Int = 2
@@ -59,6 +63,10 @@ public final class PalindromeTrainer {
             throw BPTTError.usage("unknown model '\(config.model)' (expected one of: \(Self.models.joined(separator: ", ")))")
         }
         guard config.task == "palindrome" else { throw BPTTError.usage("unknown task '\(config.task)' (expected: palindrome)") }
+        if let r = config.recurrentInit, !r.cells.contains(config.model) {
+            throw BPTTError.usage("--init \(r.rawValue) applies to \(r.cells.joined(separator: ", ")), not \(config.model)")
+        }
+        if config.forgetBiasOne && config.recurrentInit == .chrono { throw BPTTError.usage("--forget-bias-one and --init chrono both set b_f; give one") }
         self.config = config
         self.length = config.length
         engine = try kind.accept(EngineMaker(config: config), hidden: config.hidden, forgetBiasOne: config.forgetBiasOne)
@@ -173,7 +181,8 @@ final class PalindromeEngineFor<Cell: RecurrentCell> where Cell.T == Float {
                                             inputSize: Palindrome.inputSize, hiddenSize: config.hidden, make: make),
                       classes: Palindrome.classes)
         var rng = RNG(seed: config.seed)
-        let params = model.initialParameters(config.initializer, rng: &rng)
+        var params = model.initialParameters(config.initializer, rng: &rng)
+        initialStackParameters(model.stack, &params.stack, config.recurrentInit, chronoTMax: config.chronoTMax ?? config.length, seed: config.seed)
         dataRNG = rng.split()
         dropoutRNG = rng.split()
         core = ShardedStep(params: params, optimizer: config.optimizer, shards: max(1, min(config.shards, config.batch)),
