@@ -91,6 +91,8 @@ public enum ExplainPage {
             let item = e.item
             guard let v = item.values.first else { continue }
             let t = Self.step(of: v.symbol)
+            // a gradient sum ("dW_hh", "sum so far") takes its step from the section ("backward, t = 2"); the readout's is T
+            let sectionStep = e.section.split(separator: "=").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             let kind: String
             if e.section.hasPrefix("forward") { kind = "forward" }
             else if e.section.hasPrefix("readout") { kind = "loss" }
@@ -99,7 +101,7 @@ public enum ExplainPage {
             var operands: [(String, Int)] = []
             if item.tag == "losses.ce", let p = lastProbs, let r = known[p] { operands = [(p, r)] }
             else {
-                for sym in Self.operandSymbols(item.text, t: t ?? 0, T: spec.length, mlp: !recurrent) where sym != v.symbol {
+                for sym in Self.operandSymbols(item.text, t: t ?? sectionStep ?? T, T: T, mlp: !recurrent) where sym != v.symbol {
                     if let r = known[sym], !operands.contains(where: { $0.0 == sym }) { operands.append((sym, r)) }
                 }
             }

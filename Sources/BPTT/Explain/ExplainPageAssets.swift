@@ -4,7 +4,8 @@
 /// URL hash (for links and headless screenshots): `#step=N` opens state N (0: the example, 1…E:
 /// after equation N, E+1: the check table), `tab=deriv|table|whatif|keys`, `panel=ID` opens a
 /// "what if" panel, `tag=TAG` shows a derivation, `selftest` steps through every equation and
-/// writes what it showed into `<pre id="selftest-result">` as JSON.
+/// writes what it showed into `<pre id="selftest-result">` as JSON (numbers as strings, so that they
+/// are parsed exactly).
 enum ExplainPageAssets {
     static let css = #"""
 :root { --bg:#fbfaf7; --fg:#1d1d1f; --mute:#5d5d66; --line:#cfccc4; --fwd:#1f5fa8; --bwd:#b3261e; --ok:#2e7d32; --bad:#c62828;
@@ -500,10 +501,11 @@ if (H.has("selftest")) {
     if (pos > N) break;
     steps++;
     const r = $("result");
-    shown.push([r.dataset.symbol, JSON.parse(r.querySelector("table").dataset.values)]);
+    shown.push([r.dataset.symbol, JSON.parse(r.querySelector("table").dataset.values).map(String)]);
   }
+  // numbers as JavaScript prints them (shortest round trip), in strings: a reader parses them exactly
   const rows = [...document.querySelectorAll("#check-table tbody tr")].map((tr) =>
-    [tr.dataset.element, Number(tr.dataset.analytic), Number(tr.dataset.numeric), Number(tr.dataset.rel)]);
+    [tr.dataset.element, String(Number(tr.dataset.analytic)), String(Number(tr.dataset.numeric)), String(Number(tr.dataset.rel))]);
   const out = { steps, equations: shown, table: rows, strip_filled: Number($("strip").dataset.filled), panels: D.panels.length,
                 passed: D.explain.passed };
   const pre = $("selftest-result");
