@@ -20,7 +20,7 @@ let explainCommand = Command(
         Option("seed", "S", "random seed of the example (default 0); the same case as bptt gradcheck"),
         Option("interactive", nil, "wait for Enter after each step (q to stop)"),
         Option("markdown", "FILE", "also write the walk-through as Markdown with LaTeX (renders on GitHub)").writes(.file),
-        Option("html", "FILE", "also write one self-contained web page (no network): the unrolled graph stepped forward and backward, derivations and code per tag, what-if panels").writes(.file),
+        Option("html", "FILE", "also write one self-contained web page (opens from disk, no network): the unrolled graph (T ≤ 6, H ≤ 4) stepped forward and backward one equation at a time (→ ← space Home), each tag's derivation and Swift lines, ‖∂L/∂h_t‖ per step, the check table, what-if panels (T, spectral radius, tanh/ReLU, truncation, each --break mistake located); reads derivations/ and Sources/ of the repository the binary was built from, or of BPTT_SOURCE_ROOT").writes(.file),
         Option("json", nil, "end with one JSON line: loss, gradients, max relative error per tensor, every equation's value, the check table"),
     ],
     run: runExplain
@@ -54,6 +54,7 @@ func runExplain(_ a: inout Arguments) throws -> Int32 {
     let htmlPath = a.string("html")
     var sourceRoot: URL? = nil   // before any work: the repository whose derivations and code the page embeds
     if htmlPath != nil {
+        if let problem = ExplainPage.sizeProblem(spec) { throw BPTTError.usage(problem) }
         do { sourceRoot = try ExplainPage.sourceRoot() } catch { throw BPTTError.input("\(error)") }
     }
     let interactive = a.flag("interactive")

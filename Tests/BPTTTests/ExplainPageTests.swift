@@ -159,6 +159,17 @@ final class ExplainPageTests: XCTestCase, RunsBPTT {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
     }
 
+    func testTooLargeForThePageIsOneLineExitTwo() throws {
+        for (flag, value) in [("--length", "7"), ("--hidden", "5")] {
+            let out = tempFile("large.html")
+            let r = try bptt(["explain", "--model", "lstm", flag, value, "--html", out.path])
+            XCTAssertEqual(r.status, 2, r.stdout)
+            XCTAssertTrue(r.stderr.contains(flag), r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+        }
+    }
+
     /// Chromium on PATH (or nil).
     func chromium() -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"

@@ -163,7 +163,7 @@ extension ExplainPage {
         }
         for rho in [0.5, 1.0, 2.0, 4.0] {
             let r = runVariant(spec, model: model, T: T, rho: rho)
-            add("rho", "rho\(rho)", String(format: "ρ = %g", rho), String(format: "recurrent weights scaled to spectral radius ρ = %g (drawn: %.3f), T = %d", rho, drawn, T),
+            add("rho", String(format: "rho%g", rho), String(format: "ρ = %g", rho), String(format: "recurrent weights scaled to spectral radius ρ = %g (drawn: %.3f), T = %d", rho, drawn, T),
                 model.hasPrefix("rnn") ? "W_hh scaled so that its largest |eigenvalue| is ρ; below 1 the backward product of Jacobians shrinks ‖∂L/∂h_t‖ step after step, far above 1 it can grow (or saturate tanh)"
                                        : "every gate's recurrent block scaled by one factor, so that the largest spectral radius among them is ρ; the gates soften what ρ does to a vanilla RNN", r)
         }

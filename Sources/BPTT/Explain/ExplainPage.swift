@@ -31,6 +31,15 @@ public enum ExplainPage {
         return root
     }
 
+    /// The page draws a tiny example: T ≤ 6 steps of H ≤ 4 units (the what-if panels recompute it
+    /// some thirty times). The one-line reason when `spec` is larger, else nil.
+    public static func sizeProblem(_ spec: Walkthrough.Spec) -> String? {
+        guard spec.model != "mlp" else { return nil }
+        if spec.length > 6 { return "--html: the page unrolls at most 6 steps (--length \(spec.length)); drop --html or use --length 1…6" }
+        if spec.hidden > 4 { return "--html: the page draws at most 4 hidden units (--hidden \(spec.hidden)); drop --html or use --hidden 1…4" }
+        return nil
+    }
+
     /// The whole page. `w` must be `Walkthrough.make(spec)`; `panels`: compute the "what if"
     /// panels (a few seconds for the larger grids). Errors: `MissingSources` (see `sourceRoot`).
     public static func html(_ w: Walkthrough, spec: Walkthrough.Spec, root: URL, panels: Bool = true) throws -> String {

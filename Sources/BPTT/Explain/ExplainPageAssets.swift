@@ -10,7 +10,7 @@ enum ExplainPageAssets {
     static let css = #"""
 :root { --bg:#fbfaf7; --fg:#1d1d1f; --mute:#5d5d66; --line:#cfccc4; --fwd:#1f5fa8; --bwd:#b3261e; --ok:#2e7d32; --bad:#c62828;
         --card:#ffffff; --hi:#fff3bf; --act:#ffe08a; font-size: 13px; }
-@media (min-width: 1700px) { :root { font-size: 17px; } }
+@media (min-width: 1700px) { :root { font-size: 16px; } }
 * { box-sizing: border-box; }
 html, body { margin:0; height:100%; background:var(--bg); color:var(--fg);
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
@@ -42,7 +42,7 @@ main { display:grid; grid-template-columns:minmax(0,1fr) 34em; min-height:0; }
 .node.okk { border:2px solid var(--ok); }
 .node.first { box-shadow:0 0 0 2px #fff, 0 0 0 5px var(--bad); border-width:2px; }
 .node .mark { position:absolute; right:.25em; top:.05em; font-weight:700; color:var(--bad); }
-#eq { border-top:1px solid var(--line); padding:.5em .9em .6em; max-height:44vh; overflow:auto; background:var(--card); }
+#eq { border-top:1px solid var(--line); padding:.5em .9em .6em; max-height:34vh; overflow:auto; background:var(--card); }
 #eq .sec { color:var(--mute); font-size:.9em; }
 #eq .kind { display:inline-block; padding:0 .45em; border-radius:.3em; color:#fff; font-size:.8em; margin-right:.4em; }
 .k-forward, .k-loss, .k-setup { background:var(--fwd); } .k-backward, .k-after { background:var(--bwd); } .k-check { background:var(--ok); }
@@ -51,6 +51,8 @@ button.tag { font:inherit; font-family:"DejaVu Sans Mono", Menlo, Consolas, mono
   border-radius:.3em; padding:0 .35em; cursor:pointer; color:var(--fwd); }
 #eq .note { color:var(--mute); font-style:italic; }
 .vals { display:grid; grid-template-columns:max-content 1fr; gap:.1em .6em; margin-top:.3em; align-items:start; }
+.setup { display:grid; grid-template-columns:repeat(auto-fill, minmax(17em, 1fr)); gap:.25em .8em; margin-top:.3em; }
+.setup .sym { font-weight:600; }
 .vals .sym { font-weight:600; text-align:right; }
 .vals .res { color:var(--fg); font-weight:700; }
 table.m { display:inline-table; vertical-align:middle; border-collapse:collapse; font-family:"DejaVu Sans Mono", Menlo, Consolas, monospace; font-size:.92em; }
@@ -70,7 +72,8 @@ table.m td + td { border-left:none; } table.m td:not(:last-child) { border-right
 .strip .bar i.c { background:#e08a3c; }
 .strip .bar i.ref { background:#b9b5aa; }
 .strip .bar.empty i { background:#e6e3dc; }
-.strip .bar b { font-weight:400; font-size:.72em; color:var(--mute); white-space:nowrap; }
+.strip .bar b { font-weight:400; font-size:.72em; color:var(--mute); white-space:nowrap; line-height:1.1; text-align:center; }
+.strip.two { height:6.2em; }
 .strip .bar u { text-decoration:none; font-size:.72em; }
 .pair { display:flex; gap:2px; align-items:flex-end; width:70%; height:100%; }
 .pair i { width:50% !important; }
@@ -193,10 +196,10 @@ function symHTML(s) {
 // ---------- the graph ----------
 const G = D.graph, NODE = {};
 const maxVals = 6;                                  // values shown per node (B·H; more: "…")
-const GAP = 2.4, PITCH = 3.25, TOP = 1.7, NH = 2.85;   // em of the graph
+const GAP = 2.0, PITCH = 3.25, TOP = 1.7, NH = 2.85;   // em of the graph
 const colVals = [];
 G.nodes.forEach((n) => { colVals[n.col] = Math.max(colVals[n.col] || 1, Math.min(maxVals, valueOf(n.fwd).value.length)); });
-const colW = G.columns.map((_, c) => 3.6 + 3.5 * (colVals[c] || 1));
+const colW = G.columns.map((_, c) => 3.6 + 3.3 * (colVals[c] || 1));
 const colX = []; { let x = 0; colW.forEach((w, c) => { colX[c] = x; x += w + GAP; }); }
 function buildGraph() {
   const g = $("graph");
@@ -260,7 +263,7 @@ function bars(el, series, filled, opts) {
     out += '<div class="pair" style="height:75%">';
     for (const s of series) out += '<i class="' + s.cls + '" style="height:' + (on ? h(s.values[t]) : 4) + '%"></i>';
     out += "</div>";
-    out += "<b>" + (on ? series.map((s) => fmtSci(s.values[t])).join("/") : "·") + "</b><u>" + (t + 1) + "</u></div>";
+    out += "<b>" + (on ? series.map((s) => fmtSci(s.values[t])).join("<br>") : "·") + "</b><u>" + (t + 1) + "</u></div>";
   }
   el.innerHTML = out;
 }
@@ -301,7 +304,7 @@ function render() {
   if (pos === 0) {
     let h = '<div><span class="kind k-setup">the example</span><span class="sec">' + esc(D.explain.title) + "</span></div>";
     h += '<div class="muted">' + D.notes.map(esc).join("<br>") + "<br>" + esc(D.targets) + ". Press <kbd>→</kbd> to run the forward pass one equation at a time.</div>";
-    h += '<div class="vals">' + D.setup.map((s) => '<span class="sym">' + symHTML(s.symbol) + " =</span><span>" + matrix(s) + "</span>").join("") + "</div>";
+    h += '<div class="setup">' + D.setup.map((s) => '<div><span class="sym">' + symHTML(s.symbol) + " =</span> " + matrix(s) + "</div>").join("") + "</div>";
     eq.innerHTML = h;
   } else if (st) {
     const e = EQ[active];
@@ -417,6 +420,7 @@ function openPanel(id) {
     }
     h += "</table></div>" + chips(p.tensors) + '<p class="cmd">' + esc(p.command) + "</p>";
     $("panel").innerHTML = h;
+    $("pstrip").classList.add("two");
     bars($("pstrip"), [{ values: p.dh, cls: "" }, { values: p.dh_correct, cls: "ref" }], () => true);
   } else {
     h += '<div class="strip-label">‖∂L/∂h<sub>t</sub>‖' + (p.dc ? " (red) and ‖∂L/∂c<sub>t</sub>‖ (orange)" : "") + " per step t, log scale</div><div class=\"strip\" id=\"pstrip\"></div>";
@@ -424,6 +428,7 @@ function openPanel(id) {
     $("panel").innerHTML = h;
     const series = [{ values: p.dh, cls: "" }];
     if (p.dc) series.push({ values: p.dc, cls: "c" });
+    if (series.length > 1) $("pstrip").classList.add("two");
     bars($("pstrip"), series, () => true);
   }
   document.querySelectorAll("#panel button.tag").forEach((b) => b.onclick = () => showTag(b.dataset.tag, true));
@@ -490,6 +495,9 @@ document.querySelectorAll("#tabs button").forEach((b) => b.onclick = () => selec
 $("title").textContent = "bptt explain — " + D.explain.title;
 $("sub").textContent = D.notes[D.notes.length - 1] + " · every number is the real code's";
 buildGraph(); renderTable(); renderWhatIf(); renderKeys();
+$("tab-deriv").innerHTML = '<p class="muted">Step to an equation (<kbd>→</kbd>) or press a tag such as <button class="tag" data-tag="' +
+  esc(D.steps.length ? D.steps[0].tag : "") + '">(' + esc(D.steps.length ? D.steps[0].tag : "") + ")</button>: its derivation from <code>derivations/</code> and the Swift lines citing it appear here, as they were when the page was generated.</p>";
+document.querySelectorAll("#tab-deriv button.tag").forEach((b) => b.onclick = () => showTag(b.dataset.tag, true));
 const H = new URLSearchParams(location.hash.replace(/^#/, ""));
 if (H.has("selftest")) {
   // step through the whole walk-through and write what was shown into the DOM
