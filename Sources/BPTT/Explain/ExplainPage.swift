@@ -108,11 +108,24 @@ public enum ExplainPage {
             else if e.section.hasPrefix("after") { kind = "after" }
             else { kind = "backward" }
             var operands: [(String, Int)] = []
+            // the right-hand side with the numbers in: text pieces and operand indices
+            var substituted: [JSON] = []
             if item.tag == "losses.ce", let p = lastProbs, let r = known[p] { operands = [(p, r)] }
             else {
-                for sym in Self.operandSymbols(item.text, t: t ?? sectionStep ?? T, T: T, mlp: !recurrent) where sym != v.symbol {
-                    if let r = known[sym], !operands.contains(where: { $0.0 == sym }) { operands.append((sym, r)) }
+                let rhs = Array(Self.rightHandSide(item.text).unicodeScalars)
+                var at = 0
+                func text(_ a: Int, _ b: Int) -> String { var s = ""; s.unicodeScalars.append(contentsOf: rhs[a..<b]); return s }
+                for tok in Self.operandTokens(item.text, t: t ?? sectionStep ?? T, T: T, mlp: !recurrent) where tok.symbol != v.symbol {
+                    guard let r = known[tok.symbol] else { continue }
+                    if !operands.contains(where: { $0.0 == tok.symbol }) { operands.append((tok.symbol, r)) }
+                    let k = operands.firstIndex(where: { $0.0 == tok.symbol })!
+                    // a transposed weight keeps its ᵀ after the numbers
+                    if tok.start > at { substituted.append(.string(text(at, tok.start))) }
+                    substituted.append(.int(k))
+                    at = tok.end
                 }
+                if at < rhs.count { substituted.append(.string(text(at, rhs.count))) }
+                if operands.isEmpty { substituted = [] }
             }
             var node: String? = nil
             if kind == "forward" || kind == "loss" {
@@ -141,6 +154,7 @@ public enum ExplainPage {
                 ("note", item.note.map { .string($0) } ?? .null), ("symbol", .string(v.symbol)),
                 ("node", node.map { .string($0) } ?? .null),
                 ("operands", .array(operands.map { .array([.string($0.0), .int($0.1)]) })),
+                ("substituted", .array(substituted)),
             ]))
         }
         // layout: column 0 for h0/c0 (and the MLP's input), one per step, then the readout
@@ -233,16 +247,26 @@ public enum ExplainPage {
     /// The symbols the text of an equation mentions, with `t` (and t±1, T) filled in: "x_t W_ixᵀ +
     /// h_{t−1} W_ihᵀ" at t = 1 → ["x_1", "W_ix", "h0", "W_ih"]. Unknown symbols are dropped later.
     static func operandSymbols(_ text: String, t: Int, T: Int, mlp: Bool) -> [String] {
-        // the right-hand side only
-        var rhs = Substring(text)
-        if let r = text.range(of: " += ") ?? text.range(of: " = ") { rhs = text[r.upperBound...] }
-        let scalars = Array(rhs.unicodeScalars)
+        operandTokens(text, t: t, T: T, mlp: mlp).map(\.symbol)
+    }
+
+    /// The text after the first " = " or " += " (the whole text when there is none).
+    static func rightHandSide(_ text: String) -> String {
+        if let r = text.range(of: " += ") ?? text.range(of: " = ") { return String(text[r.upperBound...]) }
+        return text
+    }
+
+    /// The symbols of an equation's right-hand side (`rightHandSide`), each with its span there
+    /// (offsets in Unicode scalars).
+    static func operandTokens(_ text: String, t: Int, T: Int, mlp: Bool) -> [(symbol: String, start: Int, end: Int)] {
+        let scalars = Array(rightHandSide(text).unicodeScalars)
         func isLetter(_ u: Unicode.Scalar) -> Bool { (u.value < 128 && CharacterSet.letters.contains(u)) || u == "ŷ" }
         func isAlnum(_ u: Unicode.Scalar) -> Bool { u.value < 128 && CharacterSet.alphanumerics.contains(u) }
-        var out: [String] = []
+        var out: [(symbol: String, start: Int, end: Int)] = []
         var i = 0
         while i < scalars.count {
             let u = scalars[i]
+            let start = i
             guard isLetter(u), i == 0 || !(isAlnum(scalars[i - 1]) || scalars[i - 1] == "_" || scalars[i - 1] == "^") else { i += 1; continue }
             var base = ""
             while i < scalars.count, isLetter(scalars[i]) || isAlnum(scalars[i]) { base.unicodeScalars.append(scalars[i]); i += 1 }
@@ -277,10 +301,10 @@ public enum ExplainPage {
             var name = base
             if mlp && name == "h" { name = "a" }
             if let s {
-                if mlp && name == "a" && s == 0 { out.append("x"); continue }
-                out.append(s == 0 ? name + "0" : name + "_\(s)")
+                if mlp && name == "a" && s == 0 { out.append(("x", start, i)); continue }
+                out.append((s == 0 ? name + "0" : name + "_\(s)", start, i))
             } else if let sub {
-                out.append(base + "_" + sub)   // a parameter: W_ix, b_i, W_ph
+                out.append((base + "_" + sub, start, i))   // a parameter: W_ix, b_i, W_ph
             }
         }
         return out

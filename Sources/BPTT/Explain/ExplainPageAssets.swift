@@ -49,6 +49,8 @@ main { display:grid; grid-template-columns:minmax(0,1fr) 34em; min-height:0; }
 #eq .eqline { font-size:1.2em; margin:.25em 0; }
 button.tag { font:inherit; font-family:"DejaVu Sans Mono", Menlo, Consolas, monospace; background:#eef2f8; border:1px solid #9db0cc;
   border-radius:.3em; padding:0 .35em; cursor:pointer; color:var(--fwd); }
+#eq .subst { font-family:"DejaVu Sans Mono", Menlo, Consolas, monospace; font-size:.95em; margin:.15em 0 .25em; }
+#eq .subst .num { color:var(--fwd); } #eq .subst .res { color:var(--fg); font-weight:700; }
 #eq .note { color:var(--mute); font-style:italic; }
 .vals { display:grid; grid-template-columns:max-content 1fr; gap:.1em .6em; margin-top:.3em; align-items:start; }
 .setup { display:grid; grid-template-columns:repeat(auto-fill, minmax(17em, 1fr)); gap:.25em .8em; margin-top:.3em; }
@@ -310,6 +312,15 @@ function render() {
     const e = EQ[active];
     let h = '<div><span class="kind k-' + st.kind + '">' + st.kind + '</span><span class="sec">' + esc(st.section) + "</span></div>";
     h += '<div class="eqline"><button class="tag" data-tag="' + esc(st.tag) + '" title="derivation and code (d)">(' + esc(st.tag) + ")</button> " + esc(st.text) + "</div>";
+    if (st.substituted.length) {
+      // the right-hand side with the recorded numbers in place of its symbols (a matrix by its symbol)
+      const parts = st.substituted.map((x) => {
+        if (typeof x === "string") return esc(x);
+        const v = valueOf(st.operands[x][1]);
+        return v.value.length <= 4 && (v.shape[0] === 1 || v.shape[1] === 1) ? '<span class="num">[' + v.value.map(fmtShort).join(", ") + "]</span>" : '<span class="num">' + symHTML(st.operands[x][0]) + "</span>";
+      });
+      h += '<div class="subst">' + symHTML(st.symbol) + " = " + parts.join("") + ' = <span class="num res">[' + e.value.slice(0, 8).map(fmtShort).join(", ") + (e.value.length > 8 ? ", …" : "") + "]</span></div>";
+    }
     if (st.note) h += '<div class="note">' + esc(st.note) + "</div>";
     h += '<div class="vals">';
     for (const [sym, ref] of st.operands) h += '<span class="sym">' + symHTML(sym) + " =</span><span>" + matrix(valueOf(ref)) + "</span>";
