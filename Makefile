@@ -1,5 +1,5 @@
-# bptt — see README.md. Every target uses the Swift toolchain only, except data-glove (Python, optional).
-.PHONY: build test demo bench gradcheck clean fuzz data-glove data-shakespeare
+# bptt — see README.md. Every target uses the Swift toolchain only, except data-glove and data-shakespeare (Python, optional).
+.PHONY: build test demo bench gradcheck clean fuzz data-glove data-shakespeare explain-page
 
 # build: optimised build of the library and the `bptt` command
 build: ; swift build -c release
@@ -14,6 +14,9 @@ demo: build ; .build/release/bptt train --model rnn --task palindrome --length 5
 bench: build ; .build/release/bptt bench --all --save bench/results.json --compare bench/baseline.json
 # gradcheck: finite-difference checks of every gradient: RNN (tanh, ReLU), LSTM, both GRUs, a bidirectional 2-level stack
 gradcheck: build ; for m in rnn rnn-relu lstm gru gru-cho; do .build/release/bptt gradcheck --model $$m || exit 1; done && .build/release/bptt gradcheck --model lstm --layers 2 --bidirectional
+# explain-page: docs/explain-lstm.html (bptt explain --model lstm --html) and its screenshot docs/explain-lstm.png (headless Chromium)
+explain-page: build ; .build/release/bptt explain --model lstm --html docs/explain-lstm.html > /dev/null \
+	&& chromium --headless --no-sandbox --hide-scrollbars --window-size=1280,800 --screenshot=docs/explain-lstm.png "file://$(CURDIR)/docs/explain-lstm.html#step=49"
 # clean: remove build products
 clean: ; rm -rf .build
 # fuzz: 100,000 seeded mutations per loader (IDX, gzip, CSV corpus, word vectors, checkpoints)

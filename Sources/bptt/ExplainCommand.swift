@@ -8,7 +8,7 @@ let explainCommand = Command(
     forward equation in order (tag, equation, values with shapes), the loss, every backward equation
     in reverse time order, then each gradient beside its finite-difference estimate.
     """,
-    usage: "explain --model rnn|rnn-relu|lstm|gru|gru-cho|mlp [--length 3 --hidden 2 --input 1 --batch 1 --seed 0] [--interactive] [--markdown FILE] [--json]",
+    usage: "explain --model rnn|rnn-relu|lstm|gru|gru-cho|mlp [--length 3 --hidden 2 --input 1 --batch 1 --seed 0] [--interactive] [--markdown FILE] [--html FILE] [--json]",
     options: [
         Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho | mlp (default rnn)"),
         Option("task", "NAME", "text: one chunk of a character-level language model on the vocabulary a, b, c, from a carried state, a loss at every step"),
@@ -21,7 +21,8 @@ let explainCommand = Command(
         Option("seed", "S", "random seed of the example (default 0); the same case as bptt gradcheck"),
         Option("interactive", nil, "wait for Enter after each step (q to stop)"),
         Option("markdown", "FILE", "also write the walk-through as Markdown with LaTeX (renders on GitHub)").writes(.file),
-        Option("json", nil, "end with one JSON line: loss, gradients, max relative error per tensor"),
+        Option("html", "FILE", "also write one self-contained web page (opens from disk, no network): the unrolled graph (T ≤ 6, H ≤ 4) stepped forward and backward one equation at a time (→ ← space Home), each tag's derivation and Swift lines, ‖∂L/∂h_t‖ per step, the check table, what-if panels (T, spectral radius, tanh/ReLU, truncation, each --break mistake located); reads derivations/ and Sources/ of the repository the binary was built from, or of BPTT_SOURCE_ROOT").writes(.file),
+        Option("json", nil, "end with one JSON line: loss, gradients, max relative error per tensor, every equation's value, the check table"),
     ],
     run: runExplain
 )
@@ -51,6 +52,12 @@ func runExplain(_ a: inout Arguments) throws -> Int32 {
     spec.withH0 = !a.flag("no-h0")
     spec.seed = try a.seed()
     let markdownPath = a.string("markdown")
+    let htmlPath = a.string("html")
+    var sourceRoot: URL? = nil   // before any work: the repository whose derivations and code the page embeds
+    if htmlPath != nil {
+        if let problem = ExplainPage.sizeProblem(spec) { throw BPTTError.usage(problem) }
+        do { sourceRoot = try ExplainPage.sourceRoot() } catch { throw BPTTError.input("\(error)") }
+    }
     let interactive = a.flag("interactive")
 
     let text = try a.has("task") && a.choice("task", ["text"], default: "text") == "text"
@@ -79,6 +86,10 @@ func runExplain(_ a: inout Arguments) throws -> Int32 {
     if let markdownPath {
         try writeFileAtomically(markdownPath, w.markdown)
         print("wrote \(markdownPath)")
+    }
+    if let htmlPath, let sourceRoot {
+        try writeFileAtomically(htmlPath, try ExplainPage.html(w, spec: spec, root: sourceRoot))
+        print("wrote \(htmlPath)")
     }
     if a.flag("json") { print(w.json.serialized()) }
     return w.maxRelError < GradientCheck.threshold ? 0 : 1

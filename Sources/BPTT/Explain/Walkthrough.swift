@@ -370,7 +370,22 @@ extension Walkthrough {
             ("max_rel_error", .number(maxRelError)), ("threshold", .number(GradientCheck.threshold)),
             ("passed", .bool(maxRelError < GradientCheck.threshold)),
             ("sections", .int(sections.count)),
+            ("equations", .array(equations.map { e in
+                .object([("section", .string(e.section)), ("tag", .string(e.item.tag)), ("symbol", .string(e.item.values.first?.symbol ?? "")),
+                         ("shape", .array([.int(e.item.values.first?.matrix.rows ?? 0), .int(e.item.values.first?.matrix.cols ?? 0)])),
+                         ("value", .array((e.item.values.first?.matrix.data ?? []).map { .number($0) }))])
+            })),
+            ("checks", .array(checks.map { c in
+                .object([("element", .string(c.tensor + c.index)), ("analytic", .number(c.analytic)), ("numeric", .number(c.numeric)),
+                         ("rel_error", .number(c.relError)), ("at_kink", .bool(c.atKink))])
+            })),
         ])
+    }
+
+    /// Every equation of the walk-through in the order the code ran it (forward, loss, backward),
+    /// with the title of its section: the steps of `bptt explain --html`, the `equations` of `--json`.
+    public var equations: [(section: String, item: Item)] {
+        sections.flatMap { s in s.items.filter { !$0.tag.isEmpty }.map { (s.title, $0) } }
     }
 }
 
