@@ -18,6 +18,7 @@ let benchCommand = Command(
         Option("gemm", nil, "measure our GEMM instead: GFLOP/s on the shapes the cells use and on 1024², beside the machine's peak"),
         Option("all", nil, "every cell, the GAN step (batch 64), the masked-autoencoder step, and the --mlp workloads: examples/s, GFLOP/s, % of the GEMM ceiling"),
         Option("mlp", nil, "only the MLP workloads at 28×28 on random images (no download): autoencoder 784-256-64-256-784, classifier 784-256-128-10, GAN step; batch 64, Adam"),
+        Option("load", "DATA", "time loading an image data set (digits, fashion-mnist, a folder): inflating, parsing, splitting; wall and CPU seconds, best of 3"),
         Option("scaling", nil, "LSTM (batch 128) examples/s, per-step throughput (examples × T per second) and peak memory vs T (10, 100, 300, 784) and hidden size (32, 128, 512)"),
         Option("save", "FILE", "with --all: also write the JSON results to FILE (make bench: bench/results.json)").writes(.file),
         Option("compare", "BASELINE", "with --all, or with --results FILE: flag every figure more than 20% below BASELINE's; exit 1 if any"),
@@ -31,6 +32,18 @@ func runBench(_ a: inout Arguments) throws -> Int32 {
     if a.flag("gemm") { return try runGEMMBench(a) }
     if a.flag("scaling") { return try runScalingBench(a) }
     if a.flag("mlp") { return try runMLPBenchOnly(a) }
+    if let spec = a.string("load") {
+        var best = (wall: Double.infinity, cpu: Double.infinity)
+        var shown = ""
+        for _ in 0..<3 {
+            let t0 = Date(), c0 = processCPUSeconds()
+            let d = try ImageData.load(spec)
+            best = (min(best.wall, Date().timeIntervalSince(t0)), min(best.cpu, processCPUSeconds() - c0))
+            shown = "\(d.source): \(d.train.count) + \(d.test.count) images of \(d.height)×\(d.width)"
+        }
+        print(String(format: "load %@: %.3f s wall, %.3f s CPU (best of 3; load average %.1f)", shown as NSString, best.wall, best.cpu, loadAverage()))
+        return 0
+    }
     if a.flag("all") || a.string("results") != nil { return try runAllBench(a) }
     var c = TrainConfig()
     c.model = try a.choice("model", PalindromeTrainer.models, default: "rnn")
@@ -293,7 +306,7 @@ func runScalingBench(_ a: Arguments) throws -> Int32 {
     // (T, H, timed steps, warm-up steps): each runs in its own process so its peak memory is its own
     let configs = [(10, 128, 60, 5), (100, 128, 8, 1), (300, 128, 3, 1), (784, 128, 2, 1), (10, 32, 200, 10), (10, 512, 10, 2)]
     print("LSTM, batch 128, \(threads) threads: examples/s, per-step throughput (examples × T per second) and peak memory (resident set of a separate process)")
-    print("      T      H   examples/s   examples×T/s   peak MB   bytes per step per example")
+    print("      T      H   examples/s   examples×T/s   examples×T per CPU-s   peak MB   bytes per step per example")
     var rows: [JSON] = []
     var byT: [Int: Double] = [:]
     for (T, H, steps, warmup) in configs {
@@ -301,13 +314,15 @@ func runScalingBench(_ a: Arguments) throws -> Int32 {
                                "--warmup", String(warmup), "--threads", String(threads), "--json"])
         guard let line = out.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
               let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
-              let rate = (obj["examples_per_s"] as? NSNumber)?.doubleValue, let rss = (obj["max_rss_bytes"] as? NSNumber)?.doubleValue
+              let rate = (obj["examples_per_s"] as? NSNumber)?.doubleValue, let rss = (obj["max_rss_bytes"] as? NSNumber)?.doubleValue,
+              let cpuRate = (obj["examples_per_cpu_s"] as? NSNumber)?.doubleValue
         else { throw BPTTError.input("bench --scaling: a child run printed no results") }
         if H == 128 { byT[T] = rss }
         let perStep = rss / Double(T * 128)
-        print(String(format: "  %5d  %5d  %11.0f  %13.0f  %8.1f  %10.0f (whole process / (T·B))", T, H, rate, rate * Double(T), rss / 1e6, perStep))
+        print(String(format: "  %5d  %5d  %11.0f  %13.0f  %21.0f  %8.1f  %10.0f (whole process / (T·B))", T, H, rate, rate * Double(T), cpuRate * Double(T), rss / 1e6, perStep))
         rows.append(.object([("length", .int(T)), ("hidden", .int(H)), ("examples_per_s", .number(rate.rounded())),
-                             ("step_examples_per_s", .number((rate * Double(T)).rounded())), ("max_rss_bytes", .int(Int(rss)))]))
+                             ("step_examples_per_s", .number((rate * Double(T)).rounded())),
+                             ("step_examples_per_cpu_s", .number((cpuRate * Double(T)).rounded())), ("max_rss_bytes", .int(Int(rss)))]))
     }
     var slope: Double? = nil
     if let r100 = byT[100], let r784 = byT[784] {

@@ -33,6 +33,19 @@ final class ImageDataTests: XCTestCase {
         XCTAssertEqual(try Gzip.decompress(gz + gzipStored(Array("x".utf8))).count, 32)
     }
 
+    /// A stored block after a Huffman block in one stream: the table decoder reads whole bytes
+    /// ahead, and aligning to the stored block must give them back (and the end must be exact).
+    func testStoredBlockAfterAHuffmanBlockStartsAtTheRightByte() throws {
+        let payload = Array("stored after fixed".utf8)
+        // bits, first to last: BFINAL 0, BTYPE 01 (fixed), end-of-block 0000000; BFINAL 1, BTYPE 00; align
+        let n = payload.count
+        let stream: [UInt8] = [0x02, 0x04, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8((~n >> 8) & 0xFF)] + payload
+        var out: [UInt8] = []
+        let end = try Inflate.decompress(stream + [0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x11, 0x22, 0x33], from: 0, into: &out)
+        XCTAssertEqual(out, payload)
+        XCTAssertEqual(end, stream.count)
+    }
+
     func testBuiltinDigitsInflateToTheShippedFiles() throws {
         // The embedded copy was made by `gzip -9` (dynamic Huffman blocks); it must equal data/digits8x8.
         let dir = Self.root.appendingPathComponent("data/digits8x8")
