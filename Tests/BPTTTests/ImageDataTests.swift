@@ -33,6 +33,20 @@ final class ImageDataTests: XCTestCase {
         XCTAssertEqual(try Gzip.decompress(gz + gzipStored(Array("x".utf8))).count, 32)
     }
 
+    /// Eight bytes at a time (contiguous storage) and byte by byte (any other collection) agree
+    /// at every length and with a running CRC split anywhere.
+    func testSlicedCRCEqualsTheByteLoop() {
+        var rng = RNG(seed: 3)
+        let bytes = (0..<1000).map { _ in UInt8(rng.int(below: 256)) }
+        for n in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 999, 1000] {
+            let sliced = CRC32.checksum(bytes[..<n])
+            let byteLoop = CRC32.checksum(bytes[..<n].lazy.map { $0 })   // not contiguous: the byte loop
+            XCTAssertEqual(sliced, byteLoop, "length \(n)")
+            let split = n / 3
+            XCTAssertEqual(CRC32.update(CRC32.checksum(bytes[..<split]), bytes[split..<n]), sliced, "length \(n) split at \(split)")
+        }
+    }
+
     /// A stored block after a Huffman block in one stream: the table decoder reads whole bytes
     /// ahead, and aligning to the stored block must give them back (and the end must be exact).
     func testStoredBlockAfterAHuffmanBlockStartsAtTheRightByte() throws {
