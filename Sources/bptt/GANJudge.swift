@@ -7,7 +7,7 @@ import Foundation
 /// Fashion-MNIST, yet it depends only on the data and the classifier's settings, never on the
 /// GAN. A trained judge is saved as `DIR/judge-<key digest>.ckpt` (the project's checkpoint
 /// format: checksum, atomic write) and reused when everything it was trained from is the same:
-/// the data's bytes (FNV-1a 64 and CRC-32 of every training and test image and label), its
+/// the data's bytes (two 64-bit digests of every training and test image and label), its
 /// shape and counts, the classifier's configuration and seed, the epochs, and the bptt binary
 /// itself (FNV-1a 64 of the executable, so a rebuilt program retrains instead of trusting an
 /// older one's numbers). The whole key is stored in the file and compared in full on reading;
@@ -27,19 +27,31 @@ enum GANJudge {
         return nil
     }
 
-    /// FNV-1a 64 and CRC-32 of every image (Float32 bytes) and label of both sets.
-    static func dataDigest(_ data: ImageData) -> (fnv: UInt64, crc: UInt32) {
-        var fnv: UInt64 = 0xcbf2_9ce4_8422_2325
-        var crc: UInt32 = 0
+    /// Two 64-bit digests of every image (Float32 bytes) and label of both sets: FNV-1a's step on
+    /// 8-byte words (xor, multiply by the FNV prime) and a second multiplicative hash (add, multiply
+    /// by another odd constant, rotate), in one pass; the byte count is folded in too.
+    static func dataDigest(_ data: ImageData) -> (a: UInt64, b: UInt64) {
+        var a: UInt64 = 0xcbf2_9ce4_8422_2325
+        var b: UInt64 = 0x9E37_79B9_7F4A_7C15
         func feed(_ raw: UnsafeRawBufferPointer) {
-            for b in raw { fnv = (fnv ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-            crc = CRC32.update(crc, raw)
+            let words = raw.count / 8
+            for i in 0..<words {
+                let w = raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)
+                a = (a ^ w) &* 0x0000_0100_0000_01B3
+                b = ((b &+ w) &* 0xC2B2_AE3D_27D4_EB4F)
+                b = b << 31 | b >> 33
+            }
+            for byte in raw[(8 * words)...] {
+                a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+                b = (b &+ UInt64(byte)) &* 0xC2B2_AE3D_27D4_EB4F
+            }
+            a = (a ^ UInt64(raw.count)) &* 0x0000_0100_0000_01B3
         }
         for set in [data.train, data.test] {
             set.images.data.withUnsafeBytes { feed($0) }
             set.labels.map { Int64($0) }.withUnsafeBytes { feed($0) }
         }
-        return (fnv, crc)
+        return (a, b)
     }
 
     static func binaryDigest() -> String {
@@ -54,9 +66,9 @@ enum GANJudge {
         encoder.outputFormatting = [.sortedKeys]
         let classifier = (try? encoder.encode(config)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
         return JSON.object([
-            ("format", .int(1)), ("binary", .string(binaryDigest())),
+            ("format", .int(2)), ("binary", .string(binaryDigest())),
             ("data", .object([("train", .int(data.train.count)), ("test", .int(data.test.count)), ("height", .int(data.height)),
-                              ("width", .int(data.width)), ("fnv1a64", .string(String(d.fnv, radix: 16))), ("crc32", .string(String(d.crc, radix: 16)))])),
+                              ("width", .int(data.width)), ("digest_a", .string(String(d.a, radix: 16))), ("digest_b", .string(String(d.b, radix: 16)))])),
             ("classifier", .string(classifier)), ("epochs", .int(config.epochs)),
         ]).serialized()
     }
