@@ -4,7 +4,7 @@ import Foundation
 let benchCommand = Command(
     name: "bench",
     summary: "Measure training throughput (examples/s) on the palindrome task after a warm-up; --all, --gemm, --scaling for the whole table.",
-    usage: "bench --model rnn|rnn-relu|lstm|gru|gru-cho [--json] [options]  |  bench --all [--save FILE] [--compare BASELINE]  |  bench --gemm  |  bench --scaling",
+    usage: "bench --model rnn|rnn-relu|lstm|gru|gru-cho [--json] [options]  |  bench --all [--save FILE] [--compare BASELINE]  |  bench --mlp  |  bench --gemm  |  bench --scaling",
     options: [
         Option("model", "NAME", "rnn | rnn-relu | lstm | gru | gru-cho (default rnn)"),
         Option("layers", "N", "stacked levels (default 1)"),
@@ -16,8 +16,10 @@ let benchCommand = Command(
         Option("warmup", "N", "untimed steps first (default 30)"),
         Option("threads", "N", "worker threads (default 2)"),
         Option("gemm", nil, "measure our GEMM instead: GFLOP/s on the shapes the cells use and on 1024², beside the machine's peak"),
-        Option("all", nil, "every cell, the GAN step (batch 64) and the masked-autoencoder step: examples/s, GFLOP/s, % of the GEMM ceiling"),
-        Option("scaling", nil, "LSTM examples/s and peak memory vs T (10, 100, 1000) and hidden size (32, 128, 512)"),
+        Option("all", nil, "every cell, the GAN step (batch 64), the masked-autoencoder step, and the --mlp workloads: examples/s, GFLOP/s, % of the GEMM ceiling"),
+        Option("mlp", nil, "only the MLP workloads at 28×28 on random images (no download): autoencoder 784-256-64-256-784, classifier 784-256-128-10, GAN step; batch 64, Adam"),
+        Option("load", "DATA", "time loading an image data set (digits, fashion-mnist, a folder): inflating, parsing, splitting; wall and CPU seconds, best of 3"),
+        Option("scaling", nil, "LSTM (batch 128) examples/s, per-step throughput (examples × T per second) and peak memory vs T (10, 100, 300, 784) and hidden size (32, 128, 512)"),
         Option("save", "FILE", "with --all: also write the JSON results to FILE (make bench: bench/results.json)").writes(.file),
         Option("compare", "BASELINE", "with --all, or with --results FILE: flag every figure more than 20% below BASELINE's; exit 1 if any"),
         Option("results", "FILE", "with --compare: results to compare (no measuring)"),
@@ -29,6 +31,19 @@ let benchCommand = Command(
 func runBench(_ a: inout Arguments) throws -> Int32 {
     if a.flag("gemm") { return try runGEMMBench(a) }
     if a.flag("scaling") { return try runScalingBench(a) }
+    if a.flag("mlp") { return try runMLPBenchOnly(a) }
+    if let spec = a.string("load") {
+        var best = (wall: Double.infinity, cpu: Double.infinity)
+        var shown = ""
+        for _ in 0..<3 {
+            let t0 = Date(), c0 = processCPUSeconds()
+            let d = try ImageData.load(spec)
+            best = (min(best.wall, Date().timeIntervalSince(t0)), min(best.cpu, processCPUSeconds() - c0))
+            shown = "\(d.source): \(d.train.count) + \(d.test.count) images of \(d.height)×\(d.width)"
+        }
+        print(String(format: "load %@: %.3f s wall, %.3f s CPU (best of 3; load average %.1f)", shown as NSString, best.wall, best.cpu, loadAverage()))
+        return 0
+    }
     if a.flag("all") || a.string("results") != nil { return try runAllBench(a) }
     var c = TrainConfig()
     c.model = try a.choice("model", PalindromeTrainer.models, default: "rnn")
@@ -147,10 +162,12 @@ func runAllBench(_ a: Arguments) throws -> Int32 {
     print(String(format: "masked autoencoder step (%@, batch %d): %.0f examples/s, %.1f GFLOP/s",
                  ([data.pixels] + ae.hidden + [data.pixels]).map(String.init).joined(separator: "→") as NSString, ae.batch,
                  aeStats.examplesPerSecond, aeGflops))
+    let mlp = try mlpBench(threads: threads, steps: steps, warmup: warmup, ceiling: ceiling.gflops)
     let load = loadAverage()
     print(String(format: "load average %.2f (figures from a shared machine are noisy)", load))
     let results = JSON.object([
         ("cells", .array(cells)),
+        ("mlp_28x28", mlp),
         ("gemm", .object([("threads", .int(threads)), ("gate_shape_gflops", .number(ceiling.gflops)),
                           ("square_1024_gflops", .number(square.gflops)), ("peak_gflops", .number(peak.gflops)), ("kernel", .string(GEMMKernels.description))])),
         ("gan", .object([("batch", .int(g.batch)), ("steps_per_s", .number(stepsPerSecond)),
@@ -170,6 +187,80 @@ func runAllBench(_ a: Arguments) throws -> Int32 {
         return try compareBench(results: parsed, baseline: readJSONFile(baseline, flag: "compare"))
     }
     return 0
+}
+
+func runMLPBenchOnly(_ a: Arguments) throws -> Int32 {
+    let threads = try a.int("threads", default: 2, min: 1, max: 64)
+    let steps = try a.int("steps", default: 300, min: 1)
+    let warmup = try a.int("warmup", default: 30, min: 0)
+    let ceiling = GEMMBenchmark.run(m: 128, n: 512, k: 129, threads: threads)
+    print("GEMM micro-kernel: \(GEMMKernels.description)")
+    print(String(format: "GEMM ceiling (Float32, %d threads, gate shape 128×129·129×512): %.1f GFLOP/s", threads, ceiling.gflops))
+    let mlp = try mlpBench(threads: threads, steps: steps, warmup: warmup, ceiling: ceiling.gflops)
+    let load = loadAverage()
+    print(String(format: "load average %.2f (figures from a shared machine are noisy)", load))
+    if a.flag("json") {
+        print(JSON.object([("mlp_28x28", mlp), ("gemm_ceiling_gflops", .number(ceiling.gflops)), ("threads", .int(threads)),
+                           ("load", .number(load))]).serialized())
+    }
+    return 0
+}
+
+/// The MLP workloads at 28×28 (Fashion-MNIST's size) on random images, so no download is needed:
+/// the masked autoencoder 784-256-64-256-784 and the classifier 784-256-128-10 (dropout 0.2),
+/// batch 64, Adam, `steps` training steps each after `warmup`; the GAN step (G 100→256→512→1024→784,
+/// D 784→1024→512→256→1, batch 64, D every step), max(10, steps/5) steps after max(1, warmup/5).
+/// Wall time of `trainStep()` calls only (the data is made beforehand). One line per workload:
+/// examples/s (GAN: steps/s too), GFLOP/s of the matrix products, % of `ceiling`.
+func mlpBench(threads: Int, steps: Int, warmup: Int, ceiling: Double) throws -> JSON {
+    let data = ImageData.random(count: 8192, height: 28, width: 28)
+    let P = data.pixels
+    print("MLP workloads, 28×28 random images, batch 64, Adam, \(threads) threads:")
+    print("  " + "workload".padding(toLength: 58, withPad: " ", startingAt: 0) + "  steps/s  examples/s   GFLOP/s   % of GEMM ceiling")
+    var rows: [(String, JSON)] = []
+    func report(_ key: String, _ label: String, stepsPerSecond: Double, batch: Int, flopsPerStep: Double) {
+        let gflops = stepsPerSecond * flopsPerStep / 1e9
+        print("  " + label.padding(toLength: max(label.count, 58), withPad: " ", startingAt: 0)
+              + String(format: " %8.1f %11.0f %9.1f %12.0f%%", stepsPerSecond, stepsPerSecond * Double(batch), gflops, 100 * gflops / ceiling))
+        rows.append((key, .object([("steps_per_s", .number(stepsPerSecond)), ("examples_per_s", .number((stepsPerSecond * Double(batch)).rounded())),
+                                   ("gflops", .number(gflops)), ("percent_of_gemm_ceiling", .number(100 * gflops / ceiling)),
+                                   ("gflop_per_step", .number(flopsPerStep / 1e9))])))
+    }
+    func timed(_ n: Int, _ warm: Int, _ body: () -> Void) -> Double {
+        for _ in 0..<warm { body() }
+        let t0 = Date()
+        for _ in 0..<n { body() }
+        return Double(n) / Date().timeIntervalSince(t0)
+    }
+    // Masked autoencoder: forward, backward (no input gradient at the first layer), Adam.
+    var ae = AutoencoderConfig()
+    ae.threads = threads
+    let aeTrainer = AutoencoderTrainer(ae, data: data, dataSpec: "random")
+    var broken: String? = nil
+    let aeRate = timed(steps, warmup) { if let bad = aeTrainer.trainStep().nonFinite { broken = bad } }
+    let (aeAll, aeFirst) = mlpProducts([P] + ae.hidden + [P])
+    report("autoencoder", "autoencoder " + ([P] + ae.hidden + [P]).map(String.init).joined(separator: "-"),
+           stepsPerSecond: aeRate, batch: ae.batch, flopsPerStep: 2 * Double(ae.batch) * (3 * aeAll - aeFirst))
+    // Classifier.
+    var cl = ClassifierConfig()
+    cl.threads = threads
+    let clTrainer = ClassifierTrainer(cl, data: data, dataSpec: "random")
+    let clRate = timed(steps, warmup) { if let bad = clTrainer.trainStep().nonFinite { broken = bad } }
+    let clSizes = [P] + cl.hidden + [data.classes]
+    let (clAll, clFirst) = mlpProducts(clSizes)
+    report("classifier", "classifier " + clSizes.map(String.init).joined(separator: "-"),
+           stepsPerSecond: clRate, batch: cl.batch, flopsPerStep: 2 * Double(cl.batch) * (3 * clAll - clFirst))
+    // GAN step (see runAllBench for the FLOP count).
+    var g = GANConfig()
+    g.threads = threads
+    let gan = GANTrainer(g, data: data.train)
+    let ganRate = timed(max(10, steps / 5), max(1, warmup / 5)) { if let bad = gan.trainStep().nonFinite { broken = bad } }
+    let gSizes = [g.latent] + g.generatorHidden + [P], dSizes = [P] + g.discriminatorHidden + [1]
+    let (gAll, gFirst) = mlpProducts(gSizes), (dAll, dFirst) = mlpProducts(dSizes)
+    report("gan", "GAN step (G " + gSizes.map(String.init).joined(separator: "-") + ", D " + dSizes.map(String.init).joined(separator: "-") + ")",
+           stepsPerSecond: ganRate, batch: g.batch, flopsPerStep: 2 * Double(g.batch) * (3 * gAll - gFirst + 6 * dAll - 2 * dFirst))
+    if let bad = broken { throw BPTTError.nonFinite("bench --mlp: \(bad) became NaN or infinite") }
+    return .object(rows)
 }
 
 /// The figures a regression check compares (higher is better), by name.
@@ -213,9 +304,9 @@ func readJSONFile(_ path: String, flag: String) throws -> [String: Any] {
 func runScalingBench(_ a: Arguments) throws -> Int32 {
     let threads = try a.int("threads", default: 2, min: 1, max: 64)
     // (T, H, timed steps, warm-up steps): each runs in its own process so its peak memory is its own
-    let configs = [(10, 128, 60, 5), (100, 128, 8, 1), (1000, 128, 2, 1), (10, 32, 200, 10), (10, 512, 10, 2)]
-    print("LSTM, batch 128, \(threads) threads: examples/s and peak memory (resident set of a separate process)")
-    print("      T      H   examples/s   peak MB   bytes per step per example")
+    let configs = [(10, 128, 60, 5), (100, 128, 8, 1), (300, 128, 3, 1), (784, 128, 2, 1), (10, 32, 200, 10), (10, 512, 10, 2)]
+    print("LSTM, batch 128, \(threads) threads: examples/s, per-step throughput (examples × T per second) and peak memory (resident set of a separate process)")
+    print("      T      H   examples/s   examples×T/s   examples×T per CPU-s   peak MB   bytes per step per example")
     var rows: [JSON] = []
     var byT: [Int: Double] = [:]
     for (T, H, steps, warmup) in configs {
@@ -223,18 +314,20 @@ func runScalingBench(_ a: Arguments) throws -> Int32 {
                                "--warmup", String(warmup), "--threads", String(threads), "--json"])
         guard let line = out.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
               let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
-              let rate = (obj["examples_per_s"] as? NSNumber)?.doubleValue, let rss = (obj["max_rss_bytes"] as? NSNumber)?.doubleValue
+              let rate = (obj["examples_per_s"] as? NSNumber)?.doubleValue, let rss = (obj["max_rss_bytes"] as? NSNumber)?.doubleValue,
+              let cpuRate = (obj["examples_per_cpu_s"] as? NSNumber)?.doubleValue
         else { throw BPTTError.input("bench --scaling: a child run printed no results") }
         if H == 128 { byT[T] = rss }
         let perStep = rss / Double(T * 128)
-        print(String(format: "  %5d  %5d  %11.0f  %8.1f  %10.0f (whole process / (T·B))", T, H, rate, rss / 1e6, perStep))
+        print(String(format: "  %5d  %5d  %11.0f  %13.0f  %21.0f  %8.1f  %10.0f (whole process / (T·B))", T, H, rate, rate * Double(T), cpuRate * Double(T), rss / 1e6, perStep))
         rows.append(.object([("length", .int(T)), ("hidden", .int(H)), ("examples_per_s", .number(rate.rounded())),
-                             ("max_rss_bytes", .int(Int(rss)))]))
+                             ("step_examples_per_s", .number((rate * Double(T)).rounded())),
+                             ("step_examples_per_cpu_s", .number((cpuRate * Double(T)).rounded())), ("max_rss_bytes", .int(Int(rss)))]))
     }
     var slope: Double? = nil
-    if let r100 = byT[100], let r1000 = byT[1000] {
-        slope = (r1000 - r100) / Double(900 * 128)
-        print(String(format: "memory grows linearly in T: (peak(T=1000) − peak(T=100)) / (900 · 128) = %.0f bytes per step per example at H=128", slope!))
+    if let r100 = byT[100], let r784 = byT[784] {
+        slope = (r784 - r100) / Double(684 * 128)
+        print(String(format: "memory grows linearly in T: (peak(T=784) − peak(T=100)) / (684 · 128) = %.0f bytes per step per example at H=128", slope!))
     }
     if a.flag("json") {
         print(JSON.object([("scaling", .array(rows)), ("bytes_per_step_per_example", slope.map { .number($0.rounded()) } ?? .null)]).serialized())

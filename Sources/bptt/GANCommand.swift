@@ -19,6 +19,8 @@ let ganCommand = Command(
         Option("out", "DIR", "write samples_{start,middle,end,judged}.png and generator.ckpt here").writes(.folder(default: nil)),
         Option("samples", "N", "samples judged by the classifier (default 1000)"),
         Option("judge-epochs", "N", "epochs of the judging classifier (default 40, as bptt classify)"),
+        Option("judge-cache", "DIR", "keep trained judges here, keyed by the data's digest, the classifier's settings and this binary (default $BPTT_CACHE/gan-judges, else ~/.cache/bptt/gan-judges)"),
+        Option("no-judge-cache", nil, "train the judge afresh and keep nothing"),
     ] + imageRunOptions + optimizerOptions(default: "adam", lr: "2e-4").map { $0.name == "beta1" ? Option("beta1", "B1", "Adam β1 (default 0.5)") : $0 }
       + checkpointOptions(unit: "steps"),
     run: runGAN
@@ -53,6 +55,7 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
     let nSamples = try a.int("samples", default: 1000, min: 1, max: 1_000_000)
     let judgeEpochs = try a.int("judge-epochs", default: 40, min: 1, max: 100_000)
+    let judgeCache = a.flag("no-judge-cache") ? nil : (a.string("judge-cache") ?? GANJudge.defaultFolder())
     let logEvery = try a.int("log-every", default: 10, min: 1)
     let ck = try CheckpointFlags(a)
     let out = a.string("out")
@@ -131,14 +134,16 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     try ck.write(trainer.checkpoint())
     try writeGrid("samples_end.png")
 
-    // Judge samples with a classifier trained on the same data (default `bptt classify` settings).
+    // Judge samples with a classifier trained on the same data (default `bptt classify` settings),
+    // trained once per data set and settings and kept in the judge cache (GANJudge).
     var cc = ClassifierConfig()
     cc.seed = c.seed
     cc.threads = c.threads
     cc.epochs = judgeEpochs
-    let judge = ClassifierTrainer(cc, data: data, dataSpec: trainer.dataIdentity.spec)
-    for _ in 0..<cc.epochs { _ = try judge.trainEpoch() }
+    let judged = try GANJudge.judge(data, spec: trainer.dataIdentity.spec, config: cc, folder: judgeCache)
+    let judge = judged.judge
     let judgeAccuracy = judge.testAccuracy()
+    progress.result(String(format: "judge: %@ in %.1f s", judged.note as NSString, judged.seconds))
     let samples = trainer.samples(nSamples, seed: c.seed ^ 0x5A3B1E)
     let probs = judge.probabilities(samples)
     var histogram = [Int](repeating: 0, count: probs.cols)
@@ -184,6 +189,7 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
             ("steps_per_s", .number((Double(stepsRun) / max(seconds, 1e-9) * 10).rounded() / 10)),
             ("examples_per_s", .number((Double(stepsRun * c.batch) / max(seconds, 1e-9)).rounded())),
             ("checkpoint", checkpoint.map { .string($0) } ?? .null),
+            ("judge_seconds", .number((judged.seconds * 1000).rounded() / 1000)), ("judge_cached", .bool(judged.cached)),
         ]).serialized())
     }
     return 0

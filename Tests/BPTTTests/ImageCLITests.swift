@@ -1,3 +1,4 @@
+import BPTT
 import Foundation
 import XCTest
 
@@ -12,6 +13,58 @@ final class ImageCLITests: XCTestCase, RunsBPTT {
 
     static let smallGAN = ["gan", "--steps", "12", "--batch", "16", "--g-hidden", "24,32", "--d-hidden", "32,16", "--latent", "8",
                            "--samples", "50", "--judge-epochs", "2", "--quiet", "--json"]
+
+    /// The judge is trained once and read back: the same judgement, and a damaged cache file, or
+    /// other data, trains afresh instead of being trusted.
+    func testGANJudgeCacheGivesTheSameJudgementAndIsKeyedByTheData() throws {
+        let dir = try tempDir("judge-cache")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cache = dir.appendingPathComponent("cache").path
+        let run = { (extra: [String]) throws -> [String: Any] in
+            let r = try self.bptt(Self.smallGAN + ["--judge-cache", cache] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try self.lastJSON(r)
+        }
+        let fresh = try run([]), again = try run([]), off = try run(["--no-judge-cache"])
+        XCTAssertEqual(fresh["judge_cached"] as? Bool, false)
+        XCTAssertEqual(again["judge_cached"] as? Bool, true)
+        XCTAssertEqual(off["judge_cached"] as? Bool, false)
+        for key in ["confident_fraction", "classes_present", "classifier_test_accuracy"] {
+            XCTAssertEqual("\(fresh[key]!)", "\(again[key]!)", key)
+            XCTAssertEqual("\(fresh[key]!)", "\(off[key]!)", key)
+        }
+        XCTAssertEqual(fresh["class_histogram"] as? [Int], again["class_histogram"] as? [Int])
+        let files = try FileManager.default.contentsOfDirectory(atPath: cache)
+        XCTAssertEqual(files.count, 1, "\(files)")
+        // A corrupted file is not trusted: trained afresh, same judgement, file replaced.
+        let path = cache + "/" + files[0]
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count - 5] ^= 0x10
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let repaired = try run([])
+        XCTAssertEqual(repaired["judge_cached"] as? Bool, false)
+        XCTAssertEqual("\(repaired["classifier_test_accuracy"]!)", "\(fresh["classifier_test_accuracy"]!)")
+        XCTAssertEqual(try run([])["judge_cached"] as? Bool, true)
+        // Other settings (the judge takes the run's seed): another key, a second file, trained afresh.
+        let other = try run(["--seed", "7"])
+        XCTAssertEqual(other["judge_cached"] as? Bool, false)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache).count, 2)
+        // Two data sets of the same shape, counts and labels that differ in one pixel: two keys.
+        func folder(_ name: String, _ change: UInt8) throws -> String {
+            let d = dir.appendingPathComponent(name).path
+            try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+            var pixels = (0..<(40 * 36)).map { UInt8($0 * 37 % 256) }
+            pixels[100] ^= change
+            try Data(IDXArray.encode(dims: [40, 6, 6], bytes: pixels)).write(to: URL(fileURLWithPath: d + "/all-images-idx3-ubyte"))
+            try Data(IDXArray.encode(dims: [40], bytes: (0..<40).map { UInt8($0 % 3) })).write(to: URL(fileURLWithPath: d + "/all-labels-idx1-ubyte"))
+            return d
+        }
+        let a = try folder("a", 0), b = try folder("b", 1)
+        XCTAssertEqual(try run(["--data", a])["judge_cached"] as? Bool, false)
+        XCTAssertEqual(try run(["--data", b])["judge_cached"] as? Bool, false, "a judge of other data must not be reused")
+        XCTAssertEqual(try run(["--data", a])["judge_cached"] as? Bool, true)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache).count, 4)
+    }
 
     /// Two shards summed in a fixed order: one thread or two give the same generator, bit for bit.
     /// The checkpoint reads back (interpolate), and a damaged one is a one-line error, exit 2.

@@ -33,6 +33,33 @@ final class ImageDataTests: XCTestCase {
         XCTAssertEqual(try Gzip.decompress(gz + gzipStored(Array("x".utf8))).count, 32)
     }
 
+    /// Eight bytes at a time (contiguous storage) and byte by byte (any other collection) agree
+    /// at every length and with a running CRC split anywhere.
+    func testSlicedCRCEqualsTheByteLoop() {
+        var rng = RNG(seed: 3)
+        let bytes = (0..<1000).map { _ in UInt8(rng.int(below: 256)) }
+        for n in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 999, 1000] {
+            let sliced = CRC32.checksum(bytes[..<n])
+            let byteLoop = CRC32.checksum(bytes[..<n].lazy.map { $0 })   // not contiguous: the byte loop
+            XCTAssertEqual(sliced, byteLoop, "length \(n)")
+            let split = n / 3
+            XCTAssertEqual(CRC32.update(CRC32.checksum(bytes[..<split]), bytes[split..<n]), sliced, "length \(n) split at \(split)")
+        }
+    }
+
+    /// A stored block after a Huffman block in one stream: the table decoder reads whole bytes
+    /// ahead, and aligning to the stored block must give them back (and the end must be exact).
+    func testStoredBlockAfterAHuffmanBlockStartsAtTheRightByte() throws {
+        let payload = Array("stored after fixed".utf8)
+        // bits, first to last: BFINAL 0, BTYPE 01 (fixed), end-of-block 0000000; BFINAL 1, BTYPE 00; align
+        let n = payload.count
+        let stream: [UInt8] = [0x02, 0x04, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8((~n >> 8) & 0xFF)] + payload
+        var out: [UInt8] = []
+        let end = try Inflate.decompress(stream + [0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x11, 0x22, 0x33], from: 0, into: &out)
+        XCTAssertEqual(out, payload)
+        XCTAssertEqual(end, stream.count)
+    }
+
     func testBuiltinDigitsInflateToTheShippedFiles() throws {
         // The embedded copy was made by `gzip -9` (dynamic Huffman blocks); it must equal data/digits8x8.
         let dir = Self.root.appendingPathComponent("data/digits8x8")

@@ -25,6 +25,23 @@ final class OptimizerTests: XCTestCase {
         for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, label) }
     }
 
+    func testUpdateReportsNonFiniteParametersForEveryRule() {
+        // A NaN or ±∞ gradient makes every rule write a non-finite parameter, and the update says so;
+        // a finite step says true. 20 elements: both the 8-lane loops and the scalar tail.
+        for kind in OptimizerKind.allCases {
+            for bad in [Double.nan, .infinity, -.infinity] {
+                for at in [0, 7, 19] {
+                    var p = Toy(w: Matrix(vector: (0..<20).map { Double($0) * 0.1 }))
+                    var opt = Optimizer<Toy>(OptimizerConfig(kind: kind, lr: 0.01))
+                    XCTAssertTrue(opt.update(&p, grads: Toy(w: Matrix(vector: (0..<20).map { Double($0) * 0.01 }))), "\(kind)")
+                    var g = (0..<20).map { Double($0) * 0.01 }
+                    g[at] = bad
+                    XCTAssertFalse(opt.update(&p, grads: Toy(w: Matrix(vector: g))), "\(kind) \(bad) at \(at)")
+                }
+            }
+        }
+    }
+
     func testFirstStepsByHand() {
         // SGD, lr 0.1: θ − 0.1·g
         assertClose(run(OptimizerConfig(kind: .sgd, lr: 0.1), steps: 1), [0.95, -1.9, 0.5], "sgd")

@@ -33,6 +33,8 @@ extension RunsBPTT {
         // A crash must fail the test at once, not wait on the backtracer holding our pipes.
         var env = ProcessInfo.processInfo.environment
         env["SWIFT_BACKTRACE"] = "enable=no"
+        // The GAN's judge cache goes to a temporary folder, never the user's own cache.
+        if env["BPTT_CACHE"] == nil { env["BPTT_CACHE"] = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-test-cache-\(getpid())").path }
         p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

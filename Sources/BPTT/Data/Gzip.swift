@@ -62,6 +62,11 @@ public enum Inflate {
     struct Huffman {
         var count = [Int](repeating: 0, count: 16)   // codes of each length
         var symbol: [Int] = []                        // symbols ordered by code
+        /// Codes of at most `fastBits` bits, looked up whole: indexed by the next `fastBits` input
+        /// bits (least significant first, as they arrive), symbol << 4 | code length; 0 when the
+        /// code there is longer (then decoded bit by bit, as before).
+        var fast = [UInt32](repeating: 0, count: 1 << Huffman.fastBits)
+        static let fastBits = 10
 
         /// Builds the code from code lengths; throws on an over-subscribed set.
         /// An incomplete code is allowed only for a single code of length 1 (RFC 1951, section 3.2.7).
@@ -77,6 +82,20 @@ public enum Inflate {
             var offs = [Int](repeating: 0, count: 16)
             for len in 1..<15 { offs[len + 1] = offs[len] + count[len] }
             for (s, l) in zip(0..., lengths) where l != 0 { symbol[offs[l]] = s; offs[l] += 1 }
+            // Canonical codes: those of one length are consecutive, in `symbol` order (RFC 1951, 3.2.2).
+            var code = 0, index = 0
+            for len in 1...Self.fastBits {
+                for _ in 0..<count[len] {
+                    var reversed = 0   // the code's bits in arrival order
+                    for b in 0..<len where code & (1 << (len - 1 - b)) != 0 { reversed |= 1 << b }
+                    let entry = UInt32(symbol[index]) << 4 | UInt32(len)
+                    var fill = reversed
+                    while fill < 1 << Self.fastBits { fast[fill] = entry; fill += 1 << len }
+                    code += 1
+                    index += 1
+                }
+                code <<= 1
+            }
         }
     }
 
@@ -100,8 +119,23 @@ public enum Inflate {
             return v
         }
 
-        /// Decodes one symbol, one bit at a time (codes are stored MSB-first).
+        /// Decodes one symbol: a code of at most `Huffman.fastBits` bits in one table look-up when
+        /// that many bits are at hand, else one bit at a time (codes are stored MSB-first).
         mutating func decode(_ h: Huffman) throws -> Int {
+            while bitCount <= 56 && pos < d.count {
+                bitBuf |= UInt64(d[pos]) << UInt64(bitCount)
+                pos += 1
+                bitCount += 8
+            }
+            if bitCount >= Huffman.fastBits {
+                let entry = h.fast[Int(bitBuf & UInt64((1 << Huffman.fastBits) - 1))]
+                if entry != 0 {
+                    let len = Int(entry & 15)
+                    bitBuf >>= UInt64(len)
+                    bitCount -= len
+                    return Int(entry >> 4)
+                }
+            }
             var code = 0, first = 0, index = 0
             for len in 1..<16 {
                 code |= try bits(1)
@@ -115,7 +149,8 @@ public enum Inflate {
             throw BPTTError.input("\(name): corrupt deflate data (invalid Huffman code)")
         }
 
-        mutating func alignToByte() { bitBuf = 0; bitCount = 0 }
+        /// Drops the bits left of the current byte; whole bytes read ahead (by `decode`) are given back.
+        mutating func alignToByte() { pos -= bitCount / 8; bitBuf = 0; bitCount = 0 }
     }
 
     static let lengthBase = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258]
@@ -160,6 +195,7 @@ public enum Inflate {
                 throw BPTTError.input("\(name): corrupt deflate data (block type 3)")
             }
         } while last == 0
+        br.alignToByte()
         return br.pos   // unused bits of the last byte are padding
     }
 

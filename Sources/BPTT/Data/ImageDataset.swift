@@ -75,6 +75,26 @@ public struct ImageData {
 
     public static let fashionMNISTFolder = "/usr/share/datasets/fashion-mnist"
 
+    public init(train: ImageDataset, test: ImageDataset, source: String) {
+        self.train = train
+        self.test = test
+        self.source = source
+    }
+
+    /// `count` training and `count / 4` test images of height×width pixels uniform in [0, 1],
+    /// labels uniform in 0..<classes, drawn from `seed`: timing data (`bench --mlp`) that needs no download.
+    public static func random(count: Int, height: Int, width: Int, classes: Int = 10, seed: UInt64 = 1) -> ImageData {
+        var rng = RNG(seed: seed)
+        func set(_ n: Int) -> ImageDataset {
+            var m = Matrix<Float>(rows: n, cols: height * width)
+            for i in 0..<m.count { m.data[i] = Float(rng.uniform()) }
+            let labels = (0..<n).map { _ in rng.int(below: classes) }
+            return ImageDataset(images: m, labels: labels, height: height, width: width)
+        }
+        let train = set(count), test = set(max(count / 4, 1))
+        return ImageData(train: train, test: test, source: "random \(height)×\(width) images")
+    }
+
     /// Loads `spec`: nil or `digits` → the built-in 8×8 digits; `fashion-mnist` → Debian's
     /// dataset-fashion-mnist package; anything else → a folder holding IDX files (raw or .gz).
     /// A folder with `train-*` and `t10k-*`/`test-*` files uses that split; a folder with a single

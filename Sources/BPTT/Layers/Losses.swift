@@ -7,9 +7,23 @@ public enum MSELoss {
     public static func forward<T: Scalar>(_ yhat: Matrix<T>, target y: Matrix<T>, weights w: Matrix<T>? = nil, scale: Double) -> Double {
         precondition(yhat.count == y.count && (w == nil || w!.count == y.count), "mse: shape mismatch")
         var sum = 0.0
-        for i in 0..<yhat.count {
-            let e = Double(yhat.data[i] - y.data[i])
-            sum += (w.map { Double($0.data[i]) } ?? 1) * e * e                     // (losses.mse)
+        // Through the buffers (an element subscript checks the array each time); the same sum in the same order.
+        yhat.data.withUnsafeBufferPointer { yh in
+            y.data.withUnsafeBufferPointer { yv in
+                if let w {
+                    w.data.withUnsafeBufferPointer { wv in
+                        for i in 0..<yh.count {
+                            let e = Double(yh[i] - yv[i])
+                            sum += Double(wv[i]) * e * e                                    // (losses.mse)
+                        }
+                    }
+                } else {
+                    for i in 0..<yh.count {
+                        let e = Double(yh[i] - yv[i])
+                        sum += 1 * e * e                                                    // (losses.mse)
+                    }
+                }
+            }
         }
         return scale * sum                                                          // (losses.mse)
     }
@@ -19,8 +33,19 @@ public enum MSELoss {
         ensure(&dyhat, yhat.rows, yhat.cols)
         let s = T(2 * scale)
         // forward (losses.mse): L = (1/N) Σ w (ŷ − y)²
-        for i in 0..<yhat.count {
-            dyhat.data[i] = s * (w?.data[i] ?? 1) * (yhat.data[i] - y.data[i])      // (losses.dmse)
+        let n = yhat.count
+        dyhat.data.withUnsafeMutableBufferPointer { d in
+            yhat.data.withUnsafeBufferPointer { yh in
+                y.data.withUnsafeBufferPointer { yv in
+                    if let w {
+                        w.data.withUnsafeBufferPointer { wv in
+                            for i in 0..<n { d[i] = s * wv[i] * (yh[i] - yv[i]) }          // (losses.dmse)
+                        }
+                    } else {
+                        for i in 0..<n { d[i] = s * 1 * (yh[i] - yv[i]) }                  // (losses.dmse)
+                    }
+                }
+            }
         }
     }
 }

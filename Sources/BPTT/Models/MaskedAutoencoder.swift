@@ -88,10 +88,20 @@ public struct MaskedAutoencoder<T: Scalar> {
         ensure(&ws.xIn, x.rows, x.cols)
         ensure(&ws.w, x.rows, x.cols)
         var count = 0.0
-        for i in 0..<x.count {
-            ws.xIn.data[i] = m.data[i] * x.data[i]                                   // (masked-autoencoder.xin)
-            ws.w.data[i] = lossOn == .masked ? 1 - m.data[i] : 1                     // (masked-autoencoder.w)
-            count += Double(ws.w.data[i])
+        let masked = lossOn == .masked
+        // Through the buffers (an element subscript checks the array each time): the same numbers.
+        ws.xIn.data.withUnsafeMutableBufferPointer { xIn in
+            ws.w.data.withUnsafeMutableBufferPointer { w in
+                m.data.withUnsafeBufferPointer { mv in
+                    x.data.withUnsafeBufferPointer { xv in
+                        for i in 0..<xv.count {
+                            xIn[i] = mv[i] * xv[i]                                   // (masked-autoencoder.xin)
+                            w[i] = masked ? 1 - mv[i] : 1                            // (masked-autoencoder.w)
+                            count += Double(w[i])
+                        }
+                    }
+                }
+            }
         }
         let xhat = mlp.forward(ws.xIn, p, cache: &ws.cache)
         return (MSELoss.forward(xhat, target: x, weights: ws.w, scale: 1), count)   // (losses.mse)

@@ -19,11 +19,21 @@ public struct BatchStats: Sendable {
     public var epoch: Int
     public var batch: Int
     public var loss: Double
-    /// Set when the loss or a gradient was NaN or ±∞ ("loss", "gradient of W2", …): the update was
-    /// skipped (or, for "parameter … after the update", the run must stop without saving).
+    /// Set when the loss, a gradient or a parameter became NaN or ±∞ ("loss", "gradient of W2",
+    /// "parameter W2 after the update"): the run must stop without saving. A non-finite loss skips
+    /// the update; a non-finite gradient is caught by the update itself (in the same pass), which
+    /// has by then written the parameters.
     public var nonFinite: String? = nil
     /// Set when this batch completed an epoch.
     public var epochDone: EpochStats? = nil
+}
+
+/// What made an update write a NaN or ±∞ (`Optimizer.update` returned false): the first non-finite
+/// gradient tensor if any ("gradient of W2"), else the first non-finite parameter. Scans only
+/// after a failure; a good step pays for no scan.
+func nonFiniteCause<P: ParameterSet>(_ grads: P, _ params: P, prefix: String = "") -> String {
+    if let bad = grads.firstNonFiniteTensor { return "gradient of " + prefix + bad }
+    return "parameter \(prefix)\(params.firstNonFiniteTensor ?? "?") after the update"
 }
 
 /// Measures examples/s within an epoch (not saved: checkpoints hold no timings).
@@ -130,9 +140,7 @@ public final class AutoencoderTrainer: ImageTrainerState {
         let loss = model.lossAndGradient(x, mask: mask, params, workspace: &ws, grads: &grads)
         var st = BatchStats(step: step + 1, epoch: e, batch: b, loss: loss)
         if !loss.isFinite { st.nonFinite = "loss"; return st }
-        if let bad = grads.firstNonFiniteTensor { st.nonFinite = "gradient of " + bad; return st }
-        optimizer.update(&params, grads: grads)
-        if let bad = params.firstNonFiniteTensor { st.nonFinite = "parameter \(bad) after the update"; return st }
+        if !optimizer.update(&params, grads: grads) { st.nonFinite = nonFiniteCause(grads, params); return st }
         if let done = schedule.record(loss: loss, weight: 1, size: idx.count) {
             let l = done.lossSum / max(done.weight, 1)
             history.append(EpochRecord(epoch: e, trainLoss: l))
@@ -251,9 +259,7 @@ public final class ClassifierTrainer: ImageTrainerState {
         let n = Double(idx.count)
         var st = BatchStats(step: step + 1, epoch: e, batch: b, loss: r.lossSum / n)
         if !st.loss.isFinite { st.nonFinite = "loss"; return st }
-        if let bad = grads.firstNonFiniteTensor { st.nonFinite = "gradient of " + bad; return st }
-        optimizer.update(&params, grads: grads)
-        if let bad = params.firstNonFiniteTensor { st.nonFinite = "parameter \(bad) after the update"; return st }
+        if !optimizer.update(&params, grads: grads) { st.nonFinite = nonFiniteCause(grads, params); return st }
         if let done = schedule.record(loss: r.lossSum / n, weight: n, correct: r.correct, size: idx.count) {
             let l = done.lossSum / Double(max(done.seen, 1)), acc = Double(done.correct) / Double(max(done.seen, 1))
             history.append(EpochRecord(epoch: e, trainLoss: l, trainAccuracy: acc))
@@ -268,6 +274,14 @@ public final class ClassifierTrainer: ImageTrainerState {
     /// Continues a saved run on `data` (which must be the data it was saved with).
     public convenience init(resuming c: Checkpoint, data: ImageData, threads: Int, source: String) throws {
         try self.init(restoring: c, data: data, threads: threads, source: source)
+    }
+
+    /// Replaces the parameters with saved ones (a trained classifier read back, e.g. the GAN's
+    /// cached judge). Throws when the names or shapes differ from this model's.
+    public func setParameters(_ saved: [Checkpoint.NamedTensor], source: String) throws {
+        var p = params
+        try p.load(saved, source: source)
+        params = p
     }
 
     /// Class probabilities for every row of `images` (no dropout).

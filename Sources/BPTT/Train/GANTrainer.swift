@@ -144,8 +144,7 @@ public final class GANTrainer {
         }
         if trainD {
             for s in 1..<S { gradsD[0].add(gradsD[s]) }   // fixed order: same sum for any thread count
-            if let bad = gradsD[0].firstNonFiniteTensor { return broken("gradient of D." + bad) }
-            optD.update(&params.d, grads: gradsD[0])
+            if !optD.update(&params.d, grads: gradsD[0]) { return broken(nonFiniteCause(gradsD[0], params.d, prefix: "D.")) }
             dSteps += 1
         }
         // 2. L_G through the updated D: ∂L_G/∂θ_G per shard.
@@ -162,13 +161,11 @@ public final class GANTrainer {
             }
         }
         for s in 1..<S { gradsG[0].add(gradsG[s]) }
-        if let bad = gradsG[0].firstNonFiniteTensor { return broken("gradient of G." + bad) }
-        optG.update(&params.g, grads: gradsG[0])
+        // Each update checks what it writes (no pass of its own); a good step scans nothing.
+        let finiteG = optG.update(&params.g, grads: gradsG[0])
         step += 1
         var stats = GANStepStats(step: step, lossD: lossD, lossG: lossG, trainedD: trainD)
-        if let bad = params.firstNonFiniteTensor {
-            stats.nonFinite = "parameter \(bad) after the update"
-        }
+        if !finiteG { stats.nonFinite = nonFiniteCause(gradsG[0], params.g, prefix: "G.") }
         return stats
     }
 

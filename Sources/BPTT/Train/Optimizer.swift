@@ -50,7 +50,10 @@ public struct Optimizer<P: ParameterSet> {
 
     /// θ ← update(θ, g) for every tensor: one walk over the parameters paired with the gradients,
     /// the i-th tensor with the i-th state tensors. Every buffer is updated in place.
-    public mutating func update(_ params: inout P, grads: P) {
+    /// Returns false when a parameter written is NaN or ±∞ — which every rule produces from a
+    /// non-finite gradient too — checked inside the update's own loop (no separate pass).
+    @discardableResult
+    public mutating func update(_ params: inout P, grads: P) -> Bool {
         if s1.isEmpty {
             s1 = params.tensors.map { Matrix(zerosLike: $0) }
             s2 = config.kind == .adam ? params.tensors.map { Matrix(zerosLike: $0) } : []
@@ -61,20 +64,23 @@ public struct Optimizer<P: ParameterSet> {
         s1 = []; s2 = []
         let (config, step, adam) = (self.config, self.step, self.config.kind == .adam)
         var unused = Matrix<T>(rows: 0, cols: 0)
-        var i = 0
+        var i = 0, finite = true
         params.forEachTensor(pairedWith: grads) { _, theta, grad in
             if adam {
-                Self.update(config, step: step, &theta, grad!, &m[i], &v[i])
+                finite = Self.update(config, step: step, &theta, grad!, &m[i], &v[i]) && finite
             } else {
-                Self.update(config, step: step, &theta, grad!, &m[i], &unused)
+                finite = Self.update(config, step: step, &theta, grad!, &m[i], &unused) && finite
             }
             i += 1
         }
         s1 = m; s2 = v
+        return finite
     }
 
+    /// One tensor; false when a written parameter is not finite (Σ θ·0 over the written values,
+    /// which is 0 unless one of them is NaN or ±∞, accumulated beside the update).
     private static func update(_ config: OptimizerConfig, step: Int, _ theta: inout Matrix<T>, _ grad: Matrix<T>,
-                               _ s1: inout Matrix<T>, _ s2: inout Matrix<T>) {
+                               _ s1: inout Matrix<T>, _ s2: inout Matrix<T>) -> Bool {
         let lr = T(config.lr), eps = T(config.epsilon), wd = T(config.weightDecay)
         let mu = T(config.momentum), alpha = T(config.alpha)
         let beta1 = T(config.beta1), beta2 = T(config.beta2)
@@ -89,12 +95,16 @@ public struct Optimizer<P: ParameterSet> {
         // (split at a multiple of 8 lanes), with the same numbers as one pass.
         let count = theta.count
         let parts = count >= 1 << 17 ? 2 : 1
+        var check: (T, T) = (0, 0)   // per part: Σ θ·0
         theta.data.withUnsafeMutableBufferPointer { thBuffer in
             grad.data.withUnsafeBufferPointer { gr in
                 s1.data.withUnsafeMutableBufferPointer { sBuffer in
                     s2.data.withUnsafeMutableBufferPointer { vBuffer in
                       let th = thBuffer, s = sBuffer, v = vBuffer
+                      withUnsafeMutablePointer(to: &check) { checkPointer in
+                      let checks = UnsafeMutableRawPointer(checkPointer).assumingMemoryBound(to: T.self)
                       let run = { (part: Int) in
+                        var zero: T = 0, zeros = SIMD8<T>()
                         let lo = count / 8 * part / parts * 8
                         let hi = part == parts - 1 ? count : count / 8 * (part + 1) / parts * 8
                         // One loop per rule (the switch outside), so each loop vectorises.
@@ -103,6 +113,7 @@ public struct Optimizer<P: ParameterSet> {
                         case .sgd:
                             for i in lo..<hi {
                                 th[i] -= lr * grad(i)                                  // (optimizers.sgd)
+                                zero += th[i] * 0
                             }
                         case .momentum, .nesterov:
                             for i in lo..<hi {
@@ -110,12 +121,14 @@ public struct Optimizer<P: ParameterSet> {
                                 s[i] = first ? g : mu * s[i] + g                       // (optimizers.momentum)
                                 let d = kind == .nesterov ? g + mu * s[i] : s[i]       // (optimizers.nesterov)
                                 th[i] -= lr * d                                        // (optimizers.momentum)
+                                zero += th[i] * 0
                             }
                         case .adagrad:
                             for i in lo..<hi {
                                 let g = grad(i)
                                 s[i] += g * g                                          // (optimizers.adagrad)
                                 th[i] -= lr * g / (s[i].squareRoot() + eps)            // (optimizers.adagrad)
+                                zero += th[i] * 0
                             }
                         case .rmsprop:
                             // 8 lanes at a time (the same operations per element as the scalar tail,
@@ -131,6 +144,7 @@ public struct Optimizer<P: ParameterSet> {
                                     UnsafeMutableRawPointer(ps + i0).storeBytes(of: sv, as: V.self)
                                     let t = UnsafeRawPointer(pth + i0).loadUnaligned(as: V.self) - l * g / (sv.squareRoot() + e)  // (optimizers.rmsprop)
                                     UnsafeMutableRawPointer(pth + i0).storeBytes(of: t, as: V.self)
+                                    zeros += t * 0
                                     i0 += 8
                                 }
                             }
@@ -138,6 +152,7 @@ public struct Optimizer<P: ParameterSet> {
                                 let g = grad(i)
                                 s[i] = alpha * s[i] + (1 - alpha) * g * g              // (optimizers.rmsprop)
                                 th[i] -= lr * g / (s[i].squareRoot() + eps)            // (optimizers.rmsprop)
+                                zero += th[i] * 0
                             }
                         case .adam:
                             // 8 lanes at a time (the same operations per element as the scalar tail,
@@ -155,7 +170,9 @@ public struct Optimizer<P: ParameterSet> {
                                     let m = b1 * ld(ps + i0) + c1 * g                  // (optimizers.adam)
                                     let vv = b2 * ld(pv + i0) + c2 * g * g             // (optimizers.adam)
                                     st(m, ps + i0); st(vv, pv + i0)
-                                    st(ld(pth + i0) - ss * m / (vv.squareRoot() / bc + e), pth + i0)   // (optimizers.adam)
+                                    let t = ld(pth + i0) - ss * m / (vv.squareRoot() / bc + e)   // (optimizers.adam)
+                                    st(t, pth + i0)
+                                    zeros += t * 0
                                     i0 += 8
                                 }
                             }
@@ -164,14 +181,18 @@ public struct Optimizer<P: ParameterSet> {
                                 s[i] = beta1 * s[i] + (1 - beta1) * g                  // (optimizers.adam)
                                 v[i] = beta2 * v[i] + (1 - beta2) * g * g              // (optimizers.adam)
                                 th[i] -= stepSize * s[i] / (v[i].squareRoot() / bc2Sqrt + eps)  // (optimizers.adam)
+                                zero += th[i] * 0
                             }
                         }
+                        checks[part] = zero + zeros.sum()
                       }
                       if parts > 1 { DispatchQueue.concurrentPerform(iterations: parts, execute: run) } else { run(0) }
+                      }
                     }
                 }
             }
         }
+        return (check.0 + check.1).isFinite
     }
 }
 
@@ -183,11 +204,17 @@ public func clipGradientNorm<P: ParameterSet>(_ grads: inout P, maxNorm: Double)
     var sum = 0.0
     grads.forEachTensor { _, g in sum += g.sumOfSquares }
     let norm = sum.squareRoot()                                                // (optimizers.clip)
+    clipGradientNorm(&grads, maxNorm: maxNorm, norm: norm)
+    return norm
+}
+
+/// The same clip with the global norm already computed (`grads.globalNorm`, which sums in the
+/// same order): no second pass over the gradients to measure them.
+public func clipGradientNorm<P: ParameterSet>(_ grads: inout P, maxNorm: Double, norm: Double) {
     let coef = maxNorm / (norm + 1e-6)
     if coef < 1 {
         grads.forEachTensor { _, g in g.scale(by: P.T(coef)) }                 // (optimizers.clip)
     }
-    return norm
 }
 
 import Foundation

@@ -64,9 +64,9 @@ final class ShardedStep<Params: ParameterSet, Workspace> {
         // Non-finite guard: name what broke and leave the parameters as they were.
         if !stats.loss.isFinite { stats.nonFinite = "loss"; return stats }
         if !norm.isFinite { stats.nonFinite = "gradient of " + (grads.firstNonFiniteTensor ?? "a tensor"); return stats }
-        if let clip { clipGradientNorm(&grads, maxNorm: clip) }
-        optimizer.update(&params, grads: grads)
-        if let bad = params.firstNonFiniteTensor { stats.nonFinite = "parameter " + bad + " after the update" }
+        if let clip { clipGradientNorm(&grads, maxNorm: clip, norm: norm) }   // the norm above, not measured again
+        // The update checks what it writes (no pass of its own); the scan only names the tensor.
+        if !optimizer.update(&params, grads: grads) { stats.nonFinite = "parameter " + (params.firstNonFiniteTensor ?? "?") + " after the update" }
         return stats
     }
 }
