@@ -128,7 +128,7 @@ func runLongMemoryTask(_ a: inout Arguments, task: String) throws -> Int32 {
     try ck.write(trainer.checkpoint())
     let eval = trainer.evaluate()
     let rate = Double((trainer.step - firstStep) * c.batch) / max(seconds, 1e-9)
-    print(String(format: "eval \(lossName) %.4f (baseline %.4f; %.3g × the baseline), \(accuracyName) %.4f, on %d fresh examples; %.1f s, %.0f examples/s",
+    print(String(format: "eval \(lossName) %.4f (baseline %.4f; %.4f × the baseline), \(accuracyName) %.4f, on %d fresh examples; %.1f s, %.0f examples/s",
                  eval.loss, c.baseline, eval.loss / c.baseline, eval.accuracy, c.evalSize, seconds, rate))
     let title = "\(c.model) on \(task) T=\(c.length)"
     func baselineSeries() -> (String, [(x: Double, y: Double)]) {
