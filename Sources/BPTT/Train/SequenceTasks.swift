@@ -81,7 +81,7 @@ public final class SequenceTaskTrainer {
         c.task = "image-rows"
         config = c
         dataIdentity = DataIdentity(data, spec: dataSpec)
-        engine = try kind.accept(ImageRowsMaker(c: c, data: data, identity: dataIdentity), hidden: c.hidden)
+        engine = try kind.accept(ImageSequenceMaker(c: c, data: data, identity: dataIdentity, layout: .rows), hidden: c.hidden)
     }
 
     /// Pixels: each image is H·W steps of one pixel (in the order of `c.permute`), classified
@@ -92,7 +92,8 @@ public final class SequenceTaskTrainer {
         c.task = "pixels"
         config = c
         dataIdentity = DataIdentity(data, spec: dataSpec)
-        engine = try kind.accept(PixelsMaker(c: c, data: data, identity: dataIdentity), hidden: c.hidden)
+        let order = PixelSequence.order(pixels: data.height * data.width, permute: c.permute)         // (long-memory.pixels)
+        engine = try kind.accept(ImageSequenceMaker(c: c, data: data, identity: dataIdentity, layout: .pixels(order: order)), hidden: c.hidden)
     }
 
     /// Sentiment: embedding, dropout, masked stack, dense logit, BCE with logits. With `vectors`,
@@ -241,26 +242,43 @@ final class EpochEngine<Params: ParameterSet, Workspace> where Params.T == Float
     }
 }
 
-struct ImageRowsMaker: CellVisitor {
+/// How an image becomes a sequence: one row of W pixels per step (image rows), or one pixel per
+/// step in a fixed order (sequential and permuted pixels, `derivations/long-memory.md`).
+enum ImageSequenceLayout {
+    case rows
+    case pixels(order: [Int])
+}
+
+/// Image classification from the last state of a recurrent stack, for either layout.
+struct ImageSequenceMaker: CellVisitor {
     typealias T = Float
-    let c: SequenceTaskConfig, data: ImageData, identity: DataIdentity
+    let c: SequenceTaskConfig, data: ImageData, identity: DataIdentity, layout: ImageSequenceLayout
     func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> SequenceTaskEngine where C.T == Float {
         typealias Model = SequenceClassifier<C>
         let (H, W) = (data.height, data.width)
-        let model = Model(stack: RecurrentStack(layers: c.layers, bidirectional: c.bidirectional, inputSize: W,
+        let (steps, inputSize): (Int, Int)
+        switch layout {
+        case .rows: (steps, inputSize) = (H, W)
+        case .pixels: (steps, inputSize) = (H * W, 1)
+        }
+        let model = Model(stack: RecurrentStack(layers: c.layers, bidirectional: c.bidirectional, inputSize: inputSize,
                                                 hiddenSize: c.hidden, make: make), classes: data.classes)
         var rng = RNG(seed: c.seed)
         var params = model.initialParameters(c.initializer, rng: &rng)
-        initialStackParameters(model.stack, &params.stack, c.recurrentInit, chronoTMax: c.chronoTMax ?? H, seed: c.seed)
+        initialStackParameters(model.stack, &params.stack, c.recurrentInit, chronoTMax: c.chronoTMax ?? steps, seed: c.seed)
         let core = ShardedStep(params: params, optimizer: c.optimizer,
                                shards: c.shards, threads: c.threads, clip: c.clip, workspace: Model.Workspace())
         let dataRNG = rng.split(), dropoutRNG = rng.split()
-        let data = self.data
-        // rows as time steps: xs[t][b, w] = image_b[t, w]
+        let (data, layout) = (self.data, self.layout)
         func sequences(_ set: ImageDataset, _ idx: ArraySlice<Int>, _ xs: inout [Matrix<Float>], _ flat: inout Matrix<Float>) {
             set.gather(idx, into: &flat)
-            resize(&xs, count: H, rows: idx.count, cols: W)
-            for t in 0..<H { for b in 0..<idx.count { for w in 0..<W { xs[t][b, w] = flat[b, t * W + w] } } }
+            switch layout {
+            case .rows:   // rows as time steps: xs[t][b, w] = image_b[t, w]
+                resize(&xs, count: H, rows: idx.count, cols: W)
+                for t in 0..<H { for b in 0..<idx.count { for w in 0..<W { xs[t][b, w] = flat[b, t * W + w] } } }
+            case .pixels(let order):
+                PixelSequence.sequences(flat, order: order, into: &xs)                          // (long-memory.pixels)
+            }
         }
         var xs: [Matrix<Float>] = [], flat = Matrix<Float>(rows: 0, cols: 0)
         let e = EpochEngine(
