@@ -319,7 +319,8 @@ function render() {
         const v = valueOf(st.operands[x][1]);
         return v.value.length <= 4 && (v.shape[0] === 1 || v.shape[1] === 1) ? '<span class="num">[' + v.value.map(fmtShort).join(", ") + "]</span>" : '<span class="num">' + symHTML(st.operands[x][0]) + "</span>";
       });
-      h += '<div class="subst">' + symHTML(st.symbol) + " = " + parts.join("") + ' = <span class="num res">[' + e.value.slice(0, 8).map(fmtShort).join(", ") + (e.value.length > 8 ? ", …" : "") + "]</span></div>";
+      const acc = st.text.includes(" += ");   // a running sum: the result is the sum so far
+      h += '<div class="subst">' + symHTML(st.symbol) + (acc ? " += " : " = ") + parts.join("") + (acc ? " → " : " = ") + '<span class="num res">[' + e.value.slice(0, 8).map(fmtShort).join(", ") + (e.value.length > 8 ? ", …" : "") + "]</span></div>";
     }
     if (st.note) h += '<div class="note">' + esc(st.note) + "</div>";
     h += '<div class="vals">';
