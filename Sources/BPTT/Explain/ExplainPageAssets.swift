@@ -319,7 +319,8 @@ function render() {
         const v = valueOf(st.operands[x][1]);
         return v.value.length <= 4 && (v.shape[0] === 1 || v.shape[1] === 1) ? '<span class="num">[' + v.value.map(fmtShort).join(", ") + "]</span>" : '<span class="num">' + symHTML(st.operands[x][0]) + "</span>";
       });
-      h += '<div class="subst">' + symHTML(st.symbol) + " = " + parts.join("") + ' = <span class="num res">[' + e.value.slice(0, 8).map(fmtShort).join(", ") + (e.value.length > 8 ? ", …" : "") + "]</span></div>";
+      const acc = st.text.includes(" += ");   // a running sum: the result is the sum so far
+      h += '<div class="subst">' + symHTML(st.symbol) + (acc ? " += " : " = ") + parts.join("") + (acc ? " → " : " = ") + '<span class="num res">[' + e.value.slice(0, 8).map(fmtShort).join(", ") + (e.value.length > 8 ? ", …" : "") + "]</span></div>";
     }
     if (st.note) h += '<div class="note">' + esc(st.note) + "</div>";
     h += '<div class="vals">';
@@ -412,7 +413,7 @@ function openPanel(id) {
     const d = p.divergence, f = p.first_failing;
     h += '<div class="locate">';
     if (d) h += "<code>--locate</code> names <b>" + (d.t !== null ? "t = " + d.t + ", " : "a parameter gradient, ") + '</b><button class="tag" data-tag="' + esc(d.tag) + '">(' + esc(d.tag) + ")</button>";
-    else h += "<code>--locate</code> finds no divergence";
+    else h += "<code>--locate</code> finds no divergence: at these sizes the mistake changes no number";
     if (f) h += '<br>first to part from finite differences, walking back from t = ' + p.T + ": <b>d" + esc(f[1]) + "<sub>" + f[0] + "</sub></b>: analytic " + fmt(f[3]) + " vs numeric " + fmt(f[4]);
     h += '<br><span class="muted">the mistake is in</span> <button class="tag" data-tag="' + esc(p.break_tag) + '">(' + esc(p.break_tag) + ")</button></div>";
     h += '<div class="strip-label">‖∂L/∂h<sub>t</sub>‖ with the mistake (red) and without (grey)</div><div class="strip" id="pstrip"></div>';
@@ -453,7 +454,9 @@ function overlay(p) {
   const f0 = p.first_failing;
   lg.innerHTML = "with <b>" + esc(p.id) + "</b> switched on: <span class=\"lg-ok\">green</span> adjoints agree with finite differences, <span class=\"lg-bad\">red ✗</span> do not; " +
     (f0 ? "<b>thick ring</b>: the first to part, d" + esc(f0[1]) + "<sub>" + f0[0] + "</sub>, where <code>--locate</code> names t = " + f0[0] + ", (" + esc(p.divergence ? p.divergence.tag : f0[2]) + ")"
-        : "every per-step adjoint agrees: the mistake shows only in a parameter gradient, (" + esc(p.divergence ? p.divergence.tag : "") + ")") +
+        : p.divergence ? "every per-step adjoint agrees: the mistake shows only in a parameter gradient, (" + esc(p.divergence.tag) + ")"
+        : "nothing disagrees: at these sizes the mistake changes no number (try --batch 2)") +
+    '. <span class="muted">The numbers in the nodes stay those of the correct pass.</span>' +
     ' <button class="pbtn" id="clear-overlay">clear</button>';
   $("clear-overlay").onclick = () => { panelId = null; renderWhatIf(); overlay(null); };
   const f = p.first_failing;
