@@ -10,6 +10,11 @@ var engineFlags: [String] = ["-O"]
 // Haswell at most (never `native`): a binary built here may run on another machine of this kind.
 engineFlags += ["-target-cpu", "haswell"]
 #endif
+// √ without errno: otherwise the C shim behind Float.squareRoot() (compiled with glibc's default
+// math-errno) tests every lane for a negative argument and calls sqrtf, so SIMD8's squareRoot()
+// (Adam, RMSprop) ran as eight scalar square roots. IEEE √ is correctly rounded either way: the
+// same bits, only vectorised.
+engineFlags += ["-Xcc", "-fno-math-errno"]
 
 // One small module, the GEMM micro-kernel on 16-lane vectors, is built for AVX-512; the engine
 // calls it only when the CPU it runs on reports AVX-512 (Core/GEMMKernels.swift).

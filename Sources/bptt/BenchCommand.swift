@@ -272,6 +272,10 @@ func benchFigures(_ r: [String: Any]) -> [(String, Double)] {
     if let v = ((r["gemm"] as? [String: Any])?["gate_shape_gflops"] as? NSNumber)?.doubleValue { out.append(("GEMM gate-shape GFLOP/s", v)) }
     if let v = ((r["gan"] as? [String: Any])?["steps_per_s"] as? NSNumber)?.doubleValue { out.append(("GAN steps/s", v)) }
     if let v = ((r["autoencoder"] as? [String: Any])?["examples_per_s"] as? NSNumber)?.doubleValue { out.append(("autoencoder examples/s", v)) }
+    let mlp = r["mlp_28x28"] as? [String: Any] ?? [:]
+    for (key, name) in [("autoencoder", "autoencoder 28×28 examples/s"), ("classifier", "classifier 28×28 examples/s"), ("gan", "GAN 28×28 examples/s")] {
+        if let v = ((mlp[key] as? [String: Any])?["examples_per_s"] as? NSNumber)?.doubleValue { out.append((name, v)) }
+    }
     return out
 }
 
