@@ -28,6 +28,7 @@ func runGradflow(_ a: inout Arguments) throws -> Int32 {
     var base = try experimentConfig(a, optim: "rmsprop")
     base.length = try a.int("length", default: 50, min: 2, max: 100_000)
     let models = try modelList(a, "model", default: "rnn,lstm,gru")
+    try checkInit(base, models: models)
     let settings = GradflowRun.Settings(models: models, trainSteps: try a.int("steps", default: 1000, min: 0))
     let out = a.string("out", default: "runs/gradflow")
     let stopAt = try a.int("stop-at", default: 0, min: 1)

@@ -28,8 +28,12 @@ let builtinSentiment = "builtin"
 func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
     let sentiment = task == "sentiment", pixels = task == "pixels"
     if !pixels && a.has("permute") { throw BPTTError.usage("--permute applies to --task pixels, not \(task)") }
+    // where each of these applies instead (image and review tasks count epochs and score the test set)
+    let elsewhere = ["length": "palindrome, text, adding and copy", "steps": "palindrome, text, adding and copy",
+                     "truncate": "palindrome", "eval-size": "palindrome, adding and copy", "log": "palindrome, adding and copy",
+                     "log-every": "palindrome, adding and copy", "forget-bias-one": "palindrome, text, adding and copy"]
     for flag in ["length", "steps", "truncate", "eval-size", "log", "log-every", "forget-bias-one"] where a.has(flag) || a.flag(flag) {
-        throw BPTTError.usage("--\(flag) applies to --task palindrome, not \(task)")
+        throw BPTTError.usage("--\(flag) applies to --task \(elsewhere[flag]!), not \(task)")
     }
     if !sentiment {
         for flag in ["vectors", "embedding-dim", "vocab", "max-length"] where a.has(flag) {

@@ -19,6 +19,15 @@ func experimentOptions(out folder: String, files: String) -> [Option] { [
 
 /// A comma-separated list of palindrome models (`--model rnn,lstm`); an empty or unknown name
 /// is refused with the flag's name.
+/// Refuses, before any model trains, an --init (or --forget-bias-one with chrono) that does not fit
+/// one of the models an experiment will train in turn.
+func checkInit(_ c: TrainConfig, models: [String]) throws {
+    if let r = c.recurrentInit, let bad = models.first(where: { !r.cells.contains($0) }) {
+        throw BPTTError.usage("--init \(r.rawValue) applies to \(r.cells.joined(separator: ", ")), not \(bad)")
+    }
+    if c.forgetBiasOne && c.recurrentInit == .chrono { throw BPTTError.usage("--forget-bias-one and --init chrono both set b_f; give one") }
+}
+
 func modelList(_ a: Arguments, _ flag: String, default value: String) throws -> [String] {
     let models = a.string(flag, default: value).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     for m in models where !PalindromeTrainer.models.contains(m) {
@@ -74,6 +83,7 @@ func runSweep(_ a: inout Arguments) throws -> Int32 {
     var base = try experimentConfig(a, optim: "rmsprop")
     base.steps = try a.int("steps", default: 10_000, min: 1)
     let models = try modelList(a, "model", default: "rnn,lstm")
+    try checkInit(base, models: models)
     let settings = SweepRun.Settings(models: models, lengths: try Experiments.parseLengths(a.string("lengths", default: "5-10")),
                                      logEvery: try a.int("log-every", default: 100, min: 1))
     let out = a.string("out", default: "runs/sweep")

@@ -42,6 +42,10 @@ func runTextTask(_ a: inout Arguments) throws -> Int32 {
     c.optimizer = try optimizerConfig(a, kind: "adam", lr: 2e-3)
     let clip = try a.double("clip", default: 5, nonNegative: true)
     c.clip = clip > 0 ? clip : nil
+    if let v = a.string("init"), RecurrentInit(rawValue: v) != nil {
+        throw BPTTError.usage("--init \(v): the long-memory initialisations are not wired into --task text; it takes \(Initializer.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    if a.has("chrono-tmax") { throw BPTTError.usage("--chrono-tmax applies to --init chrono, which --task text does not take") }
     c.initializer = Initializer(rawValue: try a.choice("init", Initializer.allCases.map(\.rawValue), default: "pytorch"))!
     c.seed = try a.seed()
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
@@ -93,7 +97,9 @@ func runTextTask(_ a: inout Arguments) throws -> Int32 {
     for line in header { progress.line(line) }
     let primeSymbol = corpus.vocabulary.id("\n") ?? 0
     func evaluationLine(_ e: TextEvaluation) -> String {
-        String(format: "step %d (pass %.2f): train %.4f nats/char; validation %.4f nats/char = %.4f bits/char", e.step, e.epoch, e.trainNats, e.validationNats, e.validationBits)
+        String(format: "step %d (pass %.2f): train %.4f nats/char; ", e.step, e.epoch, e.trainNats)
+            + (e.validationNats.isFinite ? String(format: "validation %.4f nats/char = %.4f bits/char", e.validationNats, e.validationBits)
+                                         : "no validation text (--validation 0)")
     }
     let start = Date()
     let firstStep = trainer.step
@@ -126,11 +132,14 @@ func runTextTask(_ a: inout Arguments) throws -> Int32 {
     progress.finish()
     let seconds = Date().timeIntervalSince(start)
     let rate = Double((trainer.step - firstStep) * c.batch * c.length) / max(seconds - asideSeconds, 1e-9)
-    if trainer.history.last?.step != trainer.step { let e = trainer.evaluate(); progress.line(evaluationLine(e)) }
+    // saved before the closing evaluation, which resets the running training loss: a run resumed from
+    // this checkpoint then continues exactly as one that never stopped
     try ck.write(trainer.checkpoint())
+    if trainer.history.last?.step != trainer.step { let e = trainer.evaluate(); progress.line(evaluationLine(e)) }
     let final = trainer.history.last!
-    progress.result(String(format: "validation %.4f nats/char = %.4f bits/char after %d steps; %.0f characters/s trained (validation and samples aside); %.1f s",
-                           final.validationNats, final.validationBits, trainer.step, rate, seconds))
+    progress.result((final.validationNats.isFinite ? String(format: "validation %.4f nats/char = %.4f bits/char", final.validationNats, final.validationBits)
+                                                   : "no validation text (--validation 0)")
+                    + String(format: " after %d steps; %.0f characters/s trained (validation and samples aside); %.1f s", trainer.step, rate, seconds))
     if json {
         print(JSON.object([
             ("model", .string(c.model)), ("task", .string("text")), ("layers", .int(c.layers)), ("hidden", .int(c.hidden)),

@@ -149,7 +149,7 @@ final class CharLMTests: XCTestCase, RunsBPTT {
         XCTAssertEqual(one.tensors, two.tensors)
         XCTAssertTrue(one.tensors.contains { $0.name == "carry.c_u1" })
         let first = try TextTrainer(c, corpus: corpus, dataSpec: "words")
-        for _ in 0..<4 { first.trainStep() }
+        for _ in 0..<4 { _ = first.trainStep() }
         let saved = try Checkpoint.decode(first.checkpoint().encoded())
         let second = try TextTrainer(c, corpus: corpus, dataSpec: "words")
         try second.restore(saved, source: "saved")
@@ -172,7 +172,7 @@ final class CharLMTests: XCTestCase, RunsBPTT {
         let t = try TextTrainer(c, corpus: corpus, dataSpec: "words")
         let before = t.validate().nats
         XCTAssertEqual(before, log(Double(corpus.vocabulary.count)), accuracy: 0.3)
-        for _ in 0..<120 { t.trainStep() }
+        for _ in 0..<120 { _ = t.trainStep() }
         let after = t.validate().nats
         XCTAssertLessThan(after, before - 0.8, "validation \(before) → \(after)")
         let a = t.sample(prime: [0], count: 40, temperature: 0.8, topK: nil, seed: 1)
@@ -205,6 +205,19 @@ final class CharLMTests: XCTestCase, RunsBPTT {
         let resumed = try bptt(["train", "--task", "text", "--resume", ckpt, "--steps", "16", "--threads", "1", "--json"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertEqual(try lastJSON(resumed)["final_loss"] as? Double, try lastJSON(straight)["final_loss"] as? Double)
+        // stopped after 4 steps and resumed to 8: the same figures and history as 8 steps straight
+        // (the closing evaluation of the first run is not part of its checkpoint)
+        let common = ["train", "--task", "text", "--data", text, "--model", "gru", "--layers", "1", "--hidden", "16", "--length", "10",
+                      "--batch", "4", "--json", "--threads", "1"]
+        let half = dir.appendingPathComponent("half.ckpt").path, whole = dir.appendingPathComponent("whole.ckpt").path
+        let eight = try bptt(common + ["--steps", "8", "--save", whole])
+        XCTAssertEqual(try bptt(common + ["--steps", "4", "--save", half]).status, 0)
+        let rest = try bptt(["train", "--task", "text", "--resume", half, "--steps", "8", "--save", half, "--json"])
+        for key in ["final_loss", "train_nats", "validation_nats"] {
+            XCTAssertEqual(try lastJSON(rest)[key] as? Double, try lastJSON(eight)[key] as? Double, key)
+        }
+        XCTAssertEqual((try lastJSON(rest)["history"] as? [Any])?.count, (try lastJSON(eight)["history"] as? [Any])?.count)
+        XCTAssertEqual(FileManager.default.contents(atPath: half), FileManager.default.contents(atPath: whole), "the two checkpoints are byte-identical")
         let g = try bptt(["generate", "--checkpoint", ckpt, "--prime", "the ", "--count", "30", "--temperature", "0", "--json"])
         XCTAssertEqual(g.status, 0, g.stderr)
         let gj = try lastJSON(g)
@@ -213,9 +226,9 @@ final class CharLMTests: XCTestCase, RunsBPTT {
         XCTAssertEqual(plain.stdout, "the " + (gj["text"] as! String) + "\n")
         // one-line errors, exit 2
         let empty = dir.appendingPathComponent("empty.txt").path
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         let binary = dir.appendingPathComponent("bin.txt").path
-        FileManager.default.createFile(atPath: binary, contents: Data([0x61, 0x62, 0xFF, 0x63]))
+        _ = FileManager.default.createFile(atPath: binary, contents: Data([0x61, 0x62, 0xFF, 0x63]))
         let short = dir.appendingPathComponent("short.txt").path
         try "abcdefghij".write(toFile: short, atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
@@ -231,6 +244,8 @@ final class CharLMTests: XCTestCase, RunsBPTT {
             (["generate"], "--checkpoint"),
             (["generate", "--checkpoint", text], text),
             (["gradcheck", "--task", "text", "--break", "rnn.dh:nonsense"], "--break"),
+            (["predict", "--checkpoint", ckpt, "--input", "abc"], "bptt generate --checkpoint"),
+            (["export", "--checkpoint", ckpt, "--out", dir.appendingPathComponent("m.safetensors").path], "bptt generate --checkpoint"),
         ]
         for (args, needle) in cases {
             let e = try bptt(args)
@@ -300,5 +315,25 @@ extension WorkedExamples {
         e.add("dW_hh", g.net.stack.units[0].W_hh, "charlm.stop")
         e.add("ds_0 (dropped)", ws.net.stack.dh0s[0], "rnn.dhprev")
         return e
+    }
+}
+
+
+/// A text file saved on another system reads the same: a leading byte-order mark is skipped and
+/// CRLF and CR line ends become LF, so the vocabulary does not change.
+final class CharTextLineEndTests: XCTestCase {
+    func testByteOrderMarkAndLineEndsReadAsLF() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-lineends-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let lf = "ROMEO:\nBut soft!\n\nJULIET:\nAy me.\n"
+        var texts: [String] = []
+        for (name, bytes) in [("lf", Array(lf.utf8)), ("bom-crlf", [0xEF, 0xBB, 0xBF] + Array(lf.replacingOccurrences(of: "\n", with: "\r\n").utf8)),
+                              ("cr", Array(lf.replacingOccurrences(of: "\n", with: "\r").utf8))] {
+            let path = dir.appendingPathComponent(name + ".txt").path
+            XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+            texts.append(try CharCorpus.readUTF8(path))
+        }
+        XCTAssertEqual(texts, [lf, lf, lf])
     }
 }

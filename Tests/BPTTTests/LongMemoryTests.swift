@@ -390,9 +390,14 @@ final class LongMemoryTests: XCTestCase, RunsBPTT {
             (["train", "--task", "pixels", "--permute", "x"], "--permute: 'x' is not a non-negative integer"),
             (["train", "--task", "adding", "--init", "chrono", "--chrono-tmax", "1"], "--chrono-tmax: 1 is below the minimum 2"),
             (["train", "--model", "gru", "--init", "identity", "--steps", "1"], "--init identity applies to rnn, rnn-relu, not gru"),
+            // experiments over several models refuse before the first model trains
+            (["gradflow", "--model", "rnn,lstm", "--init", "identity", "--length", "5", "--steps", "3", "--hidden", "8"], "--init identity applies to rnn, rnn-relu, not lstm"),
+            (["sweep", "--model", "rnn,lstm", "--init", "chrono", "--lengths", "3", "--steps", "3"], "--init chrono applies to lstm, gru, gru-cho, not rnn"),
+            (["train", "--task", "text", "--init", "identity", "--steps", "1"], "--init identity: the long-memory initialisations are not wired into --task text"),
         ]
         for (args, message) in cases {
             let r = try bptt(args)
+            XCTAssertEqual(r.stdout, "", "\(args): no work before the error")
             XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
             XCTAssertTrue(r.stderr.contains(message), "\(args): \(r.stderr)")
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(args): one line: \(r.stderr)")

@@ -125,7 +125,7 @@ public struct CharLMCheckCase<Cell: RecurrentCell> where Cell.T == Double {
         var logits = Matrix<Double>(rows: 0, cols: 0), probs = logits, dlogits = logits
         for t in (T + 1)...(2 * T) {
             net.readout.forward(net.stack.output(t, ws.net.stack), params.net.readout, into: &logits)
-            SoftmaxCrossEntropy.forward(logits: logits, targets: targets[t - T - 1][...], probs: &probs)
+            _ = SoftmaxCrossEntropy.forward(logits: logits, targets: targets[t - T - 1][...], probs: &probs)
             SoftmaxCrossEntropy.backward(probs: probs, targets: targets[t - T - 1][...], scale: lossScale, into: &dlogits)
             net.readout.backward(dlogits, x: net.stack.output(t, ws.net.stack), params.net.readout, grads: &g.net.readout,
                                  dx: &ws.net.stack.dOutputs[t - 1])

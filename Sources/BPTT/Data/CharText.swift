@@ -125,7 +125,9 @@ public struct CharCorpus: Sendable {
         return try names.map { try readUTF8(folder + "/" + $0) }.joined()
     }
 
-    /// A file's text: missing, a folder, unreadable, empty or not UTF-8 are one-line errors.
+    /// A file's text: missing, a folder, unreadable, empty or not UTF-8 are one-line errors. As
+    /// every text reader here does, a leading UTF-8 byte-order mark is skipped, and CRLF and CR line
+    /// ends become LF (so a file saved on another system has the same vocabulary).
     public static func readUTF8(_ path: String) throws -> String {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw BPTTError.input("\(path): no such file") }
@@ -138,7 +140,12 @@ public struct CharCorpus: Sendable {
             let bad = firstInvalidUTF8(bytes)
             throw BPTTError.input("\(path): not UTF-8 text (invalid byte 0x\(String(format: "%02X", bytes[bad])) at offset \(bad))")
         }
-        return s
+        var text = s.hasPrefix("\u{FEFF}") ? String(s.unicodeScalars.dropFirst()) : s
+        if text.unicodeScalars.contains("\r") {
+            text = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        }
+        guard !text.isEmpty else { throw BPTTError.input("\(path): the file is empty") }
+        return text
     }
 
     /// The offset of the first byte that does not start a valid UTF-8 sequence.

@@ -51,6 +51,12 @@ public enum CheckpointKind {
             return .generator
         case "sweep", "curriculum", "gradflow":
             throw BPTTError.input("\(source): a '\(c.model)' experiment checkpoint (for bptt \(c.model) --resume); use the checkpoint of one training run instead (train/classify/autoencoder --save, or generator.ckpt of gan --out)")
+        case TextRun.model:
+            throw BPTTError.input("\(source): a character-level language model (train --task text); it is used by bptt generate --checkpoint \(source), not here")
+        case "pixels":
+            throw BPTTError.input("\(source): a pixel-by-pixel image classifier (train --task pixels); predict and export take image-rows and classify checkpoints, not this kind yet; its test accuracy and confusion matrix come from train --resume")
+        case "adding", "copy":
+            throw BPTTError.input("\(source): a '\(c.model)' run (train --task \(c.model)); it trains on fresh random sequences and has no inputs to predict from or weights to export here yet; continue it with train --resume")
         default:
             throw BPTTError.input("\(source): a '\(c.model)' checkpoint, a kind this bptt does not know")
         }
