@@ -21,7 +21,7 @@ let explainCommand = Command(
         Option("seed", "S", "random seed of the example (default 0); the same case as bptt gradcheck"),
         Option("interactive", nil, "wait for Enter after each step (q to stop)"),
         Option("markdown", "FILE", "also write the walk-through as Markdown with LaTeX (renders on GitHub)").writes(.file),
-        Option("html", "FILE", "also write one self-contained web page (opens from disk, no network): the unrolled graph (T ≤ 6, H ≤ 4) stepped forward and backward one equation at a time (→ ← space Home), each tag's derivation and Swift lines, ‖∂L/∂h_t‖ per step, the check table, what-if panels (T, spectral radius, tanh/ReLU, truncation, each --break mistake located); reads derivations/ and Sources/ of the repository the binary was built from, or of BPTT_SOURCE_ROOT").writes(.file),
+        Option("html", "FILE", "write one self-contained web page in place of the terminal walk-through (which --interactive still shows); it opens from disk, no network: the unrolled graph (T ≤ 6, H ≤ 4) stepped forward and backward one equation at a time (→ ← space Home), each tag's derivation and Swift lines, ‖∂L/∂h_t‖ per step, the check table, what-if panels (T, spectral radius, tanh/ReLU, truncation, each --break mistake located); reads derivations/ and Sources/ of the repository the binary was built from, or of BPTT_SOURCE_ROOT").writes(.file),
         Option("json", nil, "end with one JSON line: loss, gradients, max relative error per tensor, every equation's value, the check table"),
     ],
     run: runExplain
@@ -67,9 +67,13 @@ func runExplain(_ a: inout Arguments) throws -> Int32 {
     if text { (spec.input, spec.classes) = (3, 3) }
     let w = text ? Walkthrough.text(spec) : Walkthrough.make(spec)
     print("bptt explain — \(w.title)")
-    for n in w.notes { print("  " + n) }
-    print("  every number below is what the real forward and backward pass wrote (recorded by a tracer at the line citing the tag)")
-    print("")
+    // with --html the walk-through goes to the page; the terminal shows it only when asked (--interactive)
+    let walk = htmlPath == nil || interactive
+    if walk {
+        for n in w.notes { print("  " + n) }
+        print("  every number below is what the real forward and backward pass wrote (recorded by a tracer at the line citing the tag)")
+        print("")
+    }
     func pause() -> Bool {
         guard interactive else { return true }
         print("[Enter: next step, q: stop] ", terminator: "")
@@ -78,11 +82,15 @@ func runExplain(_ a: inout Arguments) throws -> Int32 {
         return line.trimmingCharacters(in: .whitespaces).lowercased() != "q"
     }
     var stopped = false
-    for s in w.sections {
+    for s in w.sections where walk {
         print(w.text(s))
         if !pause() { stopped = true; break }
     }
-    if !stopped { print(w.checkText, terminator: "") }
+    if !stopped && walk { print(w.checkText, terminator: "") }
+    if !walk {
+        print(String(format: "  %d equations, forward and backward; gradient check: max relative error %.2e (%@)", w.equations.count, w.maxRelError,
+                     (w.maxRelError < GradientCheck.threshold ? "pass" : "FAIL") as NSString))
+    }
     if let markdownPath {
         try writeFileAtomically(markdownPath, w.markdown)
         print("wrote \(markdownPath)")

@@ -3,8 +3,8 @@ import Foundation
 
 /// Flags only `train --task image-rows|sentiment` reads.
 let sequenceTaskOptions: [Option] = [
-    Option("data", "PATH", "image-rows: IDX folder, 'digits' (default) or 'fashion-mnist'; sentiment: Large Movie Review folder or CSV/TSV (default: built-in synthetic corpus)"),
-    Option("epochs", "N", "image-rows/sentiment: passes over the training set, in total when resuming (default 30 / 5)"),
+    Option("data", "PATH", "image-rows, pixels: IDX folder, 'digits' (default) or 'fashion-mnist'; sentiment: Large Movie Review folder or CSV/TSV (default: built-in synthetic corpus); text: a UTF-8 file, 'builtin' (default: seven Shakespeare tragedies) or 'shakespeare' (the complete works, after make data-shakespeare)"),
+    Option("epochs", "N", "image-rows, sentiment, pixels, text: passes over the training set, in total when resuming (default 30 / 5 / 10; text: --steps 1000 unless --epochs is given)"),
     Option("vectors", "FILE", "sentiment: pretrained word vectors, GloVe text (word2vec's COUNT DIM first line is skipped), or 'glove-50d' after make data-glove; sets the embedding width"),
     Option("embedding-dim", "E", "sentiment: embedding width (default 100)"),
     Option("vocab", "K", "sentiment: the K most frequent training words (default 25000)"),
@@ -158,7 +158,7 @@ func runSequenceTask(_ a: inout Arguments, task: String) throws -> Int32 {
     }
     let last = history.last
     let rate = rates.isEmpty ? 0 : rates.reduce(0, +) / Double(rates.count)
-    progress.result("final test accuracy \(figure(last?.testAccuracy, "%.4f")) after \(trainer.epoch) epochs; \(figure(rate, "%.0f")) examples/s; \(figure(seconds, "%.1f")) s")
+    progress.result("final test accuracy \(figure(last?.testAccuracy, "%.4f")) after \(trainer.epoch) epoch\(trainer.epoch == 1 ? "" : "s"); \(figure(rate, "%.0f")) examples/s; \(figure(seconds, "%.1f")) s")
     // the confusion matrix (rows: true class, columns: predicted) and, for images, the misclassified ones
     let predicted = trainer.testPredictions()
     let classes = images?.classes ?? 2

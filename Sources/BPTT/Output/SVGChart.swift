@@ -89,10 +89,15 @@ public struct SVGChart {
         if y0 == y1 { y0 -= 1; y1 += 1 }
         func px(_ x: Double) -> Double { ((left + (tx(x) - x0) / (x1 - x0) * pw) * 100).rounded() / 100 }
         func py(_ y: Double) -> Double { ((top + ph - (ty(y) - y0) / (y1 - y0) * ph) * 100).rounded() / 100 }
+        // a title that would run off the canvas (about 0.55 em per character) is centred on the whole
+        // width and set smaller, down to 9 px
+        let fits = 0.55 * 15 * Double(title.count) <= pw
+        let titleX = fits ? left + pw / 2 : width / 2
+        let titleSize = fits ? 15 : Int(max(9, min(15, (width - 16) / (0.55 * Double(title.count)))))
         var s = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="white"/>
-        <text x="\(left + pw / 2)" y="22" text-anchor="middle" font-size="15">\(Self.escape(title))</text>
+        <text x="\(titleX)" y="22" text-anchor="middle" font-size="\(titleSize)">\(Self.escape(title))</text>
 
         """
         // grid and ticks
