@@ -122,6 +122,11 @@ final class ReportTests: XCTestCase, RunsBPTT {
             assertSelfContained(html, c)
             XCTAssertGreaterThanOrEqual(c.counts["svg"] ?? 0, 2, name)
             XCTAssertTrue(html.contains("Configuration"), name)
+            if name == "gradflow" {
+                // the norms at init and trained, then the Jacobian product, ρ and σ_max, gate saturation
+                XCTAssertEqual(c.counts["svg"], 5, name)
+                XCTAssertTrue(html.contains("Why they vanish"), name)
+            }
         }
         let r = try bptt(["train", "--task", "sentiment", "--report", dir])
         XCTAssertEqual(r.status, 2)

@@ -204,6 +204,15 @@ extension Experiments {
             }
         }
         try csv.close()
+        let charts = gradientAnatomyCharts(flows, length: length)
+        try charts.jacobian.write(to: outDir + "/gradflow_jacobian.svg")
+        try charts.spectral.write(to: outDir + "/gradflow_spectral.svg")
+        try charts.saturation.write(to: outDir + "/gradflow_saturation.svg")
+    }
+
+    /// The three charts of the gradient's anatomy (the files `gradflow_jacobian.svg`,
+    /// `gradflow_spectral.svg`, `gradflow_saturation.svg`, and the sections of `--report`).
+    public static func gradientAnatomyCharts(_ flows: [GradientFlow], length: Int) -> (jacobian: SVGChart, spectral: SVGChart, saturation: SVGChart) {
         var jac = SVGChart(title: "‖∂h_T/∂h_k‖ (Frobenius), T=\(length): dashed at initialisation, solid after training", xLabel: "k", yLabel: "‖∂h_T/∂h_k‖")
         jac.logY = true
         for g in flows {
@@ -214,7 +223,6 @@ extension Experiments {
                 jac.series.append(s)
             }
         }
-        try jac.write(to: outDir + "/gradflow_jacobian.svg")
         var spec = SVGChart(title: "recurrent matrices over training: spectral radius ρ (solid) and largest singular value σ_max (dashed)", xLabel: "training step", yLabel: "ρ, σ_max")
         spec.horizontalMarkers = [(1, "1")]
         for g in flows {
@@ -226,7 +234,6 @@ extension Experiments {
                 spec.series.append(s)
             }
         }
-        try spec.write(to: outDir + "/gradflow_spectral.svg")
         var sat = SVGChart(title: "gate saturation after training: fraction of σ outputs < 0.05 or > 0.95 (dashed: at initialisation)", xLabel: "time step t", yLabel: "fraction saturated")
         sat.yRange = 0...1
         for g in flows {
@@ -239,6 +246,6 @@ extension Experiments {
                 }
             }
         }
-        try sat.write(to: outDir + "/gradflow_saturation.svg")
+        return (jac, spec, sat)
     }
 }

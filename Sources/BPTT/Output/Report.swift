@@ -288,6 +288,12 @@ extension Report {
         }
         items.append(.text("The loss reads only the last step T; each curve shows how much gradient reaches earlier steps. Geometric decay to the left is the vanishing gradient of derivations/rnn.md."))
         r.sections = [Section("Gradient norms per time step", items)]
+        let anatomy = Experiments.gradientAnatomyCharts(flows, length: base.length)
+        r.sections.append(Section("Why they vanish: the Jacobian product, the recurrent matrices, saturated gates", [
+            .chart(anatomy.jacobian),
+            .text("‖∂h_T/∂h_k‖ is the product of the step Jacobians from k to T (derivations/long-memory.md): it shrinks geometrically when the recurrent matrix's spectral radius ρ and its largest singular value σ_max are below 1 and the activations' derivatives are small."),
+            .chart(anatomy.spectral), .chart(anatomy.saturation),
+        ]))
         r.configuration = [("models", flows.map(\.model).joined(separator: ", ")), ("training steps", String(steps))]
             + config(base).filter { !["model", "steps"].contains($0.0) }
         return r
