@@ -14,13 +14,7 @@ func runEpsilonSweep(_ a: inout Arguments, model: String) throws -> Int32 {
         throw BPTTError.usage("--epsilon-sweep: --model must be one of \(EpsilonSweep.models.joined(separator: ", "))")
     }
     var spec = SequenceCheckSpec(model: kind)
-    spec.batch = try a.int("batch", default: 3, min: 1, max: 64)
-    spec.length = try a.int("length", default: 4, min: 1, max: 64)
-    spec.input = try a.int("input", default: 2, min: 1, max: 64)
-    spec.hidden = try a.int("hidden", default: 5, min: 1, max: 64)
-    spec.classes = try a.int("classes", default: 4, min: 2, max: 64)
-    spec.withH0 = !a.flag("no-h0")
-    spec.seed = try a.seed()
+    try readCaseSizes(a, into: &spec)
     let svg = a.string("svg")
     let r = EpsilonSweep.run(spec)
 

@@ -59,13 +59,7 @@ func runGradcheck(_ a: inout Arguments) throws -> Int32 {
     spec.layers = layers
     spec.bidirectional = a.flag("bidirectional")
     spec.output = output == "last" ? .last : .everyStep
-    spec.batch = try a.int("batch", default: 3, min: 1, max: 64)
-    spec.length = try a.int("length", default: 4, min: 1, max: 64)
-    spec.input = try a.int("input", default: 2, min: 1, max: 64)
-    spec.hidden = try a.int("hidden", default: 5, min: 1, max: 64)
-    spec.classes = try a.int("classes", default: 4, min: 2, max: 64)
-    spec.withH0 = !a.flag("no-h0")
-    spec.seed = try a.seed()
+    try readCaseSizes(a, into: &spec)
     if let locate, let path = a.string("dump") {
         try writeFileAtomically(path, SequenceGradientCheck.dump(spec, breaking: locate.broken).serialized() + "\n")
     }
@@ -79,6 +73,18 @@ func runGradcheck(_ a: inout Arguments) throws -> Int32 {
     let title = "\(model)\(layers > 1 ? " \(layers) layers" : "")\(spec.bidirectional ? " bidirectional" : "")"
     return report(run.results, title: title, sizes: "T=\(spec.length) B=\(spec.batch) D=\(spec.input) H=\(spec.hidden) K=\(spec.classes)",
                   model: model, stencil: stencil, step: step, json: a.flag("json"))
+}
+
+/// The sizes and seed of a check case (`--batch --length --input --hidden --classes --no-h0 --seed`),
+/// shared by the check and `--epsilon-sweep`.
+func readCaseSizes(_ a: Arguments, into spec: inout SequenceCheckSpec) throws {
+    spec.batch = try a.int("batch", default: 3, min: 1, max: 64)
+    spec.length = try a.int("length", default: 4, min: 1, max: 64)
+    spec.input = try a.int("input", default: 2, min: 1, max: 64)
+    spec.hidden = try a.int("hidden", default: 5, min: 1, max: 64)
+    spec.classes = try a.int("classes", default: 4, min: 2, max: 64)
+    spec.withH0 = !a.flag("no-h0")
+    spec.seed = try a.seed()
 }
 
 /// `extra`: more output after the table (per-step adjoints), its JSON fields, and whether it passed.
