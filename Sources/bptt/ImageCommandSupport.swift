@@ -49,16 +49,16 @@ func makeOutputFolder(_ path: String) throws {
 
 /// The run's trainer: the one saved at --resume (flags given again must agree with it, --epochs
 /// counts in total, `c` becomes its configuration) or a new one on --data.
-func imageTrainer<T: ImageTrainer>(_ a: Arguments, _ c: inout T.Config, _ ck: CheckpointFlags,
-                                   fields: [(flag: String, value: (T.Config) -> String)]) throws -> T {
+func imageTrainer<Real: ImageTrainer>(_ a: Arguments, _ c: inout Real.Config, _ ck: CheckpointFlags,
+                                   fields: [(flag: String, value: (Real.Config) -> String)]) throws -> Real {
     guard let saved = try ck.checkpoint(), let source = ck.resume else {
         let spec = a.string("data") ?? "digits"
-        return T(c, data: try ImageData.load(spec), dataSpec: spec)
+        return Real(c, data: try ImageData.load(spec), dataSpec: spec)
     }
-    let run = try T.savedRun(saved, source: source)
+    let run = try Real.savedRun(saved, source: source)
     try checkResumeFlags(a, given: c, saved: run.config, source: source, fields)
     let data = try ImageData.load(a.string("data") ?? run.data.spec)
-    let trainer = try T(resuming: saved, data: data, threads: c.threads, source: source)
+    let trainer = try Real(resuming: saved, data: data, threads: c.threads, source: source)
     try checkTarget("epochs", c.epochs, done: trainer.epoch, source: source)
     let epochs = c.epochs
     c = trainer.config

@@ -77,7 +77,7 @@ final class LongMemoryTests: XCTestCase, RunsBPTT {
     // MARK: gradient checks (Float64, central differences over every parameter)
 
     /// Max relative error between the analytic gradient and central differences of `loss`.
-    func maxRelativeError<P: ParameterSet>(_ params: P, _ grads: P, _ loss: (P) -> Double, h: Double = 1e-5) -> Double where P.T == Double {
+    func maxRelativeError<P: ParameterSet>(_ params: P, _ grads: P, _ loss: (P) -> Double, h: Double = 1e-5) -> Double where P.Real == Double {
         var worst = 0.0
         let analytic = grads.tensors, base = params.tensors
         for (k, tensor) in base.enumerated() {
@@ -94,9 +94,9 @@ final class LongMemoryTests: XCTestCase, RunsBPTT {
     }
 
     struct RegressorCheck: CellVisitor {
-        typealias T = Double
+        typealias Real = Double
         let test: LongMemoryTests
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Double where C.T == Double {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Double where C.Real == Double {
             let model = SequenceRegressor(stack: RecurrentStack(layers: 2, bidirectional: false, inputSize: AddingProblem.inputSize, hiddenSize: 4, make: make))
             var rng = RNG(seed: 21)
             let p = model.initialParameters(.xavier, rng: &rng)
@@ -118,9 +118,9 @@ final class LongMemoryTests: XCTestCase, RunsBPTT {
     }
 
     struct CopyCheck: CellVisitor {
-        typealias T = Double
+        typealias Real = Double
         let test: LongMemoryTests
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Double where C.T == Double {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Double where C.Real == Double {
             let model = SequenceClassifier(stack: RecurrentStack(layers: 1, bidirectional: false, inputSize: CopyMemory.inputSize, hiddenSize: 3, make: make),
                                            classes: CopyMemory.classes, output: .everyStep)
             var rng = RNG(seed: 22)
@@ -144,9 +144,9 @@ final class LongMemoryTests: XCTestCase, RunsBPTT {
     }
 
     struct PixelCheck: CellVisitor {
-        typealias T = Double
+        typealias Real = Double
         let test: LongMemoryTests
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Double where C.T == Double {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Double where C.Real == Double {
             let model = SequenceClassifier(stack: RecurrentStack(layers: 1, bidirectional: false, inputSize: 1, hiddenSize: 3, make: make), classes: 4)
             var rng = RNG(seed: 23)
             let p = model.initialParameters(.xavier, rng: &rng)
@@ -191,9 +191,9 @@ final class LongMemoryTests: XCTestCase, RunsBPTT {
     }
 
     struct InitProbe: CellVisitor {
-        typealias T = Double
+        typealias Real = Double
         let kind: RecurrentInit, tmax: Int
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> [String: Matrix<Double>] where C.T == Double {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> [String: Matrix<Double>] where C.Real == Double {
             let stack = RecurrentStack(layers: 2, bidirectional: false, inputSize: 3, hiddenSize: 6, make: make)
             var rng = RNG(seed: 4)
             var p = stack.initialParameters(.pytorch, rng: &rng)
@@ -253,8 +253,8 @@ final class LongMemoryTests: XCTestCase, RunsBPTT {
     // MARK: gradflow's Jacobian products, spectrum and saturation
 
     struct JacobianCheck: CellVisitor {
-        typealias T = Double
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Double where C.T == Double {
+        typealias Real = Double
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Double where C.Real == Double {
             let cell = make(2)
             var rng = RNG(seed: 31)
             let p = cell.initialParameters(.xavier, rng: &rng)

@@ -43,9 +43,9 @@ final class MaskingTests: XCTestCase {
     /// same garbage moves the loss, so a leaking implementation would fail this test.
     func testPaddingNeverLeaks() {
         struct V: CellVisitor {
-            typealias T = Double
+            typealias Real = Double
             let s: SequenceCheckSpec
-            func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> (analytic: Double, numeric: Double, leak: Double) where C.T == Double {
+            func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> (analytic: Double, numeric: Double, leak: Double) where C.Real == Double {
                 let c = SequenceCheckCase(s, make: make)
                 let a = c.analytic()
                 var maxA = 0.0, maxN = 0.0, maxLeak = 0.0

@@ -409,7 +409,7 @@ enum WorkedExamples {
     /// Runs a cell from (h_t, c_t) on x_{t+1…T} with dh_T = R and returns (∂L/∂h_t, ∂L/∂c_t with
     /// h_t held: the carried term dc^next_t).
     static func adjoints<Cell: RecurrentCell>(_ cell: Cell, _ p: Cell.Parameters, from t: Int, h: Matrix<Double>, c: Matrix<Double>?,
-                                              R: Matrix<Double>) -> (dh: Matrix<Double>, dc: Matrix<Double>?) where Cell.T == Double {
+                                              R: Matrix<Double>) -> (dh: Matrix<Double>, dc: Matrix<Double>?) where Cell.Real == Double {
         var cache = Cell.Cache(), g = p.zeros()
         let rest = Array(xs[t...])
         cell.forward(rest, h0: h, c0: c, p, cache: &cache)

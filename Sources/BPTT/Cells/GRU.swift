@@ -17,14 +17,14 @@
 /// The two forms share r_t, z_t, h_t and every line of the backward pass but the candidate's.
 /// Shapes: x_t B×D; h_t and every gate B×H; W_⋆x H×D, W_⋆h H×H, biases 1×H. The gates are fused
 /// as in the LSTM: W_x (3H×D) and W_h (3H×H) stack r, z, n (the order of `Gates`, PyTorch's).
-public struct GRU<T: Scalar>: RecurrentCell {
+public struct GRU<Real: Scalar>: RecurrentCell {
     public enum Formulation: String, Sendable { case pytorch, cho }
 
     public struct Parameters: ParameterSet {
-        public var W_rx: Matrix<T>, W_rh: Matrix<T>, b_r: Matrix<T>    // H×D, H×H, 1×H
-        public var W_zx: Matrix<T>, W_zh: Matrix<T>, b_z: Matrix<T>
-        public var W_nx: Matrix<T>, W_nh: Matrix<T>, b_nx: Matrix<T>, b_nh: Matrix<T>
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public var W_rx: Matrix<Real>, W_rh: Matrix<Real>, b_r: Matrix<Real>    // H×D, H×H, 1×H
+        public var W_zx: Matrix<Real>, W_zh: Matrix<Real>, b_z: Matrix<Real>
+        public var W_nx: Matrix<Real>, W_nh: Matrix<Real>, b_nx: Matrix<Real>, b_nh: Matrix<Real>
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             body("W_rx", &W_rx, other?.W_rx); body("W_rh", &W_rh, other?.W_rh); body("b_r", &b_r, other?.b_r)
             body("W_zx", &W_zx, other?.W_zx); body("W_zh", &W_zh, other?.W_zh); body("b_z", &b_z, other?.b_z)
             body("W_nx", &W_nx, other?.W_nx); body("W_nh", &W_nh, other?.W_nh); body("b_nx", &b_nx, other?.b_nx); body("b_nh", &b_nh, other?.b_nh)
@@ -33,7 +33,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
 
     public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
         let (D, H) = (inputSize, hiddenSize)
-        func w(_ r: Int, _ c: Int) -> Matrix<T> { draw(r, c, initializer, rng: &rng) }
+        func w(_ r: Int, _ c: Int) -> Matrix<Real> { draw(r, c, initializer, rng: &rng) }
         return Parameters(W_rx: w(H, D), W_rh: w(H, H), b_r: w(1, H),
                           W_zx: w(H, D), W_zh: w(H, H), b_z: w(1, H),
                           W_nx: w(H, D), W_nh: w(H, H), b_nx: w(1, H), b_nh: w(1, H))
@@ -46,37 +46,37 @@ public struct GRU<T: Scalar>: RecurrentCell {
         init(hidden H: Int) { (r, z, n, width) = (0, H, 2 * H, 3 * H) }
     }
 
-    public typealias State = HiddenState<T>
+    public typealias State = HiddenState<Real>
 
     /// What step t's backward reads from its forward.
     public struct StepCache {
         /// r_t, z_t, n_t side by side (B×3H, columns per `Gates`).
-        public internal(set) var gates: Matrix<T>
+        public internal(set) var gates: Matrix<Real>
         /// m_t = h_{t−1} W_nhᵀ + b_nh (PyTorch) or q_t = r_t ⊙ h_{t−1} (Cho), B×H.
-        public internal(set) var m: Matrix<T>
+        public internal(set) var m: Matrix<Real>
     }
 
     /// Per sequence: the fused weights, one step's h-side products, and the gradient sums.
     public struct Workspace: EmptyWorkspace {
         public init() {}
-        var W_x = Matrix<T>(rows: 0, cols: 0)               // 3H×D
-        var W_h = Matrix<T>(rows: 0, cols: 0)               // 3H×H
-        var W_xT = Matrix<T>(rows: 0, cols: 0)              // D×3H
+        var W_x = Matrix<Real>(rows: 0, cols: 0)               // 3H×D
+        var W_h = Matrix<Real>(rows: 0, cols: 0)               // 3H×H
+        var W_xT = Matrix<Real>(rows: 0, cols: 0)              // D×3H
         // W_h in GEMM panels, packed once per sequence instead of at every step:
-        var W_hTPacked = PackedB<T>()                       // forward: W_hᵀ (H×3H); Cho: its r, z columns (H×2H)
-        var W_nhTPacked = PackedB<T>()                      // forward, Cho: W_nhᵀ (H×H)
-        var W_hPacked = PackedB<T>()                        // backward: W_h (3H×H); Cho: its r, z rows (2H×H)
-        var W_nhPacked = PackedB<T>()                       // backward, Cho: W_nh (H×H)
-        var bx = Matrix<T>(rows: 0, cols: 0)                // 1×3H: b_r, b_z, b_nx
-        var bh = Matrix<T>(rows: 0, cols: 0)                // 1×H: b_nh
-        var Ah = Matrix<T>(rows: 0, cols: 0)                // B×3H: one step's h-side pre-activations
-        var dq = Matrix<T>(rows: 0, cols: 0)                // B×H (Cho: dq_t)
-        var dAx = Matrix<T>(rows: 0, cols: 0)               // B×3H: ∂L/∂(x-side pre-activations)
-        var dAh = Matrix<T>(rows: 0, cols: 0)               // B×3H: ∂L/∂(h-side pre-activations)
-        var dW_x = Matrix<T>(rows: 0, cols: 0)              // 3H×D, summed over steps
-        var dW_h = Matrix<T>(rows: 0, cols: 0)              // 3H×H
-        var dbx = Matrix<T>(rows: 0, cols: 0)               // 1×3H
-        var dbh = Matrix<T>(rows: 0, cols: 0)               // 1×3H (only the n block is b_nh's)
+        var W_hTPacked = PackedB<Real>()                       // forward: W_hᵀ (H×3H); Cho: its r, z columns (H×2H)
+        var W_nhTPacked = PackedB<Real>()                      // forward, Cho: W_nhᵀ (H×H)
+        var W_hPacked = PackedB<Real>()                        // backward: W_h (3H×H); Cho: its r, z rows (2H×H)
+        var W_nhPacked = PackedB<Real>()                       // backward, Cho: W_nh (H×H)
+        var bx = Matrix<Real>(rows: 0, cols: 0)                // 1×3H: b_r, b_z, b_nx
+        var bh = Matrix<Real>(rows: 0, cols: 0)                // 1×H: b_nh
+        var Ah = Matrix<Real>(rows: 0, cols: 0)                // B×3H: one step's h-side pre-activations
+        var dq = Matrix<Real>(rows: 0, cols: 0)                // B×H (Cho: dq_t)
+        var dAx = Matrix<Real>(rows: 0, cols: 0)               // B×3H: ∂L/∂(x-side pre-activations)
+        var dAh = Matrix<Real>(rows: 0, cols: 0)               // B×3H: ∂L/∂(h-side pre-activations)
+        var dW_x = Matrix<Real>(rows: 0, cols: 0)              // 3H×D, summed over steps
+        var dW_h = Matrix<Real>(rows: 0, cols: 0)              // 3H×H
+        var dbx = Matrix<Real>(rows: 0, cols: 0)               // 1×3H
+        var dbh = Matrix<Real>(rows: 0, cols: 0)               // 1×3H (only the n block is b_nh's)
     }
     public func makeStepCache(batch B: Int) -> StepCache {
         StepCache(gates: Matrix(rows: B, cols: 3 * hiddenSize), m: Matrix(rows: B, cols: hiddenSize))
@@ -113,7 +113,7 @@ public struct GRU<T: Scalar>: RecurrentCell {
     }
 
     /// Step t: h_{t−1} and x_t → h_t. x B×D; states B×H; cache.gates B×3H, cache.m B×H.
-    public func stepForward<P: CellProbe>(_ x: Matrix<T>, _ prev: State, _ next: inout State, _ cache: inout StepCache,
+    public func stepForward<P: CellProbe>(_ x: Matrix<Real>, _ prev: State, _ next: inout State, _ cache: inout StepCache,
                                           _ p: Parameters, _ ws: inout Workspace, t: Int, _ probe: P) {
         let (B, H, G) = (x.rows, hiddenSize, gateLayout)
         let (rQ, aNQ, nQ) = formulation == .pytorch ? (Quantity.gruR, Quantity.gruAn, Quantity.gruN) : (.gruRCho, .gruAnCho, .gruNCho)
@@ -175,8 +175,8 @@ public struct GRU<T: Scalar>: RecurrentCell {
 
     /// Step t back: d.h = dh_t → dPrev.h = dh^next_{t−1}, dx = dx_t (B×D); the weight gradients
     /// are summed over steps in the workspace and added into `grads` by `endBackward`.
-    public func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<T>, inputGradient: Bool,
-                                           _ x: Matrix<T>, _ prev: State, _ next: State, _ cache: StepCache,
+    public func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<Real>, inputGradient: Bool,
+                                           _ x: Matrix<Real>, _ prev: State, _ next: State, _ cache: StepCache,
                                            _ p: Parameters, _ grads: inout Parameters, _ ws: inout Workspace, t: Int, _ probe: P) {
         let (B, H, G) = (x.rows, hiddenSize, gateLayout)
         let pytorch = formulation == .pytorch
@@ -259,10 +259,10 @@ public struct GRU<T: Scalar>: RecurrentCell {
     }
 
     /// Adds the fused gradient sums into the named tensors (each gate's block).
-    public func endBackward<P: CellProbe>(_ xs: [Matrix<T>], _ states: [State], _ grads: inout Parameters,
+    public func endBackward<P: CellProbe>(_ xs: [Matrix<Real>], _ states: [State], _ grads: inout Parameters,
                                           _ ws: inout Workspace, _ probe: P) {
         let G = gateLayout
-        func add(_ gate: Int, _ dW_x: inout Matrix<T>, _ dW_h: inout Matrix<T>, _ db: inout Matrix<T>) {
+        func add(_ gate: Int, _ dW_x: inout Matrix<Real>, _ dW_h: inout Matrix<Real>, _ db: inout Matrix<Real>) {
             addBlock(from: ws.dW_x, at: (gate, 0), into: &dW_x)
             addBlock(from: ws.dW_h, at: (gate, 0), into: &dW_h)
             addBlock(from: ws.dbx, at: (0, gate), into: &db)

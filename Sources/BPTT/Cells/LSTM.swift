@@ -14,13 +14,13 @@
 /// (lstm.a) compute all four gates at once with W_x = [W_ix; W_fx; W_gx; W_ox] (4H×D) and
 /// W_h (4H×H), so step t's pre-activations land side by side in one B×4H buffer whose column
 /// blocks `Gates` names. The math never uses a bare offset.
-public struct LSTM<T: Scalar>: RecurrentCell {
+public struct LSTM<Real: Scalar>: RecurrentCell {
     public struct Parameters: ParameterSet {
-        public var W_ix: Matrix<T>, W_ih: Matrix<T>, b_i: Matrix<T>   // H×D, H×H, 1×H
-        public var W_fx: Matrix<T>, W_fh: Matrix<T>, b_f: Matrix<T>
-        public var W_gx: Matrix<T>, W_gh: Matrix<T>, b_g: Matrix<T>
-        public var W_ox: Matrix<T>, W_oh: Matrix<T>, b_o: Matrix<T>
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public var W_ix: Matrix<Real>, W_ih: Matrix<Real>, b_i: Matrix<Real>   // H×D, H×H, 1×H
+        public var W_fx: Matrix<Real>, W_fh: Matrix<Real>, b_f: Matrix<Real>
+        public var W_gx: Matrix<Real>, W_gh: Matrix<Real>, b_g: Matrix<Real>
+        public var W_ox: Matrix<Real>, W_oh: Matrix<Real>, b_o: Matrix<Real>
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             body("W_ix", &W_ix, other?.W_ix); body("W_ih", &W_ih, other?.W_ih); body("b_i", &b_i, other?.b_i)
             body("W_fx", &W_fx, other?.W_fx); body("W_fh", &W_fh, other?.W_fh); body("b_f", &b_f, other?.b_f)
             body("W_gx", &W_gx, other?.W_gx); body("W_gh", &W_gh, other?.W_gh); body("b_g", &b_g, other?.b_g)
@@ -32,7 +32,7 @@ public struct LSTM<T: Scalar>: RecurrentCell {
     /// was settled as i, f, g, o.
     public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
         let (D, H) = (inputSize, hiddenSize)
-        func w(_ r: Int, _ c: Int) -> Matrix<T> { draw(r, c, initializer, rng: &rng) }
+        func w(_ r: Int, _ c: Int) -> Matrix<Real> { draw(r, c, initializer, rng: &rng) }
         let (W_gx, W_gh, b_g) = (w(H, D), w(H, H), w(1, H))
         let (W_ix, W_ih, b_i) = (w(H, D), w(H, H), w(1, H))
         let (W_fx, W_fh, b_f) = (w(H, D), w(H, H), w(1, H))
@@ -53,34 +53,34 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         init(hidden H: Int) { (i, f, g, o, width) = (0, H, 2 * H, 3 * H, 4 * H) }
     }
 
-    public typealias State = HiddenCellState<T>
+    public typealias State = HiddenCellState<Real>
 
     /// What step t's backward reads from its forward.
     public struct StepCache {
         /// i_t, f_t, g_t, o_t side by side (B×4H, columns per `Gates`).
-        public internal(set) var gates: Matrix<T>
+        public internal(set) var gates: Matrix<Real>
         /// tanh(c_t), B×H.
-        public internal(set) var tanhC: Matrix<T>
+        public internal(set) var tanhC: Matrix<Real>
     }
 
     /// Per sequence: the fused weights, and the buffers of the one weight-gradient product.
     public struct Workspace: EmptyWorkspace {
         public init() {}
-        var W_x = Matrix<T>(rows: 0, cols: 0)               // 4H×D: W_ix; W_fx; W_gx; W_ox
-        var W_h = Matrix<T>(rows: 0, cols: 0)               // 4H×H
-        var W_xT = Matrix<T>(rows: 0, cols: 0)              // D×4H
-        var W_hTPacked = PackedB<T>()                       // W_hᵀ (H×4H) in GEMM panels: forward, every step
-        var W_hPacked = PackedB<T>()                        // W_h (4H×H) in GEMM panels: backward, every step
-        var b = Matrix<T>(rows: 0, cols: 0)                 // 1×4H: b_i, b_f, b_g, b_o
-        var dA = Matrix<T>(rows: 0, cols: 0)                // dA_t, B×4H
+        var W_x = Matrix<Real>(rows: 0, cols: 0)               // 4H×D: W_ix; W_fx; W_gx; W_ox
+        var W_h = Matrix<Real>(rows: 0, cols: 0)               // 4H×H
+        var W_xT = Matrix<Real>(rows: 0, cols: 0)              // D×4H
+        var W_hTPacked = PackedB<Real>()                       // W_hᵀ (H×4H) in GEMM panels: forward, every step
+        var W_hPacked = PackedB<Real>()                        // W_h (4H×H) in GEMM panels: backward, every step
+        var b = Matrix<Real>(rows: 0, cols: 0)                 // 1×4H: b_i, b_f, b_g, b_o
+        var dA = Matrix<Real>(rows: 0, cols: 0)                // dA_t, B×4H
         /// dA_t of every step, stacked (T·B × 4H, step t at rows (t−1)·B…): the weight gradients
         /// Σ_t dA_tᵀ x_t and Σ_t dA_tᵀ h_{t−1} then take one product each, with K = T·B.
-        var dAs = Matrix<T>(rows: 0, cols: 0)
-        var xAll = Matrix<T>(rows: 0, cols: 0)              // T·B × D: x_1 … x_T stacked
-        var hPrevAll = Matrix<T>(rows: 0, cols: 0)          // T·B × H: h_0 … h_{T−1} stacked
-        var dW_x = Matrix<T>(rows: 0, cols: 0)              // 4H×D
-        var dW_h = Matrix<T>(rows: 0, cols: 0)              // 4H×H
-        var db = Matrix<T>(rows: 0, cols: 0)                // 1×4H
+        var dAs = Matrix<Real>(rows: 0, cols: 0)
+        var xAll = Matrix<Real>(rows: 0, cols: 0)              // T·B × D: x_1 … x_T stacked
+        var hPrevAll = Matrix<Real>(rows: 0, cols: 0)          // T·B × H: h_0 … h_{T−1} stacked
+        var dW_x = Matrix<Real>(rows: 0, cols: 0)              // 4H×D
+        var dW_h = Matrix<Real>(rows: 0, cols: 0)              // 4H×H
+        var db = Matrix<Real>(rows: 0, cols: 0)                // 1×4H
     }
     public func makeStepCache(batch B: Int) -> StepCache {
         StepCache(gates: Matrix(rows: B, cols: 4 * hiddenSize), tanhC: Matrix(rows: B, cols: hiddenSize))
@@ -111,7 +111,7 @@ public struct LSTM<T: Scalar>: RecurrentCell {
     }
 
     /// Step t: (h_{t−1}, c_{t−1}) and x_t → (h_t, c_t). x B×D; states B×H; cache.gates B×4H.
-    public func stepForward<P: CellProbe>(_ x: Matrix<T>, _ prev: State, _ next: inout State, _ cache: inout StepCache,
+    public func stepForward<P: CellProbe>(_ x: Matrix<Real>, _ prev: State, _ next: inout State, _ cache: inout StepCache,
                                           _ p: Parameters, _ ws: inout Workspace, t: Int, _ probe: P) {
         let (B, H, G) = (x.rows, hiddenSize, gateLayout)
         // A_t = x_t W_xᵀ + h_{t−1} W_hᵀ + b: the pre-activations of all four gates at once
@@ -145,8 +145,8 @@ public struct LSTM<T: Scalar>: RecurrentCell {
 
     /// Step t back: d = (dh_t, dc^next_t) → dPrev = (dh^next_{t−1}, dc^next_{t−1}), dx = dx_t.
     /// dA_t is kept for the weight gradients, which `endBackward` sums over all steps at once.
-    public func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<T>, inputGradient: Bool,
-                                           _ x: Matrix<T>, _ prev: State, _ next: State, _ cache: StepCache,
+    public func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<Real>, inputGradient: Bool,
+                                           _ x: Matrix<Real>, _ prev: State, _ next: State, _ cache: StepCache,
                                            _ p: Parameters, _ grads: inout Parameters, _ ws: inout Workspace, t: Int, _ probe: P) {
         let (B, H, G) = (x.rows, hiddenSize, gateLayout)
         let cPrev = (probe.breaks(.lstmDfOffByOne) ? next.c : prev.c).lanes   // break: c_t for c_{t−1}
@@ -181,7 +181,7 @@ public struct LSTM<T: Scalar>: RecurrentCell {
 
     /// Σ over t of the shared weights' gradients, as one product over the stacked steps; then
     /// the fused gradients are added into the named tensors (each gate's block).
-    public func endBackward<P: CellProbe>(_ xs: [Matrix<T>], _ states: [State], _ grads: inout Parameters,
+    public func endBackward<P: CellProbe>(_ xs: [Matrix<Real>], _ states: [State], _ grads: inout Parameters,
                                           _ ws: inout Workspace, _ probe: P) {
         let (B, D, H, G) = (xs[0].rows, inputSize, hiddenSize, gateLayout)
         ensure(&ws.xAll, xs.count * B, D); ensure(&ws.hPrevAll, xs.count * B, H)
@@ -197,7 +197,7 @@ public struct LSTM<T: Scalar>: RecurrentCell {
         probe.backward(.lstmDW_x, 0, ws.dW_x); probe.backward(.lstmDW_h, 0, ws.dW_h); probe.backward(.lstmDb, 0, ws.db)
         // dW_⋆x, dW_⋆h, db_⋆ are the gate's block (stored properties, not key paths: a generic key
         // path is built at run time on every call)
-        func add(_ gate: Int, _ dW_x: inout Matrix<T>, _ dW_h: inout Matrix<T>, _ db: inout Matrix<T>) {
+        func add(_ gate: Int, _ dW_x: inout Matrix<Real>, _ dW_h: inout Matrix<Real>, _ db: inout Matrix<Real>) {
             addBlock(from: ws.dW_x, at: (gate, 0), into: &dW_x)
             addBlock(from: ws.dW_h, at: (gate, 0), into: &dW_h)
             addBlock(from: ws.db, at: (0, gate), into: &db)

@@ -12,7 +12,7 @@ func checkLengths(_ lengths: [Int]?, rows: Int, steps: Int, _ who: String) {
 
 /// Row-wise copy: dst[dr, col…] = src[sr, 0…] (src row width).
 @inline(__always)
-func copyRow<T>(_ src: Matrix<T>, _ sr: Int, into dst: inout Matrix<T>, _ dr: Int, col: Int = 0, width: Int? = nil) {
+func copyRow<Real>(_ src: Matrix<Real>, _ sr: Int, into dst: inout Matrix<Real>, _ dr: Int, col: Int = 0, width: Int? = nil) {
     let w = width ?? src.cols
     src.data.withUnsafeBufferPointer { s in
         dst.data.withUnsafeMutableBufferPointer { d in
@@ -23,7 +23,7 @@ func copyRow<T>(_ src: Matrix<T>, _ sr: Int, into dst: inout Matrix<T>, _ dr: In
 
 /// Row-wise add: dst[dr, …] += src[sr, col…] (dst row width).
 @inline(__always)
-func addRow<T: Scalar>(_ src: Matrix<T>, _ sr: Int, col: Int = 0, into dst: inout Matrix<T>, _ dr: Int) {
+func addRow<Real: Scalar>(_ src: Matrix<Real>, _ sr: Int, col: Int = 0, into dst: inout Matrix<Real>, _ dr: Int) {
     let w = dst.cols
     src.data.withUnsafeBufferPointer { s in
         dst.data.withUnsafeMutableBufferPointer { d in
@@ -35,7 +35,7 @@ func addRow<T: Scalar>(_ src: Matrix<T>, _ sr: Int, col: Int = 0, into dst: inou
 
 /// Forward (masking.h / masking.c): finished rows keep the previous state, current[b] = previous[b].
 @inline(__always)
-func holdFinishedRows<T>(_ lengths: [Int], step t: Int, previous: Matrix<T>, into current: inout Matrix<T>) {
+func holdFinishedRows<Real>(_ lengths: [Int], step t: Int, previous: Matrix<Real>, into current: inout Matrix<Real>) {
     for b in lengths.indices where lengths[b] < t {
         copyRow(previous, b, into: &current, b)                 // (masking.h)
     }
@@ -44,7 +44,7 @@ func holdFinishedRows<T>(_ lengths: [Int], step t: Int, previous: Matrix<T>, int
 /// Backward (masking.dcell): moves finished rows of `d` (dh_t or dc_t) into `carry` and zeroes
 /// them in `d`, so the cell sees κ ⊙ d (κ the step mask). `carry` must be B×H.
 @inline(__always)
-func divertFinishedRows<T: Scalar>(_ lengths: [Int], step t: Int, from d: inout Matrix<T>, into carry: inout Matrix<T>) {
+func divertFinishedRows<Real: Scalar>(_ lengths: [Int], step t: Int, from d: inout Matrix<Real>, into carry: inout Matrix<Real>) {
     for b in lengths.indices where lengths[b] < t {
         copyRow(d, b, into: &carry, b)
         d.data.withUnsafeMutableBufferPointer { p in
@@ -55,7 +55,7 @@ func divertFinishedRows<T: Scalar>(_ lengths: [Int], step t: Int, from d: inout 
 
 /// Backward (masking.dhold / masking.dc): dPrev[b] += carry[b] for the finished rows.
 @inline(__always)
-func addFinishedRows<T: Scalar>(_ lengths: [Int], step t: Int, from carry: Matrix<T>, into dPrev: inout Matrix<T>) {
+func addFinishedRows<Real: Scalar>(_ lengths: [Int], step t: Int, from carry: Matrix<Real>, into dPrev: inout Matrix<Real>) {
     for b in lengths.indices where lengths[b] < t {
         addRow(carry, b, into: &dPrev, b)                       // (masking.dhold)
     }

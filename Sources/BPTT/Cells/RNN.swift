@@ -5,14 +5,14 @@
 ///
 /// Shapes: x_t B×D, h_t B×H; W_hx H×D, W_hh H×H, b_h 1×H.
 /// The time loop (forward over all steps, BPTT, masking, truncation) is `TimeLoop.swift`.
-public struct RNN<T: Scalar>: RecurrentCell {
+public struct RNN<Real: Scalar>: RecurrentCell {
     public enum Activation: String, Sendable { case tanh, relu }
 
     public struct Parameters: ParameterSet {
-        public var W_hx: Matrix<T>  // H × D
-        public var W_hh: Matrix<T>  // H × H
-        public var b_h: Matrix<T>   // 1 × H
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public var W_hx: Matrix<Real>  // H × D
+        public var W_hh: Matrix<Real>  // H × H
+        public var b_h: Matrix<Real>   // 1 × H
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             body("W_hx", &W_hx, other?.W_hx); body("W_hh", &W_hh, other?.W_hh); body("b_h", &b_h, other?.b_h)
         }
     }
@@ -23,19 +23,19 @@ public struct RNN<T: Scalar>: RecurrentCell {
                           b_h: draw(1, H, initializer, biasFanOut: 1, rng: &rng))
     }
 
-    public typealias State = HiddenState<T>
+    public typealias State = HiddenState<Real>
     /// Step t keeps nothing of its own: φ′(a_t) is read from h_t, which the time loop keeps.
     public struct StepCache {}
 
     /// Per sequence: the weights in the layouts the step products want, and one scratch buffer.
     public struct Workspace: EmptyWorkspace {
         public init() {}
-        var W_hxT = Matrix<T>(rows: 0, cols: 0)           // W_hxᵀ, D×H
-        var W_hhTPacked = PackedB<T>()                    // W_hhᵀ in GEMM panels: forward, every step
-        var W_hhPacked = PackedB<T>()                     // W_hh in GEMM panels: backward, every step
-        var da = Matrix<T>(rows: 0, cols: 0)              // da_t, B×H
+        var W_hxT = Matrix<Real>(rows: 0, cols: 0)           // W_hxᵀ, D×H
+        var W_hhTPacked = PackedB<Real>()                    // W_hhᵀ in GEMM panels: forward, every step
+        var W_hhPacked = PackedB<Real>()                     // W_hh in GEMM panels: backward, every step
+        var da = Matrix<Real>(rows: 0, cols: 0)              // da_t, B×H
         var steps = 0                                     // T of the backward pass
-        var dhNext = Matrix<T>(rows: 0, cols: 0)          // break rnn.da:dhnext-after-derivative only
+        var dhNext = Matrix<Real>(rows: 0, cols: 0)          // break rnn.da:dhnext-after-derivative only
     }
     public func makeStepCache(batch B: Int) -> StepCache { StepCache() }
 
@@ -54,7 +54,7 @@ public struct RNN<T: Scalar>: RecurrentCell {
     }
 
     /// Step t: h_t = φ(x_t W_hxᵀ + h_{t−1} W_hhᵀ + b_h). x B×D; prev.h, next.h B×H.
-    public func stepForward<P: CellProbe>(_ x: Matrix<T>, _ prev: State, _ next: inout State, _ cache: inout StepCache,
+    public func stepForward<P: CellProbe>(_ x: Matrix<Real>, _ prev: State, _ next: inout State, _ cache: inout StepCache,
                                           _ p: Parameters, _ ws: inout Workspace, t: Int, _ probe: P) {
         // a_t, computed in place in h_t
         gemm(x, ws.W_hxT, into: &next.h)                                  // (rnn.a)
@@ -76,8 +76,8 @@ public struct RNN<T: Scalar>: RecurrentCell {
 
     /// Step t back: d.h = dh_t (B×H) → dPrev.h = dh^next_{t−1} (B×H), dx = dx_t (B×D);
     /// adds this step's terms into dW_hx, dW_hh, db_h.
-    public func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<T>, inputGradient: Bool,
-                                           _ x: Matrix<T>, _ prev: State, _ next: State, _ cache: StepCache,
+    public func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<Real>, inputGradient: Bool,
+                                           _ x: Matrix<Real>, _ prev: State, _ next: State, _ cache: StepCache,
                                            _ p: Parameters, _ grads: inout Parameters, _ ws: inout Workspace, t: Int, _ probe: P) {
         // forward (rnn.h): h_t = φ(a_t); φ′ read from h_t: tanh′ = 1 − h_t², ReLU′ = 1[h_t > 0]
         let (dh, h, da) = (d.h.lanes, next.h.lanes, ws.da.writableLanes())
@@ -92,7 +92,7 @@ public struct RNN<T: Scalar>: RecurrentCell {
             if t == ws.steps { ws.dhNext = Matrix(rows: x.rows, cols: hiddenSize) }
             for i in ws.da.data.indices {
                 let y = next.h.data[i]
-                let derivative: T = activation == .tanh ? 1 - y * y : (y > 0 ? 1 : 0)
+                let derivative: Real = activation == .tanh ? 1 - y * y : (y > 0 ? 1 : 0)
                 ws.da.data[i] = (d.h.data[i] - ws.dhNext.data[i]) * derivative + ws.dhNext.data[i]
             }
         }
@@ -100,7 +100,7 @@ public struct RNN<T: Scalar>: RecurrentCell {
         // forward (rnn.a): a_t = x_t W_hxᵀ + h_{t−1} W_hhᵀ + b_h
         gemm(ws.da, transA: true, x, into: &grads.W_hx, beta: 1)                          // (rnn.dW_hx)
         if !probe.breaks(.rnnDW_hhLastStepOnly) || t == ws.steps {                        // break: only t = T's term
-            let beta: T = probe.breaks(.rnnDW_hhOverwrite) ? 0 : 1                         // break: = for +=
+            let beta: Real = probe.breaks(.rnnDW_hhOverwrite) ? 0 : 1                         // break: = for +=
             gemm(ws.da, transA: true, prev.h, into: &grads.W_hh, beta: beta)              // (rnn.dW_hh)
         }
         if probe.breaks(.rnnDb_hOneRow) {                                                  // break: row 1 of the batch only

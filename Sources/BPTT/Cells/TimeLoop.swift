@@ -9,9 +9,9 @@
 /// What the time loop keeps between a forward and its backward, and reuses from call to call
 /// (no allocation while the shapes stay the same).
 public struct SequenceCache<Cell: RecurrentCell> {
-    public typealias T = Cell.T
+    public typealias Real = Cell.Real
     /// x_t, B×D (t = 1…T at index t−1).
-    public internal(set) var xs: [Matrix<T>] = []
+    public internal(set) var xs: [Matrix<Real>] = []
     /// The state after step t at index t; index 0 is the initial state (h0, c0).
     public internal(set) var states: [Cell.State] = []
     /// Step t's cache at index t−1.
@@ -25,7 +25,7 @@ public struct SequenceCache<Cell: RecurrentCell> {
     var dPrev = Cell.State(batch: 0, hidden: 0)       // ∂L/∂(state after step t−1) through step t
     var carry = Cell.State(batch: 0, hidden: 0)       // masking: the finished rows of d
     /// ∂L/∂x_t (B×D each) after a backward pass with input gradients.
-    public internal(set) var dxs: [Matrix<T>] = []
+    public internal(set) var dxs: [Matrix<Real>] = []
     /// When true, backward records ‖∂L/∂h_t‖ (Frobenius norm over the batch) for t = 1…T into
     /// `dhNorms` (the gradient-flow experiment).
     public var recordGradientNorms = false
@@ -36,11 +36,11 @@ public struct SequenceCache<Cell: RecurrentCell> {
 
     public var length: Int { xs.count }
     /// h_T, the state after the last step.
-    public var hT: Matrix<T> { states[states.count - 1].h }
+    public var hT: Matrix<Real> { states[states.count - 1].h }
     /// ∂L/∂h0 after a backward pass (B×H).
-    public var dh0: Matrix<T> { d.h }
+    public var dh0: Matrix<Real> { d.h }
     /// ∂L/∂c0 after a backward pass (a cell with a memory cell); nil otherwise.
-    public var dc0: Matrix<T>? { d.memory }
+    public var dc0: Matrix<Real>? { d.memory }
     /// Drops the references to the inputs of the last forward, so a driver can rewrite its
     /// input buffers in place (no copy-on-write) before the next forward.
     public mutating func releaseInputs() { xs = [] }
@@ -52,13 +52,13 @@ extension RecurrentCell {
     /// Runs all T steps. xs: T inputs, each B×D; h0, c0: B×H initial states (nil: zeros).
     /// lengths: row b is a sequence of lengths[b] ≤ T steps; its state stops changing after its
     /// last step (masking.h) and backward respects the same mask. nil: all rows run T steps.
-    public func forward(_ xs: [Matrix<T>], h0: Matrix<T>? = nil, c0: Matrix<T>? = nil, _ p: Parameters,
+    public func forward(_ xs: [Matrix<Real>], h0: Matrix<Real>? = nil, c0: Matrix<Real>? = nil, _ p: Parameters,
                         lengths: [Int]? = nil, cache: inout SequenceCache<Self>) {
         if let tracer = cache.tracer { forward(xs, h0: h0, c0: c0, p, lengths: lengths, cache: &cache, probe: tracer) }
         else { forward(xs, h0: h0, c0: c0, p, lengths: lengths, cache: &cache, probe: NoProbe()) }
     }
 
-    private func forward<P: CellProbe>(_ xs: [Matrix<T>], h0: Matrix<T>?, c0: Matrix<T>?, _ p: Parameters,
+    private func forward<P: CellProbe>(_ xs: [Matrix<Real>], h0: Matrix<Real>?, c0: Matrix<Real>?, _ p: Parameters,
                                        lengths: [Int]?, cache: inout SequenceCache<Self>, probe: P) {
         let who = "\(Self.self).forward"
         precondition(!xs.isEmpty, "\(who): empty sequence")
@@ -112,7 +112,7 @@ extension RecurrentCell {
     /// - grads: accumulated into (`+=`), never overwritten.
     /// - inputGradients: also compute ∂L/∂x_t into `cache.dxs`.
     /// Afterwards `cache.dh0` (and `cache.dc0`) hold ∂L/∂h0 (and ∂L/∂c0), B×H.
-    public func backward(_ dhs: [Matrix<T>?], _ p: Parameters, cache: inout SequenceCache<Self>, grads: inout Parameters,
+    public func backward(_ dhs: [Matrix<Real>?], _ p: Parameters, cache: inout SequenceCache<Self>, grads: inout Parameters,
                          inputGradients: Bool = false, truncation k: Int = 0) {
         if let tracer = cache.tracer {
             backward(dhs, p, cache: &cache, grads: &grads, inputGradients: inputGradients, truncation: k, probe: tracer)
@@ -121,7 +121,7 @@ extension RecurrentCell {
         }
     }
 
-    private func backward<P: CellProbe>(_ dhs: [Matrix<T>?], _ p: Parameters, cache: inout SequenceCache<Self>, grads: inout Parameters,
+    private func backward<P: CellProbe>(_ dhs: [Matrix<Real>?], _ p: Parameters, cache: inout SequenceCache<Self>, grads: inout Parameters,
                                         inputGradients: Bool, truncation k: Int, probe: P) {
         let steps = cache.length
         precondition(dhs.count == steps, "\(Self.self).backward: \(dhs.count) upstream gradients for \(steps) steps")
@@ -146,7 +146,7 @@ extension RecurrentCell {
                     divertFinishedRows(lengths, step: t, from: &d, into: &carry)          // (masking.dcell) (masking.dc)
                 }
             }
-            var dx = Matrix<T>(rows: 0, cols: 0)
+            var dx = Matrix<Real>(rows: 0, cols: 0)
             if inputGradients { swap(&dx, &cache.dxs[t - 1]) }
             stepBackward(cache.d, &cache.dPrev, &dx, inputGradient: inputGradients,
                          cache.xs[t - 1], cache.states[t - 1], cache.states[t], cache.steps[t - 1],

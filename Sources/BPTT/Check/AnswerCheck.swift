@@ -166,9 +166,9 @@ public enum AnswerCheck {
     }
 
     struct Shapes: CellVisitor {
-        typealias T = Double
+        typealias Real = Double
         let spec: SequenceCheckSpec
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> [(String, (rows: Int, cols: Int))] where C.T == Double {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> [(String, (rows: Int, cols: Int))] where C.Real == Double {
             let m = SequenceClassifier(stack: RecurrentStack(layers: 1, bidirectional: false, inputSize: spec.input,
                                                              hiddenSize: spec.hidden, make: make), classes: spec.classes, output: spec.output)
             var rng = RNG(seed: 0)
@@ -181,9 +181,9 @@ public enum AnswerCheck {
     }
 
     struct ReferenceVisitor: CellVisitor {
-        typealias T = Double
+        typealias Real = Double
         let c: Case, breaking: Break?
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Reference where C.T == Double {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Reference where C.Real == Double {
             var spec = c.spec
             spec.model = .rnn   // the draw is replaced below; .rnn avoids the ReLU redraw loop
             var k = SequenceCheckCase(spec, make: make)

@@ -55,7 +55,7 @@ public struct CharLMCheckReport: Sendable {
     }
 }
 
-public struct CharLMCheckCase<Cell: RecurrentCell> where Cell.T == Double {
+public struct CharLMCheckCase<Cell: RecurrentCell> where Cell.Real == Double {
     public typealias Model = CharLM<Cell>
     public let spec: CharLMCheckSpec
     public let model: Model
@@ -173,9 +173,9 @@ public struct CharLMCheckCase<Cell: RecurrentCell> where Cell.T == Double {
 /// `bptt gradcheck --task text` for the cell a spec names.
 public enum CharLMCheck {
     struct Visitor: CellVisitor {
-        typealias T = Double
+        typealias Real = Double
         let spec: CharLMCheckSpec, mistake: CarryMistake?, breaking: Break?, steps: Bool, step: Double
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> CharLMCheckReport where C.T == Double {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> CharLMCheckReport where C.Real == Double {
             CharLMCheckCase(spec, make: make).check(mistake: mistake, breaking: breaking, steps: steps, step: step)
         }
     }

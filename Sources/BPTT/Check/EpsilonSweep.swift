@@ -85,19 +85,19 @@ public enum EpsilonSweep {
                       elements: r64.elements, series: r64.series + r32.series)
     }
 
-    struct Visitor<T: Scalar>: CellVisitor {
+    struct Visitor<Real: Scalar>: CellVisitor {
         let spec: SequenceCheckSpec
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> (elements: Int, series: [Series]) where C.T == T {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> (elements: Int, series: [Series]) where C.Real == Real {
             typealias Model = SequenceClassifier<C>
             let model = Model(stack: RecurrentStack(layers: 1, bidirectional: false, inputSize: spec.input, hiddenSize: spec.hidden, make: make),
                               classes: spec.classes, output: .last)
             // the same draws as SequenceCheckCase, in precision T
             var rng = RNG(seed: spec.seed)
             let params = model.initialParameters(.xavier, rng: &rng)
-            var xs = (0..<spec.length).map { _ in Matrix<T>.normal(spec.batch, spec.input, std: 1, rng: &rng) }
+            var xs = (0..<spec.length).map { _ in Matrix<Real>.normal(spec.batch, spec.input, std: 1, rng: &rng) }
             let targets = [(0..<spec.batch).map { _ in rng.int(below: spec.classes) }]
-            let h0s = spec.withH0 ? [Matrix<T>.uniform(spec.batch, spec.hidden, bound: 0.5, rng: &rng)] : nil
-            let c0s = spec.withH0 && model.stack.hasCellState ? [Matrix<T>.uniform(spec.batch, spec.hidden, bound: 0.5, rng: &rng)] : nil
+            let h0s = spec.withH0 ? [Matrix<Real>.uniform(spec.batch, spec.hidden, bound: 0.5, rng: &rng)] : nil
+            let c0s = spec.withH0 && model.stack.hasCellState ? [Matrix<Real>.uniform(spec.batch, spec.hidden, bound: 0.5, rng: &rng)] : nil
             let scale = 1 / Double(spec.batch)
 
             var ws = Model.Workspace()
@@ -126,7 +126,7 @@ public enum EpsilonSweep {
                         for i in 0..<values[k].count {
                             let original = values[k].data[i]
                             let n = GradientCheck.centralDifference(stencil, step: h) { offset in
-                                values[k].data[i] = original + T(offset)
+                                values[k].data[i] = original + Real(offset)
                                 defer { values[k].data[i] = original }
                                 return loss()
                             }
@@ -137,7 +137,7 @@ public enum EpsilonSweep {
                         for i in 0..<xs[t].count {
                             let original = xs[t].data[i]
                             let n = GradientCheck.centralDifference(stencil, step: h) { offset in
-                                xs[t].data[i] = original + T(offset)
+                                xs[t].data[i] = original + Real(offset)
                                 defer { xs[t].data[i] = original }
                                 return loss()
                             }
@@ -148,7 +148,7 @@ public enum EpsilonSweep {
                     errors.append(all.last ?? 0)
                     medians.append(all.isEmpty ? 0 : all[all.count / 2])
                 }
-                series.append(Series(precision: T.typeName, stencil: stencil, maxRelError: errors, medianRelError: medians))
+                series.append(Series(precision: Real.typeName, stencil: stencil, maxRelError: errors, medianRelError: medians))
             }
             elements = params.parameterCount + xs.reduce(0) { $0 + $1.count }
             return (elements, series)

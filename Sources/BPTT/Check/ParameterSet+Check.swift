@@ -1,4 +1,4 @@
-extension ParameterSet where T == Double {
+extension ParameterSet where Real == Double {
     /// One gradient-check tensor per parameter, in the set's order: its name, its value and its
     /// analytic gradient from `grads` (a set of the same shapes).
     public func checkTensors(analytic grads: Self) -> [GradientCheck.Tensor] {

@@ -15,7 +15,7 @@ public struct SequenceCheckSpec: Sendable {
     public init(model: CellKind) { self.model = model }
 }
 
-public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
+public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.Real == Double {
     public typealias Model = SequenceClassifier<Cell>
     public let spec: SequenceCheckSpec
     public let model: Model
@@ -182,9 +182,9 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.T == Double {
 /// Runs the check for the cell a spec names (the entry point of `bptt gradcheck`).
 public enum SequenceGradientCheck {
     struct Visitor: CellVisitor {
-        typealias T = Double
+        typealias Real = Double
         let spec: SequenceCheckSpec, step: Double, stencil: GradientCheck.Stencil, wantDump: Bool
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> ([GradientCheck.Result], JSON?) where C.T == Double {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> ([GradientCheck.Result], JSON?) where C.Real == Double {
             let c = SequenceCheckCase(spec, make: make)
             return (c.check(step: step, stencil: stencil), wantDump ? c.dump() : nil)
         }
@@ -198,9 +198,9 @@ public enum SequenceGradientCheck {
 
 extension SequenceGradientCheck {
     struct DumpVisitor: CellVisitor {
-        typealias T = Double
+        typealias Real = Double
         let spec: SequenceCheckSpec, breaking: Break?
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> JSON where C.T == Double {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> JSON where C.Real == Double {
             SequenceCheckCase(spec, make: make).dump(breaking: breaking)
         }
     }

@@ -152,9 +152,9 @@ extension SequenceCheckCase {
 
 extension SequenceGradientCheck {
     struct LocateVisitor: CellVisitor {
-        typealias T = Double
+        typealias Real = Double
         let spec: SequenceCheckSpec, breaking: Break?, steps: Bool, step: Double, stencil: GradientCheck.Stencil
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> StepAdjointCheck.Report where C.T == Double {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> StepAdjointCheck.Report where C.Real == Double {
             SequenceCheckCase(spec, make: make).locate(breaking: breaking, steps: steps, step: step, stencil: stencil)
         }
     }

@@ -2,7 +2,7 @@
 /// dropout → dense → BCE with logits) in Float64, on a batch of mixed lengths whose padded
 /// positions hold random token ids (garbage that must not reach any gradient). Dropout masks
 /// are fixed: every loss evaluation draws them from the same seed.
-public struct SentimentCheckCase<Cell: RecurrentCell> where Cell.T == Double {
+public struct SentimentCheckCase<Cell: RecurrentCell> where Cell.Real == Double {
     public typealias Model = SentimentClassifier<Cell>
     public let model: Model
     public let batch: TokenBatch
@@ -49,9 +49,9 @@ public enum TextGradientCheck {
     public static let models = ["embedding", "dropout", "masked-lstm", "masked-bilstm"]
 
     struct Visitor: CellVisitor {
-        typealias T = Double
+        typealias Real = Double
         let kind: CellKind, bidirectional: Bool, dropout: Double, seed: UInt64, step: Double
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> [GradientCheck.Result] where C.T == Double {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> [GradientCheck.Result] where C.Real == Double {
             SentimentCheckCase(kind: kind, bidirectional: bidirectional, dropout: dropout, seed: seed, make: make).check(step: step)
         }
     }

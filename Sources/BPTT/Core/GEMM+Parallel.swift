@@ -5,10 +5,10 @@ import Dispatch
 /// Every element of C is computed by exactly the same instructions as in the one-thread call
 /// (each thread owns a contiguous block of columns, whole K loop), so the result does not
 /// depend on the thread count. Small products stay on one thread: a dispatch costs a few µs.
-public func gemm<T: Scalar>(
-    _ a: Matrix<T>, transA: Bool = false,
-    _ b: Matrix<T>, transB: Bool = false,
-    into c: inout Matrix<T>, beta: T = 0, threads: Int
+public func gemm<Real: Scalar>(
+    _ a: Matrix<Real>, transA: Bool = false,
+    _ b: Matrix<Real>, transB: Bool = false,
+    into c: inout Matrix<Real>, beta: Real = 0, threads: Int
 ) {
     let (m, k) = transA ? (a.cols, a.rows) : (a.rows, a.cols)
     let n = transB ? b.rows : b.cols

@@ -10,15 +10,15 @@ import BPTTKernels512
 /// gradient to its input     dx = dy·W      gemm(dy, W)
 /// gradient to its weight    dW = dyᵀ·x     gemm(dy, transA: true, x)
 ///
-/// The work is done by a 6×16 register-blocked micro-kernel on `SIMD8<T>`: six rows of C,
+/// The work is done by a 6×16 register-blocked micro-kernel on `SIMD8<Real>`: six rows of C,
 /// two SIMD8 vectors of columns, twelve accumulators kept in registers across the whole K loop.
 /// A is read in place (either orientation costs the same: one scalar broadcast per row per k).
 /// B is read in 32-column panels; a transposed B is packed panel by panel (see below). With
 /// AVX-512 (checked at run time) Float products use a 6×32 kernel on `SIMD16<Float>` instead.
-public func gemm<T: Scalar>(
-    _ a: Matrix<T>, transA: Bool = false,
-    _ b: Matrix<T>, transB: Bool = false,
-    into c: inout Matrix<T>, beta: T = 0
+public func gemm<Real: Scalar>(
+    _ a: Matrix<Real>, transA: Bool = false,
+    _ b: Matrix<Real>, transB: Bool = false,
+    into c: inout Matrix<Real>, beta: Real = 0
 ) {
     let (m, ka) = transA ? (a.cols, a.rows) : (a.rows, a.cols)
     let (kb, n) = transB ? (b.cols, b.rows) : (b.rows, b.cols)
@@ -51,11 +51,11 @@ public func gemm<T: Scalar>(
 /// - A transposed with rows ≥ 256 apart, the weight gradient dYᵀ·X (`gemmPanels`, BLIS's order):
 ///   A packed too; read in place its rows alias in L1 (1.3–1.5× faster).
 /// - otherwise (`gemmInPlaceA`): 32-column panels of op(B) packed, A read in place.
-public func gemm<T: Scalar>(
+public func gemm<Real: Scalar>(
     m: Int, n: Int, k: Int,
-    a: UnsafePointer<T>, lda: Int, transA: Bool,
-    b: UnsafePointer<T>, ldb: Int, transB: Bool,
-    c: UnsafeMutablePointer<T>, ldc: Int, beta: T
+    a: UnsafePointer<Real>, lda: Int, transA: Bool,
+    b: UnsafePointer<Real>, ldb: Int, transB: Bool,
+    c: UnsafeMutablePointer<Real>, ldc: Int, beta: Real
 ) {
     precondition(beta == 0 || beta == 1, "gemm: beta must be 0 or 1")
     if m == 0 || n == 0 { return }
@@ -93,10 +93,10 @@ private func stripRows(_ left: Int) -> Int {
 /// kernel for that many rows on each half. Every element of C is the same chain of FMAs over p
 /// either way, so the two paths give identical numbers.
 @inline(__always)
-private func strip<T: Scalar>(rows: Int, k: Int, a: UnsafePointer<T>, rowStride: Int, kStride: Int,
-                              b: UnsafePointer<T>, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool) {
+private func strip<Real: Scalar>(rows: Int, k: Int, a: UnsafePointer<Real>, rowStride: Int, kStride: Int,
+                              b: UnsafePointer<Real>, c: UnsafeMutablePointer<Real>, ldc: Int, accumulate: Bool) {
     #if arch(x86_64)
-    if T.self == Float.self && GEMMKernels.avx512 {
+    if Real.self == Float.self && GEMMKernels.avx512 {
         Kernels512.strip(rows: rows, k: k, a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self),
                          rowStride: rowStride, kStride: kStride, b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self),
                          c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: ldc, accumulate: accumulate)
@@ -118,8 +118,8 @@ private func strip<T: Scalar>(rows: Int, k: Int, a: UnsafePointer<T>, rowStride:
 /// `cols` ≤ 32. A whole panel writes C directly; an edge panel (cols < 32) goes through `tile`
 /// (6×32 scratch), so the kernel never touches C beyond its last column.
 @inline(__always)
-private func stripTile<T: Scalar>(rows: Int, k: Int, a: UnsafePointer<T>, rowStride: Int, kStride: Int, b: UnsafePointer<T>,
-                                  c: UnsafeMutablePointer<T>, ldc: Int, cols: Int, accumulate: Bool, tile: UnsafeMutablePointer<T>) {
+private func stripTile<Real: Scalar>(rows: Int, k: Int, a: UnsafePointer<Real>, rowStride: Int, kStride: Int, b: UnsafePointer<Real>,
+                                  c: UnsafeMutablePointer<Real>, ldc: Int, cols: Int, accumulate: Bool, tile: UnsafeMutablePointer<Real>) {
     if cols == nr {
         strip(rows: rows, k: k, a: a, rowStride: rowStride, kStride: kStride, b: b, c: c, ldc: ldc, accumulate: accumulate)
         return
@@ -136,8 +136,8 @@ private func stripTile<T: Scalar>(rows: Int, k: Int, a: UnsafePointer<T>, rowStr
 /// Every strip of op(A) (6 rows, the last ones 4/2/1) against one panel: columns j0..<j0+cols
 /// of C (+)= op(A)(·, p0..<p0+k) · panel, `a` and `c` already offset to column p0 and j0.
 @inline(__always)
-private func allStrips<T: Scalar>(m: Int, k: Int, a: UnsafePointer<T>, rowStride: Int, kStride: Int, b: UnsafePointer<T>,
-                                  c: UnsafeMutablePointer<T>, ldc: Int, cols: Int, accumulate: Bool, tile: UnsafeMutablePointer<T>) {
+private func allStrips<Real: Scalar>(m: Int, k: Int, a: UnsafePointer<Real>, rowStride: Int, kStride: Int, b: UnsafePointer<Real>,
+                                  c: UnsafeMutablePointer<Real>, ldc: Int, cols: Int, accumulate: Bool, tile: UnsafeMutablePointer<Real>) {
     var i0 = 0
     while i0 < m {
         let rows = stripRows(m - i0)
@@ -150,8 +150,8 @@ private func allStrips<T: Scalar>(m: Int, k: Int, a: UnsafePointer<T>, rowStride
 /// Packs rows p0..<p0+kb of op(X) (K×N), columns j0..<j0+cols, into a kb×32 panel (zero-padded):
 /// op(X)[p, j] = x[p·ldx + j], or x[j·ldx + p] when transposed.
 @inline(__always)
-private func packPanel<T: Scalar>(_ x: UnsafePointer<T>, ldx: Int, trans: Bool, p0: Int, kb: Int, j0: Int, cols: Int,
-                                  into panel: UnsafeMutablePointer<T>) {
+private func packPanel<Real: Scalar>(_ x: UnsafePointer<Real>, ldx: Int, trans: Bool, p0: Int, kb: Int, j0: Int, cols: Int,
+                                  into panel: UnsafeMutablePointer<Real>) {
     if trans {
         // op(X)[p, j0 + q] = X[j0 + q, p]: row j0+q of X, read contiguously
         for q in 0..<nr {
@@ -182,17 +182,17 @@ private func packPanel<T: Scalar>(_ x: UnsafePointer<T>, ldx: Int, trans: Bool, 
 /// 256 rows of K, then strips of A (6 rows, the last ones 4/2/1), so one packed panel of B
 /// (≤ 256×32, zero-padded) is read from L1 by every strip. Edge columns of C go through a 6×32
 /// scratch tile. (Packing A as well cost 8–16% on the batch-sized products here.)
-private func gemmInPlaceA<T: Scalar>(
+private func gemmInPlaceA<Real: Scalar>(
     m: Int, n: Int, k: Int,
-    a: UnsafePointer<T>, lda: Int, transA: Bool,
-    b: UnsafePointer<T>, ldb: Int, transB: Bool,
-    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+    a: UnsafePointer<Real>, lda: Int, transA: Bool,
+    b: UnsafePointer<Real>, ldb: Int, transB: Bool,
+    c: UnsafeMutablePointer<Real>, ldc: Int, accumulate: Bool
 ) {
     // A(i, p) = a[i·rowStride + p·kStride]
     let rowStride = transA ? 1 : lda
     let kStride = transA ? lda : 1
     let kc = min(k, kcMax)
-    let scratch = threadScratch(T.self, count: kc * nr + mr * nr)
+    let scratch = threadScratch(Real.self, count: kc * nr + mr * nr)
     let panel = scratch            // kc×32, packed columns of op(B) for rows p0..<p0+kc
     let tile = scratch + kc * nr   // 6×32, an edge tile of C
     var j0 = 0
@@ -218,20 +218,20 @@ private func gemmInPlaceA<T: Scalar>(
 /// columns 32s…32s+31 of op(B) (zero-padded) for all k rows, row-major: K-block p0 of panel s
 /// starts at (s·k + p0)·32. A product with a packed B runs the same loop as `gemmInPlaceA`
 /// over the same panels, so its numbers are identical to the unpacked call's.
-public struct PackedB<T: Scalar> {
+public struct PackedB<Real: Scalar> {
     public private(set) var k = 0
     public private(set) var n = 0
-    var panels: [T] = []
+    var panels: [Real] = []
     public init() {}
 
     /// Packs op(B) for the k×n block of `b` whose op-form starts at row `at.0`, column `at.1` of
     /// `b` (a block of the stored matrix: rows at.0…, columns at.1… of b, transposed when
     /// `transB`). Reuses the storage when the shape is unchanged.
-    public mutating func pack(_ b: Matrix<T>, at o: (Int, Int) = (0, 0), k: Int, n: Int, transB: Bool = false) {
+    public mutating func pack(_ b: Matrix<Real>, at o: (Int, Int) = (0, 0), k: Int, n: Int, transB: Bool = false) {
         precondition(k > 0 && n > 0, "PackedB.pack: empty block")
         precondition(o.0 + (transB ? n : k) <= b.rows && o.1 + (transB ? k : n) <= b.cols, "PackedB.pack: block out of range")
         let count = (n + nr - 1) / nr * k * nr
-        if panels.count != count { panels = [T](repeating: 0, count: count) }
+        if panels.count != count { panels = [Real](repeating: 0, count: count) }
         (self.k, self.n) = (k, n)
         let ldb = b.cols
         b.data.withUnsafeBufferPointer { pb in
@@ -253,14 +253,14 @@ public struct PackedB<T: Scalar> {
 
 /// C (+)= op(A)·B with B packed beforehand (`PackedB`); `beta` 0 or 1. Same loop order and
 /// the same sums as `gemmInPlaceA`.
-public func gemm<T: Scalar>(m: Int, a: UnsafePointer<T>, lda: Int, transA: Bool, packed b: PackedB<T>,
-                            c: UnsafeMutablePointer<T>, ldc: Int, beta: T) {
+public func gemm<Real: Scalar>(m: Int, a: UnsafePointer<Real>, lda: Int, transA: Bool, packed b: PackedB<Real>,
+                            c: UnsafeMutablePointer<Real>, ldc: Int, beta: Real) {
     precondition(beta == 0 || beta == 1, "gemm: beta must be 0 or 1")
     let (n, k) = (b.n, b.k)
     if m == 0 || n == 0 { return }
     let rowStride = transA ? 1 : lda
     let kStride = transA ? lda : 1
-    let tile = threadScratch(T.self, count: mr * nr)   // 6×32, an edge tile of C
+    let tile = threadScratch(Real.self, count: mr * nr)   // 6×32, an edge tile of C
     b.panels.withUnsafeBufferPointer { panels in
         for s in 0..<(n + nr - 1) / nr {
             let j0 = s * nr, cols = min(nr, n - j0)
@@ -277,7 +277,7 @@ public func gemm<T: Scalar>(m: Int, a: UnsafePointer<T>, lda: Int, transA: Bool,
 }
 
 /// C (+)= A·B for whole matrices, B packed (`PackedB`): the form the cells use at every step.
-public func gemm<T: Scalar>(_ a: Matrix<T>, packed b: PackedB<T>, into c: inout Matrix<T>, beta: T = 0) {
+public func gemm<Real: Scalar>(_ a: Matrix<Real>, packed b: PackedB<Real>, into c: inout Matrix<Real>, beta: Real = 0) {
     precondition(a.cols == b.k, "gemm: inner dimensions differ (\(a.rows)x\(a.cols) · \(b.k)x\(b.n))")
     precondition(c.rows == a.rows && c.cols == b.n, "gemm: output is \(c.rows)x\(c.cols), expected \(a.rows)x\(b.n)")
     a.data.withUnsafeBufferPointer { pa in
@@ -293,11 +293,11 @@ public func gemm<T: Scalar>(_ a: Matrix<T>, packed b: PackedB<T>, into c: inout 
 /// step-major, and meets every panel from L1. Read in place, Aᵀ's six values per step lie a row
 /// of A apart (2–4 KB), and those rows alias in L1: packing made these products 1.1–1.6× faster.
 /// Edge columns of C go through a 6×32 scratch tile.
-private func gemmPanels<T: Scalar>(
+private func gemmPanels<Real: Scalar>(
     m: Int, n: Int, k: Int,
-    a: UnsafePointer<T>, lda: Int, transA: Bool,
-    b: UnsafePointer<T>, ldb: Int, transB: Bool,
-    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+    a: UnsafePointer<Real>, lda: Int, transA: Bool,
+    b: UnsafePointer<Real>, ldb: Int, transB: Bool,
+    c: UnsafeMutablePointer<Real>, ldc: Int, accumulate: Bool
 ) {
     // A(i, p) = a[i·rowStride + p·kStride]
     let rowStride = transA ? 1 : lda
@@ -305,7 +305,7 @@ private func gemmPanels<T: Scalar>(
     let kc = min(k, kcMax)
     let nc = min(n, ncMax)
     let panelsMax = (nc + nr - 1) / nr
-    let scratch = threadScratch(T.self, count: panelsMax * kc * nr + mr * kc + mr * nr)
+    let scratch = threadScratch(Real.self, count: panelsMax * kc * nr + mr * kc + mr * nr)
     let packedA = scratch + panelsMax * kc * nr   // one strip of op(A): A(r, p) at [p·rows + r]
     let tile = packedA + mr * kc                  // 6×32, an edge tile of C
     var jb = 0
@@ -329,8 +329,8 @@ private func gemmPanels<T: Scalar>(
                     // Aᵀ's six values of step p are adjacent: two vector moves (4 + 2 lanes)
                     for p in 0..<kb {
                         let src = UnsafeRawPointer(ai + p * kStride), dst = UnsafeMutableRawPointer(packedA + p * mr)
-                        dst.storeBytes(of: src.loadUnaligned(as: SIMD4<T>.self), as: SIMD4<T>.self)
-                        (dst + 4 * MemoryLayout<T>.stride).storeBytes(of: (src + 4 * MemoryLayout<T>.stride).loadUnaligned(as: SIMD2<T>.self), as: SIMD2<T>.self)
+                        dst.storeBytes(of: src.loadUnaligned(as: SIMD4<Real>.self), as: SIMD4<Real>.self)
+                        (dst + 4 * MemoryLayout<Real>.stride).storeBytes(of: (src + 4 * MemoryLayout<Real>.stride).loadUnaligned(as: SIMD2<Real>.self), as: SIMD2<Real>.self)
                     }
                 } else {
                     for p in 0..<kb {
@@ -356,11 +356,11 @@ private func gemmPanels<T: Scalar>(
 /// read in place: a row of Wᵀ-form weights is contiguous, a W-form one is 6 adjacent values per
 /// step) meets every panel. Each 6×32 block of Cᵀ lands in a scratch tile and is added to C
 /// transposed. Every element of C is the same sum in the same order whatever n is.
-private func gemmSmallM<T: Scalar>(
+private func gemmSmallM<Real: Scalar>(
     m: Int, n: Int, k: Int,
-    a: UnsafePointer<T>, lda: Int, transA: Bool,
-    b: UnsafePointer<T>, ldb: Int, transB: Bool,
-    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+    a: UnsafePointer<Real>, lda: Int, transA: Bool,
+    b: UnsafePointer<Real>, ldb: Int, transB: Bool,
+    c: UnsafeMutablePointer<Real>, ldc: Int, accumulate: Bool
 ) {
     // op(B)ᵀ(j, p) = op(B)(p, j) = b[j·rowStride + p·kStride]
     let rowStride = transB ? ldb : 1
@@ -368,7 +368,7 @@ private func gemmSmallM<T: Scalar>(
     let panels = (m + nr - 1) / nr
     // ≤ 32 KB of packed batch per K block, so it stays in L1 while the weight streams past
     let kc = min(k, m <= 32 ? 256 : 128)
-    let scratch = threadScratch(T.self, count: panels * kc * nr + mr * nr)
+    let scratch = threadScratch(Real.self, count: panels * kc * nr + mr * nr)
     let tile = scratch + panels * kc * nr
     var p0 = 0
     while p0 < k {
@@ -406,11 +406,11 @@ private func gemmSmallM<T: Scalar>(
 /// C (+)= op(A)·B for a tiny K (≤ 4, e.g. the x-side of a cell whose input is one number), B
 /// row-major: each row of C gets k scaled rows of B added, 8 columns at a time. The micro-kernel
 /// path spent most of its time on per-tile overhead there (10 µs for 64×512×1).
-private func gemmTinyK<T: Scalar>(
+private func gemmTinyK<Real: Scalar>(
     m: Int, n: Int, k: Int,
-    a: UnsafePointer<T>, lda: Int, transA: Bool,
-    b: UnsafePointer<T>, ldb: Int,
-    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+    a: UnsafePointer<Real>, lda: Int, transA: Bool,
+    b: UnsafePointer<Real>, ldb: Int,
+    c: UnsafeMutablePointer<Real>, ldc: Int, accumulate: Bool
 ) {
     let rowStride = transA ? 1 : lda
     let kStride = transA ? lda : 1
@@ -418,13 +418,13 @@ private func gemmTinyK<T: Scalar>(
         let ci = c + i * ldc, ai = a + i * rowStride
         var j = 0
         while j + 8 <= n {
-            var s = accumulate ? load8(UnsafePointer(ci + j)) : SIMD8<T>()
-            for p in 0..<k { s.addProduct(SIMD8<T>(repeating: ai[p * kStride]), load8(b + p * ldb + j)) }
+            var s = accumulate ? load8(UnsafePointer(ci + j)) : SIMD8<Real>()
+            for p in 0..<k { s.addProduct(SIMD8<Real>(repeating: ai[p * kStride]), load8(b + p * ldb + j)) }
             store8(s, ci + j)
             j += 8
         }
         while j < n {
-            var s: T = accumulate ? ci[j] : 0
+            var s: Real = accumulate ? ci[j] : 0
             for p in 0..<k { s.addProduct(ai[p * kStride], b[p * ldb + j]) }
             ci[j] = s
             j += 1
@@ -437,14 +437,14 @@ private func gemmTinyK<T: Scalar>(
 /// each column of C is a sum of rows of A (contiguous: A is transposed) scaled by B(p, j). Per
 /// K-block of 256 the sum starts at zero and is added to C, one FMA per p, exactly as the
 /// kernel does it, so the numbers are the same as the panel path's.
-private func gemmTinyN<T: Scalar>(
+private func gemmTinyN<Real: Scalar>(
     m: Int, n: Int, k: Int,
-    a: UnsafePointer<T>, lda: Int,
-    b: UnsafePointer<T>, ldb: Int,
-    c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+    a: UnsafePointer<Real>, lda: Int,
+    b: UnsafePointer<Real>, ldb: Int,
+    c: UnsafeMutablePointer<Real>, ldc: Int, accumulate: Bool
 ) {
     // op(A)(i, p) = a[p·lda + i]: row p of A holds column p of op(A)
-    let partial = threadScratch(T.self, count: m)
+    let partial = threadScratch(Real.self, count: m)
     for j in 0..<n {
         var p0 = 0
         while p0 < k {
@@ -480,27 +480,27 @@ private let mr = 6   // rows of C per micro-kernel call
 private let nr = 32  // columns of a packed panel of B: one 6×32 AVX-512 kernel, or two 6×16 AVX2 ones
 
 @inline(__always)
-private func load8<T: Scalar>(_ p: UnsafePointer<T>) -> SIMD8<T> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<T>.self)
+private func load8<Real: Scalar>(_ p: UnsafePointer<Real>) -> SIMD8<Real> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Real>.self)
 }
 
 @inline(__always)
-private func store8<T: Scalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<T>.self)
+private func store8<Real: Scalar>(_ v: SIMD8<Real>, _ p: UnsafeMutablePointer<Real>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Real>.self)
 }
 
 /// C[0..<6, 0..<16] (+)= Σ_p A(0..<6, p) · B[p, 0..<16], A(r, p) = a[r·rowStride + p·kStride]
 @inline(__always)
-private func kernel6x16<T: Scalar>(
-    k: Int, a: UnsafePointer<T>, rowStride: Int, kStride: Int,
-    b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+private func kernel6x16<Real: Scalar>(
+    k: Int, a: UnsafePointer<Real>, rowStride: Int, kStride: Int,
+    b: UnsafePointer<Real>, ldb: Int, c: UnsafeMutablePointer<Real>, ldc: Int, accumulate: Bool
 ) {
-    var c00 = SIMD8<T>(), c01 = SIMD8<T>()
-    var c10 = SIMD8<T>(), c11 = SIMD8<T>()
-    var c20 = SIMD8<T>(), c21 = SIMD8<T>()
-    var c30 = SIMD8<T>(), c31 = SIMD8<T>()
-    var c40 = SIMD8<T>(), c41 = SIMD8<T>()
-    var c50 = SIMD8<T>(), c51 = SIMD8<T>()
+    var c00 = SIMD8<Real>(), c01 = SIMD8<Real>()
+    var c10 = SIMD8<Real>(), c11 = SIMD8<Real>()
+    var c20 = SIMD8<Real>(), c21 = SIMD8<Real>()
+    var c30 = SIMD8<Real>(), c31 = SIMD8<Real>()
+    var c40 = SIMD8<Real>(), c41 = SIMD8<Real>()
+    var c50 = SIMD8<Real>(), c51 = SIMD8<Real>()
     var pb = b
     if kStride == 1 {
         // A row-major: six rows, each read left to right
@@ -508,12 +508,12 @@ private func kernel6x16<T: Scalar>(
         let a3 = a + 3 * rowStride, a4 = a + 4 * rowStride, a5 = a + 5 * rowStride
         for p in 0..<k {
             let b0 = load8(pb), b1 = load8(pb + 8)
-            var s = SIMD8<T>(repeating: a0[p]); c00.addProduct(s, b0); c01.addProduct(s, b1)
-            s = SIMD8<T>(repeating: a1[p]); c10.addProduct(s, b0); c11.addProduct(s, b1)
-            s = SIMD8<T>(repeating: a2[p]); c20.addProduct(s, b0); c21.addProduct(s, b1)
-            s = SIMD8<T>(repeating: a3[p]); c30.addProduct(s, b0); c31.addProduct(s, b1)
-            s = SIMD8<T>(repeating: a4[p]); c40.addProduct(s, b0); c41.addProduct(s, b1)
-            s = SIMD8<T>(repeating: a5[p]); c50.addProduct(s, b0); c51.addProduct(s, b1)
+            var s = SIMD8<Real>(repeating: a0[p]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: a1[p]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: a2[p]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: a3[p]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: a4[p]); c40.addProduct(s, b0); c41.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: a5[p]); c50.addProduct(s, b0); c51.addProduct(s, b1)
             pb += ldb
         }
     } else {
@@ -522,17 +522,17 @@ private func kernel6x16<T: Scalar>(
         var pa = a
         for _ in 0..<k {
             let b0 = load8(pb), b1 = load8(pb + 8)
-            var s = SIMD8<T>(repeating: pa[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
-            s = SIMD8<T>(repeating: pa[1]); c10.addProduct(s, b0); c11.addProduct(s, b1)
-            s = SIMD8<T>(repeating: pa[2]); c20.addProduct(s, b0); c21.addProduct(s, b1)
-            s = SIMD8<T>(repeating: pa[3]); c30.addProduct(s, b0); c31.addProduct(s, b1)
-            s = SIMD8<T>(repeating: pa[4]); c40.addProduct(s, b0); c41.addProduct(s, b1)
-            s = SIMD8<T>(repeating: pa[5]); c50.addProduct(s, b0); c51.addProduct(s, b1)
+            var s = SIMD8<Real>(repeating: pa[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: pa[1]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: pa[2]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: pa[3]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: pa[4]); c40.addProduct(s, b0); c41.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: pa[5]); c50.addProduct(s, b0); c51.addProduct(s, b1)
             pb += ldb
             pa += kStride
         }
     }
-    @inline(__always) func put(_ v0: SIMD8<T>, _ v1: SIMD8<T>, _ row: Int) {
+    @inline(__always) func put(_ v0: SIMD8<Real>, _ v1: SIMD8<Real>, _ row: Int) {
         let pc = c + row * ldc
         if accumulate {
             store8(load8(pc) + v0, pc); store8(load8(pc + 8) + v1, pc + 8)
@@ -547,38 +547,38 @@ private func kernel6x16<T: Scalar>(
 /// C[0..<4, 0..<16] (+)= Σ_p A(0..<4, p) · B[p, 0..<16]: eight accumulators, enough to keep
 /// both FMA units busy (the last strips of a 64- or 32-row product).
 @inline(__always)
-private func kernel4x16<T: Scalar>(
-    k: Int, a: UnsafePointer<T>, rowStride: Int, kStride: Int,
-    b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+private func kernel4x16<Real: Scalar>(
+    k: Int, a: UnsafePointer<Real>, rowStride: Int, kStride: Int,
+    b: UnsafePointer<Real>, ldb: Int, c: UnsafeMutablePointer<Real>, ldc: Int, accumulate: Bool
 ) {
-    var c00 = SIMD8<T>(), c01 = SIMD8<T>()
-    var c10 = SIMD8<T>(), c11 = SIMD8<T>()
-    var c20 = SIMD8<T>(), c21 = SIMD8<T>()
-    var c30 = SIMD8<T>(), c31 = SIMD8<T>()
+    var c00 = SIMD8<Real>(), c01 = SIMD8<Real>()
+    var c10 = SIMD8<Real>(), c11 = SIMD8<Real>()
+    var c20 = SIMD8<Real>(), c21 = SIMD8<Real>()
+    var c30 = SIMD8<Real>(), c31 = SIMD8<Real>()
     var pb = b
     if kStride == 1 {
         let a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride
         for p in 0..<k {
             let b0 = load8(pb), b1 = load8(pb + 8)
-            var s = SIMD8<T>(repeating: a0[p]); c00.addProduct(s, b0); c01.addProduct(s, b1)
-            s = SIMD8<T>(repeating: a1[p]); c10.addProduct(s, b0); c11.addProduct(s, b1)
-            s = SIMD8<T>(repeating: a2[p]); c20.addProduct(s, b0); c21.addProduct(s, b1)
-            s = SIMD8<T>(repeating: a3[p]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+            var s = SIMD8<Real>(repeating: a0[p]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: a1[p]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: a2[p]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: a3[p]); c30.addProduct(s, b0); c31.addProduct(s, b1)
             pb += ldb
         }
     } else {
         var pa = a
         for _ in 0..<k {
             let b0 = load8(pb), b1 = load8(pb + 8)
-            var s = SIMD8<T>(repeating: pa[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
-            s = SIMD8<T>(repeating: pa[rowStride]); c10.addProduct(s, b0); c11.addProduct(s, b1)
-            s = SIMD8<T>(repeating: pa[2 * rowStride]); c20.addProduct(s, b0); c21.addProduct(s, b1)
-            s = SIMD8<T>(repeating: pa[3 * rowStride]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+            var s = SIMD8<Real>(repeating: pa[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: pa[rowStride]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: pa[2 * rowStride]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+            s = SIMD8<Real>(repeating: pa[3 * rowStride]); c30.addProduct(s, b0); c31.addProduct(s, b1)
             pb += ldb
             pa += kStride
         }
     }
-    @inline(__always) func put(_ v0: SIMD8<T>, _ v1: SIMD8<T>, _ row: Int) {
+    @inline(__always) func put(_ v0: SIMD8<Real>, _ v1: SIMD8<Real>, _ row: Int) {
         let pc = c + row * ldc
         if accumulate {
             store8(load8(pc) + v0, pc); store8(load8(pc + 8) + v1, pc + 8)
@@ -591,17 +591,17 @@ private func kernel4x16<T: Scalar>(
 
 /// C[0..<2, 0..<16] (+)= Σ_p A(0..<2, p) · B[p, 0..<16]
 @inline(__always)
-private func kernel2x16<T: Scalar>(
-    k: Int, a: UnsafePointer<T>, rowStride: Int, kStride: Int,
-    b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int, accumulate: Bool
+private func kernel2x16<Real: Scalar>(
+    k: Int, a: UnsafePointer<Real>, rowStride: Int, kStride: Int,
+    b: UnsafePointer<Real>, ldb: Int, c: UnsafeMutablePointer<Real>, ldc: Int, accumulate: Bool
 ) {
-    var c00 = SIMD8<T>(), c01 = SIMD8<T>()
-    var c10 = SIMD8<T>(), c11 = SIMD8<T>()
+    var c00 = SIMD8<Real>(), c01 = SIMD8<Real>()
+    var c10 = SIMD8<Real>(), c11 = SIMD8<Real>()
     var pb = b, pa = a
     for _ in 0..<k {
         let b0 = load8(pb), b1 = load8(pb + 8)
-        var s = SIMD8<T>(repeating: pa[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
-        s = SIMD8<T>(repeating: pa[rowStride]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+        var s = SIMD8<Real>(repeating: pa[0]); c00.addProduct(s, b0); c01.addProduct(s, b1)
+        s = SIMD8<Real>(repeating: pa[rowStride]); c10.addProduct(s, b0); c11.addProduct(s, b1)
         pb += ldb
         pa += kStride
     }
@@ -616,15 +616,15 @@ private func kernel2x16<T: Scalar>(
 
 /// C[0, 0..<16] (+)= Σ_p A(0, p) · B[p, 0..<16]
 @inline(__always)
-private func kernel1x16<T: Scalar>(
-    k: Int, a: UnsafePointer<T>, kStride: Int,
-    b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, accumulate: Bool
+private func kernel1x16<Real: Scalar>(
+    k: Int, a: UnsafePointer<Real>, kStride: Int,
+    b: UnsafePointer<Real>, ldb: Int, c: UnsafeMutablePointer<Real>, accumulate: Bool
 ) {
-    var c0 = SIMD8<T>(), c1 = SIMD8<T>()
+    var c0 = SIMD8<Real>(), c1 = SIMD8<Real>()
     var pb = b
     var off = 0
     for _ in 0..<k {
-        let s = SIMD8<T>(repeating: a[off])
+        let s = SIMD8<Real>(repeating: a[off])
         c0.addProduct(s, load8(pb)); c1.addProduct(s, load8(pb + 8))
         pb += ldb
         off += kStride

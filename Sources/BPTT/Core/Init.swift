@@ -15,14 +15,14 @@ extension Matrix {
     /// U(−bound, bound).
     public static func uniform(_ rows: Int, _ cols: Int, bound: Double, rng: inout RNG) -> Matrix {
         var m = Matrix(rows: rows, cols: cols)
-        for i in 0..<m.count { m.data[i] = T(rng.uniform(-bound, bound)) }
+        for i in 0..<m.count { m.data[i] = Real(rng.uniform(-bound, bound)) }
         return m
     }
 
     /// N(0, std²).
     public static func normal(_ rows: Int, _ cols: Int, std: Double, rng: inout RNG) -> Matrix {
         var m = Matrix(rows: rows, cols: cols)
-        for i in 0..<m.count { m.data[i] = T(std * rng.gaussian()) }
+        for i in 0..<m.count { m.data[i] = Real(std * rng.gaussian()) }
         return m
     }
 

@@ -13,9 +13,9 @@ public enum MaskingBenchmark {
     }
 
     struct Maker: CellVisitor {
-        typealias T = Float
+        typealias Real = Float
         let bidirectional: Bool, B: Int, steps: Int, E: Int, H: Int, repeats: Int
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> (unmasked: Double, maskedFull: Double, maskedMixed: Double) where C.T == Float {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> (unmasked: Double, maskedFull: Double, maskedMixed: Double) where C.Real == Float {
             let stack = RecurrentStack(layers: 1, bidirectional: bidirectional, inputSize: E, hiddenSize: H, make: make)
             var rng = RNG(seed: 1)
             let p = stack.initialParameters(.pytorch, rng: &rng)

@@ -4,10 +4,10 @@
 /// C[cBlock] = op(A[aBlock]) · op(B[bBlock]) + β·C[cBlock], on rectangular sub-blocks of
 /// row-major matrices (a gate's columns of a fused buffer, a gate's rows of a fused weight).
 /// Each block is (first row, first column); the block sizes follow from m, n, k.
-func gemmBlock<T: Scalar>(m: Int, n: Int, k: Int,
-                          _ a: Matrix<T>, at ao: (Int, Int) = (0, 0), transA: Bool = false,
-                          _ b: Matrix<T>, at bo: (Int, Int) = (0, 0), transB: Bool = false,
-                          into c: inout Matrix<T>, at co: (Int, Int) = (0, 0), beta: T = 0) {
+func gemmBlock<Real: Scalar>(m: Int, n: Int, k: Int,
+                          _ a: Matrix<Real>, at ao: (Int, Int) = (0, 0), transA: Bool = false,
+                          _ b: Matrix<Real>, at bo: (Int, Int) = (0, 0), transB: Bool = false,
+                          into c: inout Matrix<Real>, at co: (Int, Int) = (0, 0), beta: Real = 0) {
     precondition(ao.0 + (transA ? k : m) <= a.rows && ao.1 + (transA ? m : k) <= a.cols, "gemmBlock: A block out of range")
     precondition(bo.0 + (transB ? n : k) <= b.rows && bo.1 + (transB ? k : n) <= b.cols, "gemmBlock: B block out of range")
     precondition(co.0 + m <= c.rows && co.1 + n <= c.cols, "gemmBlock: C block out of range")
@@ -25,8 +25,8 @@ func gemmBlock<T: Scalar>(m: Int, n: Int, k: Int,
 }
 
 /// C[co…] (+)= A[ao…]·B for an m-row block of A, B packed once beforehand (`PackedB`).
-func gemmBlock<T: Scalar>(m: Int, _ a: Matrix<T>, at ao: (Int, Int) = (0, 0), packed b: PackedB<T>,
-                          into c: inout Matrix<T>, at co: (Int, Int) = (0, 0), beta: T = 0) {
+func gemmBlock<Real: Scalar>(m: Int, _ a: Matrix<Real>, at ao: (Int, Int) = (0, 0), packed b: PackedB<Real>,
+                          into c: inout Matrix<Real>, at co: (Int, Int) = (0, 0), beta: Real = 0) {
     precondition(ao.0 + m <= a.rows && ao.1 + b.k <= a.cols, "gemmBlock: A block out of range")
     precondition(co.0 + m <= c.rows && co.1 + b.n <= c.cols, "gemmBlock: C block out of range")
     let (lda, ldc) = (a.cols, c.cols)
@@ -39,7 +39,7 @@ func gemmBlock<T: Scalar>(m: Int, _ a: Matrix<T>, at ao: (Int, Int) = (0, 0), pa
 }
 
 /// Copies `src` (r×c) into `dst` at (row, col).
-func copyBlock<T>(_ src: Matrix<T>, into dst: inout Matrix<T>, at o: (Int, Int)) {
+func copyBlock<Real>(_ src: Matrix<Real>, into dst: inout Matrix<Real>, at o: (Int, Int)) {
     precondition(o.0 + src.rows <= dst.rows && o.1 + src.cols <= dst.cols, "copyBlock: out of range")
     let (r, c, ld) = (src.rows, src.cols, dst.cols)
     src.data.withUnsafeBufferPointer { s in
@@ -50,7 +50,7 @@ func copyBlock<T>(_ src: Matrix<T>, into dst: inout Matrix<T>, at o: (Int, Int))
 }
 
 /// dst += src[block at (row, col)] with dst's shape.
-func addBlock<T: Scalar>(from src: Matrix<T>, at o: (Int, Int), into dst: inout Matrix<T>) {
+func addBlock<Real: Scalar>(from src: Matrix<Real>, at o: (Int, Int), into dst: inout Matrix<Real>) {
     precondition(o.0 + dst.rows <= src.rows && o.1 + dst.cols <= src.cols, "addBlock: out of range")
     let (r, c, ld) = (dst.rows, dst.cols, src.cols)
     src.data.withUnsafeBufferPointer { s in
@@ -64,15 +64,15 @@ func addBlock<T: Scalar>(from src: Matrix<T>, at o: (Int, Int), into dst: inout 
 }
 
 /// Frobenius norm of a matrix, in Double.
-func frobeniusNorm<T: Scalar>(_ m: Matrix<T>) -> Double { m.sumOfSquares.squareRoot() }
+func frobeniusNorm<Real: Scalar>(_ m: Matrix<Real>) -> Double { m.sumOfSquares.squareRoot() }
 
 /// Makes `list` hold `count` matrices of the given shape, reallocating only on a shape change.
-func resize<T>(_ list: inout [Matrix<T>], count: Int, rows: Int, cols: Int) {
+func resize<Real>(_ list: inout [Matrix<Real>], count: Int, rows: Int, cols: Int) {
     if list.count != count || list.first.map({ $0.rows != rows || $0.cols != cols }) == true {
         list = (0..<count).map { _ in Matrix(rows: rows, cols: cols) }
     }
 }
 
-func ensure<T>(_ m: inout Matrix<T>, _ rows: Int, _ cols: Int) {
+func ensure<Real>(_ m: inout Matrix<Real>, _ rows: Int, _ cols: Int) {
     if m.rows != rows || m.cols != cols { m = Matrix(rows: rows, cols: cols) }
 }

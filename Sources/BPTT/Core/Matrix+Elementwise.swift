@@ -12,7 +12,7 @@ extension Matrix {
     }
 
     /// self *= s
-    @inlinable public mutating func scale(by s: T) {
+    @inlinable public mutating func scale(by s: Real) {
         data.withUnsafeMutableBufferPointer { d in
             for i in 0..<d.count { d[i] *= s }
         }
@@ -74,7 +74,7 @@ extension Matrix {
     }
 
     /// Largest |x|.
-    @inlinable public var maxAbs: T {
+    @inlinable public var maxAbs: Real {
         data.reduce(0) { Swift.max($0, Swift.abs($1)) }
     }
 }

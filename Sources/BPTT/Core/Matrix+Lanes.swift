@@ -31,13 +31,13 @@ public func forEachChunk(rows: Int, cols: Int, _ body: (Chunk) -> Void) {
 /// A matrix seen chunk by chunk through its base address, taken once per elementwise block
 /// (a check for unique storage at every chunk would cost more than the arithmetic). Valid while
 /// the matrix is neither reallocated nor copied: use it only within the block that made it.
-public struct Lanes<T: Scalar> {
-    @usableFromInline let base: UnsafeMutablePointer<T>
+public struct Lanes<Real: Scalar> {
+    @usableFromInline let base: UnsafeMutablePointer<Real>
     @usableFromInline let cols: Int
 
     /// The lanes of chunk `k` in the column block that starts at column `block`.
     @inline(__always)
-    public subscript(k: Chunk, block: Int = 0) -> SIMD8<T> {
+    public subscript(k: Chunk, block: Int = 0) -> SIMD8<Real> {
         get { lanes8(UnsafePointer(base + k.row * cols + block + k.col), k.n) }
         nonmutating set { store8(newValue, base + k.row * cols + block + k.col, k.n) }
     }
@@ -46,14 +46,14 @@ public struct Lanes<T: Scalar> {
 extension Matrix {
     /// Read-only lanes (never write through them).
     @inline(__always)
-    public var lanes: Lanes<T> {
+    public var lanes: Lanes<Real> {
         precondition(count > 0, "Matrix.lanes: empty matrix")
         return data.withUnsafeBufferPointer { Lanes(base: UnsafeMutablePointer(mutating: $0.baseAddress!), cols: cols) }
     }
 
     /// Lanes to write through; makes the storage unique first.
     @inline(__always)
-    public mutating func writableLanes() -> Lanes<T> {
+    public mutating func writableLanes() -> Lanes<Real> {
         precondition(count > 0, "Matrix.writableLanes: empty matrix")
         let cols = self.cols
         return data.withUnsafeMutableBufferPointer { Lanes(base: $0.baseAddress!, cols: cols) }
@@ -62,13 +62,13 @@ extension Matrix {
     /// σ(x) in place on the column block `block..<block+width` of every row (all columns: nil).
     @inline(__always)
     public mutating func applySigmoid(block: Int = 0, width: Int? = nil) {
-        forEachRowSlice(block, width ?? cols) { T.sigmoid(inPlace: $0) }
+        forEachRowSlice(block, width ?? cols) { Real.sigmoid(inPlace: $0) }
     }
 
     /// tanh(x) in place on a column block of every row (all columns: nil).
     @inline(__always)
     public mutating func applyTanh(block: Int = 0, width: Int? = nil) {
-        forEachRowSlice(block, width ?? cols) { T.tanh(inPlace: $0) }
+        forEachRowSlice(block, width ?? cols) { Real.tanh(inPlace: $0) }
     }
 
     /// max(x, 0) in place, every element.
@@ -78,7 +78,7 @@ extension Matrix {
     }
 
     @inline(__always)
-    private mutating func forEachRowSlice(_ block: Int, _ width: Int, _ body: (UnsafeMutableBufferPointer<T>) -> Void) {
+    private mutating func forEachRowSlice(_ block: Int, _ width: Int, _ body: (UnsafeMutableBufferPointer<Real>) -> Void) {
         let (rows, cols) = (self.rows, self.cols)
         data.withUnsafeMutableBufferPointer { p in
             if block == 0 && width == cols { body(p); return }
@@ -90,15 +90,15 @@ extension Matrix {
 /// tanh on 8 lanes, lane by lane with the scalar function (the catalogued mistakes of the checks
 /// use it; the training path uses `applyTanh`).
 @inline(__always)
-public func tanh<T: Scalar>(_ v: SIMD8<T>) -> SIMD8<T> {
+public func tanh<Real: Scalar>(_ v: SIMD8<Real>) -> SIMD8<Real> {
     var s = v
-    for l in 0..<8 { s[l] = T.tanh(v[l]) }
+    for l in 0..<8 { s[l] = Real.tanh(v[l]) }
     return s
 }
 
 /// d where v > 0, else 0, lane by lane: ReLU's derivative read from its output v, applied to d.
 @inline(__always)
-public func whereGreaterThanZero<T: Scalar>(_ v: SIMD8<T>, _ d: SIMD8<T>) -> SIMD8<T> {
+public func whereGreaterThanZero<Real: Scalar>(_ v: SIMD8<Real>, _ d: SIMD8<Real>) -> SIMD8<Real> {
     var s = d
     for l in 0..<8 where !(v[l] > 0) { s[l] = 0 }
     return s

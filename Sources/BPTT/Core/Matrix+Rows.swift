@@ -1,5 +1,5 @@
 /// Rows lo..<hi of a matrix as a new matrix (a shard of a batch).
-func rowsSlice<T>(_ m: Matrix<T>, _ lo: Int, _ hi: Int) -> Matrix<T> {
+func rowsSlice<Real>(_ m: Matrix<Real>, _ lo: Int, _ hi: Int) -> Matrix<Real> {
     if lo == 0 && hi == m.rows { return m }
     return Matrix(rows: hi - lo, cols: m.cols, data: Array(m.data[(lo * m.cols)..<(hi * m.cols)]))
 }

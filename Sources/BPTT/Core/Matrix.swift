@@ -2,19 +2,19 @@
 ///
 /// Element (r, c) lives at `data[r * cols + c]`. Vectors (biases) are matrices with one row.
 /// Shapes follow the derivations: a batch of hidden states is `B × H`, a weight `out × in`.
-public struct Matrix<T: Scalar>: Equatable, Sendable {
+public struct Matrix<Real: Scalar>: Equatable, Sendable {
     public private(set) var rows: Int
     public private(set) var cols: Int
-    public var data: [T]
+    public var data: [Real]
 
-    public init(rows: Int, cols: Int, repeating value: T = 0) {
+    public init(rows: Int, cols: Int, repeating value: Real = 0) {
         precondition(rows >= 0 && cols >= 0, "matrix shape must be non-negative")
         self.rows = rows
         self.cols = cols
-        self.data = [T](repeating: value, count: rows * cols)
+        self.data = [Real](repeating: value, count: rows * cols)
     }
 
-    public init(rows: Int, cols: Int, data: [T]) {
+    public init(rows: Int, cols: Int, data: [Real]) {
         precondition(data.count == rows * cols, "matrix data has \(data.count) elements, shape \(rows)x\(cols) needs \(rows * cols)")
         self.rows = rows
         self.cols = cols
@@ -22,14 +22,14 @@ public struct Matrix<T: Scalar>: Equatable, Sendable {
     }
 
     /// A `1 × n` row vector (biases).
-    public init(vector: [T]) { self.init(rows: 1, cols: vector.count, data: vector) }
+    public init(vector: [Real]) { self.init(rows: 1, cols: vector.count, data: vector) }
 
     public static func zeros(_ rows: Int, _ cols: Int) -> Matrix { Matrix(rows: rows, cols: cols) }
 
     public var count: Int { rows * cols }
     public var shape: (rows: Int, cols: Int) { (rows, cols) }
 
-    @inlinable public subscript(r: Int, c: Int) -> T {
+    @inlinable public subscript(r: Int, c: Int) -> Real {
         get { data[r * cols + c] }
         set { data[r * cols + c] = newValue }
     }
@@ -46,7 +46,7 @@ public struct Matrix<T: Scalar>: Equatable, Sendable {
 
     /// Reshapes in place when the element count is unchanged; otherwise reallocates (zeros).
     public mutating func resize(rows: Int, cols: Int) {
-        if rows * cols != data.count { data = [T](repeating: 0, count: rows * cols) }
+        if rows * cols != data.count { data = [Real](repeating: 0, count: rows * cols) }
         self.rows = rows
         self.cols = cols
     }
@@ -63,11 +63,11 @@ public struct Matrix<T: Scalar>: Equatable, Sendable {
     }
 
     /// Copies row `r` of `source` into row `r` of self... (whole rows, same width).
-    public func row(_ r: Int) -> ArraySlice<T> { data[(r * cols)..<((r + 1) * cols)] }
+    public func row(_ r: Int) -> ArraySlice<Real> { data[(r * cols)..<((r + 1) * cols)] }
 }
 
 /// `t = aᵀ`, writing into an existing buffer of the right shape.
-public func transpose<T>(_ a: Matrix<T>, into t: inout Matrix<T>) {
+public func transpose<Real>(_ a: Matrix<Real>, into t: inout Matrix<Real>) {
     precondition(t.rows == a.cols && t.cols == a.rows, "transpose: shape mismatch")
     let (m, n) = (a.rows, a.cols)
     a.data.withUnsafeBufferPointer { src in

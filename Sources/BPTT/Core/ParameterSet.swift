@@ -6,7 +6,7 @@
 /// goes through that one walk. Gradients have the same type as the parameters, so the walk can
 /// pair `params.W_hh` with `grads.W_hh`.
 public protocol ParameterSet {
-    associatedtype T: Scalar
+    associatedtype Real: Scalar
     /// Calls `body` once per tensor, in the set's fixed order, with the tensor's public name,
     /// the tensor itself (read or updated in place) and, when `other` is given (a set of the
     /// same shapes, e.g. the gradients), the same tensor of `other`.
@@ -14,18 +14,18 @@ public protocol ParameterSet {
     /// A struct of tensors writes one line per tensor, `body("W_hh", &W_hh, other?.W_hh)`;
     /// a struct of parts walks each part in turn.
     mutating func forEachTensor(pairedWith other: Self?,
-                                _ body: (_ name: String, _ tensor: inout Matrix<T>, _ other: Matrix<T>?) -> Void)
+                                _ body: (_ name: String, _ tensor: inout Matrix<Real>, _ other: Matrix<Real>?) -> Void)
 }
 
 extension ParameterSet {
     /// Every tensor with its name, to update in place.
-    public mutating func forEachTensor(_ body: (_ name: String, _ tensor: inout Matrix<T>) -> Void) {
+    public mutating func forEachTensor(_ body: (_ name: String, _ tensor: inout Matrix<Real>) -> Void) {
         forEachTensor(pairedWith: nil) { name, m, _ in body(name, &m) }
     }
 
     /// Every tensor with its name, read only. (Walks a copy of the set: the tensors' storage is
     /// shared, not copied, since nothing writes to it.)
-    public func forEachTensorValue(_ body: (_ name: String, _ tensor: Matrix<T>) -> Void) {
+    public func forEachTensorValue(_ body: (_ name: String, _ tensor: Matrix<Real>) -> Void) {
         var view = self
         view.forEachTensor(pairedWith: nil) { name, m, _ in body(name, m) }
     }
@@ -38,16 +38,16 @@ extension ParameterSet {
     }
 
     /// The tensors with their names, in order.
-    public var namedTensorValues: [(name: String, value: Matrix<T>)] {
-        var out: [(name: String, value: Matrix<T>)] = []
+    public var namedTensorValues: [(name: String, value: Matrix<Real>)] {
+        var out: [(name: String, value: Matrix<Real>)] = []
         forEachTensorValue { name, m in out.append((name, m)) }
         return out
     }
 
     /// The tensors in order; setting replaces every tensor (the count must match).
-    public var tensors: [Matrix<T>] {
+    public var tensors: [Matrix<Real>] {
         get {
-            var out: [Matrix<T>] = []
+            var out: [Matrix<Real>] = []
             forEachTensorValue { _, m in out.append(m) }
             return out
         }
@@ -109,7 +109,7 @@ extension ParameterSet {
     /// The same parameters in another precision, written into a set of the same layout.
     public func converted<Other: ParameterSet>(to other: Other) -> Other {
         var out = other
-        out.tensors = tensors.map { $0.converted(to: Other.T.self) }
+        out.tensors = tensors.map { $0.converted(to: Other.Real.self) }
         return out
     }
 }

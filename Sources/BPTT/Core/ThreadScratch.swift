@@ -4,11 +4,11 @@ import Foundation
 /// asked for, otherwise reused, so hot loops never allocate. Freed when the thread exits.
 /// The returned memory is valid until the same thread asks again.
 @inline(__always)
-func threadScratch<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
-    let bytes = count * MemoryLayout<T>.stride
+func threadScratch<Real>(_ type: Real.Type, count: Int) -> UnsafeMutablePointer<Real> {
+    let bytes = count * MemoryLayout<Real>.stride
     if let p = pthread_getspecific(scratchKey) {
         let header = p.assumingMemoryBound(to: Int.self)
-        if header.pointee >= bytes { return (p + 64).assumingMemoryBound(to: T.self) }
+        if header.pointee >= bytes { return (p + 64).assumingMemoryBound(to: Real.self) }
         free(p)
     }
     let capacity = max(bytes, 64 * 1024)
@@ -16,7 +16,7 @@ func threadScratch<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
     guard posix_memalign(&raw, 64, capacity + 64) == 0, let p = raw else { fatalError("out of memory for GEMM scratch (\(capacity) bytes)") }
     p.assumingMemoryBound(to: Int.self).pointee = capacity
     pthread_setspecific(scratchKey, p)
-    return (p + 64).assumingMemoryBound(to: T.self)
+    return (p + 64).assumingMemoryBound(to: Real.self)
 }
 
 private let scratchKey: pthread_key_t = {

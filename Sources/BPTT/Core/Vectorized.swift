@@ -77,19 +77,19 @@ func floatSigmoid(_ x: UnsafeMutableBufferPointer<Float>) {
 /// the elementwise loops of the cells run 8 columns at a time with one body for full and tail
 /// chunks (the scalar loops did not vectorise: the compiler could not rule out aliasing).
 @inline(__always)
-func lanes8<T: Scalar>(_ p: UnsafePointer<T>, _ n: Int) -> SIMD8<T> {
-    if n == 8 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD8<T>.self) }
-    var v = SIMD8<T>()
+func lanes8<Real: Scalar>(_ p: UnsafePointer<Real>, _ n: Int) -> SIMD8<Real> {
+    if n == 8 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Real>.self) }
+    var v = SIMD8<Real>()
     for l in 0..<n { v[l] = p[l] }
     return v
 }
 
 @inline(__always)
-func lanes8<T: Scalar>(_ p: UnsafeMutablePointer<T>, _ n: Int) -> SIMD8<T> { lanes8(UnsafePointer(p), n) }
+func lanes8<Real: Scalar>(_ p: UnsafeMutablePointer<Real>, _ n: Int) -> SIMD8<Real> { lanes8(UnsafePointer(p), n) }
 
 /// Stores the first `n` lanes of `v` at `p`.
 @inline(__always)
-func store8<T: Scalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>, _ n: Int) {
-    if n == 8 { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<T>.self); return }
+func store8<Real: Scalar>(_ v: SIMD8<Real>, _ p: UnsafeMutablePointer<Real>, _ n: Int) {
+    if n == 8 { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Real>.self); return }
     for l in 0..<n { p[l] = v[l] }
 }

@@ -13,15 +13,15 @@ public enum AddingProblem {
 
     /// A batch: T steps of B×2 inputs (column 0 the value, column 1 the marker) and the B×1 targets.
     /// Needs T ≥ 2 (one marked step in each half).
-    public static func batch<T: Scalar>(length: Int, batchSize B: Int, rng: inout RNG, as: T.Type = T.self)
-        -> (xs: [Matrix<T>], targets: Matrix<T>)
+    public static func batch<Real: Scalar>(length: Int, batchSize B: Int, rng: inout RNG, as: Real.Type = Real.self)
+        -> (xs: [Matrix<Real>], targets: Matrix<Real>)
     {
         precondition(length >= 2, "adding problem: T must be at least 2")
-        var xs = (0..<length).map { _ in Matrix<T>(rows: B, cols: inputSize) }
-        var y = Matrix<T>(rows: B, cols: 1)
+        var xs = (0..<length).map { _ in Matrix<Real>(rows: B, cols: inputSize) }
+        var y = Matrix<Real>(rows: B, cols: 1)
         let half = length / 2
         for b in 0..<B {
-            for t in 0..<length { xs[t][b, 0] = T(rng.uniform()) }
+            for t in 0..<length { xs[t][b, 0] = Real(rng.uniform()) }
             let first = rng.int(below: half), second = half + rng.int(below: length - half)
             xs[first][b, 1] = 1
             xs[second][b, 1] = 1
@@ -62,11 +62,11 @@ public enum CopyMemory {
     }
 
     /// A batch: T + 20 steps of B×10 one-hot inputs, and T + 20 rows of B target classes.
-    public static func batch<T: Scalar>(delay: Int, batchSize B: Int, rng: inout RNG, as: T.Type = T.self)
-        -> (xs: [Matrix<T>], targets: [[Int]])
+    public static func batch<Real: Scalar>(delay: Int, batchSize B: Int, rng: inout RNG, as: Real.Type = Real.self)
+        -> (xs: [Matrix<Real>], targets: [[Int]])
     {
         let n = steps(delay: delay)
-        var xs = (0..<n).map { _ in Matrix<T>(rows: B, cols: inputSize) }
+        var xs = (0..<n).map { _ in Matrix<Real>(rows: B, cols: inputSize) }
         var targets = [[Int]](repeating: [Int](repeating: blank, count: B), count: n)
         for b in 0..<B {
             let e = example(delay: delay, rng: &rng)
@@ -94,7 +94,7 @@ public enum PixelSequence {
     }
 
     /// xs[t][b, 0] = flat[b, order[t]]: one pixel per step, B×1 each.
-    public static func sequences<T: Scalar>(_ flat: Matrix<T>, order: [Int], into xs: inout [Matrix<T>]) {
+    public static func sequences<Real: Scalar>(_ flat: Matrix<Real>, order: [Int], into xs: inout [Matrix<Real>]) {
         resize(&xs, count: order.count, rows: flat.rows, cols: 1)
         for (t, pixel) in order.enumerated() {
             for b in 0..<flat.rows { xs[t].data[b] = flat[b, pixel] }

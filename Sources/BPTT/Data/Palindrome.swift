@@ -18,14 +18,14 @@ public enum Palindrome {
     }
 
     /// A batch as the models take it: T time steps of B×1 inputs, and B targets.
-    public static func batch<T: Scalar>(length: Int, batchSize: Int, rng: inout RNG, as: T.Type = T.self)
-        -> (xs: [Matrix<T>], targets: [Int])
+    public static func batch<Real: Scalar>(length: Int, batchSize: Int, rng: inout RNG, as: Real.Type = Real.self)
+        -> (xs: [Matrix<Real>], targets: [Int])
     {
-        var xs = (0..<length).map { _ in Matrix<T>(rows: batchSize, cols: 1) }
+        var xs = (0..<length).map { _ in Matrix<Real>(rows: batchSize, cols: 1) }
         var targets = [Int](repeating: 0, count: batchSize)
         for b in 0..<batchSize {
             let s = sequence(length: length, rng: &rng)
-            for t in 0..<length { xs[t].data[b] = T(s[t]) }
+            for t in 0..<length { xs[t].data[b] = Real(s[t]) }
             targets[b] = s[length]
         }
         return (xs, targets)

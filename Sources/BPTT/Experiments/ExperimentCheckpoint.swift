@@ -51,7 +51,7 @@ extension TrainConfig {
 
 /// An experiment's checkpoint configuration as JSON: keys sorted, Doubles written so they read
 /// back to the same bits, NaN and ±∞ as strings.
-func experimentJSON<T: Encodable>(_ value: T) -> String {
+func experimentJSON<Real: Encodable>(_ value: Real) -> String {
     let e = JSONEncoder()
     e.outputFormatting = [.sortedKeys]
     e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")

@@ -8,7 +8,7 @@ public enum GradientAnatomy {
     /// k = 0…T (index k; J_T = I), computed by backpropagation: the example is repeated in H rows
     /// and row j's gradient from above at step T is e_j, so the time loop's dh_k is J_k row by row
     /// (long-memory.jacobian). `xs`: T steps of 1×D. The cell's other state parts (c) are held fixed.
-    public static func jacobians<C: RecurrentCell>(_ cell: C, _ p: C.Parameters, xs: [Matrix<Double>]) -> [Matrix<Double>] where C.T == Double {
+    public static func jacobians<C: RecurrentCell>(_ cell: C, _ p: C.Parameters, xs: [Matrix<Double>]) -> [Matrix<Double>] where C.Real == Double {
         let H = cell.hiddenSize, steps = xs.count
         let repeated = xs.map { x in Matrix<Double>(rows: H, cols: x.cols, data: (0..<H).flatMap { _ in x.data }) }
         var cache = SequenceCache<C>()
@@ -30,7 +30,7 @@ public enum GradientAnatomy {
 
     /// The same Jacobians by central differences of h_T in h_k (k ≥ 1 perturbs the state after
     /// step k and runs the remaining steps), for checks. Slow: 2·H forward runs per k.
-    public static func finiteDifferenceJacobian<C: RecurrentCell>(_ cell: C, _ p: C.Parameters, xs: [Matrix<Double>], k: Int, h: Double = 1e-6) -> Matrix<Double> where C.T == Double {
+    public static func finiteDifferenceJacobian<C: RecurrentCell>(_ cell: C, _ p: C.Parameters, xs: [Matrix<Double>], k: Int, h: Double = 1e-6) -> Matrix<Double> where C.Real == Double {
         let H = cell.hiddenSize
         var cache = SequenceCache<C>()
         cell.forward(xs, p, cache: &cache)
@@ -105,7 +105,7 @@ public enum GradientAnatomy {
 
     /// Gate saturation: for each σ gate of the cell (LSTM i, f, o; GRU r, z), the fraction of its
     /// outputs below 0.05 or above 0.95 at each step t = 1…T (long-memory.saturation). Empty for the RNN.
-    public static func saturation<C: RecurrentCell>(_ cell: C, _ p: C.Parameters, xs: [Matrix<Double>]) -> [(gate: String, perStep: [Double])] where C.T == Double {
+    public static func saturation<C: RecurrentCell>(_ cell: C, _ p: C.Parameters, xs: [Matrix<Double>]) -> [(gate: String, perStep: [Double])] where C.Real == Double {
         var cache = SequenceCache<C>()
         let tracer = Tracer()
         cache.tracer = tracer
@@ -165,9 +165,9 @@ extension GradientAnatomy {
 }
 
 struct AnatomyVisitor: CellVisitor {
-    typealias T = Double
+    typealias Real = Double
     let config: TrainConfig, tensors: [Checkpoint.NamedTensor], length: Int, seed: UInt64
-    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> JacobianSummary where C.T == Double {
+    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> JacobianSummary where C.Real == Double {
         let model = SequenceClassifier(stack: RecurrentStack(layers: config.layers, bidirectional: config.bidirectional,
                                                              inputSize: Palindrome.inputSize, hiddenSize: config.hidden, make: make),
                                        classes: Palindrome.classes)

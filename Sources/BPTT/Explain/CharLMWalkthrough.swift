@@ -15,9 +15,9 @@ extension Walkthrough {
     }
 
     struct TextVisitor: CellVisitor {
-        typealias T = Double
+        typealias Real = Double
         let spec: Spec, checkSpec: CharLMCheckSpec
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) -> Walkthrough where C.T == Double {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) -> Walkthrough where C.Real == Double {
             let c = CharLMCheckCase(checkSpec, make: make)
             let tracer = Tracer()
             let path = c.stateful(nil, tracer: tracer)   // chunk 1, then chunk 2 traced

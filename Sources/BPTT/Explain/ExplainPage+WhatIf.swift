@@ -54,7 +54,7 @@ extension ExplainPage {
 
     /// Scales every recurrent block so that the largest spectral radius among them is `rho`;
     /// returns the radius before. Non-square or zero blocks are left alone.
-    static func setRadius<P: ParameterSet>(_ params: inout P, model: String, rho: Double?) -> Double where P.T == Double {
+    static func setRadius<P: ParameterSet>(_ params: inout P, model: String, rho: Double?) -> Double where P.Real == Double {
         let names = recurrentNames(model)
         var tensors = params.checkTensors(analytic: params)
         let radii = tensors.filter { names.contains($0.name) && $0.value.rows == $0.value.cols }.map { spectralRadius($0.value) }
@@ -86,9 +86,9 @@ extension ExplainPage {
     }
 
     struct VariantVisitor: CellVisitor {
-        typealias T = Double
+        typealias Real = Double
         let spec: SequenceCheckSpec, rho: Double?, k: Int, tracer: Tracer
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> VariantRun where C.T == Double {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> VariantRun where C.Real == Double {
             var c = SequenceCheckCase(spec, make: make)
             var out = VariantRun()
             out.rho = ExplainPage.setRadius(&c.params, model: spec.model.rawValue, rho: rho)

@@ -15,17 +15,17 @@
 /// cache.tracer`), so the training path pays one branch per forward and per backward.
 public protocol CellProbe {
     /// Forward: the whole matrix `m` holds quantity `q` at step t (a nudge may change it).
-    func forward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: inout Matrix<T>)
+    func forward<Real: Scalar>(_ q: Quantity, _ t: Int, _ m: inout Matrix<Real>)
     /// Forward: `count` values of row `row` of quantity `q` at step t, from `v`.
-    func forward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafeMutablePointer<T>, count: Int)
+    func forward<Real: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafeMutablePointer<Real>, count: Int)
     /// Forward: one element; returns the value to use (nudged or not).
-    func forward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: T) -> T
+    func forward<Real: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: Real) -> Real
     /// Backward: ∂L/∂q at step t, the whole matrix (or a parameter-gradient sum so far).
-    func backward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: Matrix<T>)
+    func backward<Real: Scalar>(_ q: Quantity, _ t: Int, _ m: Matrix<Real>)
     /// Backward: `count` values of row `row` of ∂L/∂q at step t.
-    func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafePointer<T>, count: Int)
+    func backward<Real: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafePointer<Real>, count: Int)
     /// Backward: one element of ∂L/∂q at step t.
-    func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: T)
+    func backward<Real: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: Real)
     /// Whether the catalogued mistake `b` is switched on.
     func breaks(_ b: Break) -> Bool
     /// False for `NoProbe`: lets the block and chunk helpers below vanish from training code.
@@ -35,12 +35,12 @@ public protocol CellProbe {
 /// The probe of training and of the ordinary checks: every hook is empty.
 public struct NoProbe: CellProbe {
     @inline(__always) public init() {}
-    @inline(__always) public func forward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: inout Matrix<T>) {}
-    @inline(__always) public func forward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafeMutablePointer<T>, count: Int) {}
-    @inline(__always) public func forward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: T) -> T { v }
-    @inline(__always) public func backward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: Matrix<T>) {}
-    @inline(__always) public func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafePointer<T>, count: Int) {}
-    @inline(__always) public func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: T) {}
+    @inline(__always) public func forward<Real: Scalar>(_ q: Quantity, _ t: Int, _ m: inout Matrix<Real>) {}
+    @inline(__always) public func forward<Real: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafeMutablePointer<Real>, count: Int) {}
+    @inline(__always) public func forward<Real: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: Real) -> Real { v }
+    @inline(__always) public func backward<Real: Scalar>(_ q: Quantity, _ t: Int, _ m: Matrix<Real>) {}
+    @inline(__always) public func backward<Real: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafePointer<Real>, count: Int) {}
+    @inline(__always) public func backward<Real: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: Real) {}
     @inline(__always) public func breaks(_ b: Break) -> Bool { false }
     @inline(__always) public static var isActive: Bool { false }
 }
@@ -51,7 +51,7 @@ extension CellProbe {
     /// Forward: quantity `q` at step t is the column block `block..<block+width` of every row of
     /// `m` (one gate of a fused B×nH buffer; a nudge may change it).
     @inline(__always)
-    public func forward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: inout Matrix<T>, block: Int, width: Int) {
+    public func forward<Real: Scalar>(_ q: Quantity, _ t: Int, _ m: inout Matrix<Real>, block: Int, width: Int) {
         guard Self.isActive else { return }
         let (rows, cols) = (m.rows, m.cols)
         m.data.withUnsafeMutableBufferPointer { p in
@@ -61,7 +61,7 @@ extension CellProbe {
 
     /// Backward: ∂L/∂q at step t is the column block `block..<block+width` of `m`.
     @inline(__always)
-    public func backward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: Matrix<T>, block: Int, width: Int) {
+    public func backward<Real: Scalar>(_ q: Quantity, _ t: Int, _ m: Matrix<Real>, block: Int, width: Int) {
         guard Self.isActive else { return }
         let (rows, cols) = (m.rows, m.cols)
         m.data.withUnsafeBufferPointer { p in
@@ -71,7 +71,7 @@ extension CellProbe {
 
     /// Forward: several column blocks of `m` at once, each (quantity, first column), `width` wide.
     @inline(__always)
-    public func forward<T: Scalar>(_ t: Int, _ m: inout Matrix<T>, width: Int, _ a: (Quantity, Int), _ b: (Quantity, Int),
+    public func forward<Real: Scalar>(_ t: Int, _ m: inout Matrix<Real>, width: Int, _ a: (Quantity, Int), _ b: (Quantity, Int),
                                    _ c: (Quantity, Int)? = nil, _ d: (Quantity, Int)? = nil) {
         guard Self.isActive else { return }
         for (q, block) in [a, b] + [c, d].compactMap({ $0 }) { forward(q, t, &m, block: block, width: width) }
@@ -79,7 +79,7 @@ extension CellProbe {
 
     /// Backward: several column blocks of `m` at once, each (quantity, first column), `width` wide.
     @inline(__always)
-    public func backward<T: Scalar>(_ t: Int, _ m: Matrix<T>, width: Int, _ a: (Quantity, Int), _ b: (Quantity, Int),
+    public func backward<Real: Scalar>(_ t: Int, _ m: Matrix<Real>, width: Int, _ a: (Quantity, Int), _ b: (Quantity, Int),
                                     _ c: (Quantity, Int)? = nil, _ d: (Quantity, Int)? = nil) {
         guard Self.isActive else { return }
         for (q, block) in [a, b] + [c, d].compactMap({ $0 }) { backward(q, t, m, block: block, width: width) }
@@ -87,7 +87,7 @@ extension CellProbe {
 
     /// Forward: the lanes of chunk `k` of quantity `q` at step t; returns them, nudged or not.
     @inline(__always)
-    public func forward<T: Scalar>(_ q: Quantity, _ t: Int, _ k: Chunk, _ v: SIMD8<T>) -> SIMD8<T> {
+    public func forward<Real: Scalar>(_ q: Quantity, _ t: Int, _ k: Chunk, _ v: SIMD8<Real>) -> SIMD8<Real> {
         guard Self.isActive else { return v }
         var out = v
         for l in 0..<k.n { out[l] = forward(q, t, row: k.row, col: k.col + l, v[l]) }
@@ -96,8 +96,8 @@ extension CellProbe {
 
     /// Backward: the lanes of chunk `k` of several adjoints at step t, in the order given.
     @inline(__always)
-    public func backward<T: Scalar>(_ t: Int, _ k: Chunk, _ a: (Quantity, SIMD8<T>), _ b: (Quantity, SIMD8<T>),
-                                    _ c: (Quantity, SIMD8<T>)? = nil, _ d: (Quantity, SIMD8<T>)? = nil, _ e: (Quantity, SIMD8<T>)? = nil) {
+    public func backward<Real: Scalar>(_ t: Int, _ k: Chunk, _ a: (Quantity, SIMD8<Real>), _ b: (Quantity, SIMD8<Real>),
+                                    _ c: (Quantity, SIMD8<Real>)? = nil, _ d: (Quantity, SIMD8<Real>)? = nil, _ e: (Quantity, SIMD8<Real>)? = nil) {
         guard Self.isActive else { return }
         for l in 0..<k.n {
             backward(t, row: k.row, col: k.col + l, (a.0, a.1[l]), (b.0, b.1[l]),
@@ -107,8 +107,8 @@ extension CellProbe {
 
     /// Several adjoints of one element at once (one hook line in an inner loop).
     @inline(__always)
-    public func backward<T: Scalar>(_ t: Int, row: Int, col: Int, _ a: (Quantity, T), _ b: (Quantity, T),
-                                    _ c: (Quantity, T)? = nil, _ d: (Quantity, T)? = nil, _ e: (Quantity, T)? = nil) {
+    public func backward<Real: Scalar>(_ t: Int, row: Int, col: Int, _ a: (Quantity, Real), _ b: (Quantity, Real),
+                                    _ c: (Quantity, Real)? = nil, _ d: (Quantity, Real)? = nil, _ e: (Quantity, Real)? = nil) {
         backward(a.0, t, row: row, col: col, a.1)
         backward(b.0, t, row: row, col: col, b.1)
         if let c { backward(c.0, t, row: row, col: col, c.1) }
@@ -175,7 +175,7 @@ public final class Tracer: CellProbe {
         return records.count - 1
     }
 
-    private func store<T: Scalar>(_ phase: Phase, _ q: Quantity, _ t: Int, row: Int, _ v: UnsafePointer<T>, count: Int) {
+    private func store<Real: Scalar>(_ phase: Phase, _ q: Quantity, _ t: Int, row: Int, _ v: UnsafePointer<Real>, count: Int) {
         let i = slot(phase, q, t, rows: row + 1, cols: count)
         for c in 0..<count { records[i].value[row, c] = Double(v[c]) }
     }
@@ -185,35 +185,35 @@ public final class Tracer: CellProbe {
         return n.delta
     }
 
-    public func forward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: inout Matrix<T>) {
+    public func forward<Real: Scalar>(_ q: Quantity, _ t: Int, _ m: inout Matrix<Real>) {
         let cols = m.cols
         m.data.withUnsafeMutableBufferPointer { p in
             for r in 0..<(cols == 0 ? 0 : p.count / cols) { forward(q, t, row: r, p.baseAddress! + r * cols, count: cols) }
         }
     }
 
-    public func forward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafeMutablePointer<T>, count: Int) {
-        if let n = nudge, n.quantity == q, n.t == t, n.row == row, n.col < count { v[n.col] += T(n.delta) }
+    public func forward<Real: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafeMutablePointer<Real>, count: Int) {
+        if let n = nudge, n.quantity == q, n.t == t, n.row == row, n.col < count { v[n.col] += Real(n.delta) }
         if recording { store(.forward, q, t, row: row, UnsafePointer(v), count: count) }
     }
 
-    public func forward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: T) -> T {
-        let out = delta(q, t, row: row, col: col).map { v + T($0) } ?? v
+    public func forward<Real: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: Real) -> Real {
+        let out = delta(q, t, row: row, col: col).map { v + Real($0) } ?? v
         if recording { let i = slot(.forward, q, t, rows: row + 1, cols: col + 1); records[i].value[row, col] = Double(out) }
         return out
     }
 
-    public func backward<T: Scalar>(_ q: Quantity, _ t: Int, _ m: Matrix<T>) {
+    public func backward<Real: Scalar>(_ q: Quantity, _ t: Int, _ m: Matrix<Real>) {
         guard recording else { return }
         let i = slot(.backward, q, t, rows: m.rows, cols: m.cols)
         records[i].value = m.converted(to: Double.self)
     }
 
-    public func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafePointer<T>, count: Int) {
+    public func backward<Real: Scalar>(_ q: Quantity, _ t: Int, row: Int, _ v: UnsafePointer<Real>, count: Int) {
         if recording { store(.backward, q, t, row: row, v, count: count) }
     }
 
-    public func backward<T: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: T) {
+    public func backward<Real: Scalar>(_ q: Quantity, _ t: Int, row: Int, col: Int, _ v: Real) {
         guard recording else { return }
         let i = slot(.backward, q, t, rows: row + 1, cols: col + 1)
         records[i].value[row, col] = Double(v)

@@ -82,7 +82,7 @@ public struct Walkthrough: Sendable {
     /// through the library's time loop under a softmax readout of h_T. Every quantity the cell
     /// reports to the probe (`Quantity.define`) appears with its equation's tag and text.
     /// Print it with `text(_:)` per section and `checkText`, or `markdown`. Errors: none.
-    public static func make<C: RecurrentCell>(_ spec: Spec, title: String? = nil, cell make: @escaping (_ inputSize: Int) -> C) -> Walkthrough where C.T == Double {
+    public static func make<C: RecurrentCell>(_ spec: Spec, title: String? = nil, cell make: @escaping (_ inputSize: Int) -> C) -> Walkthrough where C.Real == Double {
         var s = SequenceCheckSpec(model: .rnn)
         (s.batch, s.length, s.input, s.classes, s.withH0, s.seed) = (spec.batch, spec.length, spec.input, spec.classes, spec.withH0, spec.seed)
         s.hidden = make(spec.input).hiddenSize
@@ -94,11 +94,11 @@ public struct Walkthrough: Sendable {
     // MARK: - the models
 
     struct SequenceVisitor: CellVisitor {
-        typealias T = Double
+        typealias Real = Double
         let spec: Spec, checkSpec: SequenceCheckSpec
         /// The title of a cell of your own (nil: one of the library's, by `checkSpec.model`).
         var custom: String? = nil
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) -> Walkthrough where C.T == Double {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) -> Walkthrough where C.Real == Double {
             let c = SequenceCheckCase(checkSpec, make: make)
             let tracer = Tracer()
             let a = c.analytic(tracer: tracer)

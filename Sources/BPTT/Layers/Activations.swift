@@ -29,7 +29,7 @@ public enum Activation: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// h = φ(z), into `h` (reshaped to z's shape when needed).
-    public func forward<T: Scalar>(_ z: Matrix<T>, into h: inout Matrix<T>) {
+    public func forward<Real: Scalar>(_ z: Matrix<Real>, into h: inout Matrix<Real>) {
         ensure(&h, z.rows, z.cols)
         let kind = self
         z.data.withUnsafeBufferPointer { z in
@@ -40,19 +40,19 @@ public enum Activation: Equatable, Sendable, CustomStringConvertible {
                 case .relu:
                     for i in 0..<z.count { h[i] = z[i] > 0 ? z[i] : 0 }                    // (activations.relu)
                 case .leakyReLU(let a):
-                    let alpha = T(a)
+                    let alpha = Real(a)
                     for i in 0..<z.count { h[i] = z[i] > 0 ? z[i] : alpha * z[i] }         // (activations.leaky)
                 case .sigmoid:
-                    for i in 0..<z.count { h[i] = T.sigmoid(z[i]) }                         // (activations.sigmoid)
+                    for i in 0..<z.count { h[i] = Real.sigmoid(z[i]) }                         // (activations.sigmoid)
                 case .tanh:
-                    for i in 0..<z.count { h[i] = T.tanh(z[i]) }                            // (activations.tanh)
+                    for i in 0..<z.count { h[i] = Real.tanh(z[i]) }                            // (activations.tanh)
                 }
             }
         }
     }
 
     /// dz = dh ⊙ φ′(z), into `dz`. `z` and `h` are the forward's saved input and output.
-    public func backward<T: Scalar>(_ dh: Matrix<T>, z: Matrix<T>, h: Matrix<T>, into dz: inout Matrix<T>) {
+    public func backward<Real: Scalar>(_ dh: Matrix<Real>, z: Matrix<Real>, h: Matrix<Real>, into dz: inout Matrix<Real>) {
         precondition(dh.rows == z.rows && dh.cols == z.cols && h.count == z.count, "activation backward: shape mismatch")
         ensure(&dz, z.rows, z.cols)
         let kind = self
@@ -69,7 +69,7 @@ public enum Activation: Equatable, Sendable, CustomStringConvertible {
                             for i in 0..<dh.count { dz[i] = z[i] > 0 ? dh[i] : 0 }                         // (activations.drelu)
                         case .leakyReLU(let a):
                             // forward (activations.leaky): h = z if z > 0, else αz
-                            let alpha = T(a)
+                            let alpha = Real(a)
                             for i in 0..<dh.count { dz[i] = z[i] > 0 ? dh[i] : alpha * dh[i] }             // (activations.dleaky)
                         case .sigmoid:
                             // forward (activations.sigmoid): h = σ(z), σ′ = h(1 − h)

@@ -18,12 +18,12 @@ public enum Dropout {
 
     /// Draws the scaled keep mask `r` (one uniform per element, row-major) from `rng` and
     /// writes h̃ = h ⊙ r (dropout.h): the argument `a` holds h, the result `h` receives h̃. Same shapes.
-    public static func forward<T: Scalar>(_ a: Matrix<T>, rate p: Double, rng: inout RNG,
-                                          mask r: inout Matrix<T>, into h: inout Matrix<T>, draw: Draw = .dropBelowRate) {
+    public static func forward<Real: Scalar>(_ a: Matrix<Real>, rate p: Double, rng: inout RNG,
+                                          mask r: inout Matrix<Real>, into h: inout Matrix<Real>, draw: Draw = .dropBelowRate) {
         precondition(p >= 0 && p < 1, "dropout rate must be in [0, 1)")
         ensure(&r, a.rows, a.cols)
         ensure(&h, a.rows, a.cols)
-        let keep = T(1 / (1 - p))
+        let keep = Real(1 / (1 - p))
         switch draw {
         case .dropBelowRate: for i in 0..<r.count { r.data[i] = rng.uniform() < p ? 0 : keep }
         case .keepBelowKeepRate: for i in 0..<r.count { r.data[i] = rng.uniform() < 1 - p ? keep : 0 }
@@ -38,7 +38,7 @@ public enum Dropout {
     }
 
     /// dh = dh̃ ⊙ r (dropout.dh), in place on `d` (which holds dh̃ on entry, dh on return).
-    public static func backward<T: Scalar>(_ d: inout Matrix<T>, mask r: Matrix<T>) {
+    public static func backward<Real: Scalar>(_ d: inout Matrix<Real>, mask r: Matrix<Real>) {
         precondition(d.count == r.count, "dropout backward: shape mismatch")
         r.data.withUnsafeBufferPointer { r in
             d.data.withUnsafeMutableBufferPointer { d in

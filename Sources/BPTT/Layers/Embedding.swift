@@ -4,11 +4,11 @@
 ///
 /// The backward pass adds each row's gradient into the row it was read from, touching only the
 /// rows used by the batch; the padding row (if any) never receives gradient, as in PyTorch.
-public struct Embedding<T: Scalar> {
+public struct Embedding<Real: Scalar> {
     public struct Parameters: ParameterSet {
-        public var W: Matrix<T>   // vocabulary × dim
-        public init(W: Matrix<T>) { self.W = W }
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public var W: Matrix<Real>   // vocabulary × dim
+        public init(W: Matrix<Real>) { self.W = W }
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             body("W", &W, other?.W)
         }
     }
@@ -25,13 +25,13 @@ public struct Embedding<T: Scalar> {
 
     /// N(0, 1) rows as PyTorch's `nn.Embedding`, with the padding row zero.
     public func initialParameters(rng: inout RNG) -> Parameters {
-        var W = Matrix<T>.normal(vocabularySize, dimension, std: 1, rng: &rng)
+        var W = Matrix<Real>.normal(vocabularySize, dimension, std: 1, rng: &rng)
         if let pad = paddingIndex { for c in 0..<dimension { W[pad, c] = 0 } }
         return Parameters(W: W)
     }
 
     /// e[b, :] = W[ids[b], :]
-    public func forward(_ ids: ArraySlice<Int>, _ p: Parameters, into e: inout Matrix<T>) {
+    public func forward(_ ids: ArraySlice<Int>, _ p: Parameters, into e: inout Matrix<Real>) {
         ensure(&e, ids.count, dimension)
         let d = dimension
         p.W.data.withUnsafeBufferPointer { W in
@@ -45,7 +45,7 @@ public struct Embedding<T: Scalar> {
     }
 
     /// dW[ids[b], :] += de[b, :] for every b (skipping the padding row).
-    public func backward(_ de: Matrix<T>, ids: ArraySlice<Int>, grads: inout Parameters) {
+    public func backward(_ de: Matrix<Real>, ids: ArraySlice<Int>, grads: inout Parameters) {
         let d = dimension
         de.data.withUnsafeBufferPointer { de in
             grads.W.data.withUnsafeMutableBufferPointer { dW in

@@ -1,11 +1,11 @@
 /// Fully connected layer, derived in `derivations/linear.md`.
 ///
 ///     y = x Wᵀ + b          (linear.y)      x B×in, W out×in, b 1×out, y B×out
-public struct Linear<T: Scalar> {
+public struct Linear<Real: Scalar> {
     public struct Parameters: ParameterSet {
-        public var W: Matrix<T>  // out × in
-        public var b: Matrix<T>  // 1 × out
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public var W: Matrix<Real>  // out × in
+        public var b: Matrix<Real>  // 1 × out
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             body("W", &W, other?.W); body("b", &b, other?.b)
         }
     }
@@ -26,7 +26,7 @@ public struct Linear<T: Scalar> {
     }
 
     /// y = x Wᵀ + b, written into `y` (B×out).
-    public func forward(_ x: Matrix<T>, _ p: Parameters, into y: inout Matrix<T>, threads: Int = 1) {
+    public func forward(_ x: Matrix<Real>, _ p: Parameters, into y: inout Matrix<Real>, threads: Int = 1) {
         ensure(&y, x.rows, outputSize)
         gemm(x, p.W, transB: true, into: &y, threads: threads)   // (linear.y)
         y.addRowVector(p.b)                    // (linear.y)
@@ -34,8 +34,8 @@ public struct Linear<T: Scalar> {
 
     /// Given dy = ∂L/∂y, accumulates ∂L/∂W and ∂L/∂b into `grads` and, if asked, writes
     /// ∂L/∂x into `dx` (or adds to it with `accumulateInput`).
-    public func backward(_ dy: Matrix<T>, x: Matrix<T>, _ p: Parameters, grads: inout Parameters,
-                         dx: inout Matrix<T>, accumulateInput: Bool = false, threads: Int = 1) {
+    public func backward(_ dy: Matrix<Real>, x: Matrix<Real>, _ p: Parameters, grads: inout Parameters,
+                         dx: inout Matrix<Real>, accumulateInput: Bool = false, threads: Int = 1) {
         // forward (linear.y): y = x Wᵀ + b
         gemm(dy, transA: true, x, into: &grads.W, beta: 1, threads: threads)         // (linear.dW)
         dy.accumulateColumnSums(into: &grads.b)                                       // (linear.db)
@@ -44,14 +44,14 @@ public struct Linear<T: Scalar> {
     }
 
     /// ∂L/∂x only, written into `dx` (parameters held fixed, e.g. D while training G).
-    public func inputBackward(_ dy: Matrix<T>, _ p: Parameters, dx: inout Matrix<T>, threads: Int = 1) {
+    public func inputBackward(_ dy: Matrix<Real>, _ p: Parameters, dx: inout Matrix<Real>, threads: Int = 1) {
         // forward (linear.y): y = x Wᵀ + b
         ensure(&dx, dy.rows, inputSize)
         gemm(dy, p.W, into: &dx, threads: threads)                                    // (linear.dx)
     }
 
     /// Parameter gradients only (the input needs no gradient).
-    public func backward(_ dy: Matrix<T>, x: Matrix<T>, grads: inout Parameters, threads: Int = 1) {
+    public func backward(_ dy: Matrix<Real>, x: Matrix<Real>, grads: inout Parameters, threads: Int = 1) {
         gemm(dy, transA: true, x, into: &grads.W, beta: 1, threads: threads)         // (linear.dW)
         dy.accumulateColumnSums(into: &grads.b)                       // (linear.db)
     }

@@ -4,7 +4,7 @@
 
 /// L = scale · Σ w ⊙ (ŷ − y)²; the weights w select pixels (a mask) or are all 1 (`nil`).
 public enum MSELoss {
-    public static func forward<T: Scalar>(_ yhat: Matrix<T>, target y: Matrix<T>, weights w: Matrix<T>? = nil, scale: Double) -> Double {
+    public static func forward<Real: Scalar>(_ yhat: Matrix<Real>, target y: Matrix<Real>, weights w: Matrix<Real>? = nil, scale: Double) -> Double {
         precondition(yhat.count == y.count && (w == nil || w!.count == y.count), "mse: shape mismatch")
         var sum = 0.0
         // Through the buffers (an element subscript checks the array each time); the same sum in the same order.
@@ -28,10 +28,10 @@ public enum MSELoss {
         return scale * sum                                                          // (losses.mse)
     }
 
-    public static func backward<T: Scalar>(_ yhat: Matrix<T>, target y: Matrix<T>, weights w: Matrix<T>? = nil,
-                                           scale: Double, into dyhat: inout Matrix<T>) {
+    public static func backward<Real: Scalar>(_ yhat: Matrix<Real>, target y: Matrix<Real>, weights w: Matrix<Real>? = nil,
+                                           scale: Double, into dyhat: inout Matrix<Real>) {
         ensure(&dyhat, yhat.rows, yhat.cols)
-        let s = T(2 * scale)
+        let s = Real(2 * scale)
         // forward (losses.mse): L = (1/N) Σ w (ŷ − y)²
         let n = yhat.count
         dyhat.data.withUnsafeMutableBufferPointer { d in
@@ -53,7 +53,7 @@ public enum MSELoss {
 /// Binary cross-entropy on probabilities π ∈ (0, 1) (the argument `p`): L = −scale · Σ [y log π + (1 − y) log(1 − π)].
 /// Logarithms are clamped at −100 as PyTorch's `BCELoss` does, so π = 0 or 1 gives a finite loss.
 public enum BCELoss {
-    public static func forward<T: Scalar>(_ p: Matrix<T>, target y: Matrix<T>, scale: Double) -> Double {
+    public static func forward<Real: Scalar>(_ p: Matrix<Real>, target y: Matrix<Real>, scale: Double) -> Double {
         precondition(p.count == y.count, "bce: shape mismatch")
         var sum = 0.0
         for i in 0..<p.count {
@@ -64,13 +64,13 @@ public enum BCELoss {
         return scale * sum
     }
 
-    public static func backward<T: Scalar>(_ p: Matrix<T>, target y: Matrix<T>, scale: Double, into dp: inout Matrix<T>) {
+    public static func backward<Real: Scalar>(_ p: Matrix<Real>, target y: Matrix<Real>, scale: Double, into dp: inout Matrix<Real>) {
         ensure(&dp, p.rows, p.cols)
-        let eps = T(1e-12)
+        let eps = Real(1e-12)
         // forward (losses.bce): ℓ = −[y log π + (1 − y) log(1 − π)]
         for i in 0..<p.count {
             let pi = p.data[i]
-            dp.data[i] = T(scale) * (pi - y.data[i]) / max(pi * (1 - pi), eps)      // (losses.dbce)
+            dp.data[i] = Real(scale) * (pi - y.data[i]) / max(pi * (1 - pi), eps)      // (losses.dbce)
         }
     }
 }
@@ -78,7 +78,7 @@ public enum BCELoss {
 /// Binary cross-entropy on logits s (π = σ(s)), in the stable form
 /// ℓ = max(s, 0) − s·y + log(1 + e^{−|s|}), which neither overflows nor loses precision for large |s|.
 public enum BCEWithLogitsLoss {
-    public static func forward<T: Scalar>(_ s: Matrix<T>, target y: Matrix<T>, scale: Double) -> Double {
+    public static func forward<Real: Scalar>(_ s: Matrix<Real>, target y: Matrix<Real>, scale: Double) -> Double {
         precondition(s.count == y.count, "bce-with-logits: shape mismatch")
         var sum = 0.0
         for i in 0..<s.count {
@@ -88,11 +88,11 @@ public enum BCEWithLogitsLoss {
         return scale * sum
     }
 
-    public static func backward<T: Scalar>(_ s: Matrix<T>, target y: Matrix<T>, scale: Double, into ds: inout Matrix<T>) {
+    public static func backward<Real: Scalar>(_ s: Matrix<Real>, target y: Matrix<Real>, scale: Double, into ds: inout Matrix<Real>) {
         ensure(&ds, s.rows, s.cols)
         // forward (losses.bcelogits): ℓ = max(s, 0) − s y + log(1 + e^{−|s|}); ∂ℓ/∂s = σ(s) − y
         for i in 0..<s.count {
-            ds.data[i] = T(scale) * (T.sigmoid(s.data[i]) - y.data[i])               // (losses.dbcelogits)
+            ds.data[i] = Real(scale) * (Real.sigmoid(s.data[i]) - y.data[i])               // (losses.dbcelogits)
         }
     }
 }

@@ -99,7 +99,7 @@ extension RecurrentStack {
                     }
                 case .orthogonal:
                     if Self.recurrentMatrixNames.contains(name) && m.rows == H && m.cols == H {
-                        m = HouseholderQR.randomOrthogonal(H, rng: &rng).converted(to: T.self)   // (long-memory.orthogonal)
+                        m = HouseholderQR.randomOrthogonal(H, rng: &rng).converted(to: Real.self)   // (long-memory.orthogonal)
                         replaced += 1
                     }
                 case .chrono:
@@ -109,7 +109,7 @@ extension RecurrentStack {
                             forget = (0..<H).map { _ in Foundation.log(rng.uniform(1, top)) }   // (long-memory.chrono)
                         }
                         let sign: Double = name == "b_i" ? -1 : 1                         // (long-memory.chrono)
-                        m = Matrix(rows: 1, cols: H, data: forget!.map { T(sign * $0) })
+                        m = Matrix(rows: 1, cols: H, data: forget!.map { Real(sign * $0) })
                         replaced += 1
                     }
                 }

@@ -13,7 +13,7 @@
 /// Each unit runs its cell through the one time loop (`Cells/TimeLoop.swift`); the stack only
 /// wires inputs, outputs and their gradients between units.
 public struct RecurrentStack<Cell: RecurrentCell> {
-    public typealias T = Cell.T
+    public typealias Real = Cell.Real
 
     public struct Parameters: ParameterSet {
         /// One cell's parameters per unit, level-major: unit (l, d) is `units[l · directions + d]`.
@@ -21,7 +21,7 @@ public struct RecurrentStack<Cell: RecurrentCell> {
         public let directions: Int
         /// Unit by unit. A single unit keeps the cell's own names (`W_hx`, `W_gx`, …); otherwise
         /// PyTorch's suffixes: `W_gx_l0`, `W_gx_l1`, and `_reverse` for the backward direction.
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             for u in units.indices {
                 let suffix = RecurrentStack.unitSuffix(u, units: units.count, directions: directions)
                 units[u].forEachTensor(pairedWith: other?.units[u]) { name, m, o in body(suffix.isEmpty ? name : name + suffix, &m, o) }
@@ -36,34 +36,34 @@ public struct RecurrentStack<Cell: RecurrentCell> {
 
     public struct Workspace {
         public var caches: [SequenceCache<Cell>] = []
-        var inputs: [[Matrix<T>]] = []          // per level ≥ 1: u⁽ˡ⁾_t when it needs its own buffer
-        var masks: [[Matrix<T>]] = []           // per level ≥ 1: dropout masks r⁽ˡ⁾_t
-        var outputs: [Matrix<T>] = []           // bidirectional top level: o_t = [→h_t, ←h_t]
-        var concat: [[Matrix<T>]] = []          // bidirectional lower levels: o⁽ˡ⁾_t
-        var final = Matrix<T>(rows: 0, cols: 0) // bidirectional: [→h_T, ←h_1]
-        var layerInputs: [[Matrix<T>]] = []     // the sequence each unit read (reversed for d = 1)
+        var inputs: [[Matrix<Real>]] = []          // per level ≥ 1: u⁽ˡ⁾_t when it needs its own buffer
+        var masks: [[Matrix<Real>]] = []           // per level ≥ 1: dropout masks r⁽ˡ⁾_t
+        var outputs: [Matrix<Real>] = []           // bidirectional top level: o_t = [→h_t, ←h_t]
+        var concat: [[Matrix<Real>]] = []          // bidirectional lower levels: o⁽ˡ⁾_t
+        var final = Matrix<Real>(rows: 0, cols: 0) // bidirectional: [→h_T, ←h_1]
+        var layerInputs: [[Matrix<Real>]] = []     // the sequence each unit read (reversed for d = 1)
         var droppedOut = false                  // masks were applied in the last forward
-        var reversed: [[Matrix<T>]] = []        // per unit: the input reversed row by row within its length
+        var reversed: [[Matrix<Real>]] = []        // per unit: the input reversed row by row within its length
         /// Sequence lengths of the last forward (nil: every row runs all T steps).
         public internal(set) var lengths: [Int]? = nil
         // backward
         /// ∂L/∂o_t of the top level (B × H·directions), written by the model above.
-        public var dOutputs: [Matrix<T>] = []
+        public var dOutputs: [Matrix<Real>] = []
         public var dOutputUsed: [Bool] = []
         /// ∂L/∂(final states) (B × H·directions), written by a many-to-one model above.
-        public var dFinal = Matrix<T>(rows: 0, cols: 0)
+        public var dFinal = Matrix<Real>(rows: 0, cols: 0)
         public var dFinalUsed = false
         /// A check's probe, handed to every unit's cache (`bptt explain`, `gradcheck --locate`).
         public var tracer: Tracer? = nil
-        var up: [[Matrix<T>]] = []              // per unit, per step: split upstream gradients
-        var dhs: [[Matrix<T>?]] = []            // per unit: what the cell's backward reads
-        var dLower: [Matrix<T>] = []            // ∂L/∂o⁽ˡ⁻¹⁾_t while walking down
+        var up: [[Matrix<Real>]] = []              // per unit, per step: split upstream gradients
+        var dhs: [[Matrix<Real>?]] = []            // per unit: what the cell's backward reads
+        var dLower: [Matrix<Real>] = []            // ∂L/∂o⁽ˡ⁻¹⁾_t while walking down
         public init() {}
         /// ∂L/∂h0 and ∂L/∂c0 of each unit after backward.
-        public var dh0s: [Matrix<T>] { caches.map(\.dh0) }
-        public var dc0s: [Matrix<T>?] { caches.map(\.dc0) }
+        public var dh0s: [Matrix<Real>] { caches.map(\.dh0) }
+        public var dc0s: [Matrix<Real>?] { caches.map(\.dc0) }
         /// ∂L/∂x_t after backward with input gradients.
-        public var dxs: [Matrix<T>] { dLower }
+        public var dxs: [Matrix<Real>] { dLower }
     }
 
     public let cells: [Cell]
@@ -95,12 +95,12 @@ public struct RecurrentStack<Cell: RecurrentCell> {
     }
 
     /// The top level's output at step t (1-based): →h_t, or [→h_t, ←h_t].
-    public func output(_ t: Int, _ ws: Workspace) -> Matrix<T> {
+    public func output(_ t: Int, _ ws: Workspace) -> Matrix<Real> {
         directions == 1 ? ws.caches[cells.count - 1].states[t].h : ws.outputs[t - 1]
     }
 
     /// The final states: →h_T, or [→h_T, ←h_1] (each direction's last state).
-    public func finalState(_ ws: Workspace) -> Matrix<T> {
+    public func finalState(_ ws: Workspace) -> Matrix<Real> {
         directions == 1 ? ws.caches[cells.count - 1].hT : ws.final
     }
 
@@ -108,7 +108,7 @@ public struct RecurrentStack<Cell: RecurrentCell> {
     /// dropout masks between levels (training); nil: no dropout (evaluation, checks).
     /// lengths: row b holds a sequence of lengths[b] ≤ T steps (`derivations/masking.md`): every
     /// unit holds its state after the row's end, and the reverse direction starts at the row's own end.
-    public func forward(_ xs: [Matrix<T>], h0s: [Matrix<T>]? = nil, c0s: [Matrix<T>]? = nil, _ p: Parameters,
+    public func forward(_ xs: [Matrix<Real>], h0s: [Matrix<Real>]? = nil, c0s: [Matrix<Real>]? = nil, _ p: Parameters,
                         lengths: [Int]? = nil, workspace ws: inout Workspace, dropoutRNG: inout RNG?) {
         let (steps, B, H) = (xs.count, xs[0].rows, hiddenSize)
         checkLengths(lengths, rows: B, steps: steps, "RecurrentStack.forward")

@@ -6,7 +6,7 @@
 public enum SoftmaxCrossEntropy {
     /// Writes ŷ = softmax(p) row by row into `probs` and returns Σ_rows −log ŷ[row, y_row]
     /// (in Double) and the number of rows whose arg-max equals the target.
-    public static func forward<T: Scalar>(logits p: Matrix<T>, targets: ArraySlice<Int>, probs: inout Matrix<T>)
+    public static func forward<Real: Scalar>(logits p: Matrix<Real>, targets: ArraySlice<Int>, probs: inout Matrix<Real>)
         -> (lossSum: Double, correct: Int)
     {
         precondition(targets.count == p.rows, "cross-entropy: \(targets.count) targets for \(p.rows) rows")
@@ -22,12 +22,12 @@ public enum SoftmaxCrossEntropy {
                     var maxV = row[0], arg = 0
                     for k in 1..<K where row[k] > maxV { maxV = row[k]; arg = k }
                     // (losses.softmax) ŷ_k = e^{p_k − max} / Σ_j e^{p_j − max}
-                    var sum: T = 0
-                    for k in 0..<K { out[k] = T.exp(row[k] - maxV); sum += out[k] }   // (losses.softmax)
+                    var sum: Real = 0
+                    for k in 0..<K { out[k] = Real.exp(row[k] - maxV); sum += out[k] }   // (losses.softmax)
                     for k in 0..<K { out[k] /= sum }                                   // (losses.softmax)
                     let target = targets[targets.startIndex + r]
                     // (losses.ce) ℓ = −log ŷ_y = log Σ_j e^{p_j − max} − (p_y − max)
-                    lossSum += Double(T.log(sum)) - Double(row[target] - maxV)         // (losses.ce)
+                    lossSum += Double(Real.log(sum)) - Double(row[target] - maxV)         // (losses.ce)
                     if arg == target { correct += 1 }
                 }
             }
@@ -37,7 +37,7 @@ public enum SoftmaxCrossEntropy {
 
     /// dp = scale · (ŷ − onehot(y)); `scale` is 1/(number of terms averaged in the loss).
     /// `tracer`: a check's probe, which may switch on the catalogued mistake `losses.dp:no-minus-one`.
-    public static func backward<T: Scalar>(probs: Matrix<T>, targets: ArraySlice<Int>, scale: T, into dp: inout Matrix<T>,
+    public static func backward<Real: Scalar>(probs: Matrix<Real>, targets: ArraySlice<Int>, scale: Real, into dp: inout Matrix<Real>,
                                            tracer: Tracer? = nil) {
         ensure(&dp, probs.rows, probs.cols)
         let K = probs.cols

@@ -12,16 +12,16 @@
 /// A chunk starts from a carried state s_0 (`CarriedState`) and ends by handing its final
 /// state to the next chunk as a constant (charlm.carry, charlm.stop).
 public struct CharLM<Cell: RecurrentCell> {
-    public typealias T = Cell.T
+    public typealias Real = Cell.Real
     public typealias Net = SequenceClassifier<Cell>
     public typealias Stack = RecurrentStack<Cell>
 
     public struct Parameters: ParameterSet {
         /// W_emb, V × E; 0×0 with one-hot inputs (then not a tensor of the set).
-        public var W_emb: Matrix<T>
+        public var W_emb: Matrix<Real>
         public var net: Net.Parameters
         /// W_emb (with an embedding), the stack's tensors, then W_ph (V × H) and b_p (1 × V).
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             if W_emb.rows > 0 { body("W_emb", &W_emb, other?.W_emb) }
             net.forEachTensor(pairedWith: other?.net, body)
         }
@@ -29,11 +29,11 @@ public struct CharLM<Cell: RecurrentCell> {
 
     public struct Workspace {
         public var net = Net.Workspace()
-        var xs: [Matrix<T>] = []
-        var du = Matrix<T>(rows: 0, cols: 0)
+        var xs: [Matrix<Real>] = []
+        var du = Matrix<Real>(rows: 0, cols: 0)
         public init() {}
         /// softmax(p_t) of the last forward, B × V per step.
-        public var probabilities: [Matrix<T>] { net.probabilities }
+        public var probabilities: [Matrix<Real>] { net.probabilities }
     }
 
     public let net: Net
@@ -53,7 +53,7 @@ public struct CharLM<Cell: RecurrentCell> {
     }
 
     public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
-        let W = embeddingDim > 0 ? Matrix<T>.normal(vocabularySize, embeddingDim, std: 1, rng: &rng) : Matrix<T>(rows: 0, cols: 0)
+        let W = embeddingDim > 0 ? Matrix<Real>.normal(vocabularySize, embeddingDim, std: 1, rng: &rng) : Matrix<Real>(rows: 0, cols: 0)
         return Parameters(W_emb: W, net: net.initialParameters(initializer, rng: &rng))
     }
 
@@ -84,7 +84,7 @@ public struct CharLM<Cell: RecurrentCell> {
     /// targets[t] = inputs[t+1] inside a stream), `from` the carried state (nil: zeros).
     /// Returns Σ_t Σ_b ℓ_{t,b} in nats and the number of arg-max predictions equal to the target.
     @discardableResult
-    public func forward(inputs: [[Int]], targets: [[Int]], from s0: CarriedState<T>?, _ p: Parameters,
+    public func forward(inputs: [[Int]], targets: [[Int]], from s0: CarriedState<Real>?, _ p: Parameters,
                         workspace ws: inout Workspace, dropoutRNG: inout RNG?) -> (lossSum: Double, correct: Int) {
         precondition(inputs.count == targets.count && !inputs.isEmpty, "CharLM: \(inputs.count) inputs, \(targets.count) targets")
         self.inputs(inputs, p, &ws)
@@ -93,7 +93,7 @@ public struct CharLM<Cell: RecurrentCell> {
 
     /// Forward without dropout (evaluation, sampling).
     @discardableResult
-    public func forward(inputs: [[Int]], targets: [[Int]], from s0: CarriedState<T>?, _ p: Parameters,
+    public func forward(inputs: [[Int]], targets: [[Int]], from s0: CarriedState<Real>?, _ p: Parameters,
                         workspace ws: inout Workspace) -> (lossSum: Double, correct: Int) {
         var none: RNG? = nil
         return forward(inputs: inputs, targets: targets, from: s0, p, workspace: &ws, dropoutRNG: &none)
@@ -103,7 +103,7 @@ public struct CharLM<Cell: RecurrentCell> {
     /// lossScale = 1/(T·B), charlm.loss), accumulating ∂L/∂θ into `grads`. The carried state is
     /// a constant (charlm.stop): its gradient, left in `ws.net.stack.dh0s`, goes nowhere.
     @discardableResult
-    public func lossAndGradient(inputs: [[Int]], targets: [[Int]], from s0: CarriedState<T>?, _ p: Parameters, lossScale: Double,
+    public func lossAndGradient(inputs: [[Int]], targets: [[Int]], from s0: CarriedState<Real>?, _ p: Parameters, lossScale: Double,
                                 workspace ws: inout Workspace, grads: inout Parameters, dropoutRNG: inout RNG?) -> (lossSum: Double, correct: Int) {
         precondition(inputs.count == targets.count && !inputs.isEmpty, "CharLM: \(inputs.count) inputs, \(targets.count) targets")
         self.inputs(inputs, p, &ws)
@@ -124,19 +124,19 @@ public struct CharLM<Cell: RecurrentCell> {
 
     /// The state after the last step of the last forward, per unit: what the next chunk starts
     /// from (charlm.carry). A copy: later forwards do not change it.
-    public func finalState(_ ws: Workspace) -> CarriedState<T> {
+    public func finalState(_ ws: Workspace) -> CarriedState<Real> {
         let caches = ws.net.stack.caches
         let h = caches.map { $0.hT.copyOfStorage() }
-        let c: [Matrix<T>]? = stack.hasCellState ? caches.map { $0.states[$0.states.count - 1].memory!.copyOfStorage() } : nil
+        let c: [Matrix<Real>]? = stack.hasCellState ? caches.map { $0.states[$0.states.count - 1].memory!.copyOfStorage() } : nil
         return CarriedState(h: h, c: c)
     }
 }
 
 /// The recurrent state one chunk hands to the next: h (and c) of every unit, B × H each.
-public struct CarriedState<T: Scalar> {
-    public var h: [Matrix<T>]
-    public var c: [Matrix<T>]?
-    public init(h: [Matrix<T>], c: [Matrix<T>]?) { self.h = h; self.c = c }
+public struct CarriedState<Real: Scalar> {
+    public var h: [Matrix<Real>]
+    public var c: [Matrix<Real>]?
+    public init(h: [Matrix<Real>], c: [Matrix<Real>]?) { self.h = h; self.c = c }
 
     /// Zeros for `units` units of B × H.
     public static func zeros(units: Int, batch B: Int, hidden H: Int, cell: Bool) -> CarriedState {
@@ -149,7 +149,7 @@ public struct CarriedState<T: Scalar> {
     }
 
     /// Every part as named tensors ("h_u0", "c_u0", …), for checkpoints.
-    public func named(prefix: String) -> [(String, Matrix<T>)] {
+    public func named(prefix: String) -> [(String, Matrix<Real>)] {
         h.enumerated().map { (prefix + "h_u\($0.offset)", $0.element) } + (c ?? []).enumerated().map { (prefix + "c_u\($0.offset)", $0.element) }
     }
 

@@ -4,27 +4,27 @@
 ///     s = D(x)                  D: pixels → 1024 → 512 → 256 → 1, LeakyReLU 0.2, a logit (σ(s) = P(real))
 ///     L_D = BCE(σ(D(x)), 1) + BCE(σ(D(G(ζ))), 0)          (gan.LD)
 ///     L_G = BCE(σ(D(G(ζ))), 1) = −mean log σ(D(G(ζ)))      (gan.LG)  the non-saturating loss
-public struct GAN<T: Scalar> {
+public struct GAN<Real: Scalar> {
     /// G's tensors named G.W1, G.b1, …, then D's named D.W1, D.b1, … (as in checkpoints).
     public struct Parameters: ParameterSet {
-        public var g: MLP<T>.Parameters
-        public var d: MLP<T>.Parameters
+        public var g: MLP<Real>.Parameters
+        public var d: MLP<Real>.Parameters
 
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             g.forEachTensor(pairedWith: other?.g) { name, m, o in body("G." + name, &m, o) }
             d.forEachTensor(pairedWith: other?.d) { name, m, o in body("D." + name, &m, o) }
         }
     }
 
     public let latent: Int
-    public let generator: MLP<T>
-    public let discriminator: MLP<T>
+    public let generator: MLP<Real>
+    public let discriminator: MLP<Real>
 
     public init(latent: Int = 100, pixels: Int, generatorHidden: [Int] = [256, 512, 1024],
                 discriminatorHidden: [Int] = [1024, 512, 256], slope: Double = 0.2, threads: Int = 1) {
         self.latent = latent
-        var g = MLP<T>(sizes: [latent] + generatorHidden + [pixels], hidden: .leakyReLU(alpha: slope), output: .sigmoid)
-        var d = MLP<T>(sizes: [pixels] + discriminatorHidden + [1], hidden: .leakyReLU(alpha: slope), output: .identity)
+        var g = MLP<Real>(sizes: [latent] + generatorHidden + [pixels], hidden: .leakyReLU(alpha: slope), output: .sigmoid)
+        var d = MLP<Real>(sizes: [pixels] + discriminatorHidden + [1], hidden: .leakyReLU(alpha: slope), output: .identity)
         g.threads = threads
         d.threads = threads
         generator = g
@@ -36,15 +36,15 @@ public struct GAN<T: Scalar> {
     }
 
     public struct Workspace {
-        public var g = MLP<T>.Cache()
-        public var dReal = MLP<T>.Cache()
-        public var dFake = MLP<T>.Cache()
-        var ones = Matrix<T>(rows: 0, cols: 0), zeros = Matrix<T>(rows: 0, cols: 0)
-        var ds = Matrix<T>(rows: 0, cols: 0)
-        var noDGrads: MLP<T>.Parameters? = nil
+        public var g = MLP<Real>.Cache()
+        public var dReal = MLP<Real>.Cache()
+        public var dFake = MLP<Real>.Cache()
+        var ones = Matrix<Real>(rows: 0, cols: 0), zeros = Matrix<Real>(rows: 0, cols: 0)
+        var ds = Matrix<Real>(rows: 0, cols: 0)
+        var noDGrads: MLP<Real>.Parameters? = nil
         public init() {}
         /// The generated images G(z) of the last `generate`.
-        public var fake: Matrix<T> { g.output }
+        public var fake: Matrix<Real> { g.output }
         mutating func targets(_ b: Int) {
             if ones.rows != b { ones = Matrix(rows: b, cols: 1, repeating: 1); zeros = Matrix(rows: b, cols: 1) }
         }
@@ -52,7 +52,7 @@ public struct GAN<T: Scalar> {
 
     /// x̂ = G(z), kept in `ws.g` for the generator's backward.
     @discardableResult
-    public func generate(_ z: Matrix<T>, _ p: MLP<T>.Parameters, workspace ws: inout Workspace) -> Matrix<T> {
+    public func generate(_ z: Matrix<Real>, _ p: MLP<Real>.Parameters, workspace ws: inout Workspace) -> Matrix<Real> {
         generator.forward(z, p, cache: &ws.g)
     }
 
@@ -60,7 +60,7 @@ public struct GAN<T: Scalar> {
     /// two numbers the probabilistic D schedule (`--d-schedule seed`) compares.
     /// `lossScale` is 1/B for the whole batch (default: 1/rows of x); a shard of the batch passes the
     /// whole batch's 1/B, so the shards' losses and gradients add up to the batch's.
-    public func discriminatorForward(real x: Matrix<T>, fake: Matrix<T>, _ pD: MLP<T>.Parameters, workspace ws: inout Workspace,
+    public func discriminatorForward(real x: Matrix<Real>, fake: Matrix<Real>, _ pD: MLP<Real>.Parameters, workspace ws: inout Workspace,
                                      lossScale: Double? = nil) -> (lossD: Double, lossG: Double) {
         let B = x.rows
         ws.targets(B)
@@ -74,8 +74,8 @@ public struct GAN<T: Scalar> {
     }
 
     /// Backward of L_D after `discriminatorForward`: accumulates ∂L_D/∂θ_D (x̂ is a constant here).
-    public func discriminatorBackward(real x: Matrix<T>, fake: Matrix<T>, _ pD: MLP<T>.Parameters, workspace ws: inout Workspace,
-                                      grads: inout MLP<T>.Parameters, inputGradients: Bool = false, lossScale: Double? = nil) {
+    public func discriminatorBackward(real x: Matrix<Real>, fake: Matrix<Real>, _ pD: MLP<Real>.Parameters, workspace ws: inout Workspace,
+                                      grads: inout MLP<Real>.Parameters, inputGradients: Bool = false, lossScale: Double? = nil) {
         let scale = lossScale ?? 1 / Double(x.rows)
         // forward (gan.LD): L_D = mean ℓ(s_real, 1) + mean ℓ(s_fake, 0)
         BCEWithLogitsLoss.backward(ws.dReal.output, target: ws.ones, scale: scale, into: &ws.ds)    // (gan.dsreal)
@@ -89,7 +89,7 @@ public struct GAN<T: Scalar> {
     /// Forward and backward of L_G = mean ℓ(D(G(z)), 1) for the z of the last `generate`:
     /// the gradient reaches G only through D's input gradient; D's parameters get none.
     @discardableResult
-    public func generatorStep(_ z: Matrix<T>, _ p: Parameters, workspace ws: inout Workspace, grads: inout MLP<T>.Parameters,
+    public func generatorStep(_ z: Matrix<Real>, _ p: Parameters, workspace ws: inout Workspace, grads: inout MLP<Real>.Parameters,
                               inputGradient: Bool = false, lossScale: Double? = nil) -> Double {
         let B = z.rows
         ws.targets(B)

@@ -8,9 +8,9 @@
 ///
 /// and the backward pass walks the same lines in reverse (see `backward`). The network's output
 /// is a_L; a loss turns it into dh_L = ∂L/∂a_L.
-public struct MLP<T: Scalar> {
+public struct MLP<Real: Scalar> {
     public struct Layer {
-        public var linear: Linear<T>
+        public var linear: Linear<Real>
         public var activation: Activation
         /// Dropout rate on this layer's output while training (0 = none).
         public var dropout: Double
@@ -19,9 +19,9 @@ public struct MLP<T: Scalar> {
     /// Weights and biases of every layer, named W1, b1, W2, b2, … in the order of the layers
     /// (W_l n_l × n_{l−1}, b_l 1 × n_l).
     public struct Parameters: ParameterSet {
-        public var layers: [Linear<T>.Parameters]
+        public var layers: [Linear<Real>.Parameters]
 
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             for l in layers.indices {
                 body("W\(l + 1)", &layers[l].W, other?.layers[l].W); body("b\(l + 1)", &layers[l].b, other?.layers[l].b)
             }
@@ -30,25 +30,25 @@ public struct MLP<T: Scalar> {
 
     /// Everything the forward pass saves for the backward pass, plus reused gradient buffers.
     public struct Cache {
-        public var z: [Matrix<T>] = []      // pre-activations z_l, B×n_l
-        public var a: [Matrix<T>] = []      // activations a_l = φ(z_l)
-        var h: [Matrix<T>] = []             // a_l ⊙ r_l (only where dropout was applied)
-        var r: [Matrix<T>] = []             // scaled dropout masks r_l
+        public var z: [Matrix<Real>] = []      // pre-activations z_l, B×n_l
+        public var a: [Matrix<Real>] = []      // activations a_l = φ(z_l)
+        var h: [Matrix<Real>] = []             // a_l ⊙ r_l (only where dropout was applied)
+        var r: [Matrix<Real>] = []             // scaled dropout masks r_l
         var dropped: [Bool] = []            // whether layer l applied dropout in this forward
-        var da: [Matrix<T>] = []            // ∂L/∂a_l (then ∂L/∂h_l ⊙ r_l)
-        var dz: [Matrix<T>] = []            // ∂L/∂z_l
+        var da: [Matrix<Real>] = []            // ∂L/∂a_l (then ∂L/∂h_l ⊙ r_l)
+        var dz: [Matrix<Real>] = []            // ∂L/∂z_l
         /// ∂L/∂x after `backward(…, inputGradient: true)`.
-        public var dx = Matrix<T>(rows: 0, cols: 0)
+        public var dx = Matrix<Real>(rows: 0, cols: 0)
         /// A probe for `bptt explain` (nil while training: one check per layer).
         public var tracer: Tracer? = nil
         public init() {}
 
         /// h_l: the input of layer l + 1.
-        func output(_ l: Int) -> Matrix<T> { dropped[l] ? h[l] : a[l] }
+        func output(_ l: Int) -> Matrix<Real> { dropped[l] ? h[l] : a[l] }
         /// The network's output a_L.
-        public var output: Matrix<T> { a[a.count - 1] }
+        public var output: Matrix<Real> { a[a.count - 1] }
         /// Buffer for dh_L = ∂L/∂a_L: a loss writes it, `backward` reads it.
-        public var dOutput: Matrix<T> {
+        public var dOutput: Matrix<Real> {
             get { da[da.count - 1] }
             set { da[da.count - 1] = newValue }
         }
@@ -78,7 +78,7 @@ public struct MLP<T: Scalar> {
     /// Forward pass of a batch x (B×n_0). With `dropoutRNG`, hidden layers apply dropout (training);
     /// without, none do (evaluation). Returns a_L (also `cache.output`).
     @discardableResult
-    public func forward(_ x: Matrix<T>, _ p: Parameters, cache c: inout Cache, dropoutRNG: UnsafeMutablePointer<RNG>? = nil) -> Matrix<T> {
+    public func forward(_ x: Matrix<Real>, _ p: Parameters, cache c: inout Cache, dropoutRNG: UnsafeMutablePointer<RNG>? = nil) -> Matrix<Real> {
         precondition(x.cols == inputSize, "MLP input has \(x.cols) columns, expected \(inputSize)")
         let L = layers.count
         if c.z.count != L {
@@ -105,7 +105,7 @@ public struct MLP<T: Scalar> {
     /// - grads: accumulates ∂L/∂W_l and ∂L/∂b_l (`+=`); nil leaves the parameters out
     ///   (the discriminator while the generator trains).
     /// - inputGradient: also write ∂L/∂x into `cache.dx`.
-    public func backward(_ x: Matrix<T>, _ p: Parameters, cache c: inout Cache, grads: inout Parameters?,
+    public func backward(_ x: Matrix<Real>, _ p: Parameters, cache c: inout Cache, grads: inout Parameters?,
                          inputGradient: Bool = false) {
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[l]
@@ -142,7 +142,7 @@ public struct MLP<T: Scalar> {
     }
 
     /// Backward with parameter gradients (the common case).
-    public func backward(_ x: Matrix<T>, _ p: Parameters, cache c: inout Cache, grads: inout Parameters,
+    public func backward(_ x: Matrix<Real>, _ p: Parameters, cache c: inout Cache, grads: inout Parameters,
                          inputGradient: Bool = false) {
         var g: Parameters? = grads
         grads = Parameters(layers: [])   // hand the buffers over without copying

@@ -3,7 +3,7 @@
 ///     x̃ = M ⊙ x                        (masked-autoencoder.xin)   M (`m` in code): 1 = pixel shown, 0 = hidden
 ///     x̂ = MLP(x̃)                       ReLU hidden layers, sigmoid output
 ///     L = (1/N) Σ w ⊙ (x̂ − x)²          (losses.mse)   w = 1 − M (loss on masked pixels) or 1 (all)
-public struct MaskedAutoencoder<T: Scalar> {
+public struct MaskedAutoencoder<Real: Scalar> {
     public enum Mask: Equatable, Sendable, CustomStringConvertible {
         case leftHalf, rightHalf
         /// Each pixel hidden independently with probability p.
@@ -32,7 +32,7 @@ public struct MaskedAutoencoder<T: Scalar> {
         }
 
         /// Writes a fresh mask for a batch of B images of height×width into `m` (B × h·w).
-        public func fill(_ m: inout Matrix<T>, batch: Int, height: Int, width: Int, rng: inout RNG) {
+        public func fill(_ m: inout Matrix<Real>, batch: Int, height: Int, width: Int, rng: inout RNG) {
             ensure(&m, batch, height * width)
             for b in 0..<batch {
                 switch self {
@@ -59,31 +59,31 @@ public struct MaskedAutoencoder<T: Scalar> {
 
     public enum LossOn: String, Sendable { case masked, all }
 
-    public let mlp: MLP<T>
+    public let mlp: MLP<Real>
     public let lossOn: LossOn
 
     /// hidden: the widths between input and output (seed-like default 256, 64, 256).
     public init(pixels: Int, hidden: [Int], lossOn: LossOn = .masked, threads: Int = 1) {
-        var m = MLP<T>(sizes: [pixels] + hidden + [pixels], hidden: .relu, output: .sigmoid)
+        var m = MLP<Real>(sizes: [pixels] + hidden + [pixels], hidden: .relu, output: .sigmoid)
         m.threads = threads
         mlp = m
         self.lossOn = lossOn
     }
 
     public struct Workspace {
-        public var cache = MLP<T>.Cache()
-        public var xIn = Matrix<T>(rows: 0, cols: 0)   // x̃ = m ⊙ x
-        var w = Matrix<T>(rows: 0, cols: 0)            // loss weights
-        var dOut = Matrix<T>(rows: 0, cols: 0)
+        public var cache = MLP<Real>.Cache()
+        public var xIn = Matrix<Real>(rows: 0, cols: 0)   // x̃ = m ⊙ x
+        var w = Matrix<Real>(rows: 0, cols: 0)            // loss weights
+        var dOut = Matrix<Real>(rows: 0, cols: 0)
         /// ∂L/∂x after `lossAndGradient(…, inputGradient: true)`.
-        public var dx = Matrix<T>(rows: 0, cols: 0)
+        public var dx = Matrix<Real>(rows: 0, cols: 0)
         public init() {}
-        public var reconstruction: Matrix<T> { cache.output }
+        public var reconstruction: Matrix<Real> { cache.output }
     }
 
     /// Forward: x̃, x̂ and the loss. Returns the weighted squared-error sum and N = Σ w.
     @discardableResult
-    public func forward(_ x: Matrix<T>, mask m: Matrix<T>, _ p: MLP<T>.Parameters, workspace ws: inout Workspace) -> (sum: Double, count: Double) {
+    public func forward(_ x: Matrix<Real>, mask m: Matrix<Real>, _ p: MLP<Real>.Parameters, workspace ws: inout Workspace) -> (sum: Double, count: Double) {
         precondition(x.rows == m.rows && x.cols == m.cols, "autoencoder: mask shape")
         ensure(&ws.xIn, x.rows, x.cols)
         ensure(&ws.w, x.rows, x.cols)
@@ -110,8 +110,8 @@ public struct MaskedAutoencoder<T: Scalar> {
     /// Forward and backward of L = (1/N) Σ w (x̂ − x)² with N = `normalizer` (default Σ w of
     /// this batch). Accumulates parameter gradients; with `inputGradient`, ∂L/∂x into `ws.dx`.
     @discardableResult
-    public func lossAndGradient(_ x: Matrix<T>, mask m: Matrix<T>, _ p: MLP<T>.Parameters, workspace ws: inout Workspace,
-                                grads: inout MLP<T>.Parameters, normalizer: Double? = nil, inputGradient: Bool = false) -> Double {
+    public func lossAndGradient(_ x: Matrix<Real>, mask m: Matrix<Real>, _ p: MLP<Real>.Parameters, workspace ws: inout Workspace,
+                                grads: inout MLP<Real>.Parameters, normalizer: Double? = nil, inputGradient: Bool = false) -> Double {
         let (sum, count) = forward(x, mask: m, p, workspace: &ws)
         let scale = 1 / max(normalizer ?? count, 1)
         // forward (losses.mse): L = (1/N) Σ w (x̂ − x)²

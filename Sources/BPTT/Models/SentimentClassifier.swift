@@ -34,15 +34,15 @@ public struct TokenBatch: Sendable {
 ///     z   = v W_outᵀ + b_out                         (linear.y)   one logit per row
 ///     L   = mean BCE-with-logits(z, y)               (losses.bcelogits)
 public struct SentimentClassifier<Cell: RecurrentCell> {
-    public typealias T = Cell.T
+    public typealias Real = Cell.Real
     public typealias Stack = RecurrentStack<Cell>
 
     public struct Parameters: ParameterSet {
-        public var embedding: Embedding<T>.Parameters
+        public var embedding: Embedding<Real>.Parameters
         public var stack: Stack.Parameters
-        public var dense: Linear<T>.Parameters
+        public var dense: Linear<Real>.Parameters
         /// W_emb (V × E), the stack's tensors, then W_out (1 × H·directions) and b_out (1 × 1).
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             body("W_emb", &embedding.W, other?.embedding.W)
             stack.forEachTensor(pairedWith: other?.stack, body)
             body("W_out", &dense.W, other?.dense.W); body("b_out", &dense.b, other?.dense.b)
@@ -51,25 +51,25 @@ public struct SentimentClassifier<Cell: RecurrentCell> {
 
     public struct Workspace {
         public var stack = Stack.Workspace()
-        var e: [Matrix<T>] = []           // e_t, B×E
-        var embMasks: [Matrix<T>] = []    // r_t, B×E
-        var u: [Matrix<T>] = []           // u_t = r_t ⊙ e_t, B×E
-        var featMask = Matrix<T>(rows: 0, cols: 0)   // q, B×H·dirs
-        var v = Matrix<T>(rows: 0, cols: 0)          // v = q ⊙ s
-        var z = Matrix<T>(rows: 0, cols: 0)          // logits, B×1
-        var y = Matrix<T>(rows: 0, cols: 0)          // targets, B×1
-        var dz = Matrix<T>(rows: 0, cols: 0)
-        var dv = Matrix<T>(rows: 0, cols: 0)
-        var du = Matrix<T>(rows: 0, cols: 0)
+        var e: [Matrix<Real>] = []           // e_t, B×E
+        var embMasks: [Matrix<Real>] = []    // r_t, B×E
+        var u: [Matrix<Real>] = []           // u_t = r_t ⊙ e_t, B×E
+        var featMask = Matrix<Real>(rows: 0, cols: 0)   // q, B×H·dirs
+        var v = Matrix<Real>(rows: 0, cols: 0)          // v = q ⊙ s
+        var z = Matrix<Real>(rows: 0, cols: 0)          // logits, B×1
+        var y = Matrix<Real>(rows: 0, cols: 0)          // targets, B×1
+        var dz = Matrix<Real>(rows: 0, cols: 0)
+        var dv = Matrix<Real>(rows: 0, cols: 0)
+        var du = Matrix<Real>(rows: 0, cols: 0)
         var dropped = false
         public init() {}
         /// The logits of the last forward (B×1).
-        public var logits: Matrix<T> { z }
+        public var logits: Matrix<Real> { z }
     }
 
-    public let embedding: Embedding<T>
+    public let embedding: Embedding<Real>
     public let stack: Stack
-    public let dense: Linear<T>
+    public let dense: Linear<Real>
     public let dropout: Double
 
     public init(vocabularySize: Int, embeddingDim: Int, dropout: Double, stack: Stack) {
@@ -80,7 +80,7 @@ public struct SentimentClassifier<Cell: RecurrentCell> {
         self.dropout = dropout
     }
 
-    public func initialParameters(_ initializer: Initializer, rng: inout RNG, vectors: Matrix<T>? = nil) -> Parameters {
+    public func initialParameters(_ initializer: Initializer, rng: inout RNG, vectors: Matrix<Real>? = nil) -> Parameters {
         var e = embedding.initialParameters(rng: &rng)
         if let vectors { e.W = vectors }
         return Parameters(embedding: e, stack: stack.initialParameters(initializer, rng: &rng),
@@ -109,7 +109,7 @@ public struct SentimentClassifier<Cell: RecurrentCell> {
         ensure(&ws.y, B, 1)
         var correct = 0
         for b in 0..<B {
-            ws.y[b, 0] = T(batch.labels[b])
+            ws.y[b, 0] = Real(batch.labels[b])
             if (ws.z[b, 0] > 0 ? 1 : 0) == batch.labels[b] { correct += 1 }
         }
         let loss = BCEWithLogitsLoss.forward(ws.z, target: ws.y, scale: 1)                          // (losses.bcelogits)

@@ -14,15 +14,15 @@ public enum SequenceOutput: String, Sendable {
 ///     p_t = o_t W_phᵀ + b_p                          (stacked.p, many-to-many)
 ///     L   = mean of −log softmax(p)[y]
 public struct SequenceClassifier<Cell: RecurrentCell> {
-    public typealias T = Cell.T
+    public typealias Real = Cell.Real
     public typealias Output = SequenceOutput
     public typealias Stack = RecurrentStack<Cell>
 
     public struct Parameters: ParameterSet {
         public var stack: Stack.Parameters
-        public var readout: Linear<T>.Parameters
+        public var readout: Linear<Real>.Parameters
         /// The stack's tensors, then the readout's W_ph (K × H·directions) and b_p (1 × K).
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             stack.forEachTensor(pairedWith: other?.stack, body)
             body("W_ph", &readout.W, other?.readout.W); body("b_p", &readout.b, other?.readout.b)
         }
@@ -30,15 +30,15 @@ public struct SequenceClassifier<Cell: RecurrentCell> {
 
     public struct Workspace {
         public var stack = Stack.Workspace()
-        var logits: [Matrix<T>] = []
-        var probs: [Matrix<T>] = []
-        var dlogits = Matrix<T>(rows: 0, cols: 0)
+        var logits: [Matrix<Real>] = []
+        var probs: [Matrix<Real>] = []
+        var dlogits = Matrix<Real>(rows: 0, cols: 0)
         public init() {}
-        public var probabilities: [Matrix<T>] { probs }
+        public var probabilities: [Matrix<Real>] { probs }
     }
 
     public let stack: Stack
-    public let readout: Linear<T>
+    public let readout: Linear<Real>
     public let output: Output
     public var classes: Int { readout.outputSize }
 
@@ -59,7 +59,7 @@ public struct SequenceClassifier<Cell: RecurrentCell> {
     @discardableResult
     /// lengths: per-row sequence lengths (`derivations/masking.md`); the many-to-one readout then
     /// reads each row's true last state. nil: every row runs all T steps.
-    public func forward(_ xs: [Matrix<T>], targets: [[Int]], h0s: [Matrix<T>]? = nil, c0s: [Matrix<T>]? = nil,
+    public func forward(_ xs: [Matrix<Real>], targets: [[Int]], h0s: [Matrix<Real>]? = nil, c0s: [Matrix<Real>]? = nil,
                         _ p: Parameters, lengths: [Int]? = nil, workspace ws: inout Workspace, dropoutRNG: inout RNG?) -> (lossSum: Double, correct: Int) {
         stack.forward(xs, h0s: h0s, c0s: c0s, p.stack, lengths: lengths, workspace: &ws.stack, dropoutRNG: &dropoutRNG)
         let steps = readoutSteps(xs.count)
@@ -81,7 +81,7 @@ public struct SequenceClassifier<Cell: RecurrentCell> {
 
     /// Forward without dropout (evaluation).
     @discardableResult
-    public func forward(_ xs: [Matrix<T>], targets: [[Int]], h0s: [Matrix<T>]? = nil, c0s: [Matrix<T>]? = nil,
+    public func forward(_ xs: [Matrix<Real>], targets: [[Int]], h0s: [Matrix<Real>]? = nil, c0s: [Matrix<Real>]? = nil,
                         _ p: Parameters, lengths: [Int]? = nil, workspace ws: inout Workspace) -> (lossSum: Double, correct: Int) {
         var none: RNG? = nil
         return forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, lengths: lengths, workspace: &ws, dropoutRNG: &none)
@@ -90,14 +90,14 @@ public struct SequenceClassifier<Cell: RecurrentCell> {
     /// Forward and backward: accumulates ∂L/∂θ into `grads` for L = lossScale · Σ ℓ. Afterwards
     /// `ws.stack.dh0s`, `ws.stack.dc0s` and (with `inputGradients`) `ws.stack.dxs` are set.
     @discardableResult
-    public func lossAndGradient(_ xs: [Matrix<T>], targets: [[Int]], h0s: [Matrix<T>]? = nil, c0s: [Matrix<T>]? = nil,
+    public func lossAndGradient(_ xs: [Matrix<Real>], targets: [[Int]], h0s: [Matrix<Real>]? = nil, c0s: [Matrix<Real>]? = nil,
                                 _ p: Parameters, lengths: [Int]? = nil, lossScale: Double, workspace ws: inout Workspace, grads: inout Parameters,
                                 dropoutRNG: inout RNG?, inputGradients: Bool = false, truncation: Int = 0) -> (lossSum: Double, correct: Int) {
         let result = forward(xs, targets: targets, h0s: h0s, c0s: c0s, p, lengths: lengths, workspace: &ws, dropoutRNG: &dropoutRNG)
         // break losses.dp:sum-over-T: the loss summed over the T steps where it is averaged
         let scale = ws.stack.tracer?.breaks(.lossesDpSumOverT) == true ? lossScale * Double(xs.count) : lossScale
         for (j, t) in readoutSteps(xs.count).enumerated() {
-            SoftmaxCrossEntropy.backward(probs: ws.probs[j], targets: targets[j][...], scale: T(scale),
+            SoftmaxCrossEntropy.backward(probs: ws.probs[j], targets: targets[j][...], scale: Real(scale),
                                          into: &ws.dlogits, tracer: ws.stack.tracer)                  // (losses.dp)
             ws.stack.tracer?.backward(.logitsStacked, t, ws.dlogits)                                  // (losses.dp)
             // forward (stacked.p): p = s W_phᵀ + b_p  ⇒  ds = dp W_ph (linear.dx)
@@ -125,18 +125,18 @@ public enum CellKind: String, CaseIterable, Sendable {
     /// Calls `visitor` with a maker of this kind of cell (argument: input width).
     public func accept<V: CellVisitor>(_ visitor: V, hidden: Int, forgetBiasOne: Bool = false) throws -> V.Result {
         switch self {
-        case .rnn: return try visitor.visit { RNN<V.T>(inputSize: $0, hiddenSize: hidden, activation: .tanh) }
-        case .rnnReLU: return try visitor.visit { RNN<V.T>(inputSize: $0, hiddenSize: hidden, activation: .relu) }
-        case .lstm: return try visitor.visit { LSTM<V.T>(inputSize: $0, hiddenSize: hidden, forgetBiasOne: forgetBiasOne) }
-        case .gru: return try visitor.visit { GRU<V.T>(inputSize: $0, hiddenSize: hidden, formulation: .pytorch) }
-        case .gruCho: return try visitor.visit { GRU<V.T>(inputSize: $0, hiddenSize: hidden, formulation: .cho) }
+        case .rnn: return try visitor.visit { RNN<V.Real>(inputSize: $0, hiddenSize: hidden, activation: .tanh) }
+        case .rnnReLU: return try visitor.visit { RNN<V.Real>(inputSize: $0, hiddenSize: hidden, activation: .relu) }
+        case .lstm: return try visitor.visit { LSTM<V.Real>(inputSize: $0, hiddenSize: hidden, forgetBiasOne: forgetBiasOne) }
+        case .gru: return try visitor.visit { GRU<V.Real>(inputSize: $0, hiddenSize: hidden, formulation: .pytorch) }
+        case .gruCho: return try visitor.visit { GRU<V.Real>(inputSize: $0, hiddenSize: hidden, formulation: .cho) }
         }
     }
 }
 
 /// Generic code to run for whichever cell a name picks (Swift has no generic closures).
 public protocol CellVisitor {
-    associatedtype T: Scalar
+    associatedtype Real: Scalar
     associatedtype Result
-    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Result where C.T == T
+    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> Result where C.Real == Real
 }

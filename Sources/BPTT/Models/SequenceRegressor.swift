@@ -6,14 +6,14 @@
 ///     ŷ  = s W_yᵀ + b_y                              (long-memory.y)      W_y 1×H·directions, b_y 1×1
 ///     L  = lossScale · Σ_b (ŷ_b − y_b)²              (long-memory.mse)    lossScale = 1/B: the batch MSE
 public struct SequenceRegressor<Cell: RecurrentCell> {
-    public typealias T = Cell.T
+    public typealias Real = Cell.Real
     public typealias Stack = RecurrentStack<Cell>
 
     public struct Parameters: ParameterSet {
         public var stack: Stack.Parameters
-        public var readout: Linear<T>.Parameters
+        public var readout: Linear<Real>.Parameters
         /// The stack's tensors, then the readout's W_y (1 × H·directions) and b_y (1 × 1).
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             stack.forEachTensor(pairedWith: other?.stack, body)
             body("W_y", &readout.W, other?.readout.W); body("b_y", &readout.b, other?.readout.b)
         }
@@ -22,14 +22,14 @@ public struct SequenceRegressor<Cell: RecurrentCell> {
     public struct Workspace {
         public var stack = Stack.Workspace()
         /// ŷ after a forward, B×1.
-        public internal(set) var yhat = Matrix<T>(rows: 0, cols: 0)
+        public internal(set) var yhat = Matrix<Real>(rows: 0, cols: 0)
         /// dŷ after a backward, B×1.
-        public internal(set) var dyhat = Matrix<T>(rows: 0, cols: 0)
+        public internal(set) var dyhat = Matrix<Real>(rows: 0, cols: 0)
         public init() {}
     }
 
     public let stack: Stack
-    public let readout: Linear<T>
+    public let readout: Linear<Real>
 
     public init(stack: Stack) {
         self.stack = stack
@@ -43,7 +43,7 @@ public struct SequenceRegressor<Cell: RecurrentCell> {
     /// Forward only: the summed squared error Σ_b (ŷ_b − y_b)² over the B rows. xs: T steps of
     /// B×D; targets: B×1. Evaluation passes no dropout stream.
     @discardableResult
-    public func forward(_ xs: [Matrix<T>], targets y: Matrix<T>, _ p: Parameters, workspace ws: inout Workspace,
+    public func forward(_ xs: [Matrix<Real>], targets y: Matrix<Real>, _ p: Parameters, workspace ws: inout Workspace,
                         dropoutRNG: inout RNG?) -> Double {
         precondition(y.rows == xs[0].rows && y.cols == 1, "SequenceRegressor: targets must be B×1")
         stack.forward(xs, p.stack, workspace: &ws.stack, dropoutRNG: &dropoutRNG)
@@ -52,7 +52,7 @@ public struct SequenceRegressor<Cell: RecurrentCell> {
     }
 
     @discardableResult
-    public func forward(_ xs: [Matrix<T>], targets y: Matrix<T>, _ p: Parameters, workspace ws: inout Workspace) -> Double {
+    public func forward(_ xs: [Matrix<Real>], targets y: Matrix<Real>, _ p: Parameters, workspace ws: inout Workspace) -> Double {
         var none: RNG? = nil
         return forward(xs, targets: y, p, workspace: &ws, dropoutRNG: &none)
     }
@@ -60,7 +60,7 @@ public struct SequenceRegressor<Cell: RecurrentCell> {
     /// Forward and backward: accumulates ∂L/∂θ into `grads` for L = lossScale · Σ_b (ŷ_b − y_b)²;
     /// returns the summed squared error (unscaled).
     @discardableResult
-    public func lossAndGradient(_ xs: [Matrix<T>], targets y: Matrix<T>, _ p: Parameters, lossScale: Double,
+    public func lossAndGradient(_ xs: [Matrix<Real>], targets y: Matrix<Real>, _ p: Parameters, lossScale: Double,
                                 workspace ws: inout Workspace, grads: inout Parameters, dropoutRNG: inout RNG?,
                                 truncation: Int = 0) -> Double {
         let sum = forward(xs, targets: y, p, workspace: &ws, dropoutRNG: &dropoutRNG)

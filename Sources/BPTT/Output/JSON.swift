@@ -60,7 +60,7 @@ public indirect enum JSON: Equatable, Sendable {
     }
 
     /// A matrix as `{"shape": [rows, cols], "data": [...]}`; vectors (one row) as shape [n].
-    public static func tensor<T: Scalar>(_ m: Matrix<T>, vector: Bool = false) -> JSON {
+    public static func tensor<Real: Scalar>(_ m: Matrix<Real>, vector: Bool = false) -> JSON {
         .object([
             ("shape", .array(vector ? [.int(m.cols)] : [.int(m.rows), .int(m.cols)])),
             ("data", .array(m.data.map { .number(Double($0)) })),

@@ -262,7 +262,7 @@ extension ParameterSet {
         for (t, m) in zip(ordered, mine.map(\.value)) where t.value.rows != m.rows || t.value.cols != m.cols {
             throw BPTTError.input("\(source): tensor \(t.name) is \(t.value.rows)x\(t.value.cols), this model needs \(m.rows)x\(m.cols)")
         }
-        tensors = ordered.map { $0.value.converted(to: T.self) }
+        tensors = ordered.map { $0.value.converted(to: Real.self) }
     }
 }
 
@@ -290,7 +290,7 @@ extension Optimizer {
                 s2: [Checkpoint.NamedTensor], prefix: String = "", source: String) throws {
         let shapes = params.tensors
         let names = params.tensorNames.map { prefix + $0 }
-        func pick(_ ts: [Checkpoint.NamedTensor], needed: Bool) throws -> [Matrix<P.T>] {
+        func pick(_ ts: [Checkpoint.NamedTensor], needed: Bool) throws -> [Matrix<P.Real>] {
             var mine = prefix.isEmpty ? ts : ts.filter { $0.name.hasPrefix(prefix) }
             if mine.isEmpty && (!needed || step == 0) { return [] }
             // matched by name, as the parameters are (a checkpoint with another tensor order loads the same)
@@ -299,7 +299,7 @@ extension Optimizer {
             guard mine.count == shapes.count, zip(mine, shapes).allSatisfy({ $0.value.rows == $1.rows && $0.value.cols == $1.cols }) else {
                 throw BPTTError.input("\(source): optimiser state does not match the model's tensors")
             }
-            return mine.map { $0.value.converted(to: P.T.self) }
+            return mine.map { $0.value.converted(to: P.Real.self) }
         }
         self.init(config, step: step, s1: try pick(s1, needed: true), s2: try pick(s2, needed: config.kind == .adam))
     }

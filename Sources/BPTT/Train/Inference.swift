@@ -98,10 +98,10 @@ public struct SequencePredictor {
     }
 
     struct Maker: CellVisitor {
-        typealias T = Float
+        typealias Real = Float
         let layers: Int, bidirectional: Bool, inputSize: Int, hidden: Int, classes: Int
         let tensors: [Checkpoint.NamedTensor], source: String
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> SequencePredictor where C.T == Float {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> SequencePredictor where C.Real == Float {
             let model = SequenceClassifier<C>(stack: RecurrentStack(layers: layers, bidirectional: bidirectional, inputSize: inputSize,
                                                                     hiddenSize: hidden, make: make), classes: classes)
             var rng = RNG(seed: 0)
@@ -149,10 +149,10 @@ public struct SentimentPredictor {
     }
 
     struct Maker: CellVisitor {
-        typealias T = Float
+        typealias Real = Float
         let config: SequenceTaskConfig, vocabulary: Int, embedding: Int
         let tensors: [Checkpoint.NamedTensor], source: String
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> ([Int]) -> Float where C.T == Float {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> ([Int]) -> Float where C.Real == Float {
             let model = SentimentClassifier<C>(vocabularySize: vocabulary, embeddingDim: embedding, dropout: config.dropout,
                                                stack: RecurrentStack(layers: config.layers, bidirectional: config.bidirectional,
                                                                      inputSize: embedding, hiddenSize: config.hidden, make: make))

@@ -125,10 +125,10 @@ func initialStackParameters<C: RecurrentCell>(_ stack: RecurrentStack<C>, _ p: i
 }
 
 struct LongMemoryMaker: CellVisitor {
-    typealias T = Float
+    typealias Real = Float
     let config: LongMemoryConfig
 
-    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> LongMemoryEngine where C.T == Float {
+    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> LongMemoryEngine where C.Real == Float {
         let c = config
         let stack = RecurrentStack(layers: c.layers, bidirectional: false, inputSize: c.task == "copy" ? CopyMemory.inputSize : AddingProblem.inputSize,
                                    hiddenSize: c.hidden, make: make)
@@ -138,13 +138,13 @@ struct LongMemoryMaker: CellVisitor {
 
     /// Builds the shared parts: the sharded step, the data stream, and the checkpoint/restore closures.
     private func common<P: ParameterSet, W>(_ params: P, _ rng: inout RNG, workspace: W)
-        -> (core: ShardedStep<P, W>, data: Box<RNG>) where P.T == Float {
+        -> (core: ShardedStep<P, W>, data: Box<RNG>) where P.Real == Float {
         let core = ShardedStep(params: params, optimizer: config.optimizer, shards: max(1, min(config.shards, config.batch)),
                                threads: config.threads, clip: config.clip, workspace: workspace)
         return (core, Box(rng.split()))
     }
 
-    private func io<P: ParameterSet, W>(_ core: ShardedStep<P, W>, _ data: Box<RNG>) -> (checkpoint: () -> Checkpoint, restore: (Checkpoint, String) throws -> Void) where P.T == Float {
+    private func io<P: ParameterSet, W>(_ core: ShardedStep<P, W>, _ data: Box<RNG>) -> (checkpoint: () -> Checkpoint, restore: (Checkpoint, String) throws -> Void) where P.Real == Float {
         let c = config
         return ({
             let o = core.optimizer.checkpointState(like: core.params)
@@ -163,7 +163,7 @@ struct LongMemoryMaker: CellVisitor {
         })
     }
 
-    private func addingEngine<C: RecurrentCell>(_ stack: RecurrentStack<C>) -> LongMemoryEngine where C.T == Float {
+    private func addingEngine<C: RecurrentCell>(_ stack: RecurrentStack<C>) -> LongMemoryEngine where C.Real == Float {
         typealias Model = SequenceRegressor<C>
         let c = config
         let model = Model(stack: stack)
@@ -201,7 +201,7 @@ struct LongMemoryMaker: CellVisitor {
             checkpoint: checkpoint, restore: restore)
     }
 
-    private func copyEngine<C: RecurrentCell>(_ stack: RecurrentStack<C>) -> LongMemoryEngine where C.T == Float {
+    private func copyEngine<C: RecurrentCell>(_ stack: RecurrentStack<C>) -> LongMemoryEngine where C.Real == Float {
         typealias Model = SequenceClassifier<C>
         let c = config
         let model = Model(stack: stack, classes: CopyMemory.classes, output: .everyStep)

@@ -29,19 +29,19 @@ public struct OptimizerConfig: Sendable, Equatable, Codable {
 }
 
 public struct Optimizer<P: ParameterSet> {
-    public typealias T = P.T
+    public typealias Real = P.Real
     public internal(set) var config: OptimizerConfig
     /// Number of updates made so far (Adam's bias correction uses it).
     public internal(set) var step: Int = 0
     /// First state tensor per parameter: momentum buffer (SGD), Σg² (Adagrad), E[g²] (RMSprop), m (Adam).
-    public internal(set) var s1: [Matrix<T>] = []
+    public internal(set) var s1: [Matrix<Real>] = []
     /// Second state tensor per parameter: v (Adam).
-    public internal(set) var s2: [Matrix<T>] = []
+    public internal(set) var s2: [Matrix<Real>] = []
 
     public init(_ config: OptimizerConfig) { self.config = config }
 
     /// Restores saved state (checkpoints).
-    public init(_ config: OptimizerConfig, step: Int, s1: [Matrix<T>], s2: [Matrix<T>]) {
+    public init(_ config: OptimizerConfig, step: Int, s1: [Matrix<Real>], s2: [Matrix<Real>]) {
         self.config = config
         self.step = step
         self.s1 = s1
@@ -63,7 +63,7 @@ public struct Optimizer<P: ParameterSet> {
         var m = s1, v = s2
         s1 = []; s2 = []
         let (config, step, adam) = (self.config, self.step, self.config.kind == .adam)
-        var unused = Matrix<T>(rows: 0, cols: 0)
+        var unused = Matrix<Real>(rows: 0, cols: 0)
         var i = 0, finite = true
         params.forEachTensor(pairedWith: grads) { _, theta, grad in
             if adam {
@@ -79,36 +79,36 @@ public struct Optimizer<P: ParameterSet> {
 
     /// One tensor; false when a written parameter is not finite (Σ θ·0 over the written values,
     /// which is 0 unless one of them is NaN or ±∞, accumulated beside the update).
-    private static func update(_ config: OptimizerConfig, step: Int, _ theta: inout Matrix<T>, _ grad: Matrix<T>,
-                               _ s1: inout Matrix<T>, _ s2: inout Matrix<T>) -> Bool {
-        let lr = T(config.lr), eps = T(config.epsilon), wd = T(config.weightDecay)
-        let mu = T(config.momentum), alpha = T(config.alpha)
-        let beta1 = T(config.beta1), beta2 = T(config.beta2)
+    private static func update(_ config: OptimizerConfig, step: Int, _ theta: inout Matrix<Real>, _ grad: Matrix<Real>,
+                               _ s1: inout Matrix<Real>, _ s2: inout Matrix<Real>) -> Bool {
+        let lr = Real(config.lr), eps = Real(config.epsilon), wd = Real(config.weightDecay)
+        let mu = Real(config.momentum), alpha = Real(config.alpha)
+        let beta1 = Real(config.beta1), beta2 = Real(config.beta2)
         let kind = config.kind
         let first = step == 1
         // Adam's bias corrections, computed as PyTorch does.
         let bc1 = 1 - Foundation.pow(config.beta1, Double(step))
         let bc2 = 1 - Foundation.pow(config.beta2, Double(step))
-        let stepSize = T(config.lr / bc1)
-        let bc2Sqrt = T(bc2.squareRoot())
+        let stepSize = Real(config.lr / bc1)
+        let bc2Sqrt = Real(bc2.squareRoot())
         // Every rule is elementwise: a large tensor is updated in two halves on two threads
         // (split at a multiple of 8 lanes), with the same numbers as one pass.
         let count = theta.count
         let parts = count >= 1 << 17 ? 2 : 1
-        var check: (T, T) = (0, 0)   // per part: Σ θ·0
+        var check: (Real, Real) = (0, 0)   // per part: Σ θ·0
         theta.data.withUnsafeMutableBufferPointer { thBuffer in
             grad.data.withUnsafeBufferPointer { gr in
                 s1.data.withUnsafeMutableBufferPointer { sBuffer in
                     s2.data.withUnsafeMutableBufferPointer { vBuffer in
                       let th = thBuffer, s = sBuffer, v = vBuffer
                       withUnsafeMutablePointer(to: &check) { checkPointer in
-                      let checks = UnsafeMutableRawPointer(checkPointer).assumingMemoryBound(to: T.self)
+                      let checks = UnsafeMutableRawPointer(checkPointer).assumingMemoryBound(to: Real.self)
                       let run = { (part: Int) in
-                        var zero: T = 0, zeros = SIMD8<T>()
+                        var zero: Real = 0, zeros = SIMD8<Real>()
                         let lo = count / 8 * part / parts * 8
                         let hi = part == parts - 1 ? count : count / 8 * (part + 1) / parts * 8
                         // One loop per rule (the switch outside), so each loop vectorises.
-                        @inline(__always) func grad(_ i: Int) -> T { wd == 0 ? gr[i] : gr[i] + wd * th[i] }   // (optimizers.wd)
+                        @inline(__always) func grad(_ i: Int) -> Real { wd == 0 ? gr[i] : gr[i] + wd * th[i] }   // (optimizers.wd)
                         switch kind {
                         case .sgd:
                             for i in lo..<hi {
@@ -135,7 +135,7 @@ public struct Optimizer<P: ParameterSet> {
                             // so the same numbers), then the tail.
                             var i0 = lo
                             if wd == 0, let pth = th.baseAddress, let pg = gr.baseAddress, let ps = s.baseAddress {
-                                typealias V = SIMD8<T>
+                                typealias V = SIMD8<Real>
                                 let a = V(repeating: alpha), c = V(repeating: 1 - alpha)
                                 let l = V(repeating: lr), e = V(repeating: eps)
                                 while i0 + 8 <= hi {
@@ -159,12 +159,12 @@ public struct Optimizer<P: ParameterSet> {
                             // so the same numbers), then the tail.
                             var i0 = lo
                             if wd == 0, let pth = th.baseAddress, let pg = gr.baseAddress, let ps = s.baseAddress, let pv = v.baseAddress {
-                                typealias V = SIMD8<T>
+                                typealias V = SIMD8<Real>
                                 let b1 = V(repeating: beta1), c1 = V(repeating: 1 - beta1)
                                 let b2 = V(repeating: beta2), c2 = V(repeating: 1 - beta2)
                                 let ss = V(repeating: stepSize), bc = V(repeating: bc2Sqrt), e = V(repeating: eps)
-                                @inline(__always) func ld(_ p: UnsafePointer<T>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-                                @inline(__always) func st(_ x: V, _ p: UnsafeMutablePointer<T>) { UnsafeMutableRawPointer(p).storeBytes(of: x, as: V.self) }
+                                @inline(__always) func ld(_ p: UnsafePointer<Real>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+                                @inline(__always) func st(_ x: V, _ p: UnsafeMutablePointer<Real>) { UnsafeMutableRawPointer(p).storeBytes(of: x, as: V.self) }
                                 while i0 + 8 <= hi {
                                     let g = ld(pg + i0)
                                     let m = b1 * ld(ps + i0) + c1 * g                  // (optimizers.adam)
@@ -213,7 +213,7 @@ public func clipGradientNorm<P: ParameterSet>(_ grads: inout P, maxNorm: Double)
 public func clipGradientNorm<P: ParameterSet>(_ grads: inout P, maxNorm: Double, norm: Double) {
     let coef = maxNorm / (norm + 1e-6)
     if coef < 1 {
-        grads.forEachTensor { _, g in g.scale(by: P.T(coef)) }                 // (optimizers.clip)
+        grads.forEachTensor { _, g in g.scale(by: P.Real(coef)) }                 // (optimizers.clip)
     }
 }
 

@@ -152,7 +152,7 @@ struct SequenceTaskEngine {
 /// The epoch loop shared by both tasks, for one concrete model: `runBatch` trains on the
 /// schedule's items (image indices, or one length bucket), `testPredictions` classifies the test
 /// set (in its order), which `testLabels` scores.
-final class EpochEngine<Params: ParameterSet, Workspace> where Params.T == Float {
+final class EpochEngine<Params: ParameterSet, Workspace> where Params.Real == Float {
     let config: SequenceTaskConfig
     let identity: DataIdentity
     let core: ShardedStep<Params, Workspace>
@@ -251,9 +251,9 @@ enum ImageSequenceLayout {
 
 /// Image classification from the last state of a recurrent stack, for either layout.
 struct ImageSequenceMaker: CellVisitor {
-    typealias T = Float
+    typealias Real = Float
     let c: SequenceTaskConfig, data: ImageData, identity: DataIdentity, layout: ImageSequenceLayout
-    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> SequenceTaskEngine where C.T == Float {
+    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> SequenceTaskEngine where C.Real == Float {
         typealias Model = SequenceClassifier<C>
         let (H, W) = (data.height, data.width)
         let (steps, inputSize): (Int, Int)
@@ -314,9 +314,9 @@ struct ImageSequenceMaker: CellVisitor {
 }
 
 struct SentimentMaker: CellVisitor {
-    typealias T = Float
+    typealias Real = Float
     let c: SequenceTaskConfig, text: EncodedText, vectors: Matrix<Float>?, identity: DataIdentity
-    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> SequenceTaskEngine where C.T == Float {
+    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> SequenceTaskEngine where C.Real == Float {
         typealias Model = SentimentClassifier<C>
         let E = vectors?.cols ?? c.embeddingDim
         let model = Model(vocabularySize: text.vocabulary.count, embeddingDim: E, dropout: c.dropout,

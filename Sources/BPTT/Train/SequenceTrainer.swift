@@ -77,7 +77,7 @@ public final class PalindromeTrainer {
     /// wide; level 0 reads `Palindrome.inputSize`), a softmax readout of h_T, Float32, the batch
     /// split in shards. `config.model` is only the name written into checkpoints.
     /// Errors: `BPTTError.usage` for a task other than palindrome.
-    public init<C: RecurrentCell>(_ config: TrainConfig, cell make: @escaping (_ inputSize: Int) -> C) throws where C.T == Float {
+    public init<C: RecurrentCell>(_ config: TrainConfig, cell make: @escaping (_ inputSize: Int) -> C) throws where C.Real == Float {
         guard config.task == "palindrome" else { throw BPTTError.usage("unknown task '\(config.task)' (expected: palindrome)") }
         self.config = config
         self.length = config.length
@@ -152,9 +152,9 @@ struct PalindromeEngine {
 }
 
 struct EngineMaker: CellVisitor {
-    typealias T = Float
+    typealias Real = Float
     let config: TrainConfig
-    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> PalindromeEngine where C.T == Float {
+    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> PalindromeEngine where C.Real == Float {
         let e = PalindromeEngineFor<C>(config, make: make)
         return PalindromeEngine(step: { e.step }, parameterCount: e.parameterCount, parameterNames: e.parameterNames,
                                 trainStep: { e.trainStep(length: $0) },
@@ -165,7 +165,7 @@ struct EngineMaker: CellVisitor {
     }
 }
 
-final class PalindromeEngineFor<Cell: RecurrentCell> where Cell.T == Float {
+final class PalindromeEngineFor<Cell: RecurrentCell> where Cell.Real == Float {
     typealias Model = SequenceClassifier<Cell>
     let config: TrainConfig
     let model: Model

@@ -211,9 +211,9 @@ struct TextEngine {
 }
 
 struct TextEngineMaker: CellVisitor {
-    typealias T = Float
+    typealias Real = Float
     let c: TextConfig, streams: CharStreams, validation: [Int], identity: DataIdentity
-    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> TextEngine where C.T == Float {
+    func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> TextEngine where C.Real == Float {
         let e = TextEngineFor<C>(c, streams: streams, validation: validation, identity: identity, make: make)
         return TextEngine(step: { e.core.step }, run: { e.run }, parameterCount: e.core.params.parameterCount,
                           trainStep: { e.trainStep() }, validate: { e.validate() }, evaluate: { e.evaluate() },
@@ -224,7 +224,7 @@ struct TextEngineMaker: CellVisitor {
 }
 
 /// One shard's carried state (a box per shard, so each thread writes only its own).
-final class CarryBox<T: Scalar> { var state: CarriedState<T>? = nil }
+final class CarryBox<Real: Scalar> { var state: CarriedState<Real>? = nil }
 
 /// Builds the model a text configuration describes.
 func makeCharLM<C: RecurrentCell>(_ c: TextConfig, vocabulary V: Int, make: @escaping (Int) -> C) -> CharLM<C> {
@@ -233,7 +233,7 @@ func makeCharLM<C: RecurrentCell>(_ c: TextConfig, vocabulary V: Int, make: @esc
                                  inputSize: c.embedding > 0 ? c.embedding : V, hiddenSize: c.hidden, make: make))
 }
 
-final class TextEngineFor<Cell: RecurrentCell> where Cell.T == Float {
+final class TextEngineFor<Cell: RecurrentCell> where Cell.Real == Float {
     typealias Model = CharLM<Cell>
     let config: TextConfig
     let model: Model
@@ -401,7 +401,7 @@ final class TextEngineFor<Cell: RecurrentCell> where Cell.T == Float {
 
 /// Sampling from a trained `CharLM`: the prime is read from the zero state, then one symbol at
 /// a time is drawn from softmax(p/τ) (τ = 0: the arg-max; `topK`: only the K most likely).
-struct CharSampler<Cell: RecurrentCell> where Cell.T == Float {
+struct CharSampler<Cell: RecurrentCell> where Cell.Real == Float {
     let model: CharLM<Cell>
 
     func sample(_ p: CharLM<Cell>.Parameters, prime: [Int], count: Int, temperature: Double, topK: Int?, seed: UInt64) -> [Int] {
@@ -456,9 +456,9 @@ public struct TextGenerator {
     }
 
     struct Maker: CellVisitor {
-        typealias T = Float
+        typealias Real = Float
         let c: TextConfig, checkpoint: Checkpoint, source: String
-        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> ([Int], Int, Double, Int?, UInt64) -> [Int] where C.T == Float {
+        func visit<C: RecurrentCell>(_ make: @escaping (Int) -> C) throws -> ([Int], Int, Double, Int?, UInt64) -> [Int] where C.Real == Float {
             let model = makeCharLM(c, vocabulary: c.vocabulary.unicodeScalars.count, make: make)
             var rng = RNG(seed: 0)
             var p = model.initialParameters(c.initializer, rng: &rng)

@@ -14,23 +14,23 @@ import BPTT
 ///     h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}                          (gru.h)
 ///
 /// Shapes: x_t B×D; h_t and every gate B×H; W_⋆x H×D, W_⋆h H×H, biases 1×H.
-public struct ExerciseGRU<T: Scalar>: RecurrentCell {
+public struct ExerciseGRU<Real: Scalar>: RecurrentCell {
     public struct Parameters: ParameterSet {
-        public var W_rx: Matrix<T>, W_rh: Matrix<T>, b_r: Matrix<T>      // H×D, H×H, 1×H
-        public var W_zx: Matrix<T>, W_zh: Matrix<T>, b_z: Matrix<T>
-        public var W_nx: Matrix<T>, W_nh: Matrix<T>, b_nx: Matrix<T>, b_nh: Matrix<T>
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public var W_rx: Matrix<Real>, W_rh: Matrix<Real>, b_r: Matrix<Real>      // H×D, H×H, 1×H
+        public var W_zx: Matrix<Real>, W_zh: Matrix<Real>, b_z: Matrix<Real>
+        public var W_nx: Matrix<Real>, W_nh: Matrix<Real>, b_nx: Matrix<Real>, b_nh: Matrix<Real>
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             body("W_rx", &W_rx, other?.W_rx); body("W_rh", &W_rh, other?.W_rh); body("b_r", &b_r, other?.b_r)
             body("W_zx", &W_zx, other?.W_zx); body("W_zh", &W_zh, other?.W_zh); body("b_z", &b_z, other?.b_z)
             body("W_nx", &W_nx, other?.W_nx); body("W_nh", &W_nh, other?.W_nh)
             body("b_nx", &b_nx, other?.b_nx); body("b_nh", &b_nh, other?.b_nh)
         }
     }
-    public typealias State = HiddenState<T>
+    public typealias State = HiddenState<Real>
     /// What step t's backward reads from its forward: r_t, z_t, n_t, m_t (B×H each).
-    public struct StepCache { var r, z, n, m: Matrix<T> }
+    public struct StepCache { var r, z, n, m: Matrix<Real> }
     /// Per sequence: da^r_t, da^z_t, da^n_t, dm_t (B×H each).
-    public struct Workspace { var da_r, da_z, da_n, dm: Matrix<T> }
+    public struct Workspace { var da_r, da_z, da_n, dm: Matrix<Real> }
 
     public let inputSize: Int
     public let hiddenSize: Int
@@ -44,22 +44,22 @@ public struct ExerciseGRU<T: Scalar>: RecurrentCell {
     }
     public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
         let (D, H) = (inputSize, hiddenSize)
-        func w(_ r: Int, _ c: Int) -> Matrix<T> {
+        func w(_ r: Int, _ c: Int) -> Matrix<Real> {
             .initialized(r, c, initializer, fanIn: r == 1 ? H : c, fanOut: r == 1 ? H : r, pytorchFan: H, rng: &rng)
         }
         return Parameters(W_rx: w(H, D), W_rh: w(H, H), b_r: w(1, H), W_zx: w(H, D), W_zh: w(H, H), b_z: w(1, H),
                           W_nx: w(H, D), W_nh: w(H, H), b_nx: w(1, H), b_nh: w(1, H))
     }
     public func makeStepCache(batch B: Int) -> StepCache {
-        let z = Matrix<T>.zeros(B, hiddenSize)
+        let z = Matrix<Real>.zeros(B, hiddenSize)
         return StepCache(r: z, z: z, n: z, m: z)
     }
     public func makeWorkspace() -> Workspace {
-        let z = Matrix<T>.zeros(0, 0)
+        let z = Matrix<Real>.zeros(0, 0)
         return Workspace(da_r: z, da_z: z, da_n: z, dm: z)
     }
 
-    public func stepForward<P: CellProbe>(_ x: Matrix<T>, _ prev: State, _ next: inout State, _ cache: inout StepCache,
+    public func stepForward<P: CellProbe>(_ x: Matrix<Real>, _ prev: State, _ next: inout State, _ cache: inout StepCache,
                                           _ p: Parameters, _ ws: inout Workspace, t: Int, _ probe: P) {
         gemm(x, p.W_rx, transB: true, into: &cache.r); gemm(prev.h, p.W_rh, transB: true, into: &cache.r, beta: 1)   // (gru.r)
         cache.r.addRowVector(p.b_r); probe.forward(.gruAr, t, &cache.r)                                           // (gru.r)
@@ -84,14 +84,14 @@ public struct ExerciseGRU<T: Scalar>: RecurrentCell {
     }
 
     public func beginBackward(_ p: Parameters, batch B: Int, steps: Int, _ ws: inout Workspace) {
-        let z = Matrix<T>.zeros(B, hiddenSize)
+        let z = Matrix<Real>.zeros(B, hiddenSize)
         (ws.da_r, ws.da_z, ws.da_n, ws.dm) = (z, z, z, z)
     }
 
     /// Step t back: d.h = dh_t → dPrev.h = dh^next_{t−1} (overwrite), dx = dx_t (overwrite, when
     /// `inputGradient`); adds (+=) this step's terms into grads.
-    public func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<T>, inputGradient: Bool,
-                                           _ x: Matrix<T>, _ prev: State, _ next: State, _ cache: StepCache,
+    public func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<Real>, inputGradient: Bool,
+                                           _ x: Matrix<Real>, _ prev: State, _ next: State, _ cache: StepCache,
                                            _ p: Parameters, _ grads: inout Parameters, _ ws: inout Workspace, t: Int, _ probe: P) {
         let (R, Z, N, m, dhs, hPrevs) = (cache.r.lanes, cache.z.lanes, cache.n.lanes, cache.m.lanes, d.h.lanes, prev.h.lanes)
         let (dhPrev, dAr, dAz, dAn, dMs) = (dPrev.h.writableLanes(), ws.da_r.writableLanes(), ws.da_z.writableLanes(),

@@ -1,26 +1,26 @@
 import BPTT
 
 /// Minimal gated unit (Zhou et al. 2016), derived in derivations/mgu.md. x_t B×D; h_t, f_t, n_t B×H.
-public struct MGU<T: Scalar>: RecurrentCell {
+public struct MGU<Real: Scalar>: RecurrentCell {
     public struct Parameters: ParameterSet {
-        public var W_fx, W_fh, b_f, W_nx, W_nh, b_n: Matrix<T>                   // H×D, H×H, 1×H, twice
-        public mutating func forEachTensor(pairedWith o: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public var W_fx, W_fh, b_f, W_nx, W_nh, b_n: Matrix<Real>                   // H×D, H×H, 1×H, twice
+        public mutating func forEachTensor(pairedWith o: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             body("W_fx", &W_fx, o?.W_fx); body("W_fh", &W_fh, o?.W_fh); body("b_f", &b_f, o?.b_f)
             body("W_nx", &W_nx, o?.W_nx); body("W_nh", &W_nh, o?.W_nh); body("b_n", &b_n, o?.b_n)
         }
     }
-    public typealias State = HiddenState<T>; public struct StepCache { var f, q, n: Matrix<T> }   // f_t, q_t, n_t
+    public typealias State = HiddenState<Real>; public struct StepCache { var f, q, n: Matrix<Real> }   // f_t, q_t, n_t
     public let inputSize: Int, hiddenSize: Int
     public init(inputSize: Int, hiddenSize: Int) { (self.inputSize, self.hiddenSize) = (inputSize, hiddenSize) }; public var hQuantity: Quantity { Q.h }
     public func gradientTag(_ name: String) -> String? {                       // the tag a wrong gradient is named by
         ["W_fx": "mgu.dW_f", "W_fh": "mgu.dW_f", "b_f": "mgu.dW_f", "W_nx": "mgu.dW_n", "W_nh": "mgu.dW_n", "b_n": "mgu.dW_n", "x": "mgu.dx", "h0": "mgu.dhprev"][name] }
     public func initialParameters(_ i: Initializer, rng: inout RNG) -> Parameters {
-        func w(_ r: Int, _ c: Int) -> Matrix<T> { .initialized(r, c, i, fanIn: c, fanOut: r, pytorchFan: hiddenSize, rng: &rng) }
+        func w(_ r: Int, _ c: Int) -> Matrix<Real> { .initialized(r, c, i, fanIn: c, fanOut: r, pytorchFan: hiddenSize, rng: &rng) }
         let (D, H) = (inputSize, hiddenSize); return Parameters(W_fx: w(H, D), W_fh: w(H, H), b_f: w(1, H), W_nx: w(H, D), W_nh: w(H, H), b_n: w(1, H))
     }
     public func makeStepCache(batch B: Int) -> StepCache { StepCache(f: .zeros(B, hiddenSize), q: .zeros(B, hiddenSize), n: .zeros(B, hiddenSize)) }
 
-    public func stepForward<P: CellProbe>(_ x: Matrix<T>, _ prev: State, _ next: inout State, _ c: inout StepCache,
+    public func stepForward<P: CellProbe>(_ x: Matrix<Real>, _ prev: State, _ next: inout State, _ c: inout StepCache,
                                           _ p: Parameters, _ ws: inout Void, t: Int, _ probe: P) {
         gemm(x, p.W_fx, transB: true, into: &c.f); gemm(prev.h, p.W_fh, transB: true, into: &c.f, beta: 1); c.f.addRowVector(p.b_f) // (mgu.af)
         probe.forward(Q.af, t, &c.f); c.f.applySigmoid(); probe.forward(Q.f, t, &c.f)                                            // (mgu.f)
@@ -31,10 +31,10 @@ public struct MGU<T: Scalar>: RecurrentCell {
         let (n, h) = (c.n.lanes, next.h.writableLanes())
         forEachChunk(rows: x.rows, cols: hiddenSize) { k in h[k] = (1 - f[k]) * h0[k] + f[k] * n[k] }; probe.forward(Q.h, t, &next.h) // (mgu.h)
     }
-    public func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<T>, inputGradient: Bool,
-                                           _ x: Matrix<T>, _ prev: State, _ next: State, _ c: StepCache,
+    public func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<Real>, inputGradient: Bool,
+                                           _ x: Matrix<Real>, _ prev: State, _ next: State, _ c: StepCache,
                                            _ p: Parameters, _ g: inout Parameters, _ ws: inout Void, t: Int, _ probe: P) {
-        var (da_n, dq, da_f) = (Matrix<T>.zeros(x.rows, hiddenSize), Matrix<T>.zeros(x.rows, hiddenSize), Matrix<T>.zeros(x.rows, hiddenSize))
+        var (da_n, dq, da_f) = (Matrix<Real>.zeros(x.rows, hiddenSize), Matrix<Real>.zeros(x.rows, hiddenSize), Matrix<Real>.zeros(x.rows, hiddenSize))
         let (f, n, h0, dh, an) = (c.f.lanes, c.n.lanes, prev.h.lanes, d.h.lanes, da_n.writableLanes())
         forEachChunk(rows: x.rows, cols: hiddenSize) { k in
             let dn = dh[k] * f[k]                                                                                  // (mgu.dn)

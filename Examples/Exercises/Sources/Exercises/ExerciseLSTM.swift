@@ -14,24 +14,24 @@ import BPTT
 ///
 /// Shapes: x_t B×D; h_t, c_t and every gate B×H; W_⋆x H×D, W_⋆h H×H, b_⋆ 1×H.
 /// σ′ = s(1 − s) and tanh′ = 1 − y² are read from the activated values s, y.
-public struct ExerciseLSTM<T: Scalar>: RecurrentCell {
+public struct ExerciseLSTM<Real: Scalar>: RecurrentCell {
     public struct Parameters: ParameterSet {
-        public var W_ix: Matrix<T>, W_ih: Matrix<T>, b_i: Matrix<T>   // H×D, H×H, 1×H
-        public var W_fx: Matrix<T>, W_fh: Matrix<T>, b_f: Matrix<T>
-        public var W_gx: Matrix<T>, W_gh: Matrix<T>, b_g: Matrix<T>
-        public var W_ox: Matrix<T>, W_oh: Matrix<T>, b_o: Matrix<T>
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public var W_ix: Matrix<Real>, W_ih: Matrix<Real>, b_i: Matrix<Real>   // H×D, H×H, 1×H
+        public var W_fx: Matrix<Real>, W_fh: Matrix<Real>, b_f: Matrix<Real>
+        public var W_gx: Matrix<Real>, W_gh: Matrix<Real>, b_g: Matrix<Real>
+        public var W_ox: Matrix<Real>, W_oh: Matrix<Real>, b_o: Matrix<Real>
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             body("W_ix", &W_ix, other?.W_ix); body("W_ih", &W_ih, other?.W_ih); body("b_i", &b_i, other?.b_i)
             body("W_fx", &W_fx, other?.W_fx); body("W_fh", &W_fh, other?.W_fh); body("b_f", &b_f, other?.b_f)
             body("W_gx", &W_gx, other?.W_gx); body("W_gh", &W_gh, other?.W_gh); body("b_g", &b_g, other?.b_g)
             body("W_ox", &W_ox, other?.W_ox); body("W_oh", &W_oh, other?.W_oh); body("b_o", &b_o, other?.b_o)
         }
     }
-    public typealias State = HiddenCellState<T>
+    public typealias State = HiddenCellState<Real>
     /// What step t's backward reads from its forward: the four gates and tanh(c_t), B×H each.
-    public struct StepCache { var i, f, g, o, tanhC: Matrix<T> }
+    public struct StepCache { var i, f, g, o, tanhC: Matrix<Real> }
     /// Per sequence: da^i_t, da^f_t, da^g_t, da^o_t (B×H each).
-    public struct Workspace { var da_i, da_f, da_g, da_o: Matrix<T> }
+    public struct Workspace { var da_i, da_f, da_g, da_o: Matrix<Real> }
 
     public let inputSize: Int
     public let hiddenSize: Int
@@ -50,25 +50,25 @@ public struct ExerciseLSTM<T: Scalar>: RecurrentCell {
     }
     public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
         let (D, H) = (inputSize, hiddenSize)
-        func w(_ r: Int, _ c: Int) -> Matrix<T> {
+        func w(_ r: Int, _ c: Int) -> Matrix<Real> {
             .initialized(r, c, initializer, fanIn: r == 1 ? H : c, fanOut: r == 1 ? H : r, pytorchFan: H, rng: &rng)
         }
         return Parameters(W_ix: w(H, D), W_ih: w(H, H), b_i: w(1, H), W_fx: w(H, D), W_fh: w(H, H), b_f: w(1, H),
                           W_gx: w(H, D), W_gh: w(H, H), b_g: w(1, H), W_ox: w(H, D), W_oh: w(H, H), b_o: w(1, H))
     }
     public func makeStepCache(batch B: Int) -> StepCache {
-        let z = Matrix<T>.zeros(B, hiddenSize)
+        let z = Matrix<Real>.zeros(B, hiddenSize)
         return StepCache(i: z, f: z, g: z, o: z, tanhC: z)
     }
     public func makeWorkspace() -> Workspace {
-        let z = Matrix<T>.zeros(0, 0)
+        let z = Matrix<Real>.zeros(0, 0)
         return Workspace(da_i: z, da_f: z, da_g: z, da_o: z)
     }
 
-    public func stepForward<P: CellProbe>(_ x: Matrix<T>, _ prev: State, _ next: inout State, _ cache: inout StepCache,
+    public func stepForward<P: CellProbe>(_ x: Matrix<Real>, _ prev: State, _ next: inout State, _ cache: inout StepCache,
                                           _ p: Parameters, _ ws: inout Workspace, t: Int, _ probe: P) {
         // a^⋆_t = x_t W_⋆xᵀ + h_{t−1} W_⋆hᵀ + b_⋆, one gate at a time
-        func preActivation(_ W_x: Matrix<T>, _ W_h: Matrix<T>, _ b: Matrix<T>, into a: inout Matrix<T>) {
+        func preActivation(_ W_x: Matrix<Real>, _ W_h: Matrix<Real>, _ b: Matrix<Real>, into a: inout Matrix<Real>) {
             gemm(x, W_x, transB: true, into: &a)                              // (lstm.a)
             gemm(prev.h, W_h, transB: true, into: &a, beta: 1)                // (lstm.a)
             a.addRowVector(b)                                                 // (lstm.a)
@@ -96,14 +96,14 @@ public struct ExerciseLSTM<T: Scalar>: RecurrentCell {
     }
 
     public func beginBackward(_ p: Parameters, batch B: Int, steps: Int, _ ws: inout Workspace) {
-        let z = Matrix<T>.zeros(B, hiddenSize)
+        let z = Matrix<Real>.zeros(B, hiddenSize)
         (ws.da_i, ws.da_f, ws.da_g, ws.da_o) = (z, z, z, z)
     }
 
     /// Step t back: d = (dh_t, dc^next_t) → dPrev = (dh^next_{t−1}, dc^next_{t−1}) (overwrite),
     /// dx = dx_t (overwrite, when `inputGradient`); adds (+=) this step's terms into grads.
-    public func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<T>, inputGradient: Bool,
-                                           _ x: Matrix<T>, _ prev: State, _ next: State, _ cache: StepCache,
+    public func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<Real>, inputGradient: Bool,
+                                           _ x: Matrix<Real>, _ prev: State, _ next: State, _ cache: StepCache,
                                            _ p: Parameters, _ grads: inout Parameters, _ ws: inout Workspace, t: Int, _ probe: P) {
         let (I, F, G, O, cPrev) = (cache.i.lanes, cache.f.lanes, cache.g.lanes, cache.o.lanes, prev.c.lanes)
         let (tanhCs, dhs, dcNext, dcPrev) = (cache.tanhC.lanes, d.h.lanes, d.c.lanes, dPrev.c.writableLanes())
@@ -113,12 +113,12 @@ public struct ExerciseLSTM<T: Scalar>: RecurrentCell {
             let (dh, tanhC) = (dhs[k], tanhCs[k])
             _ = (i, f, g, o, dh, tanhC, cPrev, dcNext)
             // forward (lstm.h): h_t = o_t ⊙ tanh(c_t)
-            let dO = SIMD8<T>()  // TODO (lstm.do): do_t = dh_t ⊙ tanh(c_t) — forward (lstm.h): h_t = o_t ⊙ tanh(c_t)
-            let dC = SIMD8<T>()  // TODO (lstm.dc): dc_t = dc^next_t + dh_t ⊙ o_t ⊙ (1 − tanh²(c_t)) — forward (lstm.h): h_t = o_t ⊙ tanh(c_t)
+            let dO = SIMD8<Real>()  // TODO (lstm.do): do_t = dh_t ⊙ tanh(c_t) — forward (lstm.h): h_t = o_t ⊙ tanh(c_t)
+            let dC = SIMD8<Real>()  // TODO (lstm.dc): dc_t = dc^next_t + dh_t ⊙ o_t ⊙ (1 − tanh²(c_t)) — forward (lstm.h): h_t = o_t ⊙ tanh(c_t)
             // forward (lstm.c): c_t = g_t ⊙ i_t + c_{t−1} ⊙ f_t
-            let dI = SIMD8<T>()  // TODO (lstm.di): di_t = dc_t ⊙ g_t — forward (lstm.c): c_t = g_t ⊙ i_t + c_{t−1} ⊙ f_t
-            let dF = SIMD8<T>()  // TODO (lstm.df): df_t = dc_t ⊙ c_{t−1} — forward (lstm.c): c_t = g_t ⊙ i_t + c_{t−1} ⊙ f_t
-            let dG = SIMD8<T>()  // TODO (lstm.dg): dg_t = dc_t ⊙ i_t — forward (lstm.c): c_t = g_t ⊙ i_t + c_{t−1} ⊙ f_t
+            let dI = SIMD8<Real>()  // TODO (lstm.di): di_t = dc_t ⊙ g_t — forward (lstm.c): c_t = g_t ⊙ i_t + c_{t−1} ⊙ f_t
+            let dF = SIMD8<Real>()  // TODO (lstm.df): df_t = dc_t ⊙ c_{t−1} — forward (lstm.c): c_t = g_t ⊙ i_t + c_{t−1} ⊙ f_t
+            let dG = SIMD8<Real>()  // TODO (lstm.dg): dg_t = dc_t ⊙ i_t — forward (lstm.c): c_t = g_t ⊙ i_t + c_{t−1} ⊙ f_t
             dcPrev[k] = .zero  // TODO (lstm.dcprev): dc^next_{t−1} = dc_t ⊙ f_t — forward (lstm.c): c_t = g_t ⊙ i_t + c_{t−1} ⊙ f_t
             // forward (lstm.i, lstm.f, lstm.g, lstm.o): σ′ = s(1 − s), tanh′ = 1 − g²
             da_i[k] = .zero  // TODO (lstm.da_i): da^i_t = di_t ⊙ i_t ⊙ (1 − i_t) — forward (lstm.i): i_t = σ(a^i_t)

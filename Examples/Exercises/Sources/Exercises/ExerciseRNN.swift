@@ -9,19 +9,19 @@ import BPTT
 ///
 /// Shapes: x_t B×D, h_t B×H; W_hx H×D, W_hh H×H, b_h 1×H. Elementwise lines work on 8 lanes at
 /// a time: `dh[k]` is a SIMD8 chunk of dh_t, and `*`, `+`, `-` act lane by lane.
-public struct ExerciseRNN<T: Scalar>: RecurrentCell {
+public struct ExerciseRNN<Real: Scalar>: RecurrentCell {
     public struct Parameters: ParameterSet {
-        public var W_hx: Matrix<T>  // H × D
-        public var W_hh: Matrix<T>  // H × H
-        public var b_h: Matrix<T>   // 1 × H
-        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<T>, Matrix<T>?) -> Void) {
+        public var W_hx: Matrix<Real>  // H × D
+        public var W_hh: Matrix<Real>  // H × H
+        public var b_h: Matrix<Real>   // 1 × H
+        public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
             body("W_hx", &W_hx, other?.W_hx); body("W_hh", &W_hh, other?.W_hh); body("b_h", &b_h, other?.b_h)
         }
     }
-    public typealias State = HiddenState<T>
+    public typealias State = HiddenState<Real>
     /// Step t keeps nothing of its own: tanh′(a_t) = 1 − h_t² is read from h_t.
     public struct StepCache {}
-    public struct Workspace { var da = Matrix<T>(rows: 0, cols: 0) }   // da_t, B×H
+    public struct Workspace { var da = Matrix<Real>(rows: 0, cols: 0) }   // da_t, B×H
 
     public let inputSize: Int
     public let hiddenSize: Int
@@ -34,7 +34,7 @@ public struct ExerciseRNN<T: Scalar>: RecurrentCell {
     }
     public func initialParameters(_ initializer: Initializer, rng: inout RNG) -> Parameters {
         let (D, H) = (inputSize, hiddenSize)
-        func w(_ r: Int, _ c: Int, fanIn: Int) -> Matrix<T> {
+        func w(_ r: Int, _ c: Int, fanIn: Int) -> Matrix<Real> {
             .initialized(r, c, initializer, fanIn: fanIn, fanOut: r, pytorchFan: H, rng: &rng)
         }
         return Parameters(W_hx: w(H, D, fanIn: D), W_hh: w(H, H, fanIn: H), b_h: w(1, H, fanIn: H))
@@ -42,7 +42,7 @@ public struct ExerciseRNN<T: Scalar>: RecurrentCell {
     public func makeStepCache(batch B: Int) -> StepCache { StepCache() }
     public func makeWorkspace() -> Workspace { Workspace() }
 
-    public func stepForward<P: CellProbe>(_ x: Matrix<T>, _ prev: State, _ next: inout State, _ cache: inout StepCache,
+    public func stepForward<P: CellProbe>(_ x: Matrix<Real>, _ prev: State, _ next: inout State, _ cache: inout StepCache,
                                           _ p: Parameters, _ ws: inout Workspace, t: Int, _ probe: P) {
         gemm(x, p.W_hx, transB: true, into: &next.h)                      // (rnn.a)
         gemm(prev.h, p.W_hh, transB: true, into: &next.h, beta: 1)        // (rnn.a)
@@ -58,8 +58,8 @@ public struct ExerciseRNN<T: Scalar>: RecurrentCell {
 
     /// Step t back: d.h = dh_t (B×H) → dPrev.h = dh^next_{t−1} (B×H, overwrite), dx = dx_t
     /// (B×D, overwrite, when `inputGradient`); adds (+=) this step's terms into grads.
-    public func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<T>, inputGradient: Bool,
-                                           _ x: Matrix<T>, _ prev: State, _ next: State, _ cache: StepCache,
+    public func stepBackward<P: CellProbe>(_ d: State, _ dPrev: inout State, _ dx: inout Matrix<Real>, inputGradient: Bool,
+                                           _ x: Matrix<Real>, _ prev: State, _ next: State, _ cache: StepCache,
                                            _ p: Parameters, _ grads: inout Parameters, _ ws: inout Workspace, t: Int, _ probe: P) {
         let (dh, h, da) = (d.h.lanes, next.h.lanes, ws.da.writableLanes())
         forEachChunk(rows: x.rows, cols: hiddenSize) { k in
