@@ -27,6 +27,9 @@ func runGenerate(_ a: inout Arguments) throws -> Int32 {
     let json = a.flag("json")
     let generator = try TextGenerator(try Checkpoint.read(from: path), source: path)
     let v = generator.vocabulary
+    if let k = topK, k > v.symbols.count {
+        throw BPTTError.usage("--top-k \(k): the model's vocabulary has \(v.symbols.count) characters (give 1…\(v.symbols.count), or leave --top-k out for all)")
+    }
     let prime = a.string("prime") ?? (v.id("\n") != nil ? "\n" : String(v.symbols[0]))
     guard !prime.isEmpty else { throw BPTTError.usage("--prime: empty (give at least one character, or leave --prime out)") }
     let ids = try v.encode(prime, what: "--prime")

@@ -11,7 +11,7 @@ let gradflowTextOptions: [Option] = [
 
 func runTextGradflow(_ a: inout Arguments) throws -> Int32 {
     guard try a.choice("task", ["text"], default: "text") == "text" else { return 2 }
-    for flag in ["stop-at", "save", "save-every", "resume", "report", "out"] where a.has(flag) {
+    for flag in ["stop-at", "save", "save-every", "resume", "report"] where a.has(flag) {
         throw BPTTError.usage("--\(flag) does not apply to gradflow --task text (a short run, printed)")
     }
     let models = try modelList(a, "model", default: "rnn,lstm,gru")
@@ -24,6 +24,7 @@ func runTextGradflow(_ a: inout Arguments) throws -> Int32 {
     c.seed = try a.seed()
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
     let steps = try a.int("steps", default: 200, min: 0)
+    let out = a.string("out", default: "runs/gradflow")
     let spec = a.string("data") ?? "builtin"
     let read = try CharCorpus.read(spec)
     let corpus = try CharCorpus(text: read.text, source: read.source, validationFraction: 0.1)
@@ -50,6 +51,9 @@ func runTextGradflow(_ a: inout Arguments) throws -> Int32 {
     for t in 0..<c.length {
         print(String(t + 1).padding(toLength: 5, withPad: " ", startingAt: 0) + flows.map { String(format: "%-14.3e%-14.3e", $0.atInit[t], $0.trained[t]) }.joined())
     }
+    try Experiments.writeGradientFlow(flows.map { .init(model: $0.model, atInit: $0.atInit, trained: $0.trained, evalAccuracy: .nan) },
+                                      length: c.length, trainSteps: steps, outDir: out)
+    print("wrote \(out)/gradflow.csv, gradflow_init.svg, gradflow_trained.svg")
     if a.flag("json") {
         print(JSON.object([
             ("command", .string("gradflow")), ("task", .string("text")), ("length", .int(c.length)), ("steps", .int(steps)),

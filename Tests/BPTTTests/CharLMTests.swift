@@ -241,6 +241,7 @@ final class CharLMTests: XCTestCase, RunsBPTT {
             (["generate", "--checkpoint", ckpt, "--prime", "xyz€"], "vocabulary"),
             (["generate", "--checkpoint", ckpt, "--temperature", "-1"], "--temperature"),
             (["generate", "--checkpoint", ckpt, "--top-k", "0"], "--top-k"),
+            (["generate", "--checkpoint", ckpt, "--top-k", "1000"], "vocabulary has"),
             (["generate"], "--checkpoint"),
             (["generate", "--checkpoint", text], text),
             (["gradcheck", "--task", "text", "--break", "rnn.dh:nonsense"], "--break"),
@@ -260,8 +261,15 @@ final class CharLMTests: XCTestCase, RunsBPTT {
         }
         XCTAssertEqual(try bptt(["gradcheck", "--task", "text", "--model", "gru", "--locate"]).status, 0)
         // gradflow: ‖∂L/∂h_t‖ at every step of one chunk, at initialisation and after training
-        let f = try bptt(["gradflow", "--task", "text", "--data", text, "--model", "rnn,gru", "--length", "8", "--batch", "4", "--hidden", "8", "--steps", "3", "--json"])
+        let flowDir = dir.appendingPathComponent("flow").path
+        let f = try bptt(["gradflow", "--task", "text", "--data", text, "--model", "rnn,gru", "--length", "8", "--batch", "4", "--hidden", "8", "--steps", "3",
+                          "--out", flowDir, "--json"])
         XCTAssertEqual(f.status, 0, f.stderr)
+        let flowCSV = try String(contentsOfFile: flowDir + "/gradflow.csv", encoding: .utf8)
+        XCTAssertEqual(flowCSV.split(separator: "\n").count, 1 + 2 * 2 * 8, "header + (rnn, gru) × (init, trained) × T rows")
+        for svg in ["gradflow_init.svg", "gradflow_trained.svg"] {
+            XCTAssertTrue(try String(contentsOfFile: flowDir + "/" + svg, encoding: .utf8).contains("<polyline"), svg)
+        }
         let models = try XCTUnwrap(try lastJSON(f)["models"] as? [String: [String: Any]])
         XCTAssertEqual(Set(models.keys), ["rnn", "gru"])
         for (_, m) in models { XCTAssertEqual((m["init"] as? [Double])?.count, 8); XCTAssertTrue(((m["trained"] as? [Double]) ?? []).allSatisfy { $0 > 0 }) }

@@ -59,24 +59,16 @@ public struct GRU<Real: Scalar>: RecurrentCell {
     /// Per sequence: the fused weights, one step's h-side products, and the gradient sums.
     public struct Workspace: EmptyWorkspace {
         public init() {}
-        var W_x = Matrix<Real>(rows: 0, cols: 0)               // 3H×D
-        var W_h = Matrix<Real>(rows: 0, cols: 0)               // 3H×H
-        var W_xT = Matrix<Real>(rows: 0, cols: 0)              // D×3H
-        // W_h in GEMM panels, packed once per sequence instead of at every step:
-        var W_hTPacked = PackedB<Real>()                       // forward: W_hᵀ (H×3H); Cho: its r, z columns (H×2H)
-        var W_nhTPacked = PackedB<Real>()                      // forward, Cho: W_nhᵀ (H×H)
-        var W_hPacked = PackedB<Real>()                        // backward: W_h (3H×H); Cho: its r, z rows (2H×H)
-        var W_nhPacked = PackedB<Real>()                       // backward, Cho: W_nh (H×H)
-        var bx = Matrix<Real>(rows: 0, cols: 0)                // 1×3H: b_r, b_z, b_nx
-        var bh = Matrix<Real>(rows: 0, cols: 0)                // 1×H: b_nh
-        var Ah = Matrix<Real>(rows: 0, cols: 0)                // B×3H: one step's h-side pre-activations
-        var dq = Matrix<Real>(rows: 0, cols: 0)                // B×H (Cho: dq_t)
-        var dAx = Matrix<Real>(rows: 0, cols: 0)               // B×3H: ∂L/∂(x-side pre-activations)
-        var dAh = Matrix<Real>(rows: 0, cols: 0)               // B×3H: ∂L/∂(h-side pre-activations)
-        var dW_x = Matrix<Real>(rows: 0, cols: 0)              // 3H×D, summed over steps
-        var dW_h = Matrix<Real>(rows: 0, cols: 0)              // 3H×H
-        var dbx = Matrix<Real>(rows: 0, cols: 0)               // 1×3H
-        var dbh = Matrix<Real>(rows: 0, cols: 0)               // 1×3H (only the n block is b_nh's)
+        var W_x = Matrix<Real>(), W_h = Matrix<Real>(), W_xT = Matrix<Real>()     // fused: 3H×D, 3H×H, D×3H
+        var bx = Matrix<Real>(), bh = Matrix<Real>()                             // 1×3H: b_r, b_z, b_nx; 1×H: b_nh
+        // W_h in GEMM panels, packed once per sequence instead of at every step. Forward: W_hᵀ (H×3H),
+        // Cho: its r, z columns (H×2H), and Cho's W_nhᵀ (H×H); backward: W_h (3H×H), Cho: its r, z rows, and W_nh.
+        var W_hTPacked = PackedB<Real>(), W_nhTPacked = PackedB<Real>(), W_hPacked = PackedB<Real>(), W_nhPacked = PackedB<Real>()
+        var Ah = Matrix<Real>()                                                  // B×3H: one step's h-side pre-activations
+        var dq = Matrix<Real>()                                                  // B×H (Cho: dq_t)
+        var dAx = Matrix<Real>(), dAh = Matrix<Real>()                           // B×3H: ∂L/∂(x-side, h-side pre-activations)
+        var dW_x = Matrix<Real>(), dW_h = Matrix<Real>()                         // 3H×D, 3H×H, summed over steps
+        var dbx = Matrix<Real>(), dbh = Matrix<Real>()                           // 1×3H each (only dbh's n block is b_nh's)
     }
     public func makeStepCache(batch B: Int) -> StepCache {
         StepCache(gates: Matrix(rows: B, cols: 3 * hiddenSize), m: Matrix(rows: B, cols: hiddenSize))

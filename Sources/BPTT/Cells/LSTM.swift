@@ -66,21 +66,14 @@ public struct LSTM<Real: Scalar>: RecurrentCell {
     /// Per sequence: the fused weights, and the buffers of the one weight-gradient product.
     public struct Workspace: EmptyWorkspace {
         public init() {}
-        var W_x = Matrix<Real>(rows: 0, cols: 0)               // 4H×D: W_ix; W_fx; W_gx; W_ox
-        var W_h = Matrix<Real>(rows: 0, cols: 0)               // 4H×H
-        var W_xT = Matrix<Real>(rows: 0, cols: 0)              // D×4H
-        var W_hTPacked = PackedB<Real>()                       // W_hᵀ (H×4H) in GEMM panels: forward, every step
-        var W_hPacked = PackedB<Real>()                        // W_h (4H×H) in GEMM panels: backward, every step
-        var b = Matrix<Real>(rows: 0, cols: 0)                 // 1×4H: b_i, b_f, b_g, b_o
-        var dA = Matrix<Real>(rows: 0, cols: 0)                // dA_t, B×4H
-        /// dA_t of every step, stacked (T·B × 4H, step t at rows (t−1)·B…): the weight gradients
-        /// Σ_t dA_tᵀ x_t and Σ_t dA_tᵀ h_{t−1} then take one product each, with K = T·B.
-        var dAs = Matrix<Real>(rows: 0, cols: 0)
-        var xAll = Matrix<Real>(rows: 0, cols: 0)              // T·B × D: x_1 … x_T stacked
-        var hPrevAll = Matrix<Real>(rows: 0, cols: 0)          // T·B × H: h_0 … h_{T−1} stacked
-        var dW_x = Matrix<Real>(rows: 0, cols: 0)              // 4H×D
-        var dW_h = Matrix<Real>(rows: 0, cols: 0)              // 4H×H
-        var db = Matrix<Real>(rows: 0, cols: 0)                // 1×4H
+        var W_x = Matrix<Real>(), W_h = Matrix<Real>(), W_xT = Matrix<Real>()     // fused: 4H×D (W_ix; W_fx; W_gx; W_ox), 4H×H, D×4H
+        var b = Matrix<Real>()                                                   // 1×4H: b_i, b_f, b_g, b_o
+        var W_hTPacked = PackedB<Real>(), W_hPacked = PackedB<Real>()            // W_hᵀ (H×4H) forward, W_h (4H×H) backward, in GEMM panels
+        var dA = Matrix<Real>()                                                  // dA_t, B×4H
+        /// dA_t of every step, stacked (T·B × 4H, step t at rows (t−1)·B…), beside x_1 … x_T (T·B × D) and
+        /// h_0 … h_{T−1} (T·B × H): the weight gradients Σ_t dA_tᵀ x_t and Σ_t dA_tᵀ h_{t−1} then take one product each, with K = T·B.
+        var dAs = Matrix<Real>(), xAll = Matrix<Real>(), hPrevAll = Matrix<Real>()
+        var dW_x = Matrix<Real>(), dW_h = Matrix<Real>(), db = Matrix<Real>()    // 4H×D, 4H×H, 1×4H
     }
     public func makeStepCache(batch B: Int) -> StepCache {
         StepCache(gates: Matrix(rows: B, cols: 4 * hiddenSize), tanhC: Matrix(rows: B, cols: hiddenSize))

@@ -7,6 +7,9 @@ public struct Matrix<Real: Scalar>: Equatable, Sendable {
     public private(set) var cols: Int
     public var data: [Real]
 
+    /// A 0×0 matrix: a buffer that is sized later (`resize`), e.g. a workspace field.
+    public init() { self.init(rows: 0, cols: 0) }
+
     public init(rows: Int, cols: Int, repeating value: Real = 0) {
         precondition(rows >= 0 && cols >= 0, "matrix shape must be non-negative")
         self.rows = rows

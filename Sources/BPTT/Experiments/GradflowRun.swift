@@ -11,6 +11,10 @@ extension Experiments {
         public var anatomyTrained: JacobianSummary? = nil
         /// ρ and σ_max of the recurrent matrices over training.
         public var spectral: [SpectralPoint]? = nil
+        /// ‖∂L/∂h_t‖ for t = 1…T at initialisation and after training; `evalAccuracy` NaN where there is none.
+        public init(model: String, atInit: [Double], trained: [Double], evalAccuracy: Double) {
+            (self.model, self.atInit, self.trained, self.evalAccuracy) = (model, atInit, trained, evalAccuracy)
+        }
         public static func == (a: Self, b: Self) -> Bool {
             a.model == b.model && a.atInit.map(\.bitPattern) == b.atInit.map(\.bitPattern)
                 && a.trained.map(\.bitPattern) == b.trained.map(\.bitPattern) && a.evalAccuracy.bitPattern == b.evalAccuracy.bitPattern
