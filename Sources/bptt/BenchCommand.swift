@@ -116,8 +116,9 @@ func runAllBench(_ a: Arguments) throws -> Int32 {
     let ceiling = GEMMBenchmark.run(m: 128, n: 512, k: 129, threads: threads)
     let square = GEMMBenchmark.run(m: 1024, n: 1024, k: 1024, threads: threads)
     print("GEMM micro-kernel: \(GEMMKernels.description)")
-    print(String(format: "GEMM (Float32, %d threads): gate shape 128×129·129×512 %.1f GFLOP/s, 1024² %.1f GFLOP/s; peak of this machine %.1f GFLOP/s (%d cores × %.2f GHz measured, nominal %.2f, × %d FLOP/cycle)",
-                 threads, ceiling.gflops, square.gflops, peak.gflops, peak.cores, peak.ghz, peak.nominalGHz, peak.flopsPerCycle))
+    let threadPeak = peak.gflops / Double(peak.cores) * Double(min(threads, peak.cores))
+    print(String(format: "GEMM (Float32, %d threads): gate shape 128×129·129×512 %.1f GFLOP/s (%.0f%% of peak), 1024² %.1f GFLOP/s (%.0f%%); peak of this machine %.1f GFLOP/s (%d cores × %.2f GHz measured, nominal %.2f, × %d FLOP/cycle)",
+                 threads, ceiling.gflops, 100 * ceiling.gflops / threadPeak, square.gflops, 100 * square.gflops / threadPeak, peak.gflops, peak.cores, peak.ghz, peak.nominalGHz, peak.flopsPerCycle))
     print("palindrome T=10, batch 128, hidden 128, RMSprop, clip 10:")
     print("  model      examples/s   GFLOP/s   % of GEMM ceiling   examples/CPU-s")
     var cells: [JSON] = []
@@ -376,14 +377,54 @@ func runGEMMBench(_ a: Arguments) throws -> Int32 {
     for (m, n, k, label) in shapes {
         let one = GEMMBenchmark.run(m: m, n: n, k: k, threads: 1)
         let all = GEMMBenchmark.run(m: m, n: n, k: k, threads: threads)
-        print("  " + label.padding(toLength: 42, withPad: " ", startingAt: 0) + String(format: " 1 thread %6.1f   %d threads %6.1f", one.gflops, threads, all.gflops))
+        let perCore = peak.gflops / Double(peak.cores), allPeak = perCore * Double(min(threads, peak.cores))
+        print("  " + label.padding(toLength: 42, withPad: " ", startingAt: 0)
+              + String(format: " 1 thread %6.1f (%3.0f%%)   %d threads %6.1f (%3.0f%% of peak)", one.gflops, 100 * one.gflops / perCore, threads, all.gflops, 100 * all.gflops / allPeak))
         rows.append(.object([("m", .int(m)), ("n", .int(n)), ("k", .int(k)),
-                             ("gflops_1_thread", .number(one.gflops)), ("gflops_all_threads", .number(all.gflops))]))
+                             ("gflops_1_thread", .number(one.gflops)), ("gflops_all_threads", .number(all.gflops)),
+                             ("percent_of_peak_1_thread", .number(100 * one.gflops / perCore)), ("percent_of_peak_all_threads", .number(100 * all.gflops / allPeak))]))
+    }
+    // The products of training at batch 64 (the MLP workloads) and the text model's batch 32, one
+    // product split across the threads as training runs it: forward y = x·Wᵀ, dx = dy·W, dW += dyᵀ·x.
+    print("one product split across \(threads) threads, as training runs it:")
+    // every layer of the autoencoder (784-256-64-256-784) and the GAN (G 100-256-512-1024-784, D 784-1024-512-256-1)
+    let layers = [(64, 784, 256, "784→256, batch 64"), (64, 256, 64, "256→64"), (64, 64, 256, "64→256"), (64, 256, 784, "256→784"),
+                  (64, 100, 256, "100→256"), (64, 256, 512, "256→512"), (64, 512, 1024, "512→1024"), (64, 1024, 784, "1024→784"),
+                  (64, 784, 1024, "784→1024"), (64, 1024, 512, "1024→512"), (64, 512, 256, "512→256"), (64, 256, 1, "256→1"),
+                  (32, 257, 1024, "text LSTM gates, batch 32 (257→4·256)")]
+    let perCoreSplit = peak.gflops / Double(peak.cores), splitPeak = perCoreSplit * Double(min(threads, peak.cores))
+    var split: [JSON] = []
+    for (batch, inSize, outSize, label) in layers {
+        let forms = [("y = x·Wᵀ", batch, outSize, inSize, false, true, Float(0)), ("dx = dy·W", batch, inSize, outSize, false, false, Float(0)),
+                     ("dW += dyᵀ·x", outSize, inSize, batch, true, false, Float(1))]
+        var line = "  " + label.padding(toLength: 40, withPad: " ", startingAt: 0)
+        for (form, m, n, k, tA, tB, beta) in forms {
+            let r = GEMMBenchmark.run(m: m, n: n, k: k, transA: tA, transB: tB, beta: beta, threads: threads)
+            line += String(format: "  %@ %6.1f (%3.0f%%)", form as NSString, r.gflops, 100 * r.gflops / splitPeak)
+            split.append(.object([("layer", .string(label)), ("form", .string(form)), ("m", .int(m)), ("n", .int(n)), ("k", .int(k)),
+                                  ("gflops", .number(r.gflops)), ("percent_of_peak", .number(100 * r.gflops / splitPeak))]))
+        }
+        print(line)
+    }
+    // The GAN runs its batch of 64 as two shards of 32, one per thread, each GEMM single-threaded.
+    print("one product per thread at once, batch 32 each (the GAN's data-parallel shards):")
+    for (inSize, outSize, label) in [(100, 256, "100→256"), (256, 512, "256→512"), (512, 1024, "512→1024"), (1024, 784, "1024→784"),
+                                     (784, 1024, "784→1024"), (1024, 512, "1024→512"), (512, 256, "512→256")] {
+        let forms = [("y = x·Wᵀ", 32, outSize, inSize, false, true, Float(0)), ("dx = dy·W", 32, inSize, outSize, false, false, Float(0)),
+                     ("dW += dyᵀ·x", outSize, inSize, 32, true, false, Float(1))]
+        var line = "  " + label.padding(toLength: 40, withPad: " ", startingAt: 0)
+        for (form, m, n, k, tA, tB, beta) in forms {
+            let r = GEMMBenchmark.run(m: m, n: n, k: k, transA: tA, transB: tB, beta: beta, threads: threads, shards: true)
+            line += String(format: "  %@ %6.1f (%3.0f%%)", form as NSString, r.gflops, 100 * r.gflops / splitPeak)
+            split.append(.object([("layer", .string(label + ", batch 32 per thread")), ("form", .string(form)), ("m", .int(m)), ("n", .int(n)), ("k", .int(k)),
+                                  ("gflops", .number(r.gflops)), ("percent_of_peak", .number(100 * r.gflops / splitPeak))]))
+        }
+        print(line)
     }
     print(String(format: "  peak of this machine: %.1f GFLOP/s per core, %.1f on %d cores (%.2f GHz measured by an FMA loop, nominal %.2f; × %d FLOP/cycle: %@)",
                  peak.gflops / Double(peak.cores), peak.gflops, peak.cores, peak.ghz, peak.nominalGHz, peak.flopsPerCycle, peak.isa as NSString))
     if a.flag("json") {
-        print(JSON.object([("gemm", .array(rows)), ("threads", .int(threads)), ("peak_gflops", .number(peak.gflops)), ("kernel", .string(GEMMKernels.description)),
+        print(JSON.object([("gemm", .array(rows)), ("split", .array(split)), ("threads", .int(threads)), ("peak_gflops", .number(peak.gflops)), ("kernel", .string(GEMMKernels.description)),
                            ("peak_gflops_per_core", .number(peak.gflops / Double(peak.cores)))]).serialized())
     }
     return 0

@@ -289,10 +289,12 @@ public func gemm<Real: Scalar>(_ a: Matrix<Real>, packed b: PackedB<Real>, into 
 
 /// Loop order for a transposed A with rows ≥ 256 apart, the weight gradient dW = dYᵀ·X (BLIS's): blocks of ≤ 1024
 /// columns and ≤ 256 rows of K; each block of op(B) is packed once into 32-column panels
-/// (zero-padded); then each strip of op(A) (6 rows, the last ones 4/2/1) is packed once,
-/// step-major, and meets every panel from L1. Read in place, Aᵀ's six values per step lie a row
-/// of A apart (2–4 KB), and those rows alias in L1: packing made these products 1.1–1.6× faster.
-/// Edge columns of C go through a 6×32 scratch tile.
+/// (zero-padded); then up to `mcMax` rows of op(A) are packed, strip by strip (6 rows, the last
+/// ones 4/2/1, each step-major), and every panel meets every strip of that block: the panel is
+/// read from L1, the packed strips from L2. Read in place, Aᵀ's six values per step lie a row of
+/// A apart (2–4 KB), and those rows alias in L1: packing made these products 1.1–1.6× faster;
+/// panels outside the strips (a panel stays in L1 while the strips pass) made the batch-sized
+/// ones (K = 32, 64) 1.5–2× faster again. Edge columns of C go through a 6×32 scratch tile.
 private func gemmPanels<Real: Scalar>(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<Real>, lda: Int, transA: Bool,
@@ -304,10 +306,11 @@ private func gemmPanels<Real: Scalar>(
     let kStride = transA ? lda : 1
     let kc = min(k, kcMax)
     let nc = min(n, ncMax)
+    let mc = min(m, mcMax)
     let panelsMax = (nc + nr - 1) / nr
-    let scratch = threadScratch(Real.self, count: panelsMax * kc * nr + mr * kc + mr * nr)
-    let packedA = scratch + panelsMax * kc * nr   // one strip of op(A): A(r, p) at [p·rows + r]
-    let tile = packedA + mr * kc                  // 6×32, an edge tile of C
+    let scratch = threadScratch(Real.self, count: panelsMax * kc * nr + mc * kc + mr * nr)
+    let packedA = scratch + panelsMax * kc * nr   // strips of op(A), each A(r, p) at [p·rows + r]
+    let tile = packedA + mc * kc                  // 6×32, an edge tile of C
     var jb = 0
     while jb < n {
         let ncb = min(nc, n - jb)
@@ -321,29 +324,22 @@ private func gemmPanels<Real: Scalar>(
                 packPanel(b, ldx: ldb, trans: transB, p0: p0, kb: kb, j0: jb + s * nr, cols: min(nr, ncb - s * nr),
                           into: scratch + s * kc * nr)
             }
-            var i0 = 0
-            while i0 < m {
-                let rows = stripRows(m - i0)
-                let ai = a + i0 * rowStride + p0 * kStride
-                if rows == mr && rowStride == 1 {
-                    // Aᵀ's six values of step p are adjacent: two vector moves (4 + 2 lanes)
-                    for p in 0..<kb {
-                        let src = UnsafeRawPointer(ai + p * kStride), dst = UnsafeMutableRawPointer(packedA + p * mr)
-                        dst.storeBytes(of: src.loadUnaligned(as: SIMD4<Real>.self), as: SIMD4<Real>.self)
-                        (dst + 4 * MemoryLayout<Real>.stride).storeBytes(of: (src + 4 * MemoryLayout<Real>.stride).loadUnaligned(as: SIMD2<Real>.self), as: SIMD2<Real>.self)
-                    }
-                } else {
-                    for p in 0..<kb {
-                        for r in 0..<rows { packedA[p * rows + r] = ai[r * rowStride + p * kStride] }
-                    }
-                }
-                let ap = UnsafePointer(packedA)
+            var ib = 0
+            while ib < m {
+                let mcb = min(mc, m - ib)
+                packStrips(a + ib * rowStride + p0 * kStride, rows: mcb, kb: kb, rowStride: rowStride, kStride: kStride, into: packedA)
                 for s in 0..<panels {
                     let j0 = jb + s * nr, cols = min(nr, ncb - s * nr)
-                    stripTile(rows: rows, k: kb, a: ap, rowStride: 1, kStride: rows, b: UnsafePointer(scratch + s * kc * nr),
-                              c: c + i0 * ldc + j0, ldc: ldc, cols: cols, accumulate: acc, tile: tile)
+                    var i0 = 0
+                    while i0 < mcb {
+                        let rows = stripRows(mcb - i0)
+                        stripTile(rows: rows, k: kb, a: UnsafePointer(packedA + i0 * kb), rowStride: 1, kStride: rows,
+                                  b: UnsafePointer(scratch + s * kc * nr), c: c + (ib + i0) * ldc + j0, ldc: ldc, cols: cols,
+                                  accumulate: acc, tile: tile)
+                        i0 += rows
+                    }
                 }
-                i0 += rows
+                ib += mcb
             }
             p0 += kb
         }
@@ -351,11 +347,39 @@ private func gemmPanels<Real: Scalar>(
     }
 }
 
+/// Packs `rows` rows of op(A) (A(i, p) = a[i·rowStride + p·kStride]), steps 0..<kb, strip by
+/// strip (6 rows, the last ones 4/2/1, as `stripRows` cuts them): strip i0 starts at i0·kb and
+/// holds A(i0 + r, p) at [p·stripRows + r].
+@inline(__always)
+private func packStrips<Real: Scalar>(_ a: UnsafePointer<Real>, rows m: Int, kb: Int, rowStride: Int, kStride: Int,
+                                      into packed: UnsafeMutablePointer<Real>) {
+    var i0 = 0
+    while i0 < m {
+        let rows = stripRows(m - i0)
+        let ai = a + i0 * rowStride, dst = packed + i0 * kb
+        if rows == mr && rowStride == 1 {
+            // Aᵀ's six values of step p are adjacent: two vector moves (4 + 2 lanes)
+            for p in 0..<kb {
+                let src = UnsafeRawPointer(ai + p * kStride), d = UnsafeMutableRawPointer(dst + p * mr)
+                d.storeBytes(of: src.loadUnaligned(as: SIMD4<Real>.self), as: SIMD4<Real>.self)
+                (d + 4 * MemoryLayout<Real>.stride).storeBytes(of: (src + 4 * MemoryLayout<Real>.stride).loadUnaligned(as: SIMD2<Real>.self), as: SIMD2<Real>.self)
+            }
+        } else {
+            for p in 0..<kb {
+                for r in 0..<rows { dst[p * rows + r] = ai[r * rowStride + p * kStride] }
+            }
+        }
+        i0 += rows
+    }
+}
+
 /// Loop order for m ≤ 64: computes Cᵀ = op(B)ᵀ · op(A)ᵀ. For each block of K, op(A)ᵀ (K×m, the
 /// batch) is packed into ⌈m/32⌉ panels; then every strip of 6 columns of C (6 rows of op(B)ᵀ,
 /// read in place: a row of Wᵀ-form weights is contiguous, a W-form one is 6 adjacent values per
-/// step) meets every panel. Each 6×32 block of Cᵀ lands in a scratch tile and is added to C
-/// transposed. Every element of C is the same sum in the same order whatever n is.
+/// step) meets every panel. Cᵀ is kept whole in scratch (n × 32⌈m/32⌉) across the K blocks, the
+/// kernel adding each block into it, and is written to C transposed once at the end (a tile
+/// transposed after every block cost a quarter of the time). With β = 1, Cᵀ starts as C's
+/// transpose, so every element of C is the same sum in the same order as before and whatever n is.
 private func gemmSmallM<Real: Scalar>(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<Real>, lda: Int, transA: Bool,
@@ -366,10 +390,14 @@ private func gemmSmallM<Real: Scalar>(
     let rowStride = transB ? ldb : 1
     let kStride = transB ? 1 : ldb
     let panels = (m + nr - 1) / nr
+    let ldt = panels * nr                         // Cᵀ in scratch: row j, column i at [j·ldt + i]
     // ≤ 32 KB of packed batch per K block, so it stays in L1 while the weight streams past
     let kc = min(k, m <= 32 ? 256 : 128)
-    let scratch = threadScratch(Real.self, count: panels * kc * nr + mr * nr)
-    let tile = scratch + panels * kc * nr
+    let scratch = threadScratch(Real.self, count: panels * kc * nr + n * ldt)
+    let ct = scratch + panels * kc * nr
+    if accumulate {
+        for j in 0..<n { for i in 0..<m { ct[j * ldt + i] = c[i * ldc + j] } }
+    }
     var p0 = 0
     while p0 < k {
         let kb = min(kc, k - p0)
@@ -384,22 +412,22 @@ private func gemmSmallM<Real: Scalar>(
             let rows = stripRows(n - j0)
             let bj = b + j0 * rowStride + p0 * kStride
             for s in 0..<panels {
-                let i0 = s * nr, cols = min(nr, m - i0)
                 strip(rows: rows, k: kb, a: bj, rowStride: rowStride, kStride: kStride,
-                      b: UnsafePointer(scratch + s * kc * nr), c: tile, ldc: nr, accumulate: false)
-                // C[i0 + q, j0 + r] (+)= tile[r, q]
-                for q in 0..<cols {
-                    let cq = c + (i0 + q) * ldc + j0
-                    if acc {
-                        for r in 0..<rows { cq[r] += tile[r * nr + q] }
-                    } else {
-                        for r in 0..<rows { cq[r] = tile[r * nr + q] }
-                    }
-                }
+                      b: UnsafePointer(scratch + s * kc * nr), c: ct + j0 * ldt + s * nr, ldc: ldt, accumulate: acc)
             }
             j0 += rows
         }
         p0 += kb
+    }
+    // C = (Cᵀ)ᵀ, 8 rows of Cᵀ at a time so each row of C is written 8 contiguous values at once
+    var j0 = 0
+    while j0 < n {
+        let rows = min(8, n - j0)
+        for i in 0..<m {
+            let ci = c + i * ldc + j0, ti = ct + j0 * ldt + i
+            for r in 0..<rows { ci[r] = ti[r * ldt] }
+        }
+        j0 += rows
     }
 }
 
@@ -474,6 +502,9 @@ private let smallM = 64
 /// Rows of op(B) per packed panel: 256 × 32 floats = 32 KB, which stays in L1 while every
 /// 6-row strip of A streams past it.
 private let kcMax = 256
+/// Rows of op(A) packed at once by `gemmPanels` (≤ 96 KB with kcMax steps, in L2; 48, 96 and 192
+/// measured alike within the noise of this machine).
+private let mcMax = 96
 /// Columns of op(B) packed at once (≤ 1 MB of panels with kcMax rows).
 private let ncMax = 1024
 private let mr = 6   // rows of C per micro-kernel call
