@@ -59,7 +59,8 @@ public struct GRU<Real: Scalar>: RecurrentCell {
     /// Per sequence: the fused weights, one step's h-side products, and the gradient sums.
     public struct Workspace: EmptyWorkspace {
         public init() {}
-        var W_x = Matrix<Real>(), W_h = Matrix<Real>(), W_xT = Matrix<Real>()     // fused: 3H×D, 3H×H, D×3H
+        var W_x = Matrix<Real>(), W_h = Matrix<Real>()                          // fused: 3H×D, 3H×H
+        var xSide = InputWeight<Real>()                                        // W_x packed for x_t W_xᵀ and dA_t W_x
         var bx = Matrix<Real>(), bh = Matrix<Real>()                             // 1×3H: b_r, b_z, b_nx; 1×H: b_nh
         // W_h in GEMM panels, packed once per sequence instead of at every step. Forward: W_hᵀ (H×3H),
         // Cho: its r, z columns (H×2H), and Cho's W_nhᵀ (H×H); backward: W_h (3H×H), Cho: its r, z rows, and W_nh.
@@ -86,7 +87,7 @@ public struct GRU<Real: Scalar>: RecurrentCell {
     /// Packs the named tensors into the fused W_x, W_h, bx (rows/columns per `Gates`) and b_nh.
     public func beginForward(_ p: Parameters, batch B: Int, _ ws: inout Workspace) {
         let (D, H, G) = (inputSize, hiddenSize, gateLayout)
-        ensure(&ws.W_x, G.width, D); ensure(&ws.W_h, G.width, H); ensure(&ws.W_xT, D, G.width)
+        ensure(&ws.W_x, G.width, D); ensure(&ws.W_h, G.width, H)
         ensure(&ws.bx, 1, G.width); ensure(&ws.bh, 1, H); ensure(&ws.Ah, B, G.width)
         for (gate, W_x, W_h, b) in [(G.r, p.W_rx, p.W_rh, p.b_r), (G.z, p.W_zx, p.W_zh, p.b_z), (G.n, p.W_nx, p.W_nh, p.b_nx)] {
             copyBlock(W_x, into: &ws.W_x, at: (gate, 0))
@@ -94,7 +95,7 @@ public struct GRU<Real: Scalar>: RecurrentCell {
             copyBlock(b, into: &ws.bx, at: (0, gate))
         }
         ws.bh.copy(from: p.b_nh)
-        transpose(ws.W_x, into: &ws.W_xT)
+        ws.xSide.packForward(ws.W_x)
         switch formulation {
         case .pytorch:
             ws.W_hTPacked.pack(ws.W_h, k: H, n: G.width, transB: true)
@@ -110,7 +111,7 @@ public struct GRU<Real: Scalar>: RecurrentCell {
         let (B, H, G) = (x.rows, hiddenSize, gateLayout)
         let (rQ, aNQ, nQ) = formulation == .pytorch ? (Quantity.gruR, Quantity.gruAn, Quantity.gruN) : (.gruRCho, .gruAnCho, .gruNCho)
         // the x-side pre-activations of r, z, n at once; the h-side ones of r, z (and PyTorch's h W_nhᵀ)
-        gemm(x, ws.W_xT, into: &cache.gates)                                                  // (gru.a)
+        ws.xSide.forward(x, into: &cache.gates)                                               // (gru.a)
         switch formulation {
         case .pytorch: gemm(prev.h, packed: ws.W_hTPacked, into: &ws.Ah)                      // (gru.a)
         case .cho: gemmBlock(m: B, prev.h, at: (0, 0), packed: ws.W_hTPacked, into: &ws.Ah, at: (0, G.r))  // (gru.a)
@@ -163,6 +164,7 @@ public struct GRU<Real: Scalar>: RecurrentCell {
             ws.W_hPacked.pack(ws.W_h, at: (G.r, 0), k: 2 * H, n: H)
             ws.W_nhPacked.pack(ws.W_h, at: (G.n, 0), k: H, n: H)
         }
+        ws.xSide.packBackward(ws.W_x)
     }
 
     /// Step t back: d.h = dh_t → dPrev.h = dh^next_{t−1}, dx = dx_t (B×D); the weight gradients
@@ -218,7 +220,7 @@ public struct GRU<Real: Scalar>: RecurrentCell {
         ws.dAh.accumulateColumnSums(into: &ws.dbh)                                            // (gru.db_nh)
         probe.backward(.gruDW_x, t, ws.dW_x); probe.backward(.gruDW_h, t, ws.dW_h)
         probe.backward(.gruDb, t, ws.dbx); probe.backward(.gruDb_nh, t, ws.dbh)
-        if inputGradient { gemm(ws.dAx, ws.W_x, into: &dx) }                                  // (gru.dx)
+        if inputGradient { ws.xSide.backward(ws.dAx, into: &dx) }                             // (gru.dx)
     }
 
     /// Cho's form, from da^n_t (in the n block of dA^h) back through q_t = r_t ⊙ h_{t−1} to the

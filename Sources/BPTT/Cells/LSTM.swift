@@ -66,7 +66,8 @@ public struct LSTM<Real: Scalar>: RecurrentCell {
     /// Per sequence: the fused weights, and the buffers of the one weight-gradient product.
     public struct Workspace: EmptyWorkspace {
         public init() {}
-        var W_x = Matrix<Real>(), W_h = Matrix<Real>(), W_xT = Matrix<Real>()     // fused: 4H×D (W_ix; W_fx; W_gx; W_ox), 4H×H, D×4H
+        var W_x = Matrix<Real>(), W_h = Matrix<Real>()                          // fused: 4H×D (W_ix; W_fx; W_gx; W_ox), 4H×H
+        var xSide = InputWeight<Real>()                                        // W_x packed for x_t W_xᵀ and dA_t W_x
         var b = Matrix<Real>()                                                   // 1×4H: b_i, b_f, b_g, b_o
         var W_hTPacked = PackedB<Real>(), W_hPacked = PackedB<Real>()            // W_hᵀ (H×4H) forward, W_h (4H×H) backward, in GEMM panels
         var dA = Matrix<Real>()                                                  // dA_t, B×4H
@@ -92,14 +93,14 @@ public struct LSTM<Real: Scalar>: RecurrentCell {
     /// Packs the twelve named tensors into the fused W_x, W_h, b (rows/columns per `Gates`).
     public func beginForward(_ p: Parameters, batch B: Int, _ ws: inout Workspace) {
         let (D, H, G) = (inputSize, hiddenSize, gateLayout)
-        ensure(&ws.W_x, G.width, D); ensure(&ws.W_h, G.width, H); ensure(&ws.W_xT, D, G.width); ensure(&ws.b, 1, G.width)
+        ensure(&ws.W_x, G.width, D); ensure(&ws.W_h, G.width, H); ensure(&ws.b, 1, G.width)
         for (gate, W_x, W_h, b) in [(G.i, p.W_ix, p.W_ih, p.b_i), (G.f, p.W_fx, p.W_fh, p.b_f),
                                     (G.g, p.W_gx, p.W_gh, p.b_g), (G.o, p.W_ox, p.W_oh, p.b_o)] {
             copyBlock(W_x, into: &ws.W_x, at: (gate, 0))
             copyBlock(W_h, into: &ws.W_h, at: (gate, 0))
             copyBlock(b, into: &ws.b, at: (0, gate))
         }
-        transpose(ws.W_x, into: &ws.W_xT)
+        ws.xSide.packForward(ws.W_x)
         ws.W_hTPacked.pack(ws.W_h, k: H, n: G.width, transB: true)
     }
 
@@ -108,7 +109,7 @@ public struct LSTM<Real: Scalar>: RecurrentCell {
                                           _ p: Parameters, _ ws: inout Workspace, t: Int, _ probe: P) {
         let (B, H, G) = (x.rows, hiddenSize, gateLayout)
         // A_t = x_t W_xᵀ + h_{t−1} W_hᵀ + b: the pre-activations of all four gates at once
-        gemm(x, ws.W_xT, into: &cache.gates)                                  // (lstm.a)
+        ws.xSide.forward(x, into: &cache.gates)                               // (lstm.a)
         gemm(prev.h, packed: ws.W_hTPacked, into: &cache.gates, beta: 1)      // (lstm.a)
         cache.gates.addRowVector(ws.b)                                        // (lstm.a)
         probe.forward(t, &cache.gates, width: H, (.lstmAi, G.i), (.lstmAf, G.f), (.lstmAg, G.g), (.lstmAo, G.o))
@@ -134,6 +135,7 @@ public struct LSTM<Real: Scalar>: RecurrentCell {
         let G = gateLayout
         ensure(&ws.dA, B, G.width); ensure(&ws.dAs, steps * B, G.width)
         ws.W_hPacked.pack(ws.W_h, k: G.width, n: hiddenSize)
+        ws.xSide.packBackward(ws.W_x)
     }
 
     /// Step t back: d = (dh_t, dc^next_t) → dPrev = (dh^next_{t−1}, dc^next_{t−1}), dx = dx_t.
@@ -167,7 +169,7 @@ public struct LSTM<Real: Scalar>: RecurrentCell {
         }
         probe.backward(t, ws.dA, width: H, (.lstmAi, G.i), (.lstmAf, G.f), (.lstmAg, G.g), (.lstmAo, G.o))
         // forward (lstm.a): A_t = x_t W_xᵀ + h_{t−1} W_hᵀ + b
-        if inputGradient { gemm(ws.dA, ws.W_x, into: &dx) }                   // (lstm.dx)
+        if inputGradient { ws.xSide.backward(ws.dA, into: &dx) }             // (lstm.dx)
         gemm(ws.dA, packed: ws.W_hPacked, into: &dPrev.h)                     // (lstm.dhprev)
         copyBlock(ws.dA, into: &ws.dAs, at: ((t - 1) * B, 0))                 // kept for (lstm.dW_x), (lstm.dW_h)
     }

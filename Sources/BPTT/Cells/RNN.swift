@@ -30,7 +30,7 @@ public struct RNN<Real: Scalar>: RecurrentCell {
     /// Per sequence: the weights in the layouts the step products want, and one scratch buffer.
     public struct Workspace: EmptyWorkspace {
         public init() {}
-        var W_hxT = Matrix<Real>(rows: 0, cols: 0)           // W_hxᵀ, D×H
+        var xSide = InputWeight<Real>()                      // W_hx packed for x_t W_hxᵀ and da_t W_hx
         var W_hhTPacked = PackedB<Real>()                    // W_hhᵀ in GEMM panels: forward, every step
         var W_hhPacked = PackedB<Real>()                     // W_hh in GEMM panels: backward, every step
         var da = Matrix<Real>(rows: 0, cols: 0)              // da_t, B×H
@@ -48,8 +48,7 @@ public struct RNN<Real: Scalar>: RecurrentCell {
     }
 
     public func beginForward(_ p: Parameters, batch B: Int, _ ws: inout Workspace) {
-        ensure(&ws.W_hxT, inputSize, hiddenSize)
-        transpose(p.W_hx, into: &ws.W_hxT)
+        ws.xSide.packForward(p.W_hx)
         ws.W_hhTPacked.pack(p.W_hh, k: hiddenSize, n: hiddenSize, transB: true)
     }
 
@@ -57,7 +56,7 @@ public struct RNN<Real: Scalar>: RecurrentCell {
     public func stepForward<P: CellProbe>(_ x: Matrix<Real>, _ prev: State, _ next: inout State, _ cache: inout StepCache,
                                           _ p: Parameters, _ ws: inout Workspace, t: Int, _ probe: P) {
         // a_t, computed in place in h_t
-        gemm(x, ws.W_hxT, into: &next.h)                                  // (rnn.a)
+        ws.xSide.forward(x, into: &next.h)                                // (rnn.a)
         gemm(prev.h, packed: ws.W_hhTPacked, into: &next.h, beta: 1)      // (rnn.a)
         next.h.addRowVector(p.b_h)                                        // (rnn.a)
         probe.forward(.rnnA, t, &next.h)
@@ -71,6 +70,7 @@ public struct RNN<Real: Scalar>: RecurrentCell {
     public func beginBackward(_ p: Parameters, batch B: Int, steps: Int, _ ws: inout Workspace) {
         ensure(&ws.da, B, hiddenSize)
         ws.W_hhPacked.pack(p.W_hh, k: hiddenSize, n: hiddenSize)
+        ws.xSide.packBackward(p.W_hx)
         ws.steps = steps
     }
 
@@ -109,7 +109,7 @@ public struct RNN<Real: Scalar>: RecurrentCell {
             ws.da.accumulateColumnSums(into: &grads.b_h)                                   // (rnn.db_h)
         }
         probe.backward(.rnnDW_hx, t, grads.W_hx); probe.backward(.rnnDW_hh, t, grads.W_hh); probe.backward(.rnnDb_h, t, grads.b_h)
-        if inputGradient { gemm(ws.da, p.W_hx, into: &dx) }                                // (rnn.dx)
+        if inputGradient { ws.xSide.backward(ws.da, into: &dx) }                           // (rnn.dx)
         gemm(ws.da, packed: ws.W_hhPacked, into: &dPrev.h)                                 // (rnn.dhprev)
         if probe.breaks(.rnnDaDhNextAfterDerivative) { ws.dhNext.copy(from: dPrev.h) }      // break: kept for step t−1
     }

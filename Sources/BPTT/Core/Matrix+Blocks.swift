@@ -76,3 +76,34 @@ func resize<Real>(_ list: inout [Matrix<Real>], count: Int, rows: Int, cols: Int
 func ensure<Real>(_ m: inout Matrix<Real>, _ rows: Int, _ cols: Int) {
     if m.rows != rows || m.cols != cols { m = Matrix(rows: rows, cols: cols) }
 }
+
+/// The input side of a recurrent cell, x_t·W_xᵀ at every step forward and dA_t·W_x at every step
+/// back, with W_x (n×D, stored as PyTorch stores a weight) packed into GEMM panels once per
+/// sequence, as W_h is, instead of inside every step's product. An input of at most 4 numbers
+/// keeps W_xᵀ as a plain matrix, for the tiny-K loop that product takes. Either way every product
+/// runs the loop, and gives the numbers, of the plain `gemm` call it replaces.
+public struct InputWeight<Real: Scalar> {
+    var forward = PackedB<Real>()        // W_xᵀ (D×n) in panels, D > 4
+    var forwardPlain = Matrix<Real>()    // W_xᵀ (D×n), D ≤ 4
+    var backward = PackedB<Real>()       // W_x (n×D) in panels
+    public init() {}
+
+    /// Once per forward: takes W_x (n×D), or the rows `rows` of a fused one.
+    mutating func packForward(_ w: Matrix<Real>) {
+        if w.cols <= 4 {
+            ensure(&forwardPlain, w.cols, w.rows)
+            transpose(w, into: &forwardPlain)
+        } else {
+            forward.pack(w, k: w.cols, n: w.rows, transB: true)
+        }
+    }
+    /// Once per backward.
+    mutating func packBackward(_ w: Matrix<Real>) { backward.pack(w, k: w.rows, n: w.cols) }
+
+    /// c = x·W_xᵀ (B×n), x B×D.
+    func forward(_ x: Matrix<Real>, into c: inout Matrix<Real>) {
+        if x.cols <= 4 { gemm(x, forwardPlain, into: &c) } else { gemm(x, packed: forward, into: &c) }
+    }
+    /// dx = dA·W_x (B×D), dA B×n.
+    func backward(_ dA: Matrix<Real>, into dx: inout Matrix<Real>) { gemm(dA, packed: backward, into: &dx) }
+}
