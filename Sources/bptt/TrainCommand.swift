@@ -29,7 +29,7 @@ let trainCommand = Command(
         Option("save", "PATH", "write a checkpoint here at the end (and every --save-every steps, and on Ctrl-C)").writes(.file),
         Option("save-every", "N", "steps (image-rows, sentiment, pixels: epochs) between checkpoints (default: only at the end)"),
         initFromOption,
-        Option("resume", "PATH", "continue the run saved in PATH up to --steps (image-rows, sentiment, pixels: --epochs) in total (its configuration is used; a flag that shapes the run, given again, must equal the saved value, else exit 2; --threads, --eval-size apply)"),
+        Option("resume", "PATH", "continue the run saved in PATH up to --steps (image-rows, sentiment, pixels: --epochs) in total (its configuration and task are used, so --task may be left out; a flag that shapes the run, given again, must equal the saved value, else exit 2; --threads, --eval-size apply)"),
         Option("log", "FILE.csv", "every --log-every steps a row: step, the step's loss, the mean loss since the previous row, the same for accuracy, grad norm, examples/s").writes(.file),
         Option("log-every", "N", "steps between log rows (default 10)"),
         quietOption,
@@ -92,7 +92,14 @@ let modelDefiningFlags: [(flag: String, value: (TrainConfig) -> String)] = [
 ] + lifted(\TrainConfig.optimizer)
 
 func runTrain(_ a: inout Arguments) throws -> Int32 {
-    let task = try a.choice("task", ["palindrome", "image-rows", "sentiment", "text"] + LongMemoryTrainer.tasks + ["pixels"], default: "palindrome")
+    let tasks = ["palindrome", "image-rows", "sentiment", "text"] + LongMemoryTrainer.tasks + ["pixels"]
+    // --resume without --task: the task the checkpoint was trained on
+    var savedTask = "palindrome"
+    if !a.has("task"), let path = a.string("resume") {
+        let c = try Checkpoint.read(from: path)
+        if tasks.contains(c.model) { savedTask = c.model }
+    }
+    let task = try a.choice("task", tasks, default: savedTask)
     if task == "text" { return try runTextTask(&a) }
     for flag in textTaskOptions.map(\.name) where a.has(flag) { throw BPTTError.usage("--\(flag) applies to --task text, not \(task)") }
     if LongMemoryTrainer.tasks.contains(task) { return try runLongMemoryTask(&a, task: task) }

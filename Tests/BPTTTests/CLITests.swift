@@ -140,6 +140,15 @@ extension CLITests {
         let b = try Checkpoint.read(from: dir.appendingPathComponent("resumed").path)
         XCTAssertEqual(a.step, 20)
         XCTAssertEqual(a, b)
+        // --resume alone finds the task in the checkpoint (here the copy problem): the same run again
+        let copy = ["train", "--task", "copy", "--length", "3", "--batch", "4", "--hidden", "8", "--quiet", "--eval-size", "8"]
+        XCTAssertEqual(try bptt(copy + ["--steps", "6", "--save", dir.appendingPathComponent("copy-straight").path]).status, 0)
+        XCTAssertEqual(try bptt(copy + ["--steps", "3", "--save", dir.appendingPathComponent("copy-half").path]).status, 0)
+        let rc = try bptt(["train", "--resume", dir.appendingPathComponent("copy-half").path, "--steps", "6", "--quiet",
+                           "--save", dir.appendingPathComponent("copy-resumed").path])
+        XCTAssertEqual(rc.status, 0, rc.stderr)
+        XCTAssertEqual(try Checkpoint.read(from: dir.appendingPathComponent("copy-straight").path),
+                       try Checkpoint.read(from: dir.appendingPathComponent("copy-resumed").path))
         // a conflicting model flag and a damaged file are refused with one line, exit 2
         let conflict = try bptt(["train", "--resume", dir.appendingPathComponent("half").path, "--hidden", "9"])
         XCTAssertEqual(conflict.status, 2)
