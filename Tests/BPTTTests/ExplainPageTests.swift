@@ -74,6 +74,17 @@ final class ExplainPageTests: XCTestCase, RunsBPTT {
         }
     }
 
+    /// The text model's page draws the carried state in column t = 0 and the one-hot input of every step.
+    func testTextPageDrawsTheCarriedStateAndTheInputs() throws {
+        let p = try page(["--task", "text", "--model", "lstm", "--length", "3"], name: "text.html")
+        defer { try? FileManager.default.removeItem(at: p.url) }
+        let graph = try XCTUnwrap(p.data["graph"] as? [String: Any])
+        let nodes = try XCTUnwrap(graph["nodes"] as? [[String: Any]])
+        let ids = Set(nodes.compactMap { $0["id"] as? String })
+        for id in ["h0", "c0", "x_1", "x_2", "x_3"] { XCTAssertTrue(ids.contains(id), "no node \(id) among \(ids.sorted())") }
+        for n in nodes where ["h0", "c0"].contains(n["id"] as? String) { XCTAssertEqual(n["t"] as? Int, 0) }
+    }
+
     func testLSTMDefaultPageIsUnderOneMegabyte() throws {
         let p = try page(["--model", "lstm"], name: "size.html")
         defer { try? FileManager.default.removeItem(at: p.url) }

@@ -33,8 +33,20 @@ extension Walkthrough {
                         "the chunk starts from the state chunk 1 ended in (charlm.carry); a softmax and a loss at every step, L = 1/(T·B) Σ_t Σ_b ℓ_{t,b} (charlm.loss); the gradient stops at the chunk's start (charlm.stop)  (derivations/charlm.md)"],
                 spec: spec, tracer: tracer, tensors: tensors, targets: y2.flatMap { $0 }, loss: loss,
                 lossFunction: { .init(loss: c.definitionLoss(c.params.with($0), from: s0)) }, blocks: [:])
-            // the carried state, shown with the example
-            let carried = s0.named(prefix: "s0.").map { Value(symbol: $0.0, latex: latexName($0.0), matrix: $0.1) }
+            // the inputs, one-hot, and the carried state, shown with the example: with one level the
+            // state is the h0 (and c0) the first step reads, so the page draws it in column t = 0
+            let xs = x2.indices.map { t in
+                Matrix<Double>(rows: x2[t].count, cols: 3, data: x2[t].flatMap { id in (0..<3).map { $0 == id ? 1.0 : 0.0 } })
+            }
+            w.sections[0].items.append(Item(tag: "charlm.x", text: "x_t = onehot(input_t): \(rows(x2.indices.map { x2[$0] }))",
+                                            latex: #"x_t = \mathrm{onehot}(\text{input}_t)"#,
+                                            values: xs.enumerated().map { Value(symbol: "x_\($0.offset + 1)", latex: "x_{\($0.offset + 1)}", matrix: $0.element) },
+                                            note: nil))
+            let oneLevel = s0.h.count == 1
+            let carried = s0.named(prefix: "s0.").map { name, m -> Value in
+                let symbol = oneLevel ? (name.hasPrefix("s0.h") ? "h0" : "c0") : name
+                return Value(symbol: symbol, latex: latexName(symbol), matrix: m)
+            }
             w.sections[0].items.append(Item(tag: "charlm.carry", text: "s_0 = the state after chunk 1 (held fixed)", latex: #"s_0 = s^{(1)}_T"#,
                                             values: carried, note: "a constant: its gradient is dropped (charlm.stop)"))
             // the per-step losses, from the probabilities the forward pass wrote
