@@ -50,7 +50,7 @@ func makeOutputFolder(_ path: String) throws {
 /// The run's trainer: the one saved at --resume (flags given again must agree with it, --epochs
 /// counts in total, `c` becomes its configuration) or a new one on --data.
 func imageTrainer<Real: ImageTrainer>(_ a: Arguments, _ c: inout Real.Config, _ ck: CheckpointFlags,
-                                   fields: [(flag: String, value: (Real.Config) -> String)]) throws -> Real {
+                                      fields: [(flag: String, value: (Real.Config) -> String)]) throws -> Real {
     guard let saved = try ck.checkpoint(), let source = ck.resume else {
         let spec = a.string("data") ?? "digits"
         return Real(c, data: try ImageData.load(spec), dataSpec: spec)

@@ -90,7 +90,7 @@ func rnnCase(_ activation: RNN<Double>.Activation, output: SequenceOutput = .las
 
 /// A one-level RNN with a softmax readout (many-to-one unless `output` says otherwise).
 func rnnClassifier<Real: Scalar>(_ type: Real.Type = Real.self, input: Int, hidden: Int, classes: Int, activation: RNN<Real>.Activation = .tanh,
-                              output: SequenceOutput = .last) -> SequenceClassifier<RNN<Real>> {
+                                 output: SequenceOutput = .last) -> SequenceClassifier<RNN<Real>> {
     SequenceClassifier(stack: RecurrentStack(layers: 1, bidirectional: false, inputSize: input, hiddenSize: hidden) {
         RNN<Real>(inputSize: $0, hiddenSize: hidden, activation: activation)
     }, classes: classes, output: output)

@@ -94,7 +94,7 @@ private func stripRows(_ left: Int) -> Int {
 /// either way, so the two paths give identical numbers.
 @inline(__always)
 private func strip<Real: Scalar>(rows: Int, k: Int, a: UnsafePointer<Real>, rowStride: Int, kStride: Int,
-                              b: UnsafePointer<Real>, c: UnsafeMutablePointer<Real>, ldc: Int, accumulate: Bool) {
+                                 b: UnsafePointer<Real>, c: UnsafeMutablePointer<Real>, ldc: Int, accumulate: Bool) {
     #if arch(x86_64)
     if Real.self == Float.self && GEMMKernels.avx512 {
         Kernels512.strip(rows: rows, k: k, a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self),
@@ -119,7 +119,7 @@ private func strip<Real: Scalar>(rows: Int, k: Int, a: UnsafePointer<Real>, rowS
 /// (6×32 scratch), so the kernel never touches C beyond its last column.
 @inline(__always)
 private func stripTile<Real: Scalar>(rows: Int, k: Int, a: UnsafePointer<Real>, rowStride: Int, kStride: Int, b: UnsafePointer<Real>,
-                                  c: UnsafeMutablePointer<Real>, ldc: Int, cols: Int, accumulate: Bool, tile: UnsafeMutablePointer<Real>) {
+                                     c: UnsafeMutablePointer<Real>, ldc: Int, cols: Int, accumulate: Bool, tile: UnsafeMutablePointer<Real>) {
     if cols == nr {
         strip(rows: rows, k: k, a: a, rowStride: rowStride, kStride: kStride, b: b, c: c, ldc: ldc, accumulate: accumulate)
         return
@@ -137,7 +137,7 @@ private func stripTile<Real: Scalar>(rows: Int, k: Int, a: UnsafePointer<Real>, 
 /// of C (+)= op(A)(·, p0..<p0+k) · panel, `a` and `c` already offset to column p0 and j0.
 @inline(__always)
 private func allStrips<Real: Scalar>(m: Int, k: Int, a: UnsafePointer<Real>, rowStride: Int, kStride: Int, b: UnsafePointer<Real>,
-                                  c: UnsafeMutablePointer<Real>, ldc: Int, cols: Int, accumulate: Bool, tile: UnsafeMutablePointer<Real>) {
+                                     c: UnsafeMutablePointer<Real>, ldc: Int, cols: Int, accumulate: Bool, tile: UnsafeMutablePointer<Real>) {
     var i0 = 0
     while i0 < m {
         let rows = stripRows(m - i0)
@@ -151,7 +151,7 @@ private func allStrips<Real: Scalar>(m: Int, k: Int, a: UnsafePointer<Real>, row
 /// op(X)[p, j] = x[p·ldx + j], or x[j·ldx + p] when transposed.
 @inline(__always)
 private func packPanel<Real: Scalar>(_ x: UnsafePointer<Real>, ldx: Int, trans: Bool, p0: Int, kb: Int, j0: Int, cols: Int,
-                                  into panel: UnsafeMutablePointer<Real>) {
+                                     into panel: UnsafeMutablePointer<Real>) {
     if trans {
         // op(X)[p, j0 + q] = X[j0 + q, p]: row j0+q of X, read contiguously
         for q in 0..<nr {
@@ -254,7 +254,7 @@ public struct PackedB<Real: Scalar> {
 /// C (+)= op(A)·B with B packed beforehand (`PackedB`); `beta` 0 or 1. Same loop order and
 /// the same sums as `gemmInPlaceA`.
 public func gemm<Real: Scalar>(m: Int, a: UnsafePointer<Real>, lda: Int, transA: Bool, packed b: PackedB<Real>,
-                            c: UnsafeMutablePointer<Real>, ldc: Int, beta: Real) {
+                               c: UnsafeMutablePointer<Real>, ldc: Int, beta: Real) {
     precondition(beta == 0 || beta == 1, "gemm: beta must be 0 or 1")
     let (n, k) = (b.n, b.k)
     if m == 0 || n == 0 { return }

@@ -5,9 +5,9 @@
 /// row-major matrices (a gate's columns of a fused buffer, a gate's rows of a fused weight).
 /// Each block is (first row, first column); the block sizes follow from m, n, k.
 func gemmBlock<Real: Scalar>(m: Int, n: Int, k: Int,
-                          _ a: Matrix<Real>, at ao: (Int, Int) = (0, 0), transA: Bool = false,
-                          _ b: Matrix<Real>, at bo: (Int, Int) = (0, 0), transB: Bool = false,
-                          into c: inout Matrix<Real>, at co: (Int, Int) = (0, 0), beta: Real = 0) {
+                             _ a: Matrix<Real>, at ao: (Int, Int) = (0, 0), transA: Bool = false,
+                             _ b: Matrix<Real>, at bo: (Int, Int) = (0, 0), transB: Bool = false,
+                             into c: inout Matrix<Real>, at co: (Int, Int) = (0, 0), beta: Real = 0) {
     precondition(ao.0 + (transA ? k : m) <= a.rows && ao.1 + (transA ? m : k) <= a.cols, "gemmBlock: A block out of range")
     precondition(bo.0 + (transB ? n : k) <= b.rows && bo.1 + (transB ? k : n) <= b.cols, "gemmBlock: B block out of range")
     precondition(co.0 + m <= c.rows && co.1 + n <= c.cols, "gemmBlock: C block out of range")
@@ -26,7 +26,7 @@ func gemmBlock<Real: Scalar>(m: Int, n: Int, k: Int,
 
 /// C[co…] (+)= A[ao…]·B for an m-row block of A, B packed once beforehand (`PackedB`).
 func gemmBlock<Real: Scalar>(m: Int, _ a: Matrix<Real>, at ao: (Int, Int) = (0, 0), packed b: PackedB<Real>,
-                          into c: inout Matrix<Real>, at co: (Int, Int) = (0, 0), beta: Real = 0) {
+                             into c: inout Matrix<Real>, at co: (Int, Int) = (0, 0), beta: Real = 0) {
     precondition(ao.0 + m <= a.rows && ao.1 + b.k <= a.cols, "gemmBlock: A block out of range")
     precondition(co.0 + m <= c.rows && co.1 + b.n <= c.cols, "gemmBlock: C block out of range")
     let (lda, ldc) = (a.cols, c.cols)

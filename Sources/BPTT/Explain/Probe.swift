@@ -72,7 +72,7 @@ extension CellProbe {
     /// Forward: several column blocks of `m` at once, each (quantity, first column), `width` wide.
     @inline(__always)
     public func forward<Real: Scalar>(_ t: Int, _ m: inout Matrix<Real>, width: Int, _ a: (Quantity, Int), _ b: (Quantity, Int),
-                                   _ c: (Quantity, Int)? = nil, _ d: (Quantity, Int)? = nil) {
+                                      _ c: (Quantity, Int)? = nil, _ d: (Quantity, Int)? = nil) {
         guard Self.isActive else { return }
         for (q, block) in [a, b] + [c, d].compactMap({ $0 }) { forward(q, t, &m, block: block, width: width) }
     }
@@ -80,7 +80,7 @@ extension CellProbe {
     /// Backward: several column blocks of `m` at once, each (quantity, first column), `width` wide.
     @inline(__always)
     public func backward<Real: Scalar>(_ t: Int, _ m: Matrix<Real>, width: Int, _ a: (Quantity, Int), _ b: (Quantity, Int),
-                                    _ c: (Quantity, Int)? = nil, _ d: (Quantity, Int)? = nil) {
+                                       _ c: (Quantity, Int)? = nil, _ d: (Quantity, Int)? = nil) {
         guard Self.isActive else { return }
         for (q, block) in [a, b] + [c, d].compactMap({ $0 }) { backward(q, t, m, block: block, width: width) }
     }
@@ -97,7 +97,7 @@ extension CellProbe {
     /// Backward: the lanes of chunk `k` of several adjoints at step t, in the order given.
     @inline(__always)
     public func backward<Real: Scalar>(_ t: Int, _ k: Chunk, _ a: (Quantity, SIMD8<Real>), _ b: (Quantity, SIMD8<Real>),
-                                    _ c: (Quantity, SIMD8<Real>)? = nil, _ d: (Quantity, SIMD8<Real>)? = nil, _ e: (Quantity, SIMD8<Real>)? = nil) {
+                                       _ c: (Quantity, SIMD8<Real>)? = nil, _ d: (Quantity, SIMD8<Real>)? = nil, _ e: (Quantity, SIMD8<Real>)? = nil) {
         guard Self.isActive else { return }
         for l in 0..<k.n {
             backward(t, row: k.row, col: k.col + l, (a.0, a.1[l]), (b.0, b.1[l]),
@@ -108,7 +108,7 @@ extension CellProbe {
     /// Several adjoints of one element at once (one hook line in an inner loop).
     @inline(__always)
     public func backward<Real: Scalar>(_ t: Int, row: Int, col: Int, _ a: (Quantity, Real), _ b: (Quantity, Real),
-                                    _ c: (Quantity, Real)? = nil, _ d: (Quantity, Real)? = nil, _ e: (Quantity, Real)? = nil) {
+                                       _ c: (Quantity, Real)? = nil, _ d: (Quantity, Real)? = nil, _ e: (Quantity, Real)? = nil) {
         backward(a.0, t, row: row, col: col, a.1)
         backward(b.0, t, row: row, col: col, b.1)
         if let c { backward(c.0, t, row: row, col: col, c.1) }

@@ -19,7 +19,7 @@ public enum Dropout {
     /// Draws the scaled keep mask `r` (one uniform per element, row-major) from `rng` and
     /// writes h̃ = h ⊙ r (dropout.h): the argument `a` holds h, the result `h` receives h̃. Same shapes.
     public static func forward<Real: Scalar>(_ a: Matrix<Real>, rate p: Double, rng: inout RNG,
-                                          mask r: inout Matrix<Real>, into h: inout Matrix<Real>, draw: Draw = .dropBelowRate) {
+                                             mask r: inout Matrix<Real>, into h: inout Matrix<Real>, draw: Draw = .dropBelowRate) {
         precondition(p >= 0 && p < 1, "dropout rate must be in [0, 1)")
         ensure(&r, a.rows, a.cols)
         ensure(&h, a.rows, a.cols)

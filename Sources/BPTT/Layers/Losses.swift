@@ -29,7 +29,7 @@ public enum MSELoss {
     }
 
     public static func backward<Real: Scalar>(_ yhat: Matrix<Real>, target y: Matrix<Real>, weights w: Matrix<Real>? = nil,
-                                           scale: Double, into dyhat: inout Matrix<Real>) {
+                                              scale: Double, into dyhat: inout Matrix<Real>) {
         ensure(&dyhat, yhat.rows, yhat.cols)
         let s = Real(2 * scale)
         // forward (losses.mse): L = (1/N) Σ w (ŷ − y)²

@@ -38,7 +38,7 @@ public enum SoftmaxCrossEntropy {
     /// dp = scale · (ŷ − onehot(y)); `scale` is 1/(number of terms averaged in the loss).
     /// `tracer`: a check's probe, which may switch on the catalogued mistake `losses.dp:no-minus-one`.
     public static func backward<Real: Scalar>(probs: Matrix<Real>, targets: ArraySlice<Int>, scale: Real, into dp: inout Matrix<Real>,
-                                           tracer: Tracer? = nil) {
+                                              tracer: Tracer? = nil) {
         ensure(&dp, probs.rows, probs.cols)
         let K = probs.cols
         probs.data.withUnsafeBufferPointer { y in
