@@ -386,40 +386,33 @@ func runGEMMBench(_ a: Arguments) throws -> Int32 {
     }
     // The products of training at batch 64 (the MLP workloads) and the text model's batch 32, one
     // product split across the threads as training runs it: forward y = x·Wᵀ, dx = dy·W, dW += dyᵀ·x.
-    print("one product split across \(threads) threads, as training runs it:")
-    // every layer of the autoencoder (784-256-64-256-784) and the GAN (G 100-256-512-1024-784, D 784-1024-512-256-1)
-    let layers = [(64, 784, 256, "784→256, batch 64"), (64, 256, 64, "256→64"), (64, 64, 256, "64→256"), (64, 256, 784, "256→784"),
-                  (64, 100, 256, "100→256"), (64, 256, 512, "256→512"), (64, 512, 1024, "512→1024"), (64, 1024, 784, "1024→784"),
-                  (64, 784, 1024, "784→1024"), (64, 1024, 512, "1024→512"), (64, 512, 256, "512→256"), (64, 256, 1, "256→1"),
-                  (32, 257, 1024, "text LSTM gates, batch 32 (257→4·256)")]
-    let perCoreSplit = peak.gflops / Double(peak.cores), splitPeak = perCoreSplit * Double(min(threads, peak.cores))
+    // The three products of training for one layer (forward y = x·Wᵀ, dx = dy·W, dW += dyᵀ·x), each
+    // against the peak of the threads in use: one product split across the threads, as the MLP
+    // workloads run them, or one product per thread at once, as the GAN's data-parallel shards do.
+    let splitPeak = peak.gflops / Double(peak.cores) * Double(min(threads, peak.cores))
     var split: [JSON] = []
-    for (batch, inSize, outSize, label) in layers {
+    func layerRow(_ inSize: Int, _ outSize: Int, batch: Int, shards: Bool) {
+        let label = "\(inSize)→\(outSize)"
         let forms = [("y = x·Wᵀ", batch, outSize, inSize, false, true, Float(0)), ("dx = dy·W", batch, inSize, outSize, false, false, Float(0)),
                      ("dW += dyᵀ·x", outSize, inSize, batch, true, false, Float(1))]
-        var line = "  " + label.padding(toLength: 40, withPad: " ", startingAt: 0)
+        var line = "  " + label.padding(toLength: 12, withPad: " ", startingAt: 0)
         for (form, m, n, k, tA, tB, beta) in forms {
-            let r = GEMMBenchmark.run(m: m, n: n, k: k, transA: tA, transB: tB, beta: beta, threads: threads)
+            let r = GEMMBenchmark.run(m: m, n: n, k: k, transA: tA, transB: tB, beta: beta, threads: threads, shards: shards)
             line += String(format: "  %@ %6.1f (%3.0f%%)", form as NSString, r.gflops, 100 * r.gflops / splitPeak)
-            split.append(.object([("layer", .string(label)), ("form", .string(form)), ("m", .int(m)), ("n", .int(n)), ("k", .int(k)),
+            split.append(.object([("layer", .string(label)), ("batch", .int(batch)), ("per_thread", .bool(shards)), ("form", .string(form)),
+                                  ("m", .int(m)), ("n", .int(n)), ("k", .int(k)),
                                   ("gflops", .number(r.gflops)), ("percent_of_peak", .number(100 * r.gflops / splitPeak))]))
         }
         print(line)
     }
-    // The GAN runs its batch of 64 as two shards of 32, one per thread, each GEMM single-threaded.
-    print("one product per thread at once, batch 32 each (the GAN's data-parallel shards):")
-    for (inSize, outSize, label) in [(100, 256, "100→256"), (256, 512, "256→512"), (512, 1024, "512→1024"), (1024, 784, "1024→784"),
-                                     (784, 1024, "784→1024"), (1024, 512, "1024→512"), (512, 256, "512→256")] {
-        let forms = [("y = x·Wᵀ", 32, outSize, inSize, false, true, Float(0)), ("dx = dy·W", 32, inSize, outSize, false, false, Float(0)),
-                     ("dW += dyᵀ·x", outSize, inSize, 32, true, false, Float(1))]
-        var line = "  " + label.padding(toLength: 40, withPad: " ", startingAt: 0)
-        for (form, m, n, k, tA, tB, beta) in forms {
-            let r = GEMMBenchmark.run(m: m, n: n, k: k, transA: tA, transB: tB, beta: beta, threads: threads, shards: true)
-            line += String(format: "  %@ %6.1f (%3.0f%%)", form as NSString, r.gflops, 100 * r.gflops / splitPeak)
-            split.append(.object([("layer", .string(label + ", batch 32 per thread")), ("form", .string(form)), ("m", .int(m)), ("n", .int(n)), ("k", .int(k)),
-                                  ("gflops", .number(r.gflops)), ("percent_of_peak", .number(100 * r.gflops / splitPeak))]))
-        }
-        print(line)
+    print("every layer of the autoencoder (784-256-64-256-784) and the GAN (G 100-256-512-1024-784, D 784-1024-512-256-1), batch 64, one product split across \(threads) threads:")
+    for (i, o) in [(784, 256), (256, 64), (64, 256), (256, 784), (100, 256), (256, 512), (512, 1024), (1024, 784),
+                   (784, 1024), (1024, 512), (512, 256), (256, 1)] {
+        layerRow(i, o, batch: 64, shards: false)
+    }
+    print("the GAN's layers, batch 32 per thread, one product per thread at once (its data-parallel shards):")
+    for (i, o) in [(100, 256), (256, 512), (512, 1024), (1024, 784), (784, 1024), (1024, 512), (512, 256)] {
+        layerRow(i, o, batch: 32, shards: true)
     }
     print(String(format: "  peak of this machine: %.1f GFLOP/s per core, %.1f on %d cores (%.2f GHz measured by an FMA loop, nominal %.2f; × %d FLOP/cycle: %@)",
                  peak.gflops / Double(peak.cores), peak.gflops, peak.cores, peak.ghz, peak.nominalGHz, peak.flopsPerCycle, peak.isa as NSString))

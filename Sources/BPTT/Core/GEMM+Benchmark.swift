@@ -12,25 +12,7 @@ public enum GEMMBenchmark {
     /// GFLOP/s of C = A·Bᵀ (the forward form) on m×k · (n×k)ᵀ in Float32, with `threads`
     /// independent products running at once (one per core), best of a few timed rounds.
     public static func run(m: Int, n: Int, k: Int, threads: Int = 1, seconds: Double = 0.5) -> Result {
-        var rng = RNG(seed: 1)
-        let a = Matrix<Float>.uniform(m, k, bound: 1, rng: &rng)
-        let bT = Matrix<Float>.uniform(k, n, bound: 1, rng: &rng)   // B stored K×N: the kernel's native form
-        var cs = (0..<threads).map { _ in Matrix<Float>(rows: m, cols: n) }
-        let flop = 2.0 * Double(m) * Double(n) * Double(k)
-        let reps = calibrate(seconds) { gemm(a, bT, into: &cs[0]) }
-        var best = 0.0
-        for _ in 0..<3 {
-            let t0 = Date()
-            cs.withUnsafeMutableBufferPointer { buf in
-                let c = buf
-                DispatchQueue.concurrentPerform(iterations: threads) { i in
-                    for _ in 0..<reps { gemm(a, bT, into: &c[i]) }
-                }
-            }
-            let dt = Date().timeIntervalSince(t0)
-            best = max(best, flop * Double(reps * threads) / dt / 1e9)
-        }
-        return Result(m: m, n: n, k: k, threads: threads, gflops: best)
+        run(m: m, n: n, k: k, transA: false, transB: false, threads: threads, shards: true, seconds: seconds)
     }
 
     /// GFLOP/s of one product C (m×n) = op(A)·op(B) with inner size k, split across `threads` as
