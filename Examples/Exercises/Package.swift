@@ -1,17 +1,15 @@
 // swift-tools-version:6.0
 // Exercises that grade themselves: the step backward of the RNN, the LSTM and the GRU, blanked.
-import Foundation
 import PackageDescription
 
-// The root package (two levels up) is known by its folder's name: "bptt" in a plain clone.
-let bptt = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+let bptt = Target.Dependency.product(name: "BPTT", package: "bptt")
 
 let package = Package(
     name: "Exercises",
-    dependencies: [.package(path: "../..")],
+    dependencies: [.package(name: "bptt", path: "../..")],   // the root package, whatever its folder is called
     targets: [
-        .target(name: "Exercises", dependencies: [.product(name: "BPTT", package: bptt)]),
-        .testTarget(name: "ExercisesTests", dependencies: ["Exercises", .product(name: "BPTT", package: bptt)]),
+        .target(name: "Exercises", dependencies: [bptt]),
+        .testTarget(name: "ExercisesTests", dependencies: ["Exercises", bptt]),
     ],
     swiftLanguageModes: [.v5]
 )

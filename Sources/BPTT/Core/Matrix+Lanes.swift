@@ -87,6 +87,47 @@ extension Matrix {
     }
 }
 
+extension Matrix {
+    /// self = body(a) element by element, 8 lanes at a time: `q.setElementwise(f) { f in 1 - f }`.
+    /// Every operand has self's shape (B×H); self may be one of them. Errors: a shape mismatch
+    /// stops at a precondition naming both shapes.
+    @inline(__always)
+    public mutating func setElementwise(_ a: Matrix, _ body: (SIMD8<Real>) -> SIMD8<Real>) {
+        requireShape(a); let (la, out) = (a.lanes, writableLanes())
+        forEachChunk(rows: rows, cols: cols) { k in out[k] = body(la[k]) }
+    }
+
+    /// self = body(a, b) element by element: `q.setElementwise(f, hPrev) { f, h0 in f * h0 }` (q_t = f_t ⊙ h_{t−1}).
+    @inline(__always)
+    public mutating func setElementwise(_ a: Matrix, _ b: Matrix, _ body: (SIMD8<Real>, SIMD8<Real>) -> SIMD8<Real>) {
+        requireShape(a); requireShape(b); let (la, lb, out) = (a.lanes, b.lanes, writableLanes())
+        forEachChunk(rows: rows, cols: cols) { k in out[k] = body(la[k], lb[k]) }
+    }
+
+    /// self = body(a, b, c) element by element: `h.setElementwise(f, hPrev, n) { f, h0, n in (1 - f) * h0 + f * n }`.
+    @inline(__always)
+    public mutating func setElementwise(_ a: Matrix, _ b: Matrix, _ c: Matrix,
+                                        _ body: (SIMD8<Real>, SIMD8<Real>, SIMD8<Real>) -> SIMD8<Real>) {
+        requireShape(a); requireShape(b); requireShape(c); let (la, lb, lc, out) = (a.lanes, b.lanes, c.lanes, writableLanes())
+        forEachChunk(rows: rows, cols: cols) { k in out[k] = body(la[k], lb[k], lc[k]) }
+    }
+
+    /// self = body(a, b, c, d) element by element: `df.setElementwise(dh, n, hPrev, dq) { dh, n, h0, dq in dh * (n - h0) + dq * h0 }`.
+    /// self may be an operand (`dhPrev.setElementwise(dhPrev, …)` adds into it).
+    @inline(__always)
+    public mutating func setElementwise(_ a: Matrix, _ b: Matrix, _ c: Matrix, _ d: Matrix,
+                                        _ body: (SIMD8<Real>, SIMD8<Real>, SIMD8<Real>, SIMD8<Real>) -> SIMD8<Real>) {
+        requireShape(a); requireShape(b); requireShape(c); requireShape(d)
+        let (la, lb, lc, ld, out) = (a.lanes, b.lanes, c.lanes, d.lanes, writableLanes())
+        forEachChunk(rows: rows, cols: cols) { k in out[k] = body(la[k], lb[k], lc[k], ld[k]) }
+    }
+
+    @inline(__always)
+    private func requireShape(_ other: Matrix) {
+        precondition(other.rows == rows && other.cols == cols, "elementwise: shapes \(rows)×\(cols) and \(other.rows)×\(other.cols) differ")
+    }
+}
+
 /// tanh on 8 lanes, lane by lane with the scalar function (the catalogued mistakes of the checks
 /// use it; the training path uses `applyTanh`).
 @inline(__always)

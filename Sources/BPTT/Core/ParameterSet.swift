@@ -17,6 +17,29 @@ public protocol ParameterSet {
                                 _ body: (_ name: String, _ tensor: inout Matrix<Real>, _ other: Matrix<Real>?) -> Void)
 }
 
+/// A `ParameterSet` that lists its tensors once, as (public name, key path) pairs in a fixed
+/// order, and gets `forEachTensor` from that list. For a cell of your own:
+///
+///     public struct Parameters: NamedTensors {
+///         public var W_fx, W_fh, b_f: Matrix<Real>
+///         public static var tensors: [(String, TensorPath)] { [("W_fx", \.W_fx), ("W_fh", \.W_fh), ("b_f", \.b_f)] }
+///     }
+///
+/// The names are what checks, checkpoints and `--dump` print (use PyTorch's where it has them).
+/// Errors: none; a name listed twice is walked twice, so list each tensor once.
+public protocol NamedTensors: ParameterSet {
+    /// A stored tensor of the set.
+    typealias TensorPath = WritableKeyPath<Self, Matrix<Real>>
+    /// Every tensor, in the walk's order: its public name and its key path.
+    static var tensors: [(String, TensorPath)] { get }
+}
+
+extension NamedTensors {
+    public mutating func forEachTensor(pairedWith other: Self?, _ body: (String, inout Matrix<Real>, Matrix<Real>?) -> Void) {
+        for (name, path) in Self.tensors { body(name, &self[keyPath: path], other?[keyPath: path]) }
+    }
+}
+
 extension ParameterSet {
     /// Every tensor with its name, to update in place.
     public mutating func forEachTensor(_ body: (_ name: String, _ tensor: inout Matrix<Real>) -> Void) {

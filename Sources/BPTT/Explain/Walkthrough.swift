@@ -7,7 +7,7 @@ import Foundation
 /// The numbers are not recomputed here: they are what the real forward and backward passes wrote,
 /// recorded by a `Tracer` at the lines that cite each tag. The case is the one `bptt gradcheck`
 /// builds for the same model, seed and sizes, so the two agree.
-public struct Walkthrough: Sendable {
+public struct Walkthrough: Sendable, CustomStringConvertible {
     /// A named matrix, printed with its shape.
     public struct Value: Sendable {
         public let symbol: String        // plain: "h_2"
@@ -311,6 +311,9 @@ extension Walkthrough {
         }
         return out
     }
+
+    /// The whole walk-through as `bptt explain` prints it: every section, then the check's table.
+    public var description: String { sections.map(text).joined(separator: "\n") + "\n" + checkText }
 
     /// The final table as plain text.
     public var checkText: String {

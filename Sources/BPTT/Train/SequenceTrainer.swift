@@ -93,6 +93,13 @@ public final class PalindromeTrainer {
     @discardableResult
     public func trainStep() -> StepStats { engine.trainStep(length) }
 
+    /// `config.steps` training steps from where the run stands, then `evaluate()`: accuracy and
+    /// mean loss on `config.evalSize` fresh palindromes.
+    public func trainAndEvaluate() -> (accuracy: Double, loss: Double) {
+        for _ in 0..<config.steps { trainStep() }
+        return evaluate()
+    }
+
     /// Accuracy and mean loss on `count` fresh palindromes from a stream independent of training.
     public func evaluate(count: Int? = nil, seed: UInt64? = nil) -> (accuracy: Double, loss: Double) {
         engine.evaluate(length, count ?? config.evalSize, seed ?? (config.seed ^ 0xE7A1_5EED))

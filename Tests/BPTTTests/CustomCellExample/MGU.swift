@@ -1,0 +1,1 @@
+../../../Examples/CustomCell/Sources/MGU/MGU.swift
