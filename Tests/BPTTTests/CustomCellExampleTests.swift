@@ -117,3 +117,44 @@ final class CustomCellExampleTests: XCTestCase {
         XCTAssertEqual(before.data, a.data.map { 2 * $0 }, "an operand that is self is read before it is written, never changed")
     }
 }
+
+/// `InputWeight`, the input side of the library's cells: a one-hot x_t picks rows of W_xᵀ instead
+/// of multiplying, with the numbers of the product it replaces.
+final class InputWeightTests: XCTestCase {
+    func testOneHotInputsGiveTheProductsNumbers() {
+        var rng = RNG(seed: 9)
+        let (B, D, n) = (7, 13, 40)
+        let W = Matrix<Double>(rows: n, cols: D, data: (0..<(n * D)).map { _ in rng.uniform(-1, 1) })
+        var oneHot = Matrix<Double>.zeros(B, D)
+        for b in 0..<B { oneHot[b, (b * 5) % D] = 1 }
+        var dense = oneHot; dense[3, 0] = 0.5                          // one entry off: the product path
+        var side = InputWeight<Double>()
+        side.packForward(W)
+        for x in [oneHot, dense, oneHot] {
+            var fast = Matrix<Double>.zeros(B, n), plain = Matrix<Double>.zeros(B, n)
+            side.forward(x, into: &fast)
+            gemm(x, W, transB: true, into: &plain)
+            XCTAssertEqual(fast.data, plain.data)
+        }
+        // dW_x += dAᵀ x over 300 stacked rows (two of the product's K blocks), onto a nonzero start
+        let R = 300
+        let dA = Matrix<Double>(rows: R, cols: n, data: (0..<(R * n)).map { _ in rng.uniform(-1, 1) })
+        var xs = Matrix<Double>.zeros(R, D)
+        for r in 0..<R { xs[r, rng.int(below: D)] = 1 }
+        let start = Matrix<Double>(rows: n, cols: D, data: (0..<(n * D)).map { _ in rng.uniform(-1, 1) })
+        var (fast, plain, scratch) = (start, start, Matrix<Double>())
+        side.accumulateGradient(dA, xs, into: &fast, scratch: &scratch)
+        gemm(dA, transA: true, xs, into: &plain, beta: 1)
+        for i in 0..<fast.count { XCTAssertEqual(fast.data[i], plain.data[i], accuracy: 1e-12 * max(1, abs(plain.data[i]))) }
+        XCTAssertNotEqual(fast.data, start.data)
+        // not one-hot (a row of zeros, a 2, two ones): the product itself
+        for (r, c, v) in [(0, 0, 0.0), (1, 2, 2.0), (2, 5, 1.0)] {
+            var x = xs
+            if v == 0 { for j in 0..<D { x[r, j] = 0 } } else { x[r, c] = v; if v == 1 { x[r, (c + 1) % D] = 1 } }
+            var (a, b, s) = (start, start, Matrix<Double>())
+            side.accumulateGradient(dA, x, into: &a, scratch: &s)
+            gemm(dA, transA: true, x, into: &b, beta: 1)
+            XCTAssertEqual(a.data, b.data)
+        }
+    }
+}

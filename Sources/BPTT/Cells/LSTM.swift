@@ -75,6 +75,7 @@ public struct LSTM<Real: Scalar>: RecurrentCell {
         /// h_0 … h_{T−1} (T·B × H): the weight gradients Σ_t dA_tᵀ x_t and Σ_t dA_tᵀ h_{t−1} then take one product each, with K = T·B.
         var dAs = Matrix<Real>(), xAll = Matrix<Real>(), hPrevAll = Matrix<Real>()
         var dW_x = Matrix<Real>(), dW_h = Matrix<Real>(), db = Matrix<Real>()    // 4H×D, 4H×H, 1×4H
+        var dW_xT = Matrix<Real>()                                               // D×4H: dW_x's additions for one-hot inputs
     }
     public func makeStepCache(batch B: Int) -> StepCache {
         StepCache(gates: Matrix(rows: B, cols: 4 * hiddenSize), tanhC: Matrix(rows: B, cols: hiddenSize))
@@ -186,7 +187,7 @@ public struct LSTM<Real: Scalar>: RecurrentCell {
         }
         ensure(&ws.dW_x, G.width, D); ensure(&ws.dW_h, G.width, H); ensure(&ws.db, 1, G.width)
         ws.dW_x.zero(); ws.dW_h.zero(); ws.db.zero()
-        gemm(ws.dAs, transA: true, ws.xAll, into: &ws.dW_x, beta: 1)           // (lstm.dW_x)
+        ws.xSide.accumulateGradient(ws.dAs, ws.xAll, into: &ws.dW_x, scratch: &ws.dW_xT) // (lstm.dW_x)
         gemm(ws.dAs, transA: true, ws.hPrevAll, into: &ws.dW_h, beta: 1)       // (lstm.dW_h)
         ws.dAs.accumulateColumnSums(into: &ws.db)                               // (lstm.db)
         probe.backward(.lstmDW_x, 0, ws.dW_x); probe.backward(.lstmDW_h, 0, ws.dW_h); probe.backward(.lstmDb, 0, ws.db)

@@ -78,32 +78,101 @@ func ensure<Real>(_ m: inout Matrix<Real>, _ rows: Int, _ cols: Int) {
 }
 
 /// The input side of a recurrent cell, x_t·W_xᵀ at every step forward and dA_t·W_x at every step
-/// back, with W_x (n×D, stored as PyTorch stores a weight) packed into GEMM panels once per
-/// sequence, as W_h is, instead of inside every step's product. An input of at most 4 numbers
-/// keeps W_xᵀ as a plain matrix, for the tiny-K loop that product takes. Either way every product
-/// runs the loop, and gives the numbers, of the plain `gemm` call it replaces.
+/// back, with W_x (n×D, stored as PyTorch stores a weight) laid out once per sequence, as W_h is,
+/// instead of inside every step's product. W_xᵀ is kept as a plain D×n matrix: an input of at
+/// most 4 numbers multiplies it in the tiny-K loop, and a one-hot x_t (every row a single 1,
+/// zeros elsewhere: the characters of the text model, the symbols of the copy task) picks its
+/// rows, since e_c·W_xᵀ is row c of W_xᵀ. Any other input multiplies W_xᵀ packed into GEMM panels
+/// (packed at the first such step of the sequence). Every path gives the numbers of the plain
+/// `gemm` call it replaces: a row of a one-hot product is its one nonzero term, exactly.
 public struct InputWeight<Real: Scalar> {
-    var forward = PackedB<Real>()        // W_xᵀ (D×n) in panels, D > 4
-    var forwardPlain = Matrix<Real>()    // W_xᵀ (D×n), D ≤ 4
+    var forwardPlain = Matrix<Real>()    // W_xᵀ (D×n)
+    var forward = PackedB<Real>()        // W_xᵀ (D×n) in panels, D > 4, packed on demand
+    var forwardPacked = false            // `forward` holds this sequence's W_xᵀ
     var backward = PackedB<Real>()       // W_x (n×D) in panels
+    var hot: [Int] = []                  // the column of the 1 in each row of a one-hot x_t
     public init() {}
 
-    /// Once per forward: takes W_x (n×D), or the rows `rows` of a fused one.
-    mutating func packForward(_ w: Matrix<Real>) {
-        if w.cols <= 4 {
-            ensure(&forwardPlain, w.cols, w.rows)
-            transpose(w, into: &forwardPlain)
-        } else {
-            forward.pack(w, k: w.cols, n: w.rows, transB: true)
-        }
+    /// Once per forward (per sequence): takes W_x (n×D).
+    public mutating func packForward(_ w: Matrix<Real>) {
+        ensure(&forwardPlain, w.cols, w.rows)
+        transpose(w, into: &forwardPlain)
+        forwardPacked = false
     }
     /// Once per backward.
-    mutating func packBackward(_ w: Matrix<Real>) { backward.pack(w, k: w.rows, n: w.cols) }
+    public mutating func packBackward(_ w: Matrix<Real>) { backward.pack(w, k: w.rows, n: w.cols) }
 
     /// c = x·W_xᵀ (B×n), x B×D.
-    func forward(_ x: Matrix<Real>, into c: inout Matrix<Real>) {
-        if x.cols <= 4 { gemm(x, forwardPlain, into: &c) } else { gemm(x, packed: forward, into: &c) }
+    public mutating func forward(_ x: Matrix<Real>, into c: inout Matrix<Real>) {
+        if x.cols <= 4 { gemm(x, forwardPlain, into: &c); return }
+        if oneHotColumns(x, into: &hot) { gatherRows(forwardPlain, hot, into: &c); return }
+        if !forwardPacked { forward.pack(forwardPlain, k: forwardPlain.rows, n: forwardPlain.cols); forwardPacked = true }
+        gemm(x, packed: forward, into: &c)
     }
     /// dx = dA·W_x (B×D), dA B×n.
-    func backward(_ dA: Matrix<Real>, into dx: inout Matrix<Real>) { gemm(dA, packed: backward, into: &dx) }
+    public func backward(_ dA: Matrix<Real>, into dx: inout Matrix<Real>) { gemm(dA, packed: backward, into: &dx) }
+
+    /// dW_x += dAᵀ·x (dW_x n×D; dA R×n, x R×D, R rows: one step's batch, or every step's stacked).
+    /// For a one-hot x it adds row r of dA into column c_r of dW_x, through W_xᵀ-shaped scratch so
+    /// the additions run along rows: each element receives the same terms, in the same order (r
+    /// ascending, onto its old value), as the product's chain of FMAs, so the sums are identical.
+    public mutating func accumulateGradient(_ dA: Matrix<Real>, _ x: Matrix<Real>, into dW: inout Matrix<Real>, scratch: inout Matrix<Real>) {
+        guard x.cols > 4, oneHotColumns(x, into: &hot) else { gemm(dA, transA: true, x, into: &dW, beta: 1); return }
+        precondition(dA.rows == x.rows && dW.rows == dA.cols && dW.cols == x.cols,
+                     "InputWeight.accumulateGradient: dA \(dA.rows)×\(dA.cols), x \(x.rows)×\(x.cols), dW \(dW.rows)×\(dW.cols)")
+        ensure(&scratch, dW.cols, dW.rows)
+        transpose(dW, into: &scratch)
+        let n = dA.cols
+        scratch.data.withUnsafeMutableBufferPointer { t in
+            dA.data.withUnsafeBufferPointer { a in
+                for (r, c) in hot.enumerated() { addRow(a.baseAddress! + r * n, into: t.baseAddress! + c * n, count: n) }
+            }
+        }
+        transpose(scratch, into: &dW)
+    }
+}
+
+/// The column of the 1 in each row of `x`, into `hot`, when every row is one-hot (one element
+/// exactly 1, the others exactly 0); false (and `hot` undefined) otherwise. Reads B×D numbers,
+/// against the B×D×n multiply-adds of the product it lets a cell skip.
+func oneHotColumns<Real: Scalar>(_ x: Matrix<Real>, into hot: inout [Int]) -> Bool {
+    let (rows, cols) = (x.rows, x.cols)
+    if hot.count != rows { hot = [Int](repeating: 0, count: rows) }
+    return x.data.withUnsafeBufferPointer { p in
+        for r in 0..<rows {
+            var at = -1
+            for j in 0..<cols {
+                let v = p[r * cols + j]
+                if v == 0 { continue }
+                if v != 1 || at >= 0 { return false }
+                at = j
+            }
+            if at < 0 { return false }
+            hot[r] = at
+        }
+        return true
+    }
+}
+
+/// c[r, :] = table[rows[r], :] for every r (c rows.count × table.cols).
+func gatherRows<Real: Scalar>(_ table: Matrix<Real>, _ rows: [Int], into c: inout Matrix<Real>) {
+    precondition(c.rows == rows.count && c.cols == table.cols, "gatherRows: output is \(c.rows)×\(c.cols), expected \(rows.count)×\(table.cols)")
+    let n = table.cols
+    table.data.withUnsafeBufferPointer { t in
+        c.data.withUnsafeMutableBufferPointer { out in
+            for (r, row) in rows.enumerated() { (out.baseAddress! + r * n).update(from: t.baseAddress! + row * n, count: n) }
+        }
+    }
+}
+
+/// y[0..<count] += x[0..<count], 8 lanes at a time.
+@inline(__always)
+func addRow<Real: Scalar>(_ x: UnsafePointer<Real>, into y: UnsafeMutablePointer<Real>, count: Int) {
+    var j = 0
+    while j + 8 <= count {
+        let v = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Real>.self) + UnsafeRawPointer(y + j).loadUnaligned(as: SIMD8<Real>.self)
+        UnsafeMutableRawPointer(y + j).storeBytes(of: v, as: SIMD8<Real>.self)
+        j += 8
+    }
+    while j < count { y[j] += x[j]; j += 1 }
 }
