@@ -1,7 +1,8 @@
 import Foundation
 
-/// Training loops for the image models (Float32). Each large GEMM is split across `threads`
-/// threads by columns, so results do not depend on the thread count.
+/// Training loops for the image models (Float32). The autoencoder splits each batch into two
+/// fixed shards, one per thread; the classifier splits each large GEMM across `threads` threads by
+/// columns. Either way the results do not depend on the thread count.
 
 public struct EpochStats: Sendable {
     public var epoch: Int
@@ -118,14 +119,26 @@ public final class AutoencoderTrainer: ImageTrainerState {
     var ws = MaskedAutoencoder<Float>.Workspace()
     var grads: MLP<Float>.Parameters
     var x = Matrix<Float>(rows: 0, cols: 0), mask = Matrix<Float>(rows: 0, cols: 0)
+    /// Training splits each batch into `shards` fixed halves, each run forward and backward on its
+    /// own thread with one-thread products (`shardModel`), its own workspace and gradients; the
+    /// gradients are summed in shard order, so 1 or 2 threads give the same numbers.
+    public static let shards = 2
+    let shardModel: MaskedAutoencoder<Float>
+    var shardWS: [MaskedAutoencoder<Float>.Workspace], shardGrads: [MLP<Float>.Parameters]
+    var shardX: [Matrix<Float>], shardMask: [Matrix<Float>]
 
     public init(_ config: AutoencoderConfig, data: ImageData, dataSpec: String = "digits") {
         self.config = config
         self.data = data
         self.dataSpec = dataSpec
         model = MaskedAutoencoder(pixels: data.pixels, hidden: config.hidden, lossOn: config.lossOn, threads: config.threads)
+        shardModel = MaskedAutoencoder(pixels: data.pixels, hidden: config.hidden, lossOn: config.lossOn, threads: 1)
         (params, optimizer, rng, schedule) = newImageRun(model.mlp, config, count: data.train.count)
         grads = params.zeros()
+        shardWS = Array(repeating: MaskedAutoencoder<Float>.Workspace(), count: Self.shards)
+        shardGrads = Array(repeating: grads, count: Self.shards)
+        shardX = Array(repeating: Matrix(rows: 0, cols: 0), count: Self.shards)
+        shardMask = shardX
     }
 
     /// One batch: masks from the run's stream, forward, backward, the non-finite guard, Adam.
@@ -134,10 +147,33 @@ public final class AutoencoderTrainer: ImageTrainerState {
         if schedule.cursor.batch == 0 { clock.reset(seen: 0) }
         let idx = schedule.nextBatch(rng: &rng)
         let (e, b) = (schedule.cursor.epoch + 1, schedule.cursor.batch + 1)
-        data.train.gather(idx, into: &x)
         config.mask.fill(&mask, batch: idx.count, height: data.height, width: data.width, rng: &rng)
+        // N = Σ w over the whole batch (w = 1 − m on the masked pixels, else 1): every shard's loss is scaled by 1/N
+        let N = config.lossOn == .masked ? mask.data.reduce(0.0) { $0 + Double(1 - $1) } : Double(mask.count)
+        let B = idx.count, S = min(Self.shards, B), p = params, shardModel = self.shardModel
+        var losses = [Double](repeating: 0, count: S)
+        for s in 0..<S {
+            let (lo, hi) = (s * B / S, (s + 1) * B / S)
+            data.train.gather(idx[(idx.startIndex + lo)..<(idx.startIndex + hi)], into: &shardX[s])
+            ensure(&shardMask[s], hi - lo, mask.cols)
+            copyRows(mask, lo, hi, into: &shardMask[s])
+        }
+        shardWS.withUnsafeMutableBufferPointer { wsBuffer in
+            shardGrads.withUnsafeMutableBufferPointer { gsBuffer in
+                losses.withUnsafeMutableBufferPointer { outBuffer in
+                    // Each shard touches only its own workspace, gradients and loss slot.
+                    let (ws, gs, out, xs, ms) = (wsBuffer, gsBuffer, outBuffer, shardX, shardMask)
+                    let run = { (s: Int) in
+                        gs[s].zero()
+                        out[s] = shardModel.lossAndGradient(xs[s], mask: ms[s], p, workspace: &ws[s], grads: &gs[s], normalizer: N)
+                    }
+                    if config.threads > 1 && S > 1 { DispatchQueue.concurrentPerform(iterations: S, execute: run) } else { for s in 0..<S { run(s) } }
+                }
+            }
+        }
         grads.zero()
-        let loss = model.lossAndGradient(x, mask: mask, params, workspace: &ws, grads: &grads)
+        for s in 0..<S { grads.add(shardGrads[s]) }   // fixed order: the same sum for any thread count
+        let loss = losses.reduce(0, +)
         var st = BatchStats(step: step + 1, epoch: e, batch: b, loss: loss)
         if !loss.isFinite { st.nonFinite = "loss"; return st }
         if !optimizer.update(&params, grads: grads) { st.nonFinite = nonFiniteCause(grads, params); return st }
