@@ -20,4 +20,21 @@ final class ShardedImageTrainingTests: XCTestCase {
         let single = run(threads: 2, batch: 1)                                    // a batch of one: one shard
         XCTAssertTrue(single.1.allSatisfy(\.isFinite))
     }
+
+    func testClassifierShardsGiveTheSameNumbersOnOneOrTwoThreads() {
+        let data = ImageData.random(count: 300, height: 8, width: 8, seed: 4)
+        func run(threads: Int, dropout: Double) -> ([Float], [Double]) {
+            var c = ClassifierConfig(); (c.hidden, c.batch, c.threads, c.dropout) = ([16, 8], 33, threads, dropout)
+            let t = ClassifierTrainer(c, data: data, dataSpec: "random")
+            let losses = (0..<12).map { _ in t.trainStep().loss }
+            return (t.params.tensors.flatMap(\.data), losses)
+        }
+        for dropout in [0.0, 0.3] {
+            let one = run(threads: 1, dropout: dropout), two = run(threads: 2, dropout: dropout)
+            XCTAssertEqual(one.0, two.0, "dropout \(dropout)")
+            XCTAssertEqual(one.1, two.1, "dropout \(dropout)")
+            XCTAssertTrue(one.1.allSatisfy { $0.isFinite && $0 > 0 })
+        }
+        XCTAssertNotEqual(run(threads: 2, dropout: 0).1, run(threads: 2, dropout: 0.3).1, "dropout changes the losses")
+    }
 }

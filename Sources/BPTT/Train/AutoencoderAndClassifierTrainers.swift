@@ -1,8 +1,8 @@
 import Foundation
 
-/// Training loops for the image models (Float32). The autoencoder splits each batch into two
-/// fixed shards, one per thread; the classifier splits each large GEMM across `threads` threads by
-/// columns. Either way the results do not depend on the thread count.
+/// Training loops for the image models (Float32). Each batch is split into two fixed shards, one
+/// per thread, so the results do not depend on the thread count; evaluation splits each large
+/// GEMM across `threads` threads by columns instead.
 
 public struct EpochStats: Sendable {
     public var epoch: Int
@@ -265,6 +265,35 @@ public final class ClassifierTrainer: ImageTrainerState {
     var cache = MLP<Float>.Cache()
     var grads: MLP<Float>.Parameters
     var x = Matrix<Float>(rows: 0, cols: 0), probs = Matrix<Float>(rows: 0, cols: 0), dOut = Matrix<Float>(rows: 0, cols: 0)
+    /// Training splits each batch into `shards` fixed parts, each run forward (with its own
+    /// dropout stream, seeded from the run's stream in shard order) and backward on its own thread
+    /// with one-thread products; the gradients are summed in shard order, so 1 or 2 threads give
+    /// the same numbers.
+    public static let shards = 2
+    let shardMLP: MLP<Float>
+    var shards: [Shard]
+    struct Shard {
+        var cache = MLP<Float>.Cache(), grads: MLP<Float>.Parameters
+        var x = Matrix<Float>(rows: 0, cols: 0), probs = Matrix<Float>(rows: 0, cols: 0), dOut = Matrix<Float>(rows: 0, cols: 0)
+        var lossSum = 0.0, correct = 0
+
+        /// Forward (dropout from its own stream when seeded), softmax cross-entropy scaled by
+        /// `scale` (1/B of the whole batch), backward into `grads` (zeroed first).
+        mutating func run(_ mlp: MLP<Float>, _ p: MLP<Float>.Parameters, targets: ArraySlice<Int>, scale: Float, dropoutSeed: UInt64?) {
+            if let seed = dropoutSeed {
+                var drop = RNG(seed: seed)
+                _ = mlp.forward(x, p, cache: &cache, dropoutRNG: &drop)
+            } else {
+                _ = mlp.forward(x, p, cache: &cache)
+            }
+            let r = SoftmaxCrossEntropy.forward(logits: cache.output, targets: targets, probs: &probs)
+            SoftmaxCrossEntropy.backward(probs: probs, targets: targets, scale: scale, into: &dOut)
+            cache.dOutput = dOut
+            grads.zero()
+            mlp.backward(x, p, cache: &cache, grads: &grads)
+            (lossSum, correct) = (r.lossSum, r.correct)
+        }
+    }
 
     public init(_ config: ClassifierConfig, data: ImageData, dataSpec: String = "digits") {
         self.config = config
@@ -274,8 +303,11 @@ public final class ClassifierTrainer: ImageTrainerState {
                            dropout: config.dropout)
         m.threads = config.threads
         mlp = m
+        m.threads = 1
+        shardMLP = m
         (params, optimizer, rng, schedule) = newImageRun(mlp, config, count: data.train.count)
         grads = params.zeros()
+        shards = Array(repeating: Shard(grads: grads), count: Self.shards)
     }
 
     /// One batch: forward with dropout, softmax cross-entropy, backward, the non-finite guard, update.
@@ -285,14 +317,21 @@ public final class ClassifierTrainer: ImageTrainerState {
         let idx = schedule.nextBatch(rng: &rng)
         let (e, b) = (schedule.cursor.epoch + 1, schedule.cursor.batch + 1)
         let labels = idx.map { data.train.labels[$0] }
-        data.train.gather(idx, into: &x)
-        _ = withUnsafeMutablePointer(to: &rng) { mlp.forward(x, params, cache: &cache, dropoutRNG: $0) }
-        let r = SoftmaxCrossEntropy.forward(logits: cache.output, targets: labels[...], probs: &probs)
-        SoftmaxCrossEntropy.backward(probs: probs, targets: labels[...], scale: 1 / Float(idx.count), into: &dOut)
-        cache.dOutput = dOut
+        let B = idx.count, S = min(Self.shards, B), p = params, shardMLP = self.shardMLP, scale = 1 / Float(B)
+        let dropoutSeeds = config.dropout > 0 ? (0..<S).map { _ in rng.next() } : []   // none drawn without dropout
+        for s in 0..<S { data.train.gather(idx[(idx.startIndex + s * B / S)..<(idx.startIndex + (s + 1) * B / S)], into: &shards[s].x) }
+        shards.withUnsafeMutableBufferPointer { buffer in
+            let shard = buffer   // each shard touches only its own slot
+            let run = { (s: Int) in
+                shard[s].run(shardMLP, p, targets: labels[(s * B / S)..<((s + 1) * B / S)], scale: scale,
+                             dropoutSeed: dropoutSeeds.isEmpty ? nil : dropoutSeeds[s])
+            }
+            if config.threads > 1 && S > 1 { DispatchQueue.concurrentPerform(iterations: S, execute: run) } else { for s in 0..<S { run(s) } }
+        }
         grads.zero()
-        mlp.backward(x, params, cache: &cache, grads: &grads)
-        let n = Double(idx.count)
+        for s in 0..<S { grads.add(shards[s].grads) }   // fixed order: the same sum for any thread count
+        let r = (lossSum: shards[..<S].reduce(0) { $0 + $1.lossSum }, correct: shards[..<S].reduce(0) { $0 + $1.correct })
+        let n = Double(B)
         var st = BatchStats(step: step + 1, epoch: e, batch: b, loss: r.lossSum / n)
         if !st.loss.isFinite { st.nonFinite = "loss"; return st }
         if !optimizer.update(&params, grads: grads) { st.nonFinite = nonFiniteCause(grads, params); return st }
