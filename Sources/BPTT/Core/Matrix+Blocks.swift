@@ -86,7 +86,9 @@ func ensure<Real>(_ m: inout Matrix<Real>, _ rows: Int, _ cols: Int) {
 /// (packed at the first such step of the sequence). Every path gives the numbers of the plain
 /// `gemm` call it replaces: a row of a one-hot product is its one nonzero term, exactly.
 public struct InputWeight<Real: Scalar> {
-    var forwardPlain = Matrix<Real>()    // W_xᵀ (D×n)
+    var source = Matrix<Real>()          // W_x (n×D): this sequence's, copied (D > 4)
+    var forwardPlain = Matrix<Real>()    // W_xᵀ (D×n): D ≤ 4 always; one-hot inputs, on demand
+    var plainReady = false               // `forwardPlain` holds this sequence's W_xᵀ
     var forward = PackedB<Real>()        // W_xᵀ (D×n) in panels, D > 4, packed on demand
     var forwardPacked = false            // `forward` holds this sequence's W_xᵀ
     var backward = PackedB<Real>()       // W_x (n×D) in panels
@@ -95,9 +97,14 @@ public struct InputWeight<Real: Scalar> {
 
     /// Once per forward (per sequence): takes W_x (n×D).
     public mutating func packForward(_ w: Matrix<Real>) {
-        ensure(&forwardPlain, w.cols, w.rows)
-        transpose(w, into: &forwardPlain)
-        forwardPacked = false
+        if w.cols <= 4 {
+            ensure(&forwardPlain, w.cols, w.rows)
+            transpose(w, into: &forwardPlain)
+        } else {
+            ensure(&source, w.rows, w.cols)
+            source.copy(from: w)   // its own buffer: W_x's may change before a lazy form is made
+            (plainReady, forwardPacked) = (false, false)
+        }
     }
     /// Once per backward.
     public mutating func packBackward(_ w: Matrix<Real>) { backward.pack(w, k: w.rows, n: w.cols) }
@@ -105,8 +112,12 @@ public struct InputWeight<Real: Scalar> {
     /// c = x·W_xᵀ (B×n), x B×D.
     public mutating func forward(_ x: Matrix<Real>, into c: inout Matrix<Real>) {
         if x.cols <= 4 { gemm(x, forwardPlain, into: &c); return }
-        if oneHotColumns(x, into: &hot) { gatherRows(forwardPlain, hot, into: &c); return }
-        if !forwardPacked { forward.pack(forwardPlain, k: forwardPlain.rows, n: forwardPlain.cols); forwardPacked = true }
+        if oneHotColumns(x, into: &hot) {
+            if !plainReady { ensure(&forwardPlain, source.cols, source.rows); transpose(source, into: &forwardPlain); plainReady = true }
+            gatherRows(forwardPlain, hot, into: &c)
+            return
+        }
+        if !forwardPacked { forward.pack(source, k: source.cols, n: source.rows, transB: true); forwardPacked = true }
         gemm(x, packed: forward, into: &c)
     }
     /// dx = dA·W_x (B×D), dA B×n.
