@@ -18,7 +18,7 @@ let ganCommand = Command(
         Option("log-every", "N", "steps between log rows (default 10); a row: step, the step's L_D, their mean since the previous row, the same for L_G, D steps, examples/s"),
         Option("out", "DIR", "write samples_{start,middle,end,judged}.png and generator.ckpt here").writes(.folder(default: nil)),
         Option("samples", "N", "samples judged by the classifier (default 1000)"),
-        Option("judge-epochs", "N", "epochs of the judging classifier (default 40, as bptt classify)"),
+        Option("judge-epochs", "N", "epochs of the judging classifier (default 10; bptt classify trains 40)"),
         Option("judge-cache", "DIR", "keep trained judges here, keyed by the data's digest, the classifier's settings and this binary (default $BPTT_CACHE/gan-judges, else ~/.cache/bptt/gan-judges)"),
         Option("no-judge-cache", nil, "train the judge afresh and keep nothing"),
     ] + imageRunOptions + optimizerOptions(default: "adam", lr: "2e-4").map { $0.name == "beta1" ? Option("beta1", "B1", "Adam β1 (default 0.5)") : $0 }
@@ -54,7 +54,7 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     c.seed = try a.seed()
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
     let nSamples = try a.int("samples", default: 1000, min: 1, max: 1_000_000)
-    let judgeEpochs = try a.int("judge-epochs", default: 40, min: 1, max: 100_000)
+    let judgeEpochs = try a.int("judge-epochs", default: 10, min: 1, max: 100_000)
     let judgeCache = a.flag("no-judge-cache") ? nil : (a.string("judge-cache") ?? GANJudge.defaultFolder())
     let logEvery = try a.int("log-every", default: 10, min: 1)
     let ck = try CheckpointFlags(a)
@@ -134,7 +134,7 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     try ck.write(trainer.checkpoint())
     try writeGrid("samples_end.png")
 
-    // Judge samples with a classifier trained on the same data (default `bptt classify` settings),
+    // Judge samples with a classifier trained on the same data (`bptt classify` settings, 10 epochs),
     // trained once per data set and settings and kept in the judge cache (GANJudge).
     var cc = ClassifierConfig()
     cc.seed = c.seed
