@@ -70,7 +70,7 @@ public struct LSTM<Real: Scalar>: RecurrentCell {
         var xSide = InputWeight<Real>()                                        // W_x packed for x_t W_xᵀ and dA_t W_x
         var b = Matrix<Real>()                                                   // 1×4H: b_i, b_f, b_g, b_o
         var W_hTPacked = PackedB<Real>(), W_hPacked = PackedB<Real>()            // W_hᵀ (H×4H) forward, W_h (4H×H) backward, in GEMM panels
-        var dA = Matrix<Real>()                                                  // dA_t, B×4H
+        var dA = Matrix<Real>()                                                  // dA_t, B×4H, for a probe (training writes dAs)
         /// dA_t of every step, stacked (T·B × 4H, step t at rows (t−1)·B…), beside x_1 … x_T (T·B × D) and
         /// h_0 … h_{T−1} (T·B × H): the weight gradients Σ_t dA_tᵀ x_t and Σ_t dA_tᵀ h_{t−1} then take one product each, with K = T·B.
         var dAs = Matrix<Real>(), xAll = Matrix<Real>(), hPrevAll = Matrix<Real>()
@@ -147,7 +147,8 @@ public struct LSTM<Real: Scalar>: RecurrentCell {
         let (B, H, G) = (x.rows, hiddenSize, gateLayout)
         let cPrev = (probe.breaks(.lstmDfOffByOne) ? next.c : prev.c).lanes   // break: c_t for c_{t−1}
         let (gates, tanhC, dh, dcNext) = (cache.gates.lanes, cache.tanhC.lanes, d.h.lanes, d.c.lanes)
-        let (dcPrev, dA) = (dPrev.c.writableLanes(), ws.dA.writableLanes())
+        // dA_t goes straight into its rows of the stacked dAs, where endBackward reads it
+        let (dcPrev, dA) = (dPrev.c.writableLanes(), ws.dAs.writableLanes(fromRow: (t - 1) * B))
         forEachChunk(rows: B, cols: H) { k in
             let (i, f, g, o) = (gates[k, G.i], gates[k, G.f], gates[k, G.g], gates[k, G.o])
             let (dh, tanhC) = (dh[k], tanhC[k])
@@ -168,11 +169,13 @@ public struct LSTM<Real: Scalar>: RecurrentCell {
             dA[k, G.o] = dO * o * (1 - o)                                     // (lstm.da_o)
             probe.backward(t, k, (.lstmO, dO), (.lstmC, dC), (.lstmI, dI), (.lstmF, dF), (.lstmG, dG))
         }
-        probe.backward(t, ws.dA, width: H, (.lstmAi, G.i), (.lstmAf, G.f), (.lstmAg, G.g), (.lstmAo, G.o))
+        if P.isActive {   // a probe reads dA_t as a matrix of its own
+            copyRows(ws.dAs, (t - 1) * B, t * B, into: &ws.dA)
+            probe.backward(t, ws.dA, width: H, (.lstmAi, G.i), (.lstmAf, G.f), (.lstmAg, G.g), (.lstmAo, G.o))
+        }
         // forward (lstm.a): A_t = x_t W_xᵀ + h_{t−1} W_hᵀ + b
-        if inputGradient { ws.xSide.backward(ws.dA, into: &dx) }             // (lstm.dx)
-        gemm(ws.dA, packed: ws.W_hPacked, into: &dPrev.h)                     // (lstm.dhprev)
-        copyBlock(ws.dA, into: &ws.dAs, at: ((t - 1) * B, 0))                 // kept for (lstm.dW_x), (lstm.dW_h)
+        if inputGradient { ws.xSide.backward(ws.dAs, rows: (t - 1) * B, B, into: &dx) }        // (lstm.dx)
+        gemm(ws.dAs, rows: (t - 1) * B, B, packed: ws.W_hPacked, into: &dPrev.h)              // (lstm.dhprev)
     }
 
     /// Σ over t of the shared weights' gradients, as one product over the stacked steps; then

@@ -276,6 +276,18 @@ public func gemm<Real: Scalar>(m: Int, a: UnsafePointer<Real>, lda: Int, transA:
     }
 }
 
+/// C = A[lo..<lo+m, ·]·B, B packed: one step's block of rows of a stacked buffer (m × k) times a
+/// packed weight, without copying the block out. Same loop and sums as the whole-matrix form.
+public func gemm<Real: Scalar>(_ a: Matrix<Real>, rows lo: Int, _ m: Int, packed b: PackedB<Real>, into c: inout Matrix<Real>) {
+    precondition(lo >= 0 && lo + m <= a.rows && a.cols == b.k, "gemm: rows \(lo)..<\(lo + m) of \(a.rows)x\(a.cols) · \(b.k)x\(b.n)")
+    precondition(c.rows == m && c.cols == b.n, "gemm: output is \(c.rows)x\(c.cols), expected \(m)x\(b.n)")
+    a.data.withUnsafeBufferPointer { pa in
+        c.data.withUnsafeMutableBufferPointer { pc in
+            gemm(m: m, a: pa.baseAddress! + lo * a.cols, lda: a.cols, transA: false, packed: b, c: pc.baseAddress!, ldc: c.cols, beta: 0)
+        }
+    }
+}
+
 /// C (+)= A·B for whole matrices, B packed (`PackedB`): the form the cells use at every step.
 public func gemm<Real: Scalar>(_ a: Matrix<Real>, packed b: PackedB<Real>, into c: inout Matrix<Real>, beta: Real = 0) {
     precondition(a.cols == b.k, "gemm: inner dimensions differ (\(a.rows)x\(a.cols) · \(b.k)x\(b.n))")

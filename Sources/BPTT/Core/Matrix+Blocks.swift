@@ -122,6 +122,8 @@ public struct InputWeight<Real: Scalar> {
     }
     /// dx = dA·W_x (B×D), dA B×n.
     public func backward(_ dA: Matrix<Real>, into dx: inout Matrix<Real>) { gemm(dA, packed: backward, into: &dx) }
+    /// dx = dA[lo..<lo+B, ·]·W_x: one step's rows of a stacked dA (B × n).
+    func backward(_ dA: Matrix<Real>, rows lo: Int, _ B: Int, into dx: inout Matrix<Real>) { gemm(dA, rows: lo, B, packed: backward, into: &dx) }
 
     /// dW_x += dAᵀ·x (dW_x n×D; dA R×n, x R×D, R rows: one step's batch, or every step's stacked).
     /// For a one-hot x it adds row r of dA into column c_r of dW_x, through W_xᵀ-shaped scratch so

@@ -51,6 +51,15 @@ extension Matrix {
         return data.withUnsafeBufferPointer { Lanes(base: UnsafeMutablePointer(mutating: $0.baseAddress!), cols: cols) }
     }
 
+    /// Lanes to write through rows `row`… only (chunk row r is matrix row `row` + r): a block of
+    /// rows written in place, such as one step's rows of a stacked buffer. Makes the storage unique first.
+    @inline(__always)
+    mutating func writableLanes(fromRow row: Int) -> Lanes<Real> {
+        precondition(row >= 0 && row < rows, "Matrix.writableLanes(fromRow:): row \(row) of \(rows)")
+        let cols = self.cols
+        return data.withUnsafeMutableBufferPointer { Lanes(base: $0.baseAddress! + row * cols, cols: cols) }
+    }
+
     /// Lanes to write through; makes the storage unique first.
     @inline(__always)
     public mutating func writableLanes() -> Lanes<Real> {
