@@ -273,9 +273,11 @@ public final class ClassifierTrainer: ImageTrainerState {
     let shardMLP: MLP<Float>
     var shards: [Shard]
     struct Shard {
-        var cache = MLP<Float>.Cache(), grads: MLP<Float>.Parameters
+        var grads: MLP<Float>.Parameters
+        var cache = MLP<Float>.Cache()
         var x = Matrix<Float>(rows: 0, cols: 0), probs = Matrix<Float>(rows: 0, cols: 0), dOut = Matrix<Float>(rows: 0, cols: 0)
         var lossSum = 0.0, correct = 0
+        init(grads: MLP<Float>.Parameters) { self.grads = grads }
 
         /// Forward (dropout from its own stream when seeded), softmax cross-entropy scaled by
         /// `scale` (1/B of the whole batch), backward into `grads` (zeroed first).
