@@ -114,7 +114,8 @@ public struct InputWeight<Real: Scalar> {
         if x.cols <= 4 { gemm(x, forwardPlain, into: &c); return }
         if oneHotColumns(x, into: &hot) {
             if !plainReady { ensure(&forwardPlain, source.cols, source.rows); transpose(source, into: &forwardPlain); plainReady = true }
-            gatherRows(forwardPlain, hot, into: &c)
+            precondition(c.rows == x.rows && c.cols == forwardPlain.cols, "InputWeight.forward: output is \(c.rows)×\(c.cols), expected \(x.rows)×\(forwardPlain.cols)")
+            for (r, row) in hot.enumerated() { copyRow(forwardPlain, row, into: &c, r) }   // e_c·W_xᵀ = row c of W_xᵀ
             return
         }
         if !forwardPacked { forward.pack(source, k: source.cols, n: source.rows, transB: true); forwardPacked = true }
@@ -135,12 +136,7 @@ public struct InputWeight<Real: Scalar> {
                      "InputWeight.accumulateGradient: dA \(dA.rows)×\(dA.cols), x \(x.rows)×\(x.cols), dW \(dW.rows)×\(dW.cols)")
         ensure(&scratch, dW.cols, dW.rows)
         transpose(dW, into: &scratch)
-        let n = dA.cols
-        scratch.data.withUnsafeMutableBufferPointer { t in
-            dA.data.withUnsafeBufferPointer { a in
-                for (r, c) in hot.enumerated() { addRow(a.baseAddress! + r * n, into: t.baseAddress! + c * n, count: n) }
-            }
-        }
+        for (r, c) in hot.enumerated() { addRow(dA, r, into: &scratch, c) }   // dW_xᵀ[c_r] += dA[r]
         transpose(scratch, into: &dW)
     }
 }
@@ -165,27 +161,4 @@ func oneHotColumns<Real: Scalar>(_ x: Matrix<Real>, into hot: inout [Int]) -> Bo
         }
         return true
     }
-}
-
-/// c[r, :] = table[rows[r], :] for every r (c rows.count × table.cols).
-func gatherRows<Real: Scalar>(_ table: Matrix<Real>, _ rows: [Int], into c: inout Matrix<Real>) {
-    precondition(c.rows == rows.count && c.cols == table.cols, "gatherRows: output is \(c.rows)×\(c.cols), expected \(rows.count)×\(table.cols)")
-    let n = table.cols
-    table.data.withUnsafeBufferPointer { t in
-        c.data.withUnsafeMutableBufferPointer { out in
-            for (r, row) in rows.enumerated() { (out.baseAddress! + r * n).update(from: t.baseAddress! + row * n, count: n) }
-        }
-    }
-}
-
-/// y[0..<count] += x[0..<count], 8 lanes at a time.
-@inline(__always)
-func addRow<Real: Scalar>(_ x: UnsafePointer<Real>, into y: UnsafeMutablePointer<Real>, count: Int) {
-    var j = 0
-    while j + 8 <= count {
-        let v = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Real>.self) + UnsafeRawPointer(y + j).loadUnaligned(as: SIMD8<Real>.self)
-        UnsafeMutableRawPointer(y + j).storeBytes(of: v, as: SIMD8<Real>.self)
-        j += 8
-    }
-    while j < count { y[j] += x[j]; j += 1 }
 }

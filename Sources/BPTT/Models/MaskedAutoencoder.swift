@@ -96,7 +96,7 @@ public struct MaskedAutoencoder<Real: Scalar> {
                     x.data.withUnsafeBufferPointer { xv in
                         for i in 0..<xv.count {
                             xIn[i] = mv[i] * xv[i]                                   // (masked-autoencoder.xin)
-                            w[i] = masked ? 1 - mv[i] : 1                            // (masked-autoencoder.w)
+                            w[i] = Self.lossWeight(mv[i], masked: masked)            // (masked-autoencoder.w)
                             count += Double(w[i])
                         }
                     }
@@ -105,6 +105,18 @@ public struct MaskedAutoencoder<Real: Scalar> {
         }
         let xhat = mlp.forward(ws.xIn, p, cache: &ws.cache)
         return (MSELoss.forward(xhat, target: x, weights: ws.w, scale: 1), count)   // (losses.mse)
+    }
+
+    /// A pixel's weight in the loss (masked-autoencoder.w): 1 − m on the hidden pixels when the
+    /// loss is on the masked ones, else 1.
+    @inline(__always)
+    static func lossWeight(_ m: Real, masked: Bool) -> Real { masked ? 1 - m : 1 }
+
+    /// N = Σ w over a batch's mask (B × pixels): what `forward` returns as its count, without the
+    /// forward pass. A batch split into shards scales every shard's loss by the whole batch's N.
+    public func lossWeightSum(_ m: Matrix<Real>) -> Double {
+        let masked = lossOn == .masked
+        return m.data.reduce(0.0) { $0 + Double(Self.lossWeight($1, masked: masked)) }
     }
 
     /// Forward and backward of L = (1/N) Σ w (x̂ − x)² with N = `normalizer` (default Σ w of

@@ -125,7 +125,7 @@ public final class AutoencoderTrainer: ImageTrainerState {
     public static let shards = 2
     let shardModel: MaskedAutoencoder<Float>
     var shardWS: [MaskedAutoencoder<Float>.Workspace], shardGrads: [MLP<Float>.Parameters]
-    var shardX: [Matrix<Float>], shardMask: [Matrix<Float>]
+    var shardX: [Matrix<Float>], shardMask: [Matrix<Float>], shardLoss: [Double]
 
     public init(_ config: AutoencoderConfig, data: ImageData, dataSpec: String = "digits") {
         self.config = config
@@ -139,6 +139,7 @@ public final class AutoencoderTrainer: ImageTrainerState {
         shardGrads = Array(repeating: grads, count: Self.shards)
         shardX = Array(repeating: Matrix(rows: 0, cols: 0), count: Self.shards)
         shardMask = shardX
+        shardLoss = Array(repeating: 0, count: Self.shards)
     }
 
     /// One batch: masks from the run's stream, forward, backward, the non-finite guard, Adam.
@@ -148,10 +149,8 @@ public final class AutoencoderTrainer: ImageTrainerState {
         let idx = schedule.nextBatch(rng: &rng)
         let (e, b) = (schedule.cursor.epoch + 1, schedule.cursor.batch + 1)
         config.mask.fill(&mask, batch: idx.count, height: data.height, width: data.width, rng: &rng)
-        // N = Σ w over the whole batch (w = 1 − m on the masked pixels, else 1): every shard's loss is scaled by 1/N
-        let N = config.lossOn == .masked ? mask.data.reduce(0.0) { $0 + Double(1 - $1) } : Double(mask.count)
+        let N = model.lossWeightSum(mask)   // every shard's loss is scaled by 1/N of the whole batch
         let B = idx.count, S = min(Self.shards, B), p = params, shardModel = self.shardModel
-        var losses = [Double](repeating: 0, count: S)
         for s in 0..<S {
             let (lo, hi) = (s * B / S, (s + 1) * B / S)
             data.train.gather(idx[(idx.startIndex + lo)..<(idx.startIndex + hi)], into: &shardX[s])
@@ -160,20 +159,19 @@ public final class AutoencoderTrainer: ImageTrainerState {
         }
         shardWS.withUnsafeMutableBufferPointer { wsBuffer in
             shardGrads.withUnsafeMutableBufferPointer { gsBuffer in
-                losses.withUnsafeMutableBufferPointer { outBuffer in
+                shardLoss.withUnsafeMutableBufferPointer { outBuffer in
                     // Each shard touches only its own workspace, gradients and loss slot.
                     let (ws, gs, out, xs, ms) = (wsBuffer, gsBuffer, outBuffer, shardX, shardMask)
-                    let run = { (s: Int) in
+                    forEachShard(S, parallel: config.threads > 1) { s in
                         gs[s].zero()
                         out[s] = shardModel.lossAndGradient(xs[s], mask: ms[s], p, workspace: &ws[s], grads: &gs[s], normalizer: N)
                     }
-                    if config.threads > 1 && S > 1 { DispatchQueue.concurrentPerform(iterations: S, execute: run) } else { for s in 0..<S { run(s) } }
                 }
             }
         }
         grads.zero()
         for s in 0..<S { grads.add(shardGrads[s]) }   // fixed order: the same sum for any thread count
-        let loss = losses.reduce(0, +)
+        let loss = shardLoss[..<S].reduce(0, +)
         var st = BatchStats(step: step + 1, epoch: e, batch: b, loss: loss)
         if !loss.isFinite { st.nonFinite = "loss"; return st }
         if !optimizer.update(&params, grads: grads) { st.nonFinite = nonFiniteCause(grads, params); return st }
@@ -262,9 +260,7 @@ public final class ClassifierTrainer: ImageTrainerState {
     public internal(set) var schedule: EpochSchedule
     public internal(set) var history: [EpochRecord] = []
     var clock = EpochClock()
-    var cache = MLP<Float>.Cache()
     var grads: MLP<Float>.Parameters
-    var x = Matrix<Float>(rows: 0, cols: 0), probs = Matrix<Float>(rows: 0, cols: 0), dOut = Matrix<Float>(rows: 0, cols: 0)
     /// Training splits each batch into `shards` fixed parts, each run forward (with its own
     /// dropout stream, seeded from the run's stream in shard order) and backward on its own thread
     /// with one-thread products; the gradients are summed in shard order, so 1 or 2 threads give
@@ -277,11 +273,12 @@ public final class ClassifierTrainer: ImageTrainerState {
         var cache = MLP<Float>.Cache()
         var x = Matrix<Float>(rows: 0, cols: 0), probs = Matrix<Float>(rows: 0, cols: 0), dOut = Matrix<Float>(rows: 0, cols: 0)
         var lossSum = 0.0, correct = 0
+        var dropoutSeed: UInt64? = nil   // this step's dropout stream (nil: no dropout)
         init(grads: MLP<Float>.Parameters) { self.grads = grads }
 
         /// Forward (dropout from its own stream when seeded), softmax cross-entropy scaled by
         /// `scale` (1/B of the whole batch), backward into `grads` (zeroed first).
-        mutating func run(_ mlp: MLP<Float>, _ p: MLP<Float>.Parameters, targets: ArraySlice<Int>, scale: Float, dropoutSeed: UInt64?) {
+        mutating func run(_ mlp: MLP<Float>, _ p: MLP<Float>.Parameters, targets: ArraySlice<Int>, scale: Float) {
             if let seed = dropoutSeed {
                 var drop = RNG(seed: seed)
                 _ = mlp.forward(x, p, cache: &cache, dropoutRNG: &drop)
@@ -320,15 +317,15 @@ public final class ClassifierTrainer: ImageTrainerState {
         let (e, b) = (schedule.cursor.epoch + 1, schedule.cursor.batch + 1)
         let labels = idx.map { data.train.labels[$0] }
         let B = idx.count, S = min(Self.shards, B), p = params, shardMLP = self.shardMLP, scale = 1 / Float(B)
-        let dropoutSeeds = config.dropout > 0 ? (0..<S).map { _ in rng.next() } : []   // none drawn without dropout
-        for s in 0..<S { data.train.gather(idx[(idx.startIndex + s * B / S)..<(idx.startIndex + (s + 1) * B / S)], into: &shards[s].x) }
+        for s in 0..<S {
+            shards[s].dropoutSeed = config.dropout > 0 ? rng.next() : nil   // none drawn without dropout
+            data.train.gather(idx[(idx.startIndex + s * B / S)..<(idx.startIndex + (s + 1) * B / S)], into: &shards[s].x)
+        }
         shards.withUnsafeMutableBufferPointer { buffer in
             let shard = buffer   // each shard touches only its own slot
-            let run = { (s: Int) in
-                shard[s].run(shardMLP, p, targets: labels[(s * B / S)..<((s + 1) * B / S)], scale: scale,
-                             dropoutSeed: dropoutSeeds.isEmpty ? nil : dropoutSeeds[s])
+            forEachShard(S, parallel: config.threads > 1) { s in
+                shard[s].run(shardMLP, p, targets: labels[(s * B / S)..<((s + 1) * B / S)], scale: scale)
             }
-            if config.threads > 1 && S > 1 { DispatchQueue.concurrentPerform(iterations: S, execute: run) } else { for s in 0..<S { run(s) } }
         }
         grads.zero()
         for s in 0..<S { grads.add(shards[s].grads) }   // fixed order: the same sum for any thread count

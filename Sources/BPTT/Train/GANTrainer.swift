@@ -82,15 +82,6 @@ public final class GANTrainer {
         for i in 0..<m.count { m.data[i] = Float(rng.gaussian()) }
     }
 
-    /// Runs `body(shard)` for shards 0..<count, concurrently when `parallel`.
-    private static func eachShard(_ count: Int, parallel: Bool, _ body: (Int) -> Void) {
-        if parallel && count > 1 {
-            DispatchQueue.concurrentPerform(iterations: count, execute: body)
-        } else {
-            for s in 0..<count { body(s) }
-        }
-    }
-
     public func trainStep() -> GANStepStats {
         let B = config.batch, S = ws.count
         let scale = 1 / Double(B)
@@ -106,7 +97,7 @@ public final class GANTrainer {
                         zs.withUnsafeBufferPointer { zBuffer in
                             // Each shard touches only its own workspace, gradients and loss slot.
                             let ws = wsBuffer, gd = gdBuffer, out = lossBuffer, xs = xBuffer, zs = zBuffer
-                            Self.eachShard(S, parallel: parallel) { s in
+                            forEachShard(S, parallel: parallel) { s in
                                 let fake = gan.generate(zs[s], self.params.g, workspace: &ws[s])
                                 out[s] = gan.discriminatorForward(real: xs[s], fake: fake, self.params.d, workspace: &ws[s], lossScale: scale)
                                 if alwaysD {
@@ -133,7 +124,7 @@ public final class GANTrainer {
                     gradsD.withUnsafeMutableBufferPointer { gdBuffer in
                         xs.withUnsafeBufferPointer { xBuffer in
                             let ws = wsBuffer, gd = gdBuffer, xs = xBuffer
-                            Self.eachShard(S, parallel: parallel) { s in
+                            forEachShard(S, parallel: parallel) { s in
                                 gd[s].zero()
                                 gan.discriminatorBackward(real: xs[s], fake: ws[s].fake, self.params.d, workspace: &ws[s], grads: &gd[s], lossScale: scale)
                             }
@@ -153,7 +144,7 @@ public final class GANTrainer {
             gradsG.withUnsafeMutableBufferPointer { ggBuffer in
                 zs.withUnsafeBufferPointer { zBuffer in
                     let ws = wsBuffer, gg = ggBuffer, zs = zBuffer
-                    Self.eachShard(S, parallel: parallel) { s in
+                    forEachShard(S, parallel: parallel) { s in
                         gg[s].zero()
                         gan.generatorStep(zs[s], self.params, workspace: &ws[s], grads: &gg[s], lossScale: scale)
                     }

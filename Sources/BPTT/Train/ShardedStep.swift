@@ -46,11 +46,7 @@ final class ShardedStep<Params: ParameterSet, Workspace> {
                         var drop: RNG? = dropoutSeeds.map { RNG(seed: $0[s]) }
                         out[s] = shard(s, lo, hi, current, &ws[s], &gs[s], &drop)
                     }
-                    if threads > 1 && shards > 1 {
-                        DispatchQueue.concurrentPerform(iterations: shards, execute: run)
-                    } else {
-                        for s in 0..<shards { run(s) }
-                    }
+                    forEachShard(shards, parallel: threads > 1, run)
                 }
             }
         }
@@ -68,5 +64,16 @@ final class ShardedStep<Params: ParameterSet, Workspace> {
         // The update checks what it writes (no pass of its own); the scan only names the tensor.
         if !optimizer.update(&params, grads: grads) { stats.nonFinite = "parameter " + (params.firstNonFiniteTensor ?? "?") + " after the update" }
         return stats
+    }
+}
+
+/// Runs `body(s)` for the shards s = 0..<count of a data-parallel step: each on its own thread
+/// when `parallel` (and there is more than one), else in order. Each shard may touch only its
+/// own slots (workspace, gradients, result), so both ways give the same numbers.
+func forEachShard(_ count: Int, parallel: Bool, _ body: (Int) -> Void) {
+    if parallel && count > 1 {
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    } else {
+        for s in 0..<count { body(s) }
     }
 }
