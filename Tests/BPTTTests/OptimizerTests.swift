@@ -42,6 +42,36 @@ final class OptimizerTests: XCTestCase {
         }
     }
 
+    func testUpdateSummingTwoShardsEqualsUpdateOnTheirSum() {
+        // g = g_1 + g_2 formed inside the update's loop gives the bits of the update on the stored sum,
+        // for every rule, with and without weight decay, on sizes that take the 8-lane loops, the scalar
+        // tail and the two-thread halves (≥ 2^17 elements); a non-finite shard gradient is reported.
+        for kind in OptimizerKind.allCases {
+            for wd in [0.0, 0.01] {
+                for n in [13, 1 << 17 + 5] {
+                    var rng = RNG(seed: UInt64(n))
+                    let theta = Matrix<Double>.uniform(1, n, bound: 1, rng: &rng)
+                    var config = OptimizerConfig(kind: kind, lr: 0.01)
+                    config.weightDecay = wd
+                    var (summed, fused) = (Toy(w: theta), Toy(w: theta))
+                    var (optSummed, optFused) = (Optimizer<Toy>(config), Optimizer<Toy>(config))
+                    for _ in 0..<3 {
+                        let g1 = Toy(w: Matrix.uniform(1, n, bound: 1, rng: &rng)), g2 = Toy(w: Matrix.uniform(1, n, bound: 1, rng: &rng))
+                        var sum = g1
+                        sum.add(g2)
+                        XCTAssertTrue(optSummed.update(&summed, grads: sum))
+                        XCTAssertTrue(optFused.update(&fused, summing: g1, g2))
+                    }
+                    XCTAssertEqual(fused.w.data, summed.w.data, "\(kind) wd \(wd) n \(n)")
+                    XCTAssertEqual(optFused.s1.map(\.data), optSummed.s1.map(\.data), "\(kind) state")
+                    var bad = Toy(w: Matrix(rows: 1, cols: n))
+                    bad.w.data[n - 1] = .nan
+                    XCTAssertFalse(optFused.update(&fused, summing: Toy(w: Matrix(rows: 1, cols: n)), bad), "\(kind)")
+                }
+            }
+        }
+    }
+
     func testFirstStepsByHand() {
         // SGD, lr 0.1: θ − 0.1·g
         assertClose(run(OptimizerConfig(kind: .sgd, lr: 0.1), steps: 1), [0.95, -1.9, 0.5], "sgd")

@@ -32,6 +32,18 @@ public struct BatchStats: Sendable {
 /// What made an update write a NaN or ±∞ (`Optimizer.update` returned false): the first non-finite
 /// gradient tensor if any ("gradient of W2"), else the first non-finite parameter. Scans only
 /// after a failure; a good step pays for no scan.
+/// The optimiser step on the sum of one or two data-parallel shards' gradients (shard order, so 1 or 2
+/// threads give the same numbers), summed inside the update's own loop. On a non-finite result, the
+/// cause, named from the summed gradients (formed only then); nil after a good step.
+func updateOnShardSum<P: ParameterSet>(_ optimizer: inout Optimizer<P>, _ params: inout P, _ shards: [P], prefix: String = "") -> String? {
+    precondition((1...2).contains(shards.count), "updateOnShardSum: 1 or 2 shards, got \(shards.count)")
+    let finite = shards.count == 1 ? optimizer.update(&params, grads: shards[0]) : optimizer.update(&params, summing: shards[0], shards[1])
+    if finite { return nil }
+    var sum = shards[0]
+    if shards.count == 2 { sum.add(shards[1]) }
+    return nonFiniteCause(sum, params, prefix: prefix)
+}
+
 func nonFiniteCause<P: ParameterSet>(_ grads: P, _ params: P, prefix: String = "") -> String {
     if let bad = grads.firstNonFiniteTensor { return "gradient of " + prefix + bad }
     return "parameter \(prefix)\(params.firstNonFiniteTensor ?? "?") after the update"
@@ -117,7 +129,6 @@ public final class AutoencoderTrainer: ImageTrainerState {
     public internal(set) var history: [EpochRecord] = []
     var clock = EpochClock()
     var ws = MaskedAutoencoder<Float>.Workspace()
-    var grads: MLP<Float>.Parameters
     var x = Matrix<Float>(rows: 0, cols: 0), mask = Matrix<Float>(rows: 0, cols: 0)
     /// Training splits each batch into `shards` fixed halves, each run forward and backward on its
     /// own thread with one-thread products (`shardModel`), its own workspace and gradients; the
@@ -134,9 +145,8 @@ public final class AutoencoderTrainer: ImageTrainerState {
         model = MaskedAutoencoder(pixels: data.pixels, hidden: config.hidden, lossOn: config.lossOn, threads: config.threads)
         shardModel = MaskedAutoencoder(pixels: data.pixels, hidden: config.hidden, lossOn: config.lossOn, threads: 1)
         (params, optimizer, rng, schedule) = newImageRun(model.mlp, config, count: data.train.count)
-        grads = params.zeros()
         shardWS = Array(repeating: MaskedAutoencoder<Float>.Workspace(), count: Self.shards)
-        shardGrads = Array(repeating: grads, count: Self.shards)
+        shardGrads = Array(repeating: params.zeros(), count: Self.shards)
         shardX = Array(repeating: Matrix(rows: 0, cols: 0), count: Self.shards)
         shardMask = shardX
         shardLoss = Array(repeating: 0, count: Self.shards)
@@ -169,12 +179,10 @@ public final class AutoencoderTrainer: ImageTrainerState {
                 }
             }
         }
-        grads.zero()
-        for s in 0..<S { grads.add(shardGrads[s]) }   // fixed order: the same sum for any thread count
         let loss = shardLoss[..<S].reduce(0, +)
         var st = BatchStats(step: step + 1, epoch: e, batch: b, loss: loss)
         if !loss.isFinite { st.nonFinite = "loss"; return st }
-        if !optimizer.update(&params, grads: grads) { st.nonFinite = nonFiniteCause(grads, params); return st }
+        if let cause = updateOnShardSum(&optimizer, &params, Array(shardGrads[..<S])) { st.nonFinite = cause; return st }
         if let done = schedule.record(loss: loss, weight: 1, size: idx.count) {
             let l = done.lossSum / max(done.weight, 1)
             history.append(EpochRecord(epoch: e, trainLoss: l))
@@ -260,7 +268,6 @@ public final class ClassifierTrainer: ImageTrainerState {
     public internal(set) var schedule: EpochSchedule
     public internal(set) var history: [EpochRecord] = []
     var clock = EpochClock()
-    var grads: MLP<Float>.Parameters
     /// Training splits each batch into `shards` fixed parts, each run forward (with its own
     /// dropout stream, seeded from the run's stream in shard order) and backward on its own thread
     /// with one-thread products; the gradients are summed in shard order, so 1 or 2 threads give
@@ -305,8 +312,7 @@ public final class ClassifierTrainer: ImageTrainerState {
         m.threads = 1
         shardMLP = m
         (params, optimizer, rng, schedule) = newImageRun(mlp, config, count: data.train.count)
-        grads = params.zeros()
-        shards = Array(repeating: Shard(grads: grads), count: Self.shards)
+        shards = Array(repeating: Shard(grads: params.zeros()), count: Self.shards)
     }
 
     /// One batch: forward with dropout, softmax cross-entropy, backward, the non-finite guard, update.
@@ -327,13 +333,11 @@ public final class ClassifierTrainer: ImageTrainerState {
                 shard[s].run(shardMLP, p, targets: labels[(s * B / S)..<((s + 1) * B / S)], scale: scale)
             }
         }
-        grads.zero()
-        for s in 0..<S { grads.add(shards[s].grads) }   // fixed order: the same sum for any thread count
         let r = (lossSum: shards[..<S].reduce(0) { $0 + $1.lossSum }, correct: shards[..<S].reduce(0) { $0 + $1.correct })
         let n = Double(B)
         var st = BatchStats(step: step + 1, epoch: e, batch: b, loss: r.lossSum / n)
         if !st.loss.isFinite { st.nonFinite = "loss"; return st }
-        if !optimizer.update(&params, grads: grads) { st.nonFinite = nonFiniteCause(grads, params); return st }
+        if let cause = updateOnShardSum(&optimizer, &params, shards[..<S].map(\.grads)) { st.nonFinite = cause; return st }
         if let done = schedule.record(loss: r.lossSum / n, weight: n, correct: r.correct, size: idx.count) {
             let l = done.lossSum / Double(max(done.seen, 1)), acc = Double(done.correct) / Double(max(done.seen, 1))
             history.append(EpochRecord(epoch: e, trainLoss: l, trainAccuracy: acc))

@@ -134,8 +134,8 @@ public final class GANTrainer {
             }
         }
         if trainD {
-            for s in 1..<S { gradsD[0].add(gradsD[s]) }   // fixed order: same sum for any thread count
-            if !optD.update(&params.d, grads: gradsD[0]) { return broken(nonFiniteCause(gradsD[0], params.d, prefix: "D.")) }
+            // Σ over shards inside the update, in shard order: the same sum for any thread count
+            if let cause = updateOnShardSum(&optD, &params.d, gradsD, prefix: "D.") { return broken(cause) }
             dSteps += 1
         }
         // 2. L_G through the updated D: ∂L_G/∂θ_G per shard.
@@ -151,12 +151,11 @@ public final class GANTrainer {
                 }
             }
         }
-        for s in 1..<S { gradsG[0].add(gradsG[s]) }
         // Each update checks what it writes (no pass of its own); a good step scans nothing.
-        let finiteG = optG.update(&params.g, grads: gradsG[0])
+        let causeG = updateOnShardSum(&optG, &params.g, gradsG, prefix: "G.")
         step += 1
         var stats = GANStepStats(step: step, lossD: lossD, lossG: lossG, trainedD: trainD)
-        if !finiteG { stats.nonFinite = nonFiniteCause(gradsG[0], params.g, prefix: "G.") }
+        stats.nonFinite = causeG
         return stats
     }
 

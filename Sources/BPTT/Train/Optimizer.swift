@@ -53,7 +53,16 @@ public struct Optimizer<P: ParameterSet> {
     /// Returns false when a parameter written is NaN or ±∞ — which every rule produces from a
     /// non-finite gradient too — checked inside the update's own loop (no separate pass).
     @discardableResult
-    public mutating func update(_ params: inout P, grads: P) -> Bool {
+    public mutating func update(_ params: inout P, grads: P) -> Bool { update(&params, grads, nil) }
+
+    /// The same update with the gradient g = g_1 + g_2 of two data-parallel shards, formed element by
+    /// element inside the update's own loop: the sum that `g_1.add(g_2)` would store, without storing
+    /// it (no pass of its own over the gradients, no summed copy). The result is the one of
+    /// `var g = g_1; g.add(g_2); update(&params, grads: g)`.
+    @discardableResult
+    public mutating func update(_ params: inout P, summing g1: P, _ g2: P) -> Bool { update(&params, g1, g2) }
+
+    private mutating func update(_ params: inout P, _ grads: P, _ grads2: P?) -> Bool {
         if s1.isEmpty {
             s1 = params.tensors.map { Matrix(zerosLike: $0) }
             s2 = config.kind == .adam ? params.tensors.map { Matrix(zerosLike: $0) } : []
@@ -64,12 +73,14 @@ public struct Optimizer<P: ParameterSet> {
         s1 = []; s2 = []
         let (config, step, adam) = (self.config, self.step, self.config.kind == .adam)
         var unused = Matrix<Real>(rows: 0, cols: 0)
+        let second = grads2?.tensors
         var i = 0, finite = true
         params.forEachTensor(pairedWith: grads) { _, theta, grad in
+            let grad2 = second?[i]
             if adam {
-                finite = Self.update(config, step: step, &theta, grad!, &m[i], &v[i]) && finite
+                finite = Self.update(config, step: step, &theta, grad!, grad2, &m[i], &v[i]) && finite
             } else {
-                finite = Self.update(config, step: step, &theta, grad!, &m[i], &unused) && finite
+                finite = Self.update(config, step: step, &theta, grad!, grad2, &m[i], &unused) && finite
             }
             i += 1
         }
@@ -79,8 +90,20 @@ public struct Optimizer<P: ParameterSet> {
 
     /// One tensor; false when a written parameter is not finite (Σ θ·0 over the written values,
     /// which is 0 unless one of them is NaN or ±∞, accumulated beside the update).
+    /// `grad2`: a second shard's gradient, added to `grad` element by element (g = g_1 + g_2).
     private static func update(_ config: OptimizerConfig, step: Int, _ theta: inout Matrix<Real>, _ grad: Matrix<Real>,
-                               _ s1: inout Matrix<Real>, _ s2: inout Matrix<Real>) -> Bool {
+                               _ grad2: Matrix<Real>?, _ s1: inout Matrix<Real>, _ s2: inout Matrix<Real>) -> Bool {
+        if let grad2 {
+            precondition(grad2.count == grad.count, "Optimizer.update: the two shards' gradients differ in size")
+            return grad2.data.withUnsafeBufferPointer { g2 in
+                update(config, step: step, &theta, grad, secondShard: g2.baseAddress, &s1, &s2)
+            }
+        }
+        return update(config, step: step, &theta, grad, secondShard: nil, &s1, &s2)
+    }
+
+    private static func update(_ config: OptimizerConfig, step: Int, _ theta: inout Matrix<Real>, _ grad: Matrix<Real>,
+                               secondShard pg2: UnsafePointer<Real>?, _ s1: inout Matrix<Real>, _ s2: inout Matrix<Real>) -> Bool {
         let lr = Real(config.lr), eps = Real(config.epsilon), wd = Real(config.weightDecay)
         let mu = Real(config.momentum), alpha = Real(config.alpha)
         let beta1 = Real(config.beta1), beta2 = Real(config.beta2)
@@ -108,7 +131,9 @@ public struct Optimizer<P: ParameterSet> {
                         let lo = count / 8 * part / parts * 8
                         let hi = part == parts - 1 ? count : count / 8 * (part + 1) / parts * 8
                         // One loop per rule (the switch outside), so each loop vectorises.
-                        @inline(__always) func grad(_ i: Int) -> Real { wd == 0 ? gr[i] : gr[i] + wd * th[i] }   // (optimizers.wd)
+                        // g = g_1 (+ g_2, a second shard's), then L2 decay
+                        @inline(__always) func shardSum(_ i: Int) -> Real { if let pg2 { return gr[i] + pg2[i] }; return gr[i] }
+                        @inline(__always) func grad(_ i: Int) -> Real { wd == 0 ? shardSum(i) : shardSum(i) + wd * th[i] }   // (optimizers.wd)
                         switch kind {
                         case .sgd:
                             for i in lo..<hi {
@@ -138,8 +163,10 @@ public struct Optimizer<P: ParameterSet> {
                                 typealias V = SIMD8<Real>
                                 let a = V(repeating: alpha), c = V(repeating: 1 - alpha)
                                 let l = V(repeating: lr), e = V(repeating: eps)
+                                @inline(__always) func ld(_ p: UnsafePointer<Real>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
                                 while i0 + 8 <= hi {
-                                    let g = UnsafeRawPointer(pg + i0).loadUnaligned(as: V.self)
+                                    var g = ld(pg + i0)
+                                    if let pg2 { g += ld(pg2 + i0) }
                                     let sv = a * UnsafeRawPointer(ps + i0).loadUnaligned(as: V.self) + c * g * g   // (optimizers.rmsprop)
                                     UnsafeMutableRawPointer(ps + i0).storeBytes(of: sv, as: V.self)
                                     let t = UnsafeRawPointer(pth + i0).loadUnaligned(as: V.self) - l * g / (sv.squareRoot() + e)  // (optimizers.rmsprop)
@@ -166,7 +193,8 @@ public struct Optimizer<P: ParameterSet> {
                                 @inline(__always) func ld(_ p: UnsafePointer<Real>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
                                 @inline(__always) func st(_ x: V, _ p: UnsafeMutablePointer<Real>) { UnsafeMutableRawPointer(p).storeBytes(of: x, as: V.self) }
                                 while i0 + 8 <= hi {
-                                    let g = ld(pg + i0)
+                                    var g = ld(pg + i0)
+                                    if let pg2 { g += ld(pg2 + i0) }
                                     let m = b1 * ld(ps + i0) + c1 * g                  // (optimizers.adam)
                                     let vv = b2 * ld(pv + i0) + c2 * g * g             // (optimizers.adam)
                                     st(m, ps + i0); st(vv, pv + i0)
