@@ -24,6 +24,33 @@ final class MLPGradientTests: XCTestCase {
         }
     }
 
+    func testOverwrittenGradientsEqualAccumulatedOntoZeros() {
+        // `write: .overwrite` on buffers full of garbage gives the bits of `+=` onto zeroed buffers,
+        // for products split across threads or not; a second backward then accumulates as usual.
+        for threads in [1, 2] {
+            var mlp = MLP<Float>(sizes: [300, 160, 70, 10], hidden: .relu, output: .identity)
+            mlp.threads = threads
+            var rng = RNG(seed: 9)
+            let p = mlp.initialParameters(.pytorch, rng: &rng)
+            let x = Matrix<Float>.uniform(48, 300, bound: 1, rng: &rng), dOut = Matrix<Float>.uniform(48, 10, bound: 1, rng: &rng)
+            var cache = MLP<Float>.Cache()
+            func backward(_ g: inout MLP<Float>.Parameters, _ write: GradientWrite) {
+                _ = mlp.forward(x, p, cache: &cache)
+                cache.dOutput = dOut
+                mlp.backward(x, p, cache: &cache, grads: &g, write: write)
+            }
+            var accumulated = p.zeros()
+            backward(&accumulated, .accumulate)
+            var overwritten = p
+            overwritten.forEachTensor { _, m in for i in 0..<m.count { m.data[i] = .nan } }
+            backward(&overwritten, .overwrite)
+            XCTAssertEqual(overwritten.tensors.map(\.data), accumulated.tensors.map(\.data), "threads \(threads)")
+            backward(&accumulated, .accumulate)
+            backward(&overwritten, .accumulate)
+            XCTAssertEqual(overwritten.tensors.map(\.data), accumulated.tensors.map(\.data), "threads \(threads), second pass")
+        }
+    }
+
     func testDropoutMasksEnterBackward() {
         let c = MLPCheckCase.random(loss: .mse, hidden: .tanh, sizes: [5, 8, 7, 4], batch: 4, dropout: 0.5, seed: 3)
         assertGradientsPass(c.check(), "dropout")

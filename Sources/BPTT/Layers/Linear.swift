@@ -1,3 +1,9 @@
+/// How a backward pass stores the parameter gradients: added into what the buffers hold (`+=`,
+/// the default), or written as though the buffers had been zeroed first. The two give the same
+/// numbers; `overwrite` saves the pass that zeroes the buffers and the product's read of them
+/// (a data-parallel shard's first backward of a step).
+public enum GradientWrite: Sendable { case accumulate, overwrite }
+
 /// Fully connected layer, derived in `derivations/linear.md`.
 ///
 ///     y = x Wᵀ + b          (linear.y)      x B×in, W out×in, b 1×out, y B×out
@@ -35,10 +41,9 @@ public struct Linear<Real: Scalar> {
     /// Given dy = ∂L/∂y, accumulates ∂L/∂W and ∂L/∂b into `grads` and, if asked, writes
     /// ∂L/∂x into `dx` (or adds to it with `accumulateInput`).
     public func backward(_ dy: Matrix<Real>, x: Matrix<Real>, _ p: Parameters, grads: inout Parameters,
-                         dx: inout Matrix<Real>, accumulateInput: Bool = false, threads: Int = 1) {
+                         dx: inout Matrix<Real>, accumulateInput: Bool = false, threads: Int = 1, write: GradientWrite = .accumulate) {
         // forward (linear.y): y = x Wᵀ + b
-        gemm(dy, transA: true, x, into: &grads.W, beta: 1, threads: threads)         // (linear.dW)
-        dy.accumulateColumnSums(into: &grads.b)                                       // (linear.db)
+        backward(dy, x: x, grads: &grads, threads: threads, write: write)             // (linear.dW) (linear.db)
         ensure(&dx, dy.rows, inputSize)
         gemm(dy, p.W, into: &dx, beta: accumulateInput ? 1 : 0, threads: threads)     // (linear.dx)
     }
@@ -51,8 +56,10 @@ public struct Linear<Real: Scalar> {
     }
 
     /// Parameter gradients only (the input needs no gradient).
-    public func backward(_ dy: Matrix<Real>, x: Matrix<Real>, grads: inout Parameters, threads: Int = 1) {
-        gemm(dy, transA: true, x, into: &grads.W, beta: 1, threads: threads)         // (linear.dW)
-        dy.accumulateColumnSums(into: &grads.b)                       // (linear.db)
+    public func backward(_ dy: Matrix<Real>, x: Matrix<Real>, grads: inout Parameters, threads: Int = 1, write: GradientWrite = .accumulate) {
+        if write == .overwrite { grads.b.zero() }                                     // 1×out: cheap to zero
+        // dW += dyᵀ x; with `overwrite` the product writes dW (beta 0), which is 0 + dyᵀ x
+        gemm(dy, transA: true, x, into: &grads.W, beta: write == .overwrite ? 0 : 1, threads: threads)   // (linear.dW)
+        dy.accumulateColumnSums(into: &grads.b)                                       // (linear.db)
     }
 }

@@ -73,14 +73,16 @@ public struct GAN<Real: Scalar> {
         return (lossD, lossG)
     }
 
-    /// Backward of L_D after `discriminatorForward`: accumulates ∂L_D/∂θ_D (x̂ is a constant here).
+    /// Backward of L_D after `discriminatorForward`: accumulates ∂L_D/∂θ_D (x̂ is a constant here);
+    /// `write: .overwrite` writes it instead (`GradientWrite`).
     public func discriminatorBackward(real x: Matrix<Real>, fake: Matrix<Real>, _ pD: MLP<Real>.Parameters, workspace ws: inout Workspace,
-                                      grads: inout MLP<Real>.Parameters, inputGradients: Bool = false, lossScale: Double? = nil) {
+                                      grads: inout MLP<Real>.Parameters, inputGradients: Bool = false, lossScale: Double? = nil,
+                                      write: GradientWrite = .accumulate) {
         let scale = lossScale ?? 1 / Double(x.rows)
         // forward (gan.LD): L_D = mean ℓ(s_real, 1) + mean ℓ(s_fake, 0)
         BCEWithLogitsLoss.backward(ws.dReal.output, target: ws.ones, scale: scale, into: &ws.ds)    // (gan.dsreal)
         ws.dReal.dOutput = ws.ds
-        discriminator.backward(x, pD, cache: &ws.dReal, grads: &grads, inputGradient: inputGradients)
+        discriminator.backward(x, pD, cache: &ws.dReal, grads: &grads, inputGradient: inputGradients, write: write)
         BCEWithLogitsLoss.backward(ws.dFake.output, target: ws.zeros, scale: scale, into: &ws.ds)   // (gan.dsfake)
         ws.dFake.dOutput = ws.ds
         discriminator.backward(fake, pD, cache: &ws.dFake, grads: &grads, inputGradient: inputGradients)
@@ -90,7 +92,7 @@ public struct GAN<Real: Scalar> {
     /// the gradient reaches G only through D's input gradient; D's parameters get none.
     @discardableResult
     public func generatorStep(_ z: Matrix<Real>, _ p: Parameters, workspace ws: inout Workspace, grads: inout MLP<Real>.Parameters,
-                              inputGradient: Bool = false, lossScale: Double? = nil) -> Double {
+                              inputGradient: Bool = false, lossScale: Double? = nil, write: GradientWrite = .accumulate) -> Double {
         let B = z.rows
         ws.targets(B)
         let scale = lossScale ?? 1 / Double(B)
@@ -102,7 +104,7 @@ public struct GAN<Real: Scalar> {
         discriminator.backward(ws.g.output, p.d, cache: &ws.dFake, grads: &ws.noDGrads, inputGradient: true)   // (gan.dxhat)
         // forward: x̂ = G(z); its output gradient is D's input gradient
         ws.g.dOutput = ws.dFake.dx                                                                  // (gan.dxhat)
-        generator.backward(z, p.g, cache: &ws.g, grads: &grads, inputGradient: inputGradient)
+        generator.backward(z, p.g, cache: &ws.g, grads: &grads, inputGradient: inputGradient, write: write)
         return lossG
     }
 }

@@ -105,8 +105,9 @@ public struct MLP<Real: Scalar> {
     /// - grads: accumulates ∂L/∂W_l and ∂L/∂b_l (`+=`); nil leaves the parameters out
     ///   (the discriminator while the generator trains).
     /// - inputGradient: also write ∂L/∂x into `cache.dx`.
+    /// - write: `.overwrite` stores the gradients as though `grads` had been zeroed first (`GradientWrite`).
     public func backward(_ x: Matrix<Real>, _ p: Parameters, cache c: inout Cache, grads: inout Parameters?,
-                         inputGradient: Bool = false) {
+                         inputGradient: Bool = false, write: GradientWrite = .accumulate) {
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[l]
             // forward (dropout.h): h_l = a_l ⊙ r_l
@@ -122,13 +123,13 @@ public struct MLP<Real: Scalar> {
                 if needInput {
                     if l > 0 {
                         layer.linear.backward(c.dz[l], x: input, p.layers[l], grads: &grads!.layers[l],
-                                              dx: &c.da[l - 1], threads: threads)              // (linear.dW) (linear.db) (linear.dx)
+                                              dx: &c.da[l - 1], threads: threads, write: write)   // (linear.dW) (linear.db) (linear.dx)
                     } else {
                         layer.linear.backward(c.dz[l], x: input, p.layers[l], grads: &grads!.layers[l],
-                                              dx: &c.dx, threads: threads)                     // (linear.dW) (linear.db) (linear.dx)
+                                              dx: &c.dx, threads: threads, write: write)          // (linear.dW) (linear.db) (linear.dx)
                     }
                 } else {
-                    layer.linear.backward(c.dz[l], x: input, grads: &grads!.layers[l], threads: threads)  // (linear.dW) (linear.db)
+                    layer.linear.backward(c.dz[l], x: input, grads: &grads!.layers[l], threads: threads, write: write)  // (linear.dW) (linear.db)
                 }
                 if let tracer = c.tracer { tracer.backward(.mlpDW, l + 1, grads!.layers[l].W); tracer.backward(.mlpDb, l + 1, grads!.layers[l].b) }
             } else if needInput {
@@ -143,10 +144,10 @@ public struct MLP<Real: Scalar> {
 
     /// Backward with parameter gradients (the common case).
     public func backward(_ x: Matrix<Real>, _ p: Parameters, cache c: inout Cache, grads: inout Parameters,
-                         inputGradient: Bool = false) {
+                         inputGradient: Bool = false, write: GradientWrite = .accumulate) {
         var g: Parameters? = grads
         grads = Parameters(layers: [])   // hand the buffers over without copying
-        backward(x, p, cache: &c, grads: &g, inputGradient: inputGradient)
+        backward(x, p, cache: &c, grads: &g, inputGradient: inputGradient, write: write)
         grads = g!
     }
 

@@ -120,16 +120,18 @@ public struct MaskedAutoencoder<Real: Scalar> {
     }
 
     /// Forward and backward of L = (1/N) Σ w (x̂ − x)² with N = `normalizer` (default Σ w of
-    /// this batch). Accumulates parameter gradients; with `inputGradient`, ∂L/∂x into `ws.dx`.
+    /// this batch). Accumulates parameter gradients (`write: .overwrite`: writes them, `GradientWrite`);
+    /// with `inputGradient`, ∂L/∂x into `ws.dx`.
     @discardableResult
     public func lossAndGradient(_ x: Matrix<Real>, mask m: Matrix<Real>, _ p: MLP<Real>.Parameters, workspace ws: inout Workspace,
-                                grads: inout MLP<Real>.Parameters, normalizer: Double? = nil, inputGradient: Bool = false) -> Double {
+                                grads: inout MLP<Real>.Parameters, normalizer: Double? = nil, inputGradient: Bool = false,
+                                write: GradientWrite = .accumulate) -> Double {
         let (sum, count) = forward(x, mask: m, p, workspace: &ws)
         let scale = 1 / max(normalizer ?? count, 1)
         // forward (losses.mse): L = (1/N) Σ w (x̂ − x)²
         MSELoss.backward(ws.cache.output, target: x, weights: ws.w, scale: scale, into: &ws.dOut)   // (losses.dmse)
         ws.cache.dOutput = ws.dOut
-        mlp.backward(ws.xIn, p, cache: &ws.cache, grads: &grads, inputGradient: inputGradient)
+        mlp.backward(ws.xIn, p, cache: &ws.cache, grads: &grads, inputGradient: inputGradient, write: write)
         if inputGradient {
             // x is used twice: as the masked input (x̃ = m ⊙ x) and as the target.
             ensure(&ws.dx, x.rows, x.cols)

@@ -173,8 +173,7 @@ public final class AutoencoderTrainer: ImageTrainerState {
                     // Each shard touches only its own workspace, gradients and loss slot.
                     let (ws, gs, out, xs, ms) = (wsBuffer, gsBuffer, outBuffer, shardX, shardMask)
                     forEachShard(S, parallel: config.threads > 1) { s in
-                        gs[s].zero()
-                        out[s] = shardModel.lossAndGradient(xs[s], mask: ms[s], p, workspace: &ws[s], grads: &gs[s], normalizer: N)
+                        out[s] = shardModel.lossAndGradient(xs[s], mask: ms[s], p, workspace: &ws[s], grads: &gs[s], normalizer: N, write: .overwrite)
                     }
                 }
             }
@@ -284,7 +283,7 @@ public final class ClassifierTrainer: ImageTrainerState {
         init(grads: MLP<Float>.Parameters) { self.grads = grads }
 
         /// Forward (dropout from its own stream when seeded), softmax cross-entropy scaled by
-        /// `scale` (1/B of the whole batch), backward into `grads` (zeroed first).
+        /// `scale` (1/B of the whole batch), backward written into `grads` (no zeroing pass).
         mutating func run(_ mlp: MLP<Float>, _ p: MLP<Float>.Parameters, targets: ArraySlice<Int>, scale: Float) {
             if let seed = dropoutSeed {
                 var drop = RNG(seed: seed)
@@ -295,8 +294,7 @@ public final class ClassifierTrainer: ImageTrainerState {
             let r = SoftmaxCrossEntropy.forward(logits: cache.output, targets: targets, probs: &probs)
             SoftmaxCrossEntropy.backward(probs: probs, targets: targets, scale: scale, into: &dOut)
             cache.dOutput = dOut
-            grads.zero()
-            mlp.backward(x, p, cache: &cache, grads: &grads)
+            mlp.backward(x, p, cache: &cache, grads: &grads, write: .overwrite)
             (lossSum, correct) = (r.lossSum, r.correct)
         }
     }

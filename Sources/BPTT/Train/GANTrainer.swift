@@ -101,8 +101,8 @@ public final class GANTrainer {
                                 let fake = gan.generate(zs[s], self.params.g, workspace: &ws[s])
                                 out[s] = gan.discriminatorForward(real: xs[s], fake: fake, self.params.d, workspace: &ws[s], lossScale: scale)
                                 if alwaysD {
-                                    gd[s].zero()
-                                    gan.discriminatorBackward(real: xs[s], fake: fake, self.params.d, workspace: &ws[s], grads: &gd[s], lossScale: scale)
+                                    gan.discriminatorBackward(real: xs[s], fake: fake, self.params.d, workspace: &ws[s], grads: &gd[s], lossScale: scale,
+                                                              write: .overwrite)
                                 }
                             }
                         }
@@ -125,8 +125,8 @@ public final class GANTrainer {
                         xs.withUnsafeBufferPointer { xBuffer in
                             let ws = wsBuffer, gd = gdBuffer, xs = xBuffer
                             forEachShard(S, parallel: parallel) { s in
-                                gd[s].zero()
-                                gan.discriminatorBackward(real: xs[s], fake: ws[s].fake, self.params.d, workspace: &ws[s], grads: &gd[s], lossScale: scale)
+                                gan.discriminatorBackward(real: xs[s], fake: ws[s].fake, self.params.d, workspace: &ws[s], grads: &gd[s], lossScale: scale,
+                                                          write: .overwrite)
                             }
                         }
                     }
@@ -145,8 +145,7 @@ public final class GANTrainer {
                 zs.withUnsafeBufferPointer { zBuffer in
                     let ws = wsBuffer, gg = ggBuffer, zs = zBuffer
                     forEachShard(S, parallel: parallel) { s in
-                        gg[s].zero()
-                        gan.generatorStep(zs[s], self.params, workspace: &ws[s], grads: &gg[s], lossScale: scale)
+                        gan.generatorStep(zs[s], self.params, workspace: &ws[s], grads: &gg[s], lossScale: scale, write: .overwrite)
                     }
                 }
             }
