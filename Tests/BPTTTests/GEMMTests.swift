@@ -37,6 +37,32 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    func testARowGetsTheSameBitsWhicheverLoopOrderTheBatchSizeChooses() {
+        // A data-parallel shard of 32 rows takes the small-m loop order, the whole batch of 64 or 65
+        // rows another one: every row of C must be the same sum in the same order either way, with
+        // K across several 256-row blocks, for both forms of B and for C += … onto the same values.
+        var rng = RNG(seed: 5)
+        for transB in [false, true] {
+            for (n, k) in [(784, 1024), (70, 600), (33, 257)] {
+                let a = Matrix<Float>.uniform(65, k, bound: 1, rng: &rng)
+                let b = Matrix<Float>.uniform(transB ? n : k, transB ? k : n, bound: 1, rng: &rng)
+                let c0 = Matrix<Float>.uniform(65, n, bound: 1, rng: &rng)
+                for beta: Float in [0, 1] {
+                    var whole = c0
+                    gemm(a, b, transB: transB, into: &whole, beta: beta)
+                    func rows(_ m: Matrix<Float>, _ lo: Int, _ count: Int) -> Matrix<Float> {
+                        Matrix(rows: count, cols: m.cols, data: Array(m.data[(lo * m.cols)..<((lo + count) * m.cols)]))
+                    }
+                    for (lo, count) in [(0, 32), (32, 32), (64, 1), (3, 17)] {
+                        var part = rows(c0, lo, count)
+                        gemm(rows(a, lo, count), b, transB: transB, into: &part, beta: beta)
+                        XCTAssertEqual(part.data, rows(whole, lo, count).data, "rows \(lo)..<\(lo + count) n \(n) k \(k) transB \(transB) beta \(beta)")
+                    }
+                }
+            }
+        }
+    }
+
     func testFloatAgreesWithDouble() {
         var rng = RNG(seed: 2)
         let a = Matrix<Double>.normal(37, 129, std: 1, rng: &rng)
