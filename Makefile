@@ -10,8 +10,11 @@ test: ; swift test -c release --disable-testable-imports
 # demo: train an RNN on palindromes of length 5 with a course assignment's hyperparameters (RMSprop 1e-3, batch 128, hidden 128, clip 10)
 demo: build ; .build/release/bptt train --model rnn --task palindrome --length 5 --steps 10000 --batch 128 --hidden 128 --optim rmsprop --lr 1e-3 --clip 10 --seed 0
 # bench: the whole table (every cell, GEMM beside the machine's peak, GAN and autoencoder steps) into
-# bench/results.json, compared with bench/baseline.json: a drop of more than 20% is flagged (exit 1)
-bench: build ; .build/release/bptt bench --all --save bench/results.json --compare bench/baseline.json
+# bench/results.json, compared with the committed baseline of this machine kind: a drop of more than 20%
+# is flagged (exit 1). bench/baseline-amd-zen4.json on an AMD CPU with AVX-512 (Zen 4: 32 FLOP per cycle),
+# else bench/baseline.json (Intel Xeon with AVX-512: 64 FLOP per cycle). BENCH_BASELINE=FILE overrides.
+BENCH_BASELINE ?= $(shell grep -qs AuthenticAMD /proc/cpuinfo && grep -qs avx512f /proc/cpuinfo && echo bench/baseline-amd-zen4.json || echo bench/baseline.json)
+bench: build ; .build/release/bptt bench --all --save bench/results.json --compare $(BENCH_BASELINE)
 # gradcheck: finite-difference checks of every gradient: RNN (tanh, ReLU), LSTM, both GRUs, a bidirectional 2-level stack
 gradcheck: build ; for m in rnn rnn-relu lstm gru gru-cho; do .build/release/bptt gradcheck --model $$m || exit 1; done && .build/release/bptt gradcheck --model lstm --layers 2 --bidirectional
 # explain-page: docs/explain-lstm.html (bptt explain --model lstm --html) and its screenshot docs/explain-lstm.png (headless Chromium)
