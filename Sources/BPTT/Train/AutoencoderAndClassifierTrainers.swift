@@ -29,21 +29,21 @@ public struct BatchStats: Sendable {
     public var epochDone: EpochStats? = nil
 }
 
-/// What made an update write a NaN or ±∞ (`Optimizer.update` returned false): the first non-finite
-/// gradient tensor if any ("gradient of W2"), else the first non-finite parameter. Scans only
-/// after a failure; a good step pays for no scan.
-/// The optimiser step on the sum of one or two data-parallel shards' gradients (shard order, so 1 or 2
-/// threads give the same numbers), summed inside the update's own loop. On a non-finite result, the
-/// cause, named from the summed gradients (formed only then); nil after a good step.
-func updateOnShardSum<P: ParameterSet>(_ optimizer: inout Optimizer<P>, _ params: inout P, _ shards: [P], prefix: String = "") -> String? {
-    precondition((1...2).contains(shards.count), "updateOnShardSum: 1 or 2 shards, got \(shards.count)")
-    let finite = shards.count == 1 ? optimizer.update(&params, grads: shards[0]) : optimizer.update(&params, summing: shards[0], shards[1])
+/// The optimiser step on g₁ (+ g₂): the gradients of one or two data-parallel shards, summed in
+/// shard order inside the update's own loop, so 1 or 2 threads give the same numbers. On a
+/// non-finite result, the cause, named from the summed gradients (formed only then); nil after a
+/// good step. A trainer with more shards must sum the rest into g₂ first.
+func updateOnShardSum<P: ParameterSet>(_ optimizer: inout Optimizer<P>, _ params: inout P, _ g1: P, _ g2: P?, prefix: String = "") -> String? {
+    let finite = if let g2 { optimizer.update(&params, summing: g1, g2) } else { optimizer.update(&params, grads: g1) }
     if finite { return nil }
-    var sum = shards[0]
-    if shards.count == 2 { sum.add(shards[1]) }
+    var sum = g1
+    if let g2 { sum.add(g2) }
     return nonFiniteCause(sum, params, prefix: prefix)
 }
 
+/// What made an update write a NaN or ±∞ (`Optimizer.update` returned false): the first non-finite
+/// gradient tensor if any ("gradient of W2"), else the first non-finite parameter. Scans only
+/// after a failure; a good step pays for no scan.
 func nonFiniteCause<P: ParameterSet>(_ grads: P, _ params: P, prefix: String = "") -> String {
     if let bad = grads.firstNonFiniteTensor { return "gradient of " + prefix + bad }
     return "parameter \(prefix)\(params.firstNonFiniteTensor ?? "?") after the update"
@@ -133,7 +133,7 @@ public final class AutoencoderTrainer: ImageTrainerState {
     /// Training splits each batch into `shards` fixed halves, each run forward and backward on its
     /// own thread with one-thread products (`shardModel`), its own workspace and gradients; the
     /// gradients are summed in shard order, so 1 or 2 threads give the same numbers.
-    public static let shards = 2
+    public static let shards = 2   // at most 2: the update sums g₁ + g₂ (`updateOnShardSum`)
     let shardModel: MaskedAutoencoder<Float>
     var shardWS: [MaskedAutoencoder<Float>.Workspace], shardGrads: [MLP<Float>.Parameters]
     var shardX: [Matrix<Float>], shardMask: [Matrix<Float>], shardLoss: [Double]
@@ -181,7 +181,7 @@ public final class AutoencoderTrainer: ImageTrainerState {
         let loss = shardLoss[..<S].reduce(0, +)
         var st = BatchStats(step: step + 1, epoch: e, batch: b, loss: loss)
         if !loss.isFinite { st.nonFinite = "loss"; return st }
-        if let cause = updateOnShardSum(&optimizer, &params, Array(shardGrads[..<S])) { st.nonFinite = cause; return st }
+        if let cause = updateOnShardSum(&optimizer, &params, shardGrads[0], S > 1 ? shardGrads[1] : nil) { st.nonFinite = cause; return st }
         if let done = schedule.record(loss: loss, weight: 1, size: idx.count) {
             let l = done.lossSum / max(done.weight, 1)
             history.append(EpochRecord(epoch: e, trainLoss: l))
@@ -271,7 +271,7 @@ public final class ClassifierTrainer: ImageTrainerState {
     /// dropout stream, seeded from the run's stream in shard order) and backward on its own thread
     /// with one-thread products; the gradients are summed in shard order, so 1 or 2 threads give
     /// the same numbers.
-    public static let shards = 2
+    public static let shards = 2   // at most 2: the update sums g₁ + g₂ (`updateOnShardSum`)
     let shardMLP: MLP<Float>
     var shards: [Shard]
     struct Shard {
@@ -335,7 +335,7 @@ public final class ClassifierTrainer: ImageTrainerState {
         let n = Double(B)
         var st = BatchStats(step: step + 1, epoch: e, batch: b, loss: r.lossSum / n)
         if !st.loss.isFinite { st.nonFinite = "loss"; return st }
-        if let cause = updateOnShardSum(&optimizer, &params, shards[..<S].map(\.grads)) { st.nonFinite = cause; return st }
+        if let cause = updateOnShardSum(&optimizer, &params, shards[0].grads, S > 1 ? shards[1].grads : nil) { st.nonFinite = cause; return st }
         if let done = schedule.record(loss: r.lossSum / n, weight: n, correct: r.correct, size: idx.count) {
             let l = done.lossSum / Double(max(done.seen, 1)), acc = Double(done.correct) / Double(max(done.seen, 1))
             history.append(EpochRecord(epoch: e, trainLoss: l, trainAccuracy: acc))

@@ -39,7 +39,7 @@ public struct GANStepStats: Sendable {
 /// in shard order, so the numbers do not depend on the thread count. Nothing is allocated per
 /// step beyond the index list: every buffer is reused.
 public final class GANTrainer {
-    public static let shards = 2
+    public static let shards = 2   // at most 2: the update sums g₁ + g₂ (`updateOnShardSum`)
     public let config: GANConfig
     public let data: ImageDataset
     public let gan: GAN<Float>
@@ -135,7 +135,7 @@ public final class GANTrainer {
         }
         if trainD {
             // Σ over shards inside the update, in shard order: the same sum for any thread count
-            if let cause = updateOnShardSum(&optD, &params.d, gradsD, prefix: "D.") { return broken(cause) }
+            if let cause = updateOnShardSum(&optD, &params.d, gradsD[0], S > 1 ? gradsD[1] : nil, prefix: "D.") { return broken(cause) }
             dSteps += 1
         }
         // 2. L_G through the updated D: ∂L_G/∂θ_G per shard.
@@ -151,7 +151,7 @@ public final class GANTrainer {
             }
         }
         // Each update checks what it writes (no pass of its own); a good step scans nothing.
-        let causeG = updateOnShardSum(&optG, &params.g, gradsG, prefix: "G.")
+        let causeG = updateOnShardSum(&optG, &params.g, gradsG[0], S > 1 ? gradsG[1] : nil, prefix: "G.")
         step += 1
         var stats = GANStepStats(step: step, lossD: lossD, lossG: lossG, trainedD: trainD)
         stats.nonFinite = causeG
