@@ -43,7 +43,12 @@ public enum Activation: Equatable, Sendable, CustomStringConvertible {
                     let alpha = Real(a)
                     for i in 0..<z.count { h[i] = z[i] > 0 ? z[i] : alpha * z[i] }         // (activations.leaky)
                 case .sigmoid:
-                    for i in 0..<z.count { h[i] = Real.sigmoid(z[i]) }                         // (activations.sigmoid)
+                    // 8 lanes at a time, the same bits as the scalar σ (`Scalar.sigmoid(_: SIMD8)`)
+                    guard let pz = z.baseAddress, let ph = h.baseAddress else { return }
+                    for i in stride(from: 0, to: z.count, by: 8) {
+                        let n = min(8, z.count - i)
+                        store8(Real.sigmoid(lanes8(pz + i, n)), ph + i, n)                    // (activations.sigmoid)
+                    }
                 case .tanh:
                     for i in 0..<z.count { h[i] = Real.tanh(z[i]) }                            // (activations.tanh)
                 }
