@@ -30,8 +30,14 @@ let package = Package(
         .executable(name: "bptt", targets: ["BPTTCLI"]),
     ],
     targets: [
+        // Software prefetch (two static inline C functions), for the AVX-512 micro-kernel.
+        .target(
+            name: "BPTTPrefetch",
+            path: "Sources/BPTTPrefetch"
+        ),
         .target(
             name: "BPTTKernels512",
+            dependencies: ["BPTTPrefetch"],
             path: "Sources/BPTTKernels512",
             swiftSettings: [.unsafeFlags(kernel512Flags)]
         ),

@@ -9,11 +9,14 @@
 // B one packed panel (row p at b + 32p). Each element of C is one FMA chain over p in order —
 // the same chain as the engine's two 16-column AVX2 kernels, so both give identical numbers.
 #if arch(x86_64)
+import BPTTPrefetch
 
 public enum Kernels512 {
     @inline(never)
     public static func strip(rows: Int, k: Int, a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
                              b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        // The tile of C is written at the end: its lines are requested now, while the K loop runs
+        for r in 0..<rows { bptt_prefetch_for_write(c + r * ldc); bptt_prefetch_for_write(c + r * ldc + 16) }
         switch rows {
         case 6: kernel6x32(k: k, a: a, rowStride: rowStride, kStride: kStride, b: b, c: c, ldc: ldc, accumulate: accumulate)
         case 4: kernel4x32(k: k, a: a, rowStride: rowStride, kStride: kStride, b: b, c: c, ldc: ldc, accumulate: accumulate)
