@@ -30,20 +30,21 @@ let package = Package(
         .executable(name: "bptt", targets: ["BPTTCLI"]),
     ],
     targets: [
-        // Software prefetch (two static inline C functions), for the AVX-512 micro-kernel.
+        // Static inline C functions Swift lacks: software prefetch (the AVX-512 micro-kernel) and
+        // atomics on a plain word (the two-thread pool, Core/Parallel.swift).
         .target(
-            name: "BPTTPrefetch",
-            path: "Sources/BPTTPrefetch"
+            name: "BPTTShims",
+            path: "Sources/BPTTShims"
         ),
         .target(
             name: "BPTTKernels512",
-            dependencies: ["BPTTPrefetch"],
+            dependencies: ["BPTTShims"],
             path: "Sources/BPTTKernels512",
             swiftSettings: [.unsafeFlags(kernel512Flags)]
         ),
         .target(
             name: "BPTT",
-            dependencies: ["BPTTKernels512"],
+            dependencies: ["BPTTKernels512", "BPTTShims"],
             path: "Sources/BPTT",
             swiftSettings: [.unsafeFlags(engineFlags)]
         ),

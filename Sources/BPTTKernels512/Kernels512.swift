@@ -9,7 +9,7 @@
 // B one packed panel (row p at b + 32p). Each element of C is one FMA chain over p in order —
 // the same chain as the engine's two 16-column AVX2 kernels, so both give identical numbers.
 #if arch(x86_64)
-import BPTTPrefetch
+import BPTTShims
 
 public enum Kernels512 {
     @inline(never)

@@ -26,7 +26,7 @@ public func gemm<Real: Scalar>(
         b.data.withUnsafeBufferPointer { pb in
             c.data.withUnsafeMutableBufferPointer { pc in
                 let pa = pa.baseAddress!, pb = pb.baseAddress!, pc = pc.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: parts) { s in
+                parallelFor(parts) { s in
                     let lo = (s * (n / 16) / parts) * 16
                     let hi = s == parts - 1 ? n : ((s + 1) * (n / 16) / parts) * 16
                     // columns lo..<hi of op(B): rows lo..<hi of B when B is transposed

@@ -214,7 +214,7 @@ public struct Optimizer<P: ParameterSet> {
                         }
                         checks[part] = zero + zeros.sum()
                       }
-                      if parts > 1 { DispatchQueue.concurrentPerform(iterations: parts, execute: run) } else { run(0) }
+                      if parts > 1 { parallelFor(parts, run) } else { run(0) }
                       }
                     }
                 }

@@ -72,7 +72,7 @@ final class ShardedStep<Params: ParameterSet, Workspace> {
 /// own slots (workspace, gradients, result), so both ways give the same numbers.
 func forEachShard(_ count: Int, parallel: Bool, _ body: (Int) -> Void) {
     if parallel && count > 1 {
-        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        parallelFor(count, body)
     } else {
         for s in 0..<count { body(s) }
     }
