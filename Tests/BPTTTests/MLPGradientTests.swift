@@ -120,6 +120,26 @@ final class AutoencoderTests: XCTestCase {
         }
         XCTAssertNil(MaskedAutoencoder<Float>.Mask(parsing: "random:1.5"))
         XCTAssertNil(MaskedAutoencoder<Float>.Mask(parsing: "top-half"))
+        // every row of a half mask is the whole image's pattern (filled once, copied)
+        MaskedAutoencoder<Float>.Mask.leftHalf.fill(&m, batch: 3, height: 5, width: 7, rng: &rng)
+        for b in 0..<3 { for r in 0..<5 { for c in 0..<7 { XCTAssertEqual(m[b, r * 7 + c], c < 3 ? 0 : 1) } } }
+    }
+
+    /// N = Σ w: counted for masks of 0s and 1s, summed in order otherwise; both equal the plain sum.
+    func testLossWeightSumIsThePlainSum() {
+        var rng = RNG(seed: 5)
+        for lossOn in [MaskedAutoencoder<Float>.LossOn.masked, .all] {
+            let model = MaskedAutoencoder<Float>(pixels: 64, hidden: [8], lossOn: lossOn, threads: 1)
+            var m = Matrix<Float>(rows: 0, cols: 0)
+            for mask in [MaskedAutoencoder<Float>.Mask.leftHalf, .random(0.3), .patches(3)] {
+                mask.fill(&m, batch: 37, height: 8, width: 8, rng: &rng)
+                let plain = m.data.reduce(0.0) { $0 + Double(lossOn == .masked ? 1 - $1 : 1) }
+                XCTAssertEqual(model.lossWeightSum(m), plain, "\(mask), \(lossOn)")
+            }
+            let fractional = Matrix<Float>(rows: 2, cols: 3, data: [0, 0.25, 1, 0.1, 1, 0])
+            let plain = fractional.data.reduce(0.0) { $0 + Double(lossOn == .masked ? 1 - $1 : 1) }
+            XCTAssertEqual(model.lossWeightSum(fractional), plain)
+        }
     }
 }
 

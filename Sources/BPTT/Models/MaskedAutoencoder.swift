@@ -34,15 +34,24 @@ public struct MaskedAutoencoder<Real: Scalar> {
         /// Writes a fresh mask for a batch of B images of height×width into `m` (B × h·w).
         public func fill(_ m: inout Matrix<Real>, batch: Int, height: Int, width: Int, rng: inout RNG) {
             ensure(&m, batch, height * width)
+            if self == .leftHalf || self == .rightHalf {
+                // the same mask for every image: one image's, copied into each row
+                var image = [Real](repeating: 0, count: height * width)
+                for r in 0..<height {
+                    for c in 0..<width {
+                        let left = c < width / 2
+                        image[r * width + c] = (left == (self == .leftHalf)) ? 0 : 1
+                    }
+                }
+                m.data.withUnsafeMutableBufferPointer { rows in
+                    for b in 0..<batch { UnsafeMutableBufferPointer(rebasing: rows[(b * image.count)..<((b + 1) * image.count)]).update(fromContentsOf: image) }
+                }
+                return
+            }
             for b in 0..<batch {
                 switch self {
                 case .leftHalf, .rightHalf:
-                    for r in 0..<height {
-                        for c in 0..<width {
-                            let left = c < width / 2
-                            m[b, r * width + c] = (left == (self == .leftHalf)) ? 0 : 1
-                        }
-                    }
+                    preconditionFailure("filled above")
                 case .random(let p):
                     for i in 0..<(height * width) { m[b, i] = rng.uniform() < p ? 0 : 1 }
                 case .patches(let k):
@@ -116,6 +125,17 @@ public struct MaskedAutoencoder<Real: Scalar> {
     /// forward pass. A batch split into shards scales every shard's loss by the whole batch's N.
     public func lossWeightSum(_ m: Matrix<Real>) -> Double {
         let masked = lossOn == .masked
+        // A mask of 0s and 1s (every mask `Mask.fill` makes): Σ w counts the weights of 1, which
+        // the sum in order gives exactly too (integers far below 2^53), so they are counted.
+        let (zeros, onlyZerosAndOnes) = m.data.withUnsafeBufferPointer { d in
+            var zeros = 0, other = false
+            for x in d {
+                zeros += x == 0 ? 1 : 0
+                other = other || (x != 0 && x != 1)
+            }
+            return (zeros, !other)
+        }
+        if onlyZerosAndOnes { return Double(masked ? zeros : m.count) }
         return m.data.reduce(0.0) { $0 + Double(Self.lossWeight($1, masked: masked)) }
     }
 

@@ -161,19 +161,22 @@ public final class AutoencoderTrainer: ImageTrainerState {
         config.mask.fill(&mask, batch: idx.count, height: data.height, width: data.width, rng: &rng)
         let N = model.lossWeightSum(mask)   // every shard's loss is scaled by 1/N of the whole batch
         let B = idx.count, S = min(Self.shards, B), p = params, shardModel = self.shardModel
-        for s in 0..<S {
-            let (lo, hi) = (s * B / S, (s + 1) * B / S)
-            data.train.gather(idx[(idx.startIndex + lo)..<(idx.startIndex + hi)], into: &shardX[s])
-            ensure(&shardMask[s], hi - lo, mask.cols)
-            copyRows(mask, lo, hi, into: &shardMask[s])
-        }
+        let (train, mask) = (data.train, self.mask)
         shardWS.withUnsafeMutableBufferPointer { wsBuffer in
             shardGrads.withUnsafeMutableBufferPointer { gsBuffer in
                 shardLoss.withUnsafeMutableBufferPointer { outBuffer in
-                    // Each shard touches only its own workspace, gradients and loss slot.
-                    let (ws, gs, out, xs, ms) = (wsBuffer, gsBuffer, outBuffer, shardX, shardMask)
-                    forEachShard(S, parallel: config.threads > 1) { s in
-                        out[s] = shardModel.lossAndGradient(xs[s], mask: ms[s], p, workspace: &ws[s], grads: &gs[s], normalizer: N, write: .overwrite)
+                    shardX.withUnsafeMutableBufferPointer { xBuffer in
+                        shardMask.withUnsafeMutableBufferPointer { mBuffer in
+                            // Each shard touches only its own rows, workspace, gradients and loss slot.
+                            let (ws, gs, out, xs, ms) = (wsBuffer, gsBuffer, outBuffer, xBuffer, mBuffer)
+                            forEachShard(S, parallel: config.threads > 1) { s in
+                                let (lo, hi) = (s * B / S, (s + 1) * B / S)
+                                train.gather(idx[(idx.startIndex + lo)..<(idx.startIndex + hi)], into: &xs[s])
+                                ensure(&ms[s], hi - lo, mask.cols)
+                                copyRows(mask, lo, hi, into: &ms[s])
+                                out[s] = shardModel.lossAndGradient(xs[s], mask: ms[s], p, workspace: &ws[s], grads: &gs[s], normalizer: N, write: .overwrite)
+                            }
+                        }
                     }
                 }
             }
