@@ -34,19 +34,23 @@ final class ShardedStep<Params: ParameterSet, Workspace> {
              shard: @escaping (_ s: Int, _ lo: Int, _ hi: Int, _ p: Params, _ ws: inout Workspace, _ g: inout Params, _ drop: inout RNG?) -> (lossSum: Double, correct: Int)) -> StepStats {
         let shards = min(self.shards, B)
         var partial = [(lossSum: Double, correct: Int)](repeating: (0, 0), count: shards)
-        let current = params
-        workspaces.withUnsafeMutableBufferPointer { wsBuffer in
-            shardGrads.withUnsafeMutableBufferPointer { gsBuffer in
-                partial.withUnsafeMutableBufferPointer { outBuffer in
-                    // Each shard touches only its own workspace, gradients and result slot.
-                    let ws = wsBuffer, gs = gsBuffer, out = outBuffer
-                    let run = { (s: Int) in
-                        let lo = s * B / shards, hi = (s + 1) * B / shards
-                        gs[s].zero()
-                        var drop: RNG? = dropoutSeeds.map { RNG(seed: $0[s]) }
-                        out[s] = shard(s, lo, hi, current, &ws[s], &gs[s], &drop)
+        // The shards read the parameters through `current`, which ends with this scope: a second
+        // reference alive at the update would make the optimiser copy every tensor it writes.
+        do {
+            let current = params
+            workspaces.withUnsafeMutableBufferPointer { wsBuffer in
+                shardGrads.withUnsafeMutableBufferPointer { gsBuffer in
+                    partial.withUnsafeMutableBufferPointer { outBuffer in
+                        // Each shard touches only its own workspace, gradients and result slot.
+                        let ws = wsBuffer, gs = gsBuffer, out = outBuffer
+                        let run = { (s: Int) in
+                            let lo = s * B / shards, hi = (s + 1) * B / shards
+                            gs[s].zero()
+                            var drop: RNG? = dropoutSeeds.map { RNG(seed: $0[s]) }
+                            out[s] = shard(s, lo, hi, current, &ws[s], &gs[s], &drop)
+                        }
+                        forEachShard(shards, parallel: threads > 1, run)
                     }
-                    forEachShard(shards, parallel: threads > 1, run)
                 }
             }
         }
