@@ -8,7 +8,7 @@ import Foundation
 ///
 /// Two parts (a step's two data-parallel shards, the optimiser's two halves of a large tensor, a
 /// product's two column blocks) go to `TwoThreads`: the calling thread runs part 0 while a helper
-/// thread, which spins for a moment after each job before it sleeps, runs part 1. With
+/// thread, which spins for about half a millisecond after each job before it sleeps, runs part 1. With
 /// `DispatchQueue.concurrentPerform` a worker was woken for every call and often came only after
 /// the caller had done both parts of a short job: in a profile of the autoencoder, every sample of
 /// the optimiser's update was on the calling thread. Other counts, and a call made while the
@@ -21,8 +21,8 @@ public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
 /// The calling thread and one helper thread, handing a job over through one shared word.
 ///
 /// State: 0 idle, 1 a job is posted, 2 the helper has finished it. The helper spins on the word
-/// for about a millisecond after each job (a training step posts its next job well within that),
-/// then sleeps on a semaphore; a poster that finds it asleep signals it.
+/// for about half a millisecond after each job (a training step posts its next job well within
+/// that), then sleeps on a semaphore; a poster that finds it asleep signals it.
 final class TwoThreads: @unchecked Sendable {
     static let shared = TwoThreads()
 
@@ -31,7 +31,7 @@ final class TwoThreads: @unchecked Sendable {
     private let owned = UnsafeMutablePointer<Int>.allocate(capacity: 1)    // 1 while a caller holds the pair
     private let job = UnsafeMutablePointer<((Int) -> Void)?>.allocate(capacity: 1)
     private let wake = DispatchSemaphore(value: 0)
-    /// Spin iterations (PAUSE each) before the helper sleeps: about a millisecond.
+    /// Spin iterations (PAUSE each) before the helper sleeps: 0.49–0.51 ms on an AMD EPYC (Zen 4).
     private let spinLimit = 20_000
 
     private init() {
