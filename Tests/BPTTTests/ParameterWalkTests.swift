@@ -97,4 +97,24 @@ final class ParameterWalkTests: XCTestCase {
         XCTAssertEqual(p.tensors, saved.tensors)
         XCTAssertThrowsError(try p.g.load(file, prefix: "D.", source: "t"))   // D's shapes are not G's
     }
+
+    /// `setToSum(a, b)` stores what zero(), add(a), add(b) store (signed zeros included) and returns
+    /// the same Σ x² as `sumOfSquares` of the result, bit for bit.
+    func testSetToSumIsZeroAddAddAndItsSumOfSquares() {
+        var rng = RNG(seed: 3)
+        let stack = RecurrentStack<GRU<Float>>(layers: 2, bidirectional: false, inputSize: 3, hiddenSize: 5) { GRU(inputSize: $0, hiddenSize: 5) }
+        let model = SequenceClassifier(stack: stack, classes: 3)
+        var a = model.initialParameters(.pytorch, rng: &rng), b = model.initialParameters(.pytorch, rng: &rng)
+        // exact zeros of both signs in both shards, where (0 + a) + b and a + b differ in sign
+        a.forEachTensor { _, m in m.data[0] = -0.0; if m.count > 1 { m.data[1] = -0.0 } }
+        b.forEachTensor { _, m in m.data[0] = -0.0; if m.count > 1 { m.data[1] = 0.0 } }
+        var expected = a.zeros()
+        expected.add(a); expected.add(b)
+        var fused = a.zeros()
+        fused.forEachTensor { _, m in for i in 0..<m.count { m.data[i] = .nan } }   // overwritten, not read
+        let sum = fused.setToSum(a, b)
+        XCTAssertEqual(fused.tensors.flatMap { $0.data.map(\.bitPattern) }, expected.tensors.flatMap { $0.data.map(\.bitPattern) })
+        XCTAssertEqual(sum.bitPattern, expected.sumOfSquares.bitPattern)
+        XCTAssertEqual(fused.tensors[0].data[0].sign, .plus)   // (0 + −0) + −0 = +0
+    }
 }

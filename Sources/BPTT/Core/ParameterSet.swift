@@ -122,6 +122,34 @@ extension ParameterSet {
     /// √(Σ over all tensors of Σ x²): the global norm used for clipping.
     public var globalNorm: Double { sumOfSquares.squareRoot() }
 
+    /// self = (0 + a) + b, element by element: what `zero()`, `add(a)`, `add(b)` store. Returns Σ x²
+    /// of the result, summed as `sumOfSquares` sums it (tensor by tensor in the walk's order, each
+    /// element by element from 0), in the same pass: two shards' gradients summed and measured for
+    /// clipping without three more passes over them. `a` and `b` have self's shapes.
+    public mutating func setToSum(_ a: Self, _ b: Self) -> Double {
+        let bTensors = b.tensors
+        var total = 0.0, i = 0
+        forEachTensor(pairedWith: a) { _, m, aTensor in
+            let (aTensor, bTensor) = (aTensor!, bTensors[i])
+            i += 1
+            precondition(aTensor.count == m.count && bTensor.count == m.count, "setToSum: shapes differ")
+            m.data.withUnsafeMutableBufferPointer { out in
+                aTensor.data.withUnsafeBufferPointer { pa in
+                    bTensor.data.withUnsafeBufferPointer { pb in
+                        var s = 0.0
+                        for j in 0..<out.count {
+                            let x = (0 + pa[j]) + pb[j]
+                            out[j] = x
+                            s += Double(x) * Double(x)
+                        }
+                        total += s
+                    }
+                }
+            }
+        }
+        return total
+    }
+
     /// Name of the first tensor holding a NaN or ±∞, if any.
     public var firstNonFiniteTensor: String? {
         var found: String? = nil

@@ -54,11 +54,17 @@ final class ShardedStep<Params: ParameterSet, Workspace> {
                 }
             }
         }
-        grads.zero()
-        for s in 0..<shards { grads.add(shardGrads[s]) }   // fixed order: same sum for any thread count
+        // The sum in a fixed order (the same for any thread count) and its norm
+        let norm: Double
+        if shards == 2 {
+            norm = grads.setToSum(shardGrads[0], shardGrads[1]).squareRoot()   // one pass
+        } else {
+            grads.zero()
+            for s in 0..<shards { grads.add(shardGrads[s]) }
+            norm = grads.globalNorm
+        }
         let lossSum = partial.reduce(0) { $0 + $1.lossSum }
         let correct = partial.reduce(0) { $0 + $1.correct }
-        let norm = grads.globalNorm
         step += 1
         var stats = StepStats(step: step, loss: lossSum / Double(B), accuracy: Double(correct) / Double(B), gradNorm: norm)
         // Non-finite guard: name what broke and leave the parameters as they were.
