@@ -12,9 +12,10 @@ import Foundation
 /// `DispatchQueue.concurrentPerform` a worker was woken for every call and often came only after
 /// the caller had done both parts of a short job: in a profile of the autoencoder, every sample of
 /// the optimiser's update was on the calling thread. Other counts, and a call made while the
-/// helper is busy (from inside a part, or from another thread), use `concurrentPerform`.
+/// helper is busy (from inside a part, or from another thread), and every call on a one-core
+/// machine, use `concurrentPerform`.
 public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
-    if count == 2, TwoThreads.shared.run(body) { return }
+    if count == 2, let pair = TwoThreads.shared, pair.run(body) { return }
     DispatchQueue.concurrentPerform(iterations: count, execute: body)
 }
 
@@ -24,7 +25,8 @@ public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
 /// for about half a millisecond after each job (a training step posts its next job well within
 /// that), then sleeps on a semaphore; a poster that finds it asleep signals it.
 final class TwoThreads: @unchecked Sendable {
-    static let shared = TwoThreads()
+    /// nil on a machine with one core, where a spinning helper would take the caller's time.
+    static let shared: TwoThreads? = ProcessInfo.processInfo.activeProcessorCount >= 2 ? TwoThreads() : nil
 
     private let state = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     private let asleep = UnsafeMutablePointer<Int>.allocate(capacity: 1)   // 1 while the helper waits on `wake`
