@@ -34,28 +34,27 @@ public struct MaskedAutoencoder<Real: Scalar> {
         /// Writes a fresh mask for a batch of B images of height×width into `m` (B × h·w).
         public func fill(_ m: inout Matrix<Real>, batch: Int, height: Int, width: Int, rng: inout RNG) {
             ensure(&m, batch, height * width)
-            if self == .leftHalf || self == .rightHalf {
-                // the same mask for every image: one image's, copied into each row
-                var image = [Real](repeating: 0, count: height * width)
+            let P = height * width
+            switch self {
+            case .leftHalf, .rightHalf:
+                // the same mask for every image: the first image's, then copied into the other rows
+                guard batch > 0, P > 0 else { return }
                 for r in 0..<height {
                     for c in 0..<width {
                         let left = c < width / 2
-                        image[r * width + c] = (left == (self == .leftHalf)) ? 0 : 1
+                        m[0, r * width + c] = (left == (self == .leftHalf)) ? 0 : 1
                     }
                 }
-                m.data.withUnsafeMutableBufferPointer { rows in
-                    for b in 0..<batch { UnsafeMutableBufferPointer(rebasing: rows[(b * image.count)..<((b + 1) * image.count)]).update(fromContentsOf: image) }
+                m.data.withUnsafeMutableBufferPointer { d in
+                    for b in 1..<batch { (d.baseAddress! + b * P).update(from: d.baseAddress!, count: P) }
                 }
-                return
-            }
-            for b in 0..<batch {
-                switch self {
-                case .leftHalf, .rightHalf:
-                    preconditionFailure("filled above")
-                case .random(let p):
-                    for i in 0..<(height * width) { m[b, i] = rng.uniform() < p ? 0 : 1 }
-                case .patches(let k):
-                    let pr = (height + k - 1) / k, pc = (width + k - 1) / k
+            case .random(let p):
+                for b in 0..<batch {
+                    for i in 0..<P { m[b, i] = rng.uniform() < p ? 0 : 1 }
+                }
+            case .patches(let k):
+                let pr = (height + k - 1) / k, pc = (width + k - 1) / k
+                for b in 0..<batch {
                     var hidden = (0..<(pr * pc)).map { _ in rng.uniform() < 0.5 }
                     if !hidden.contains(true) { hidden[rng.int(below: hidden.count)] = true }   // always something to fill in
                     for r in 0..<height {
