@@ -116,5 +116,10 @@ final class ParameterWalkTests: XCTestCase {
         XCTAssertEqual(fused.tensors.flatMap { $0.data.map(\.bitPattern) }, expected.tensors.flatMap { $0.data.map(\.bitPattern) })
         XCTAssertEqual(sum.bitPattern, expected.sumOfSquares.bitPattern)
         XCTAssertEqual(fused.tensors[0].data[0].sign, .plus)   // (0 + −0) + −0 = +0
+        // shared out between two threads: the same tensors and the same sum, bit for bit
+        var shared = a.zeros()
+        let sharedSum = shared.setToSum(a, b, parallel: true)
+        XCTAssertEqual(shared.tensors.flatMap { $0.data.map(\.bitPattern) }, expected.tensors.flatMap { $0.data.map(\.bitPattern) })
+        XCTAssertEqual(sharedSum.bitPattern, sum.bitPattern)
     }
 }

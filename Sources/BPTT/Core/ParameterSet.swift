@@ -126,28 +126,41 @@ extension ParameterSet {
     /// of the result, summed as `sumOfSquares` sums it (tensor by tensor in the walk's order, each
     /// element by element from 0), in the same pass: two shards' gradients summed and measured for
     /// clipping without three more passes over them. `a` and `b` have self's shapes.
-    public mutating func setToSum(_ a: Self, _ b: Self) -> Double {
-        let bTensors = b.tensors
-        var total = 0.0, i = 0
-        forEachTensor(pairedWith: a) { _, m, aTensor in
-            let (aTensor, bTensor) = (aTensor!, bTensors[i])
-            i += 1
+    ///
+    /// `parallel`: the tensors are shared out between two threads (`parallelFor`), about half the
+    /// elements each. Each tensor's Σ x² is one chain from 0, and the chains are added in the
+    /// walk's order at the end, so the numbers are the same on one thread or two. Each thread
+    /// reads half of both shards' gradients, so the lines the other core wrote are shared out too.
+    public mutating func setToSum(_ a: Self, _ b: Self, parallel: Bool = false) -> Double {
+        let (aTensors, bTensors) = (a.tensors, b.tensors)
+        var chains: [SquareChain<Real>] = []
+        var i = 0
+        forEachTensor { _, m in
+            let (aTensor, bTensor) = (aTensors[i], bTensors[i])
             precondition(aTensor.count == m.count && bTensor.count == m.count, "setToSum: shapes differ")
-            m.data.withUnsafeMutableBufferPointer { out in
-                aTensor.data.withUnsafeBufferPointer { pa in
-                    bTensor.data.withUnsafeBufferPointer { pb in
-                        var s = 0.0
-                        for j in 0..<out.count {
-                            let x = (0 + pa[j]) + pb[j]
-                            out[j] = x
-                            s += Double(x) * Double(x)
-                        }
-                        total += s
-                    }
+            if m.count > 0 {
+                // The three buffers outlive the chains: self's, a's and b's tensors are neither
+                // resized nor replaced before this function returns.
+                let out = m.data.withUnsafeMutableBufferPointer { $0.baseAddress! }
+                let pa = aTensor.data.withUnsafeBufferPointer { $0.baseAddress! }
+                let pb = bTensor.data.withUnsafeBufferPointer { $0.baseAddress! }
+                chains.append(SquareChain(a: pa, b: pb, out: out, count: m.count, tensor: i))
+            }
+            i += 1
+        }
+        var sums = [Double](repeating: 0, count: i)
+        withExtendedLifetime((aTensors, bTensors)) {
+            sums.withUnsafeMutableBufferPointer { sumsBuffer in
+                let out = sumsBuffer
+                if parallel, chains.count > 1 {
+                    let part = SquareChain.halves(chains)
+                    parallelFor(2) { h in for c in part[h] { out[c.tensor] = c.run() } }
+                } else {
+                    for c in chains { out[c.tensor] = c.run() }
                 }
             }
         }
-        return total
+        return sums.reduce(0, +)   // ((0 + s₀) + s₁) + …: the walk's order
     }
 
     /// Name of the first tensor holding a NaN or ±∞, if any.
@@ -162,5 +175,33 @@ extension ParameterSet {
         var out = other
         out.tensors = tensors.map { $0.converted(to: Other.Real.self) }
         return out
+    }
+}
+
+/// One tensor's share of `setToSum`: out[j] = (0 + a[j]) + b[j] and Σ out[j]², j ascending.
+struct SquareChain<Real: Scalar> {
+    let a: UnsafePointer<Real>, b: UnsafePointer<Real>, out: UnsafeMutablePointer<Real>
+    let count: Int
+    let tensor: Int
+
+    /// Writes out and returns its Σ x² (one chain from 0).
+    func run() -> Double {
+        var s = 0.0
+        for j in 0..<count {
+            let x = (0 + a[j]) + b[j]
+            out[j] = x
+            s += Double(x) * Double(x)
+        }
+        return s
+    }
+
+    /// Two groups of about equal element counts: largest first, each to the lighter group.
+    static func halves(_ chains: [SquareChain]) -> [[SquareChain]] {
+        var groups: [[SquareChain]] = [[], []], load = [0, 0]
+        for c in chains.sorted(by: { $0.count > $1.count }) {
+            let g = load[0] <= load[1] ? 0 : 1
+            groups[g].append(c); load[g] += c.count
+        }
+        return groups
     }
 }

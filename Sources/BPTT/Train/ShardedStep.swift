@@ -57,7 +57,7 @@ final class ShardedStep<Params: ParameterSet, Workspace> {
         // The sum in a fixed order (the same for any thread count) and its norm
         let norm: Double
         if shards == 2 {
-            norm = grads.setToSum(shardGrads[0], shardGrads[1]).squareRoot()   // one pass
+            norm = grads.setToSum(shardGrads[0], shardGrads[1], parallel: threads > 1).squareRoot()   // one pass
         } else {
             grads.zero()
             for s in 0..<shards { grads.add(shardGrads[s]) }
