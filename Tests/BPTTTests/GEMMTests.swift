@@ -105,4 +105,53 @@ final class GEMMTests: XCTestCase {
             } }
         }
     }
+
+    /// A product with a zero operand (h_0 = 0 at a cell's first step) is skipped: with the other
+    /// operand finite it stores exactly what the micro-kernel does, +0 (β = 0) or C + 0 (β = 1,
+    /// where −0 becomes +0), in every loop order and through a packed B; an ∞ in the other
+    /// operand still gives the NaNs of 0·∞, where the textbook product has them.
+    func testAZeroOperandStoresTheKernelsZeroAndKeepsTheNaNsOfZeroTimesInfinity() {
+        var rng = RNG(seed: 9)
+        func bits(_ m: Matrix<Float>) -> [UInt32] { m.data.map(\.bitPattern) }
+        // the forward h_0·W_hᵀ of a 64-row shard (small M), dW_h = dAᵀ·h_0 (packed A), others
+        for (m, n, k) in [(64, 384, 128), (384, 128, 64), (7, 33, 257), (40, 3, 300), (3, 2, 9)] {
+            for ta in [false, true] { for tb in [false, true] { for zeroA in [true, false] {
+                let label = "m\(m) n\(n) k\(k) ta\(ta) tb\(tb) zeroA \(zeroA)"
+                var a = Matrix<Float>.normal(ta ? k : m, ta ? m : k, std: 1, rng: &rng)
+                var b = Matrix<Float>.normal(tb ? n : k, tb ? k : n, std: 1, rng: &rng)
+                if zeroA { a = Matrix(rows: a.rows, cols: a.cols); a.data[1] = -0.0 } else { b = Matrix(rows: b.rows, cols: b.cols); b.data[1] = -0.0 }
+                var before = Matrix<Float>.normal(m, n, std: 1, rng: &rng)
+                before.data[0] = -0.0
+                var c = before
+                gemm(a, transA: ta, b, transB: tb, into: &c, beta: 1)
+                XCTAssertEqual(bits(c), before.data.map { ($0 + 0).bitPattern }, label)
+                XCTAssertEqual(c.data[0].sign, .plus, label)
+                gemm(a, transA: ta, b, transB: tb, into: &c)
+                XCTAssertEqual(bits(c), [UInt32](repeating: 0, count: m * n), label)
+                // an ∞ in the other operand: NaN wherever the textbook product has one
+                if zeroA { b.data[b.count / 2] = .infinity } else { a.data[a.count / 2] = -.infinity }
+                gemm(a, transA: ta, b, transB: tb, into: &c)
+                let textbook = naive(a.converted(to: Double.self), ta, b.converted(to: Double.self), tb)
+                XCTAssertEqual(c.data.map(\.isNaN), textbook.data.map(\.isNaN), label)
+                XCTAssertTrue(c.data.contains { $0.isNaN }, label)
+            } } }
+        }
+        // through a packed B (the cells' W_hᵀ)
+        let w = Matrix<Float>.normal(96, 40, std: 1, rng: &rng)
+        var packed = PackedB<Float>()
+        packed.pack(w, k: 40, n: 96, transB: true)
+        let h0 = Matrix<Float>(rows: 64, cols: 40)
+        var before = Matrix<Float>.normal(64, 96, std: 1, rng: &rng)
+        before.data[5] = -0.0
+        var c = before
+        gemm(h0, packed: packed, into: &c, beta: 1)
+        XCTAssertEqual(bits(c), before.data.map { ($0 + 0).bitPattern })
+        gemm(h0, packed: packed, into: &c)
+        XCTAssertEqual(bits(c), [UInt32](repeating: 0, count: c.count))
+        var bad = w
+        bad.data[7] = .nan
+        packed.pack(bad, k: 40, n: 96, transB: true)
+        gemm(h0, packed: packed, into: &c)
+        XCTAssertEqual(c.data.filter(\.isNaN).count, 64)   // column 0 of C (row 0 of W), in each of the 64 rows
+    }
 }

@@ -65,6 +65,9 @@ public func gemm<Real: Scalar>(
         if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
         return
     }
+    // (K ≤ 4 goes to `gemmTinyK`, whose chains start at C itself: too small to be worth a scan.)
+    if k > 4 && storeZeroProduct(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                                 c: c, ldc: ldc, accumulate: accumulate) { return }
     if m <= smallM && (transB || m <= 32) && k > 1 {
         gemmSmallM(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                    c: c, ldc: ldc, accumulate: accumulate)
@@ -263,6 +266,12 @@ public func gemm<Real: Scalar>(m: Int, a: UnsafePointer<Real>, lda: Int, transA:
     let kStride = transA ? lda : 1
     let tile = threadScratch(Real.self, count: mr * nr)   // 6×32, an edge tile of C
     b.panels.withUnsafeBufferPointer { panels in
+        // A zero A (h_0 at a cell's first step) and finite panels: a zero product (`storeZeroProduct`)
+        if isAllZero(a, rows: transA ? k : m, cols: transA ? m : k, ld: lda),
+           isAllFinite(panels.baseAddress!, rows: 1, cols: panels.count, ld: panels.count) {
+            storeZeros(m: m, n: n, c: c, ldc: ldc, accumulate: beta == 1)
+            return
+        }
         for s in 0..<(n + nr - 1) / nr {
             let j0 = s * nr, cols = min(nr, n - j0)
             var p0 = 0
