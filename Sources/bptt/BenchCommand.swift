@@ -90,7 +90,8 @@ func cellBench(_ config: TrainConfig, steps: Int, warmup: Int) throws -> CellBen
 
 /// Matrix-product FLOPs of one training example of a one-level cell (forward, BPTT, readout):
 /// per step 2·gH(D+H) forward, 2·gH·H for dh_{t−1}, 2·gH(D+H) for the weight gradients
-/// (g = 4 LSTM, 3 GRU, 1 RNN); the input gradient is not needed at the first level.
+/// (g = 4 LSTM, 3 GRU, 1 RNN); the input gradient is not needed at the first level. These are
+/// the model's FLOPs: they include the first step's products with h_0 = 0, which `gemm` skips.
 func gemmFlopsPerExample(model: String, length T: Int, input D: Int, hidden H: Int, classes C: Int) -> Double {
     let g = model == "lstm" ? 4.0 : model.hasPrefix("gru") ? 3.0 : 1.0
     let (d, h) = (Double(D), Double(H))
