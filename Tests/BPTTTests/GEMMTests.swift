@@ -154,4 +154,45 @@ final class GEMMTests: XCTestCase {
         gemm(h0, packed: packed, into: &c)
         XCTAssertEqual(c.data.filter(\.isNaN).count, 64)   // column 0 of C (row 0 of W), in each of the 64 rows
     }
+
+    /// dW = Aᵀ·B whose B starts with zero rows (a stacked h_{t−1} whose first rows are h_0 = 0)
+    /// skips them, and stores the same bits as before: each element of C is C (β = 1) plus, per
+    /// K-block of 256, one FMA chain from +0 over the block, emulated here term by term.
+    func testLeadingZeroRowsOfAWeightGradientAreSkippedWithTheSameBits() {
+        var rng = RNG(seed: 11)
+        let (m, n, k) = (300, 40, 640)                       // gemmPanels: Aᵀ with rows 300 apart, K in 3 blocks
+        for (zeroRows, beta) in [(64, 1), (64, 0), (300, 0), (300, 1), (0, 1)] {
+            var a = Matrix<Float>.normal(k, m, std: 1, rng: &rng)     // stored K×M: op(A) = Aᵀ
+            var b = Matrix<Float>.normal(k, n, std: 1, rng: &rng)
+            for i in 0..<(zeroRows * n) { b.data[i] = i % 7 == 0 ? -0.0 : 0 }
+            var before = Matrix<Float>.normal(m, n, std: 1, rng: &rng)
+            before.data[3] = -0.0
+            func emulated() -> [UInt32] {
+                var out = [UInt32]()
+                for i in 0..<m { for j in 0..<n {
+                    var c: Float = beta == 1 ? before.data[i * n + j] : 0
+                    var p0 = 0
+                    while p0 < k {
+                        var chain: Float = 0
+                        for p in p0..<min(p0 + 256, k) { chain.addProduct(a.data[p * m + i], b.data[p * n + j]) }
+                        c = (p0 == 0 && beta == 0) ? chain : c + chain
+                        p0 += 256
+                    }
+                    out.append(c.bitPattern)
+                } }
+                return out
+            }
+            var c = before
+            gemm(a, transA: true, b, into: &c, beta: Float(beta))
+            XCTAssertEqual(c.data.map(\.bitPattern), emulated(), "zero rows \(zeroRows), beta \(beta)")
+            // an ∞ in A's rows against the zero rows: the NaNs of 0·∞ stay
+            if zeroRows > 0 {
+                a.data[5 * m + 2] = .infinity
+                c = before
+                gemm(a, transA: true, b, into: &c, beta: Float(beta))
+                XCTAssertEqual(c.data.map(\.bitPattern), emulated(), "zero rows \(zeroRows), beta \(beta), ∞")
+                XCTAssertEqual(c.data.filter(\.isNaN).count, n)   // row 2 of C
+            }
+        }
+    }
 }

@@ -57,3 +57,15 @@ func storeZeros<Real: Scalar>(m: Int, n: Int, c: UnsafeMutablePointer<Real>, ldc
         if accumulate { for j in 0..<n { row[j] = row[j] + 0 } } else { row.update(repeating: 0, count: n) }
     }
 }
+
+/// The number of leading rows of B (k×n, not transposed) that are all zeros, when the same rows
+/// of Aᵀ (A transposed: row p of the stored k×m A) are finite; 0 otherwise. A stacked h_{t−1}
+/// whose first B rows are h_0 = 0 (the LSTM's dW_h = Σ_t dA_tᵀ·h_{t−1}, one product over all
+/// steps) has that many zero terms at the start of every chain: a chain from +0 stays +0 over
+/// them, so `gemmPanels` starts after them. The scan stops at the first nonzero element.
+func zeroLeadingRows<Real: Scalar>(b: UnsafePointer<Real>, ldb: Int, k: Int, n: Int,
+                                   a: UnsafePointer<Real>, lda: Int, m: Int) -> Int {
+    var rows = 0
+    while rows < k && isAllZero(b + rows * ldb, rows: 1, cols: n, ld: ldb) { rows += 1 }
+    return rows > 0 && isAllFinite(a, rows: rows, cols: m, ld: lda) ? rows : 0
+}

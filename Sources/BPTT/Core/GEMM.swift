@@ -81,7 +81,8 @@ public func gemm<Real: Scalar>(
                      c: c, ldc: ldc, accumulate: accumulate)
     } else {
         gemmPanels(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
-                   c: c, ldc: ldc, accumulate: accumulate)
+                   c: c, ldc: ldc, accumulate: accumulate,
+                   skip: !transA || transB ? 0 : zeroLeadingRows(b: b, ldb: ldb, k: k, n: n, a: a, lda: lda, m: m))
     }
 }
 
@@ -321,12 +322,19 @@ private func gemmPanels<Real: Scalar>(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<Real>, lda: Int, transA: Bool,
     b: UnsafePointer<Real>, ldb: Int, transB: Bool,
-    c: UnsafeMutablePointer<Real>, ldc: Int, accumulate: Bool
+    c: UnsafeMutablePointer<Real>, ldc: Int, accumulate: Bool, skip: Int
 ) {
     // A(i, p) = a[i·rowStride + p·kStride]
     let rowStride = transA ? 1 : lda
     let kStride = transA ? lda : 1
     let kc = min(k, kcMax)
+    // The first `skip` steps of K give zero terms (`zeroLeadingRows`) and are left out. The
+    // K-blocks keep their bounds (multiples of kc), so every chain is the one without the skip.
+    var accumulate = accumulate
+    if skip >= kc {
+        storeZeros(m: m, n: n, c: c, ldc: ldc, accumulate: accumulate)   // what the skipped whole blocks store
+        accumulate = true
+    }
     let nc = min(n, ncMax)
     let mc = min(m, mcMax)
     let panelsMax = (nc + nr - 1) / nr
@@ -337,11 +345,11 @@ private func gemmPanels<Real: Scalar>(
     while jb < n {
         let ncb = min(nc, n - jb)
         let panels = (ncb + nr - 1) / nr
-        var p0 = 0
+        var p0 = skip
         while p0 < k {
-            let kb = min(kc, k - p0)
+            let kb = min(kc - p0 % kc, k - p0)
             // Every K-block after the first adds to what the earlier ones wrote.
-            let acc = accumulate || p0 > 0
+            let acc = accumulate || p0 >= kc
             for s in 0..<panels {
                 packPanel(b, ldx: ldb, trans: transB, p0: p0, kb: kb, j0: jb + s * nr, cols: min(nr, ncb - s * nr),
                           into: scratch + s * kc * nr)
