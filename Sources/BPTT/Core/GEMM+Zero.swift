@@ -1,7 +1,9 @@
 /// A product with an operand that is exactly zero, and the other finite, is zero. A sequence's
 /// default initial state is h_0 = 0, so a cell's first step multiplies zeros twice: h_0·W_hᵀ
 /// forward, and dA_1ᵀ·h_0, step 1's term of dW_h, backward. `gemm` skips such products after
-/// a scan that stops at the first nonzero element (the first one, for any other operand).
+/// a scan that stops at the first nonzero element (the first one, for any other operand). A
+/// weight gradient summed over all steps in one product (the LSTM's dW_h = Σ_t dA_tᵀ·h_{t−1})
+/// has h_0's rows at the start of K: `gemmPanels` starts after them (`zeroLeadingRows`).
 ///
 /// What it stores is what the micro-kernel stores: every element of C is C plus chains of FMAs
 /// that start at +0, and with zero terms the chains stay +0. So β = 0 stores +0 and β = 1 stores

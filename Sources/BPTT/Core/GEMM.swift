@@ -52,6 +52,9 @@ public func gemm<Real: Scalar>(
 /// - A transposed with rows ≥ 256 apart, the weight gradient dYᵀ·X (`gemmPanels`, BLIS's order):
 ///   A packed too; read in place its rows alias in L1 (1.3–1.5× faster).
 /// - otherwise (`gemmInPlaceA`): 32-column panels of op(B) packed, A read in place.
+///
+/// Before any of them, a product with an all-zero operand (h_0 = 0 at a cell's first step) is
+/// stored without being computed, with the same bits (`GEMM+Zero.swift`).
 public func gemm<Real: Scalar>(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<Real>, lda: Int, transA: Bool,
