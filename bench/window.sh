@@ -11,6 +11,10 @@
 # (and JAX, for its palindrome figures) for the peers; a peer that is not installed is skipped.
 # Run it on a quiet machine: a second job on the cores slows PyTorch far more than bptt.
 set -u
+if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  exit 0
+fi
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 OUT=${2:-bench/window-$(date +%Y%m%d-%H%M%S)}
@@ -20,7 +24,7 @@ case "$ROUNDS" in ''|*[!0-9]*|0) echo "bench/window.sh: ROUNDS must be a positiv
 [ -x "$BPTT" ] || { echo "bench/window.sh: $BPTT: no such executable (build it with 'swift build -c release', or set BPTT)" >&2; exit 2; }
 command -v "$PYTHON" >/dev/null || { echo "bench/window.sh: $PYTHON: not found (set PYTHON to a Python with PyTorch)" >&2; exit 2; }
 if [ -e "$OUT" ] && [ -n "$(ls -A "$OUT" 2>/dev/null)" ]; then echo "bench/window.sh: $OUT: exists and is not empty (results would mix)" >&2; exit 2; fi
-mkdir -p "$OUT" || { echo "bench/window.sh: $OUT: cannot create the folder" >&2; exit 2; }
+mkdir -p "$OUT" 2>/dev/null || { echo "bench/window.sh: $OUT: cannot create the folder" >&2; exit 2; }
 { date; uptime; } > "$OUT/started"
 for i in $(seq "$ROUNDS"); do
   echo "round $i of $ROUNDS" >&2
@@ -32,4 +36,4 @@ for i in $(seq "$ROUNDS"); do
   "$PYTHON" bench/charlm_peer.py --steps 40 --threads 2 >> "$OUT/text_peers.txt" 2>&1
 done
 { date; uptime; } > "$OUT/finished"
-"$PYTHON" bench/window_table.py "$OUT" 2>/dev/null || python3 bench/window_table.py "$OUT"
+"$PYTHON" bench/window_table.py "$OUT"

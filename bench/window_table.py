@@ -22,11 +22,16 @@ def read(folder, name):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: python3 bench/window_table.py OUTDIR")
+    if len(sys.argv) == 2 and sys.argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        return
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        print("usage: python3 bench/window_table.py OUTDIR (--help for more)", file=sys.stderr)
+        sys.exit(2)
     folder = sys.argv[1]
     if not os.path.isdir(folder):
-        sys.exit(f"bench/window_table.py: {folder}: no such folder")
+        print(f"bench/window_table.py: {folder}: no such folder", file=sys.stderr)
+        sys.exit(2)
     rows = []   # (workload, unit, bptt figures, {peer: figures})
 
     pal_bptt, pal_peers = read(folder, "pal_bptt.txt"), read(folder, "pal_peers.txt")
