@@ -5,7 +5,7 @@ import XCTest
 /// `bptt gradcheck --case CASE.json --answers MINE.json`: gradients computed elsewhere, checked
 /// against the library's on a dumped case.
 final class AnswerCheckTests: XCTestCase, RunsBPTT {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-answers-\(ProcessInfo.processInfo.processIdentifier)")
+    var dir: URL { testTemporaryDirectory.appendingPathComponent("bptt-answers") }
     override func setUpWithError() throws { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }

@@ -88,7 +88,7 @@ final class CLIFlagTests: XCTestCase {
     }
 
     func testEveryFlagRefusesBadValuesWithOneLineAndExitTwo() throws {
-        let cwd = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-flags-\(getpid())")
+        let cwd = testTemporaryDirectory.appendingPathComponent("bptt-flags-\(getpid())")
         try? FileManager.default.removeItem(at: cwd)
         try FileManager.default.createDirectory(at: cwd, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: cwd) }
@@ -143,7 +143,7 @@ final class CLIFlagTests: XCTestCase {
     /// The curriculum's LSTM starts with b_f = 1 (the same run as --forget-bias-one);
     /// --forget-bias-draw draws it instead; both flags at once are refused.
     func testCurriculumLSTMForgetBiasDefault() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-fb-\(getpid())").path
+        let out = testTemporaryDirectory.appendingPathComponent("bptt-fb-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         let base = ["curriculum", "--model", "lstm", "--lengths", "3,4", "--max-steps", "20", "--eval-every", "10",
                     "--eval-size", "50", "--hidden", "8", "--batch", "16", "--quiet", "--json", "--out", out]
@@ -157,7 +157,7 @@ final class CLIFlagTests: XCTestCase {
     }
 
     func testMissingAndBadDataFiles() throws {
-        let cwd = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-data-\(getpid())")
+        let cwd = testTemporaryDirectory.appendingPathComponent("bptt-data-\(getpid())")
         try? FileManager.default.removeItem(at: cwd)
         try FileManager.default.createDirectory(at: cwd, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: cwd) }

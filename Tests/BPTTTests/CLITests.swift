@@ -36,7 +36,7 @@ final class CLITests: XCTestCase, RunsBPTT {
     }
 
     func testTrainJSONAndLog() throws {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-test-\(getpid()).csv")
+        let log = testTemporaryDirectory.appendingPathComponent("bptt-test-\(getpid()).csv")
         defer { try? FileManager.default.removeItem(at: log) }
         let r = try bptt(["train", "--length", "3", "--steps", "40", "--batch", "16", "--hidden", "8",
                           "--log", log.path, "--log-every", "10", "--json", "--eval-size", "50"])
@@ -62,7 +62,7 @@ final class CLITests: XCTestCase, RunsBPTT {
     }
 
     func testGradcheckJSONAndDumpRecomputesTheLoss() throws {
-        let dump = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-dump-\(getpid()).json")
+        let dump = testTemporaryDirectory.appendingPathComponent("bptt-dump-\(getpid()).json")
         defer { try? FileManager.default.removeItem(at: dump) }
         for model in ["rnn", "rnn-relu"] {
             let r = try bptt(["gradcheck", "--model", model, "--json", "--dump", dump.path])
@@ -114,7 +114,7 @@ final class CLITests: XCTestCase, RunsBPTT {
 
 extension CLITests {
     func testDivergenceExitsThreeAndKeepsTheLastGoodCheckpoint() throws {
-        let ckpt = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-nan-\(getpid()).ckpt").path
+        let ckpt = testTemporaryDirectory.appendingPathComponent("bptt-nan-\(getpid()).ckpt").path
         defer { try? FileManager.default.removeItem(atPath: ckpt) }
         let r = try bptt(["train", "--model", "rnn-relu", "--lr", "1e9", "--steps", "100", "--batch", "16", "--hidden", "16",
                           "--quiet", "--save", ckpt, "--save-every", "1"])
@@ -127,7 +127,7 @@ extension CLITests {
     }
 
     func testResumeFromTheCommandLineMatchesAStraightRun() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-resume-\(getpid())")
+        let dir = testTemporaryDirectory.appendingPathComponent("bptt-resume-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let base = ["train", "--model", "gru", "--length", "4", "--batch", "16", "--hidden", "8", "--optim", "adam", "--quiet", "--eval-size", "20"]
@@ -162,7 +162,7 @@ extension CLITests {
     }
 
     func testInterruptSavesACheckpointAndExitsCleanly() throws {
-        let ckpt = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-int-\(getpid()).ckpt").path
+        let ckpt = testTemporaryDirectory.appendingPathComponent("bptt-int-\(getpid()).ckpt").path
         defer { try? FileManager.default.removeItem(atPath: ckpt) }
         let r = try bpttInterrupted(["train", "--steps", "1000000", "--hidden", "16", "--batch", "16", "--save", ckpt], after: 1.5)
         XCTAssertEqual(r.status, 130)

@@ -331,7 +331,7 @@ extension WorkedExamples {
 /// CRLF and CR line ends become LF, so the vocabulary does not change.
 final class CharTextLineEndTests: XCTestCase {
     func testByteOrderMarkAndLineEndsReadAsLF() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-lineends-\(getpid())")
+        let dir = testTemporaryDirectory.appendingPathComponent("bptt-lineends-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let lf = "ROMEO:\nBut soft!\n\nJULIET:\nAy me.\n"

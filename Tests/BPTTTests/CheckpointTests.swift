@@ -17,7 +17,7 @@ final class CheckpointTests: XCTestCase {
     func testRoundTripIsExact() throws {
         let c = sample()
         XCTAssertEqual(try Checkpoint.decode(c.encoded()), c)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(getpid()).bin").path
+        let path = testTemporaryDirectory.appendingPathComponent("ckpt-\(getpid()).bin").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try c.write(to: path)
         XCTAssertEqual(try Checkpoint.read(from: path), c)

@@ -7,7 +7,7 @@ import XCTest
 /// its self-test steps through every equation and shows `explain --json`'s numbers.
 final class ExplainPageTests: XCTestCase, RunsBPTT {
     func tempFile(_ name: String) -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("bptt-page-\(getpid())-\(name)")
+        testTemporaryDirectory.appendingPathComponent("bptt-page-\(getpid())-\(name)")
     }
 
     /// The JSON object embedded in a page.

@@ -6,7 +6,7 @@ import XCTest
 /// on the same case, writes Markdown, and stops on `q`.
 final class ExplainTests: XCTestCase, RunsBPTT {
     func testExplainMatchesGradcheckForTheSameSeedAndSizes() throws {
-        let dump = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-explain-dump-\(getpid()).json")
+        let dump = testTemporaryDirectory.appendingPathComponent("bptt-explain-dump-\(getpid()).json")
         defer { try? FileManager.default.removeItem(at: dump) }
         let sizes = ["--length", "3", "--batch", "2", "--input", "2", "--hidden", "3", "--classes", "4", "--seed", "7"]
         for model in ["rnn", "rnn-relu", "lstm", "gru", "gru-cho"] {
@@ -74,7 +74,7 @@ final class ExplainTests: XCTestCase, RunsBPTT {
     }
 
     func testMarkdownAndInteractiveStop() throws {
-        let md = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-explain-\(getpid()).md")
+        let md = testTemporaryDirectory.appendingPathComponent("bptt-explain-\(getpid()).md")
         defer { try? FileManager.default.removeItem(at: md) }
         let r = try bptt(["explain", "--model", "gru", "--markdown", md.path])
         XCTAssertEqual(r.status, 0, r.stderr)

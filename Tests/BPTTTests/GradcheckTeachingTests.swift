@@ -91,7 +91,7 @@ final class GradcheckTeachingTests: XCTestCase, RunsBPTT {
     }
 
     func testEpsilonSweepCommandWritesJSONAndAWellFormedSVG() throws {
-        let svg = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-eps-\(UUID().uuidString).svg").path
+        let svg = testTemporaryDirectory.appendingPathComponent("bptt-eps-\(UUID().uuidString).svg").path
         defer { try? FileManager.default.removeItem(atPath: svg) }
         let r = try bptt(["gradcheck", "--model", "gru", "--epsilon-sweep", "--length", "3", "--hidden", "3", "--json", "--svg", svg])
         XCTAssertEqual(r.status, 0, r.stderr)

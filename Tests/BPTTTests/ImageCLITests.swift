@@ -5,7 +5,7 @@ import XCTest
 /// The image commands end to end on the built-in digits, at sizes small enough to run in seconds.
 final class ImageCLITests: XCTestCase, RunsBPTT {
     func tempDir(_ name: String) throws -> URL {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-\(name)-\(getpid())")
+        let d = testTemporaryDirectory.appendingPathComponent("bptt-\(name)-\(getpid())")
         try? FileManager.default.removeItem(at: d)
         try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
         return d

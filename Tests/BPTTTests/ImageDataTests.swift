@@ -109,7 +109,7 @@ final class ImageDataTests: XCTestCase {
     }
 
     func testFolderWithTrainAndTestFilesRawAndGzip() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-idx-\(getpid())")
+        let dir = testTemporaryDirectory.appendingPathComponent("bptt-idx-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let (h, w) = (3, 5)

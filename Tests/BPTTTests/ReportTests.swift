@@ -28,7 +28,7 @@ final class ReportTests: XCTestCase, RunsBPTT {
     }
 
     func tempDir() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-report-\(UUID().uuidString)").path
+        let dir = testTemporaryDirectory.appendingPathComponent("bptt-report-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
         return dir

@@ -32,7 +32,7 @@ final class ResumeTests: XCTestCase {
 
         let first = try PalindromeTrainer(c)
         for _ in 0..<(c.steps / 2) { first.trainStep() }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(getpid()).ckpt").path
+        let path = testTemporaryDirectory.appendingPathComponent("resume-\(getpid()).ckpt").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try first.checkpoint().write(to: path)
         let resumed = try PalindromeTrainer(resuming: try Checkpoint.read(from: path), steps: c.steps, source: path)

@@ -2,6 +2,24 @@ import Foundation
 import XCTest
 import BPTT
 
+/// The folder every test writes under: `bptt-tests-<pid>` in the system's temporary directory,
+/// one per test process, removed with everything in it when the test bundle finishes (so a run
+/// leaves nothing behind in /tmp, and two test processes never share a file).
+let testTemporaryDirectory: URL = {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-tests-\(getpid())")
+    try? FileManager.default.removeItem(at: dir)
+    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    XCTestObservationCenter.shared.addTestObserver(RemovesFolderWhenTestsFinish(dir))
+    return dir
+}()
+
+/// Removes one folder when the test bundle finishes (registered by `testTemporaryDirectory`).
+final class RemovesFolderWhenTestsFinish: NSObject, XCTestObservation {
+    let folder: URL
+    init(_ folder: URL) { self.folder = folder }
+    func testBundleDidFinish(_ testBundle: Bundle) { try? FileManager.default.removeItem(at: folder) }
+}
+
 /// Runs the real `bptt` executable, built beside the test bundle (shared by the CLI tests).
 protocol RunsBPTT {}
 
@@ -34,7 +52,7 @@ extension RunsBPTT {
         var env = ProcessInfo.processInfo.environment
         env["SWIFT_BACKTRACE"] = "enable=no"
         // The GAN's judge cache goes to a temporary folder, never the user's own cache.
-        if env["BPTT_CACHE"] == nil { env["BPTT_CACHE"] = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-test-cache-\(getpid())").path }
+        if env["BPTT_CACHE"] == nil { env["BPTT_CACHE"] = testTemporaryDirectory.appendingPathComponent("bptt-test-cache-\(getpid())").path }
         p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -73,7 +91,7 @@ extension RunsBPTT {
 
 /// A new empty folder under the temporary directory, unique to this process and `test`.
 func scratchDirectory(_ label: String, test: XCTestCase) throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-\(label)-\(getpid())-\(test.name.filter(\.isLetter))")
+    let dir = testTemporaryDirectory.appendingPathComponent("bptt-\(label)-\(getpid())-\(test.name.filter(\.isLetter))")
     try? FileManager.default.removeItem(at: dir)
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     return dir

@@ -18,7 +18,7 @@ final class TextTests: XCTestCase {
     }
 
     func tmp(_ name: String, _ content: String) -> String {
-        let p = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-\(getpid())-\(name)").path
+        let p = testTemporaryDirectory.appendingPathComponent("bptt-\(getpid())-\(name)").path
         _ = FileManager.default.createFile(atPath: p, contents: Data(content.utf8))
         return p
     }
@@ -34,7 +34,7 @@ final class TextTests: XCTestCase {
     }
 
     func testFolderLayout() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-imdb-\(getpid())")
+        let root = testTemporaryDirectory.appendingPathComponent("bptt-imdb-\(getpid())")
         defer { try? FileManager.default.removeItem(at: root) }
         for (split, sub, name, text) in [("train", "pos", "1_9.txt", "loved it"), ("train", "neg", "2_1.txt", "hated it"),
                                          ("test", "pos", "3_8.txt", "wonderful"), ("test", "neg", "4_2.txt", "awful")] {
@@ -59,7 +59,7 @@ final class TextTests: XCTestCase {
         expectInputError({ _ = try TextCorpus.load(self.tmp("n.csv", "text,score\nhi,1\n")) }, "no label column")
         expectInputError({ _ = try TextCorpus.load(self.tmp("l.csv", "text,label\nhi,maybe\nyo,1\n")) }, "label 'maybe'")
         expectInputError({ _ = try TextCorpus.load(self.tmp("q.csv", "text,label\n\"open,1\n")) }, "unterminated")
-        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("bptt-\(getpid())-bin.csv").path
+        let bad = testTemporaryDirectory.appendingPathComponent("bptt-\(getpid())-bin.csv").path
         _ = FileManager.default.createFile(atPath: bad, contents: Data([0x74, 0x65, 0x78, 0x74, 0xFF, 0xFE, 0x0A]))
         expectInputError({ _ = try TextCorpus.load(bad) }, "UTF-8")
         expectInputError({ _ = try TextCorpus.load("/nonexistent/corpus.csv") }, "no such file")
