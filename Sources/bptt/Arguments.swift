@@ -118,7 +118,15 @@ struct Arguments {
             order.append(name)
             i += 1
         }
+        // a path flag given an empty value (an unset shell variable, say) names nothing
+        for name in order where values[name] == "" && Arguments.pathFlags.contains(name) {
+            throw BPTTError.usage("--\(name): empty path")
+        }
     }
+
+    /// Flags whose value is a path, refused when empty.
+    static let pathFlags: Set<String> = ["data", "checkpoint", "resume", "init-from", "case", "answers", "vectors", "save", "log", "out",
+                                         "report", "dump", "svg", "markdown", "html", "judge-cache", "load", "results", "compare"]
 
     func flag(_ name: String) -> Bool { read.names.insert(name); return switches.contains(name) }
     /// Whether the flag was given (does not count as reading it).
@@ -127,6 +135,8 @@ struct Arguments {
     func given(_ name: String) -> Bool { values[name] != nil || switches.contains(name) }
 
     func string(_ name: String) -> String? { read.names.insert(name); return values[name] }
+    /// The flag's value without counting it as read (the checks made before every run).
+    func peek(_ name: String) -> String? { values[name] }
 
     func string(_ name: String, default d: String) -> String { read.names.insert(name); return values[name] ?? d }
 
@@ -154,7 +164,8 @@ struct Arguments {
     func double(_ name: String, default d: Double, positive: Bool = false, nonNegative: Bool = false) throws -> Double {
         read.names.insert(name)
         guard let s = values[name] else { return d }
-        guard let v = Double(s), v.isFinite else { throw BPTTError.usage("--\(name): '\(s)' is not a finite number") }
+        // decimal only: Swift's Double("0x10") would read hexadecimal
+        guard !s.lowercased().contains("x"), let v = Double(s), v.isFinite else { throw BPTTError.usage("--\(name): '\(s)' is not a finite number") }
         if positive && v <= 0 { throw BPTTError.usage("--\(name): \(s) must be greater than 0") }
         if nonNegative && v < 0 { throw BPTTError.usage("--\(name): \(s) must not be negative") }
         return v

@@ -29,6 +29,10 @@ let benchCommand = Command(
 )
 
 func runBench(_ a: inout Arguments) throws -> Int32 {
+    // one mode per run: the modes are different benchmarks, and a second one would be dropped
+    let modes = ["gemm", "scaling", "mlp", "load", "all"].filter { a.given($0) }
+    if modes.count > 1 { throw BPTTError.usage("--\(modes[0]) and --\(modes[1]) are different benchmarks; give one per run") }
+    if a.has("save") && !a.given("all") { throw BPTTError.usage("--save: bench writes its results file only with --all") }
     if a.flag("gemm") { return try runGEMMBench(a) }
     if a.flag("scaling") { return try runScalingBench(a) }
     if a.flag("mlp") { return try runMLPBenchOnly(a) }

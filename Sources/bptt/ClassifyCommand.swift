@@ -6,7 +6,7 @@ let classifyCommand = Command(
     summary: "Train an MLP image classifier (ReLU, dropout, softmax cross-entropy) and report its test accuracy.",
     usage: "classify [--data DIR] [--hidden 256,128] [--epochs 40] [options]",
     options: [
-        Option("hidden", "N,N,..", "hidden layer widths (default 256,128)"),
+        Option("hidden", "N,N,..", "hidden layer widths (default 256,128; none: softmax regression)"),
         Option("dropout", "P", "dropout rate on hidden layers (default 0.2; with --hidden none there are none: a warning says so)"),
         Option("epochs", "N", "passes over the training set, in total when resuming (default 40)"),
         Option("batch", "B", "batch size (default 64)"),

@@ -53,7 +53,7 @@ func runCurriculum(_ a: inout Arguments) throws -> Int32 {
     let settings = CurriculumRun.Settings(
         lengths: try Experiments.parseLengths(a.string("lengths", default: "10-150:10")),
         maxSteps: try a.int("max-steps", default: 3000, min: 1), evalEvery: try a.int("eval-every", default: 100, min: 1),
-        evalSize: try a.int("eval-size", default: 500, min: 1), target: try a.double("target", default: 0.99, positive: true),
+        evalSize: try a.int("eval-size", default: 500, min: 1, max: 1_000_000), target: try a.double("target", default: 0.99, positive: true),
         stopOnFailure: !a.flag("keep-going"))
     guard settings.target <= 1 else { throw BPTTError.usage("--target: \(settings.target) is above 1 (an accuracy)") }
     let limit = try a.int("stop-at", default: 0, min: 1)

@@ -22,7 +22,9 @@ func runExport(_ a: inout Arguments) throws -> Int32 {
     guard lower.hasSuffix(".safetensors") || lower.hasSuffix(".npz") else {
         throw BPTTError.usage("--out \(out): the format follows the extension, .safetensors or .npz")
     }
-    try checkWritableOutputFile(out, flag: "out")
+    try checkWritableFile(out, flag: "--out")
+    try checkReplaceable(out, flag: "--out", writes: .other)
+    try checkDistinct([("--out", out)], inputs: inputFlags.compactMap { f in a.peek(f).map { ("--" + f, $0) } })
     let (c, source) = try checkpointFlag(a)
     let (tensors, metadata) = try TorchExport.export(c, source: source)
     let format = lower.hasSuffix(".npz") ? "npz" : "safetensors"

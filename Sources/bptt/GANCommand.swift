@@ -9,17 +9,17 @@ let ganCommand = Command(
         Option("steps", "N", "training steps, in total when resuming (default 6000)"),
         Option("batch", "B", "batch size (default 64)"),
         Option("latent", "N", "latent size (default 100)"),
-        Option("g-hidden", "N,N,..", "generator hidden widths (default 256,512,1024)"),
-        Option("d-hidden", "N,N,..", "discriminator hidden widths (default 1024,512,256)"),
-        Option("d-schedule", "WHICH", "always (D every step, default) | seed (D with probability e^L_D/(e^L_D+e^L_G))"),
+        Option("g-hidden", "N,N,..", "generator hidden widths (default 256,512,1024; none: no hidden layer)"),
+        Option("d-hidden", "N,N,..", "discriminator hidden widths (default 1024,512,256; none: no hidden layer)"),
+        Option("d-schedule", "WHICH", "always (D every step, default) | seed (D trained with probability e^L_D/(e^L_D+e^L_G); also spelled probabilistic)"),
         dataOption,
-        logOption,
+        Option("log", "FILE.csv", "write a CSV row every --log-every steps").writes(.file),
         reportOption,
         Option("log-every", "N", "steps between log rows (default 10); a row: step, the step's L_D, their mean since the previous row, the same for L_G, D steps, examples/s"),
         Option("out", "DIR", "write samples_{start,middle,end,judged}.png and generator.ckpt here").writes(.folder(default: nil)),
         Option("samples", "N", "samples judged by the classifier (default 1000)"),
-        Option("judge-epochs", "N", "epochs of the judging classifier (default 10; bptt classify trains 40)"),
-        Option("judge-cache", "DIR", "keep trained judges here, keyed by the data's digest, the classifier's settings and this binary (default $BPTT_CACHE/gan-judges, else ~/.cache/bptt/gan-judges)"),
+        Option("judge-epochs", "N", "epochs of the judging classifier (default: bptt classify's 40, fewer on large data: at most 600,000 images seen, 10 epochs of Fashion-MNIST)"),
+        Option("judge-cache", "DIR", "keep trained judges here, keyed by the data's digest, the classifier's settings and this binary (default $BPTT_CACHE/gan-judges, else $XDG_CACHE_HOME/bptt/gan-judges, else ~/.cache/bptt/gan-judges)"),
         Option("no-judge-cache", nil, "train the judge afresh and keep nothing"),
     ] + imageRunOptions + optimizerOptions(default: "adam", lr: "2e-4").map { $0.name == "beta1" ? Option("beta1", "B1", "Adam β1 (default 0.5)") : $0 }
       + checkpointOptions(unit: "steps"),
@@ -49,13 +49,17 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     c.latent = try a.int("latent", default: 100, min: 1, max: 100_000)
     c.generatorHidden = try sizeList(a, "g-hidden", default: c.generatorHidden, allowEmpty: true)
     c.discriminatorHidden = try sizeList(a, "d-hidden", default: c.discriminatorHidden, allowEmpty: true)
-    c.seedSchedule = try a.choice("d-schedule", ["always", "seed"], default: "always") == "seed"
+    c.seedSchedule = try a.choice("d-schedule", ["always", "seed", "probabilistic"], default: "always") != "always"
     c.optimizer = try optimizerConfig(a, kind: "adam", lr: 2e-4, beta1: 0.5)
     c.seed = try a.seed()
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
     let nSamples = try a.int("samples", default: 1000, min: 1, max: 1_000_000)
-    let judgeEpochs = try a.int("judge-epochs", default: 10, min: 1, max: 100_000)
+    let judgeEpochsGiven = a.has("judge-epochs") ? try a.int("judge-epochs", default: GANJudge.maxEpochs, min: 1, max: 100_000) : nil
+    if a.given("no-judge-cache") && a.has("judge-cache") { throw BPTTError.usage("--no-judge-cache and --judge-cache: give one (keep nothing, or keep judges in DIR)") }
     let judgeCache = a.flag("no-judge-cache") ? nil : (a.string("judge-cache") ?? GANJudge.defaultFolder())
+    // a cache folder named by the user is checked before any work, like every output
+    if let dir = a.peek("judge-cache") { try checkWritableFolder(dir, flag: "--judge-cache") }
+    else if let dir = judgeCache, let env = ProcessInfo.processInfo.environment["BPTT_CACHE"], !env.isEmpty { try checkWritableFolder(dir, flag: "$BPTT_CACHE/gan-judges") }
     let logEvery = try a.int("log-every", default: 10, min: 1)
     let ck = try CheckpointFlags(a)
     let out = a.string("out")
@@ -134,12 +138,12 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     try ck.write(trainer.checkpoint())
     try writeGrid("samples_end.png")
 
-    // Judge samples with a classifier trained on the same data (`bptt classify` settings, 10 epochs),
+    // Judge samples with a classifier trained on the same data (`bptt classify` settings; 40 epochs, fewer on large data),
     // trained once per data set and settings and kept in the judge cache (GANJudge).
     var cc = ClassifierConfig()
     cc.seed = c.seed
     cc.threads = c.threads
-    cc.epochs = judgeEpochs
+    cc.epochs = judgeEpochsGiven ?? GANJudge.defaultEpochs(trainingImages: data.train.count)
     let judged = try GANJudge.judge(data, spec: trainer.dataIdentity.spec, config: cc, folder: judgeCache)
     let judge = judged.judge
     let judgeAccuracy = judge.testAccuracy()

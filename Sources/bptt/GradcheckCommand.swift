@@ -27,7 +27,7 @@ let gradcheckCommand = Command(
         Option("case", "FILE", "with --answers: a case --dump wrote (rnn, rnn-relu, lstm, gru, gru-cho; one unit)"),
         Option("answers", "FILE", "gradients computed elsewhere, {\"gradients\": {name: {shape, data}}, \"steps\": {q: [t][b][j]}, \"dtype\"}: compared with the library's on --case; exit 1 on a mismatch"),
         Option("json", nil, "end with one JSON line of results"),
-        Option("locate", nil, "rnn, lstm, gru: also check ∂L/∂(every quantity at every step) and name where the backward pass first goes wrong"),
+        Option("locate", nil, "rnn, rnn-relu, lstm, gru, gru-cho: also check ∂L/∂(every quantity at every step) and name where the backward pass first goes wrong"),
         Option("break", "NAME", "switch on a catalogued mistake in the backward pass (see --list-breaks); the check must fail"),
         Option("list-breaks", nil, "list the catalogue of deliberate mistakes and exit"),
     ] + epsilonSweepOptions + gradcheckTextOptions,
@@ -40,19 +40,21 @@ func runGradcheck(_ a: inout Arguments) throws -> Int32 {
     if a.flag("list-breaks") { return listBreaks(json: a.flag("json")) }
     if a.has("case") || a.has("answers") { return try runAnswers(a) }
     let model = try a.choice("model", CellKind.names + ["mlp", "autoencoder", "gan"] + TextGradientCheck.models, default: "rnn")
+    if a.has("svg") && !a.given("epsilon-sweep") { throw BPTTError.usage("--svg: the chart is written only with --epsilon-sweep") }
+    if a.given("epsilon-sweep") && a.has("break") { throw BPTTError.usage("--epsilon-sweep and --break: the sweep charts a correct gradient; check a mistake without --epsilon-sweep") }
     if a.flag("epsilon-sweep") { return try runEpsilonSweep(&a, model: model) }
     let locate = try LocateOptions(a, model: model)
     if ["mlp", "autoencoder", "gan"].contains(model) { return try runImageModelGradcheck(model, a) }
     if TextGradientCheck.models.contains(model) {
         // the sentiment model (embedding, fixed dropout masks) and masked LSTM batches of lengths 5, 2, 1, 4
-        let step = try a.double("step", default: GradientCheck.defaultStep, positive: true)
+        let step = try finiteDifferenceStep(a)
         let results = TextGradientCheck.run(model, seed: try a.seed(), step: step)
         return report(results, title: model, sizes: "mixed lengths 5,2,1,4 with garbage padding", model: model,
                       stencil: .fivePoint, step: step, json: a.flag("json"))
     }
     let output = try a.choice("output", ["last", "every-step"], default: "last")
     let stencil = GradientCheck.Stencil(rawValue: try a.choice("stencil", ["3", "5"], default: "5"))!
-    let step = try a.double("step", default: GradientCheck.defaultStep, positive: true)
+    let step = try finiteDifferenceStep(a)
     let layers = try a.int("layers", default: 1, min: 1, max: 8)
     // every cell, one unit or a stack, on the model `train --model` trains
     var spec = SequenceCheckSpec(model: CellKind(rawValue: model)!)
@@ -122,7 +124,7 @@ func report(_ results: [GradientCheck.Result], title: String, sizes: String, mod
 /// D and G-through-D (gan). Same table and JSON shape as the RNN check.
 func runImageModelGradcheck(_ model: String, _ a: Arguments) throws -> Int32 {
     let seed = try a.seed()
-    let step = try a.double("step", default: GradientCheck.defaultStep, positive: true)
+    let step = try finiteDifferenceStep(a)
     var results: [(name: String, r: GradientCheck.Result)] = []
     func add(_ prefix: String, _ rs: [GradientCheck.Result]) { results += rs.map { (prefix + $0.name, $0) } }
     switch model {
@@ -169,4 +171,11 @@ func runImageModelGradcheck(_ model: String, _ a: Arguments) throws -> Int32 {
         ]).serialized())
     }
     return worst < GradientCheck.threshold ? 0 : 1
+}
+
+/// `--step EPS`: positive and at most 0.5 (a larger step measures the function far from the point, not its slope).
+func finiteDifferenceStep(_ a: Arguments) throws -> Double {
+    let step = try a.double("step", default: GradientCheck.defaultStep, positive: true)
+    guard step <= 0.5 else { throw BPTTError.usage("--step: \(step) is too large for a finite difference (at most 0.5)") }
+    return step
 }

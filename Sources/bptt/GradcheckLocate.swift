@@ -22,6 +22,9 @@ struct LocateOptions {
         if a.has("dump") && a.flag("locate") { throw BPTTError.usage("--dump: not together with --locate") }
         if let name {
             guard let b = Break(name: name) else {
+                if CarryMistake(rawValue: name) != nil {
+                    throw BPTTError.usage("--break: \(name) is a mistake of the character-level model's carried state: bptt gradcheck --task text --break \(name)")
+                }
                 throw BPTTError.usage("--break: unknown mistake '\(name)' (bptt gradcheck --list-breaks lists them)")
             }
             guard b.models.contains(model) else {
@@ -41,6 +44,7 @@ func listBreaks(json: Bool) -> Int32 {
     for b in Break.allCases {
         print(b.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + b.summary + "  [" + b.models.joined(separator: ", ") + "]")
     }
+    print("and the character-level model's \(CarryMistake.allCases.map(\.name).joined(separator: ", ")): bptt gradcheck --task text --list-breaks")
     if json {
         print(JSON.array(Break.allCases.map { b in
             .object([("name", .string(b.name)), ("tag", .string(b.tag)), ("models", .array(b.models.map { .string($0) })),

@@ -33,7 +33,7 @@ func runTextGradcheck(_ a: inout Arguments) throws -> Int32 {
     spec.batch = try a.int("batch", default: 2, min: 1, max: 16)
     spec.length = try a.int("length", default: 3, min: 1, max: 32)
     spec.seed = try a.seed()
-    let step = try a.double("step", default: GradientCheck.defaultStep, positive: true)
+    let step = try finiteDifferenceStep(a)
     let locate = a.flag("locate")
     var mistake: CarryMistake? = nil, broken: Break? = nil
     if let name = a.string("break") {

@@ -4,12 +4,12 @@ import Foundation
 /// Flags shared by the image commands (autoencoder, classify, gan).
 let dataOption = Option("data", "DIR", "a folder of IDX files (raw or .gz), 'digits' (built-in 8×8, default) or 'fashion-mnist'")
 
-let logOption = Option("log", "FILE.csv", "write one CSV row per epoch (gan: every --log-every steps)").writes(.file)
+let logOption = Option("log", "FILE.csv", "write one CSV row per epoch").writes(.file)
 
 /// The image commands' run flags (after their own, before the optimiser's).
 let imageRunOptions = [
     Option("seed", "S", "random seed (default 0)"),
-    Option("threads", "N", "threads per large GEMM (default 2); results do not depend on it"),
+    Option("threads", "N", "worker threads (default 2); results do not depend on it"),
     quietOption,
     Option("json", nil, "end with one JSON line of results"),
 ]
@@ -35,7 +35,8 @@ func optimizerConfig(_ a: Arguments, kind: String, lr: Double, beta1: Double = 0
 /// "256,64,256" → [256, 64, 256].
 func sizeList(_ a: Arguments, _ name: String, default d: [Int], allowEmpty: Bool = false) throws -> [Int] {
     guard let s = a.string(name) else { return d }
-    if allowEmpty && (s == "" || s == "none") { return [] }
+    if allowEmpty && s == "none" { return [] }
+    if s.isEmpty { throw BPTTError.usage("--\(name): empty; give comma-separated widths (e.g. 256,64)\(allowEmpty ? " or none for no hidden layer" : "")") }
     let parts = s.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
     guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0! >= 1 && $0! <= 100_000 }) else {
         throw BPTTError.usage("--\(name): '\(s)' is not a comma-separated list of positive widths (e.g. 256,64,256)")

@@ -57,7 +57,7 @@ func runLongMemoryTask(_ a: inout Arguments, task: String) throws -> Int32 {
     if c.forgetBiasOne && c.recurrentInit == .chrono { throw BPTTError.usage("--forget-bias-one and --init chrono both set b_f; give one") }
     c.seed = try a.seed()
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
-    c.evalSize = try a.int("eval-size", default: 1000, min: 1)
+    c.evalSize = try a.int("eval-size", default: 1000, min: 1, max: 1_000_000)
     let logEvery = try a.int("log-every", default: 10, min: 1)
     let ck = try CheckpointFlags(a)
     let json = a.flag("json"), quiet = a.flag("quiet")

@@ -10,6 +10,8 @@ import Foundation
 enum OutputKind {
     /// A file; its folder must exist.
     case file
+    /// A checkpoint file; its folder must exist.
+    case checkpoint
     /// A folder, created (with missing parents) when the run writes; `default` is used when the flag is absent.
     case folder(default: String?)
 }
@@ -26,15 +28,80 @@ extension Option {
 /// Checks every output flag of `options` that `a` gives (and the default folders); throws the
 /// first problem as a usage error (exit 2).
 func checkOutputs(_ a: Arguments, _ options: [Option]) throws {
+    var files: [(flag: String, path: String)] = []
     for o in options {
         guard let kind = o.output else { continue }
         switch kind {
-        case .file:
-            if let path = a.string(o.name) { try checkWritableFile(path, flag: "--" + o.name) }
+        case .file, .checkpoint:
+            guard let path = a.peek(o.name) else { continue }
+            try checkWritableFile(path, flag: "--" + o.name)
+            if case .checkpoint = kind { try checkReplaceable(path, flag: "--" + o.name, writes: .checkpoint) }
+            else { try checkReplaceable(path, flag: "--" + o.name, writes: .other) }
+            files.append(("--" + o.name, path))
         case .folder(let d):
-            if let path = a.string(o.name) ?? d { try checkWritableFolder(path, flag: a.has(o.name) ? "--" + o.name : "--\(o.name) (default)") }
+            if let path = a.peek(o.name) ?? d { try checkWritableFolder(path, flag: a.has(o.name) ? "--" + o.name : "--\(o.name) (default)") }
         }
     }
+    try checkDistinct(files, inputs: inputFlags.compactMap { f in a.peek(f).map { ("--" + f, $0) } })
+}
+
+/// The flags that name a file the run reads.
+let inputFlags = ["data", "input", "checkpoint", "resume", "init-from", "case", "answers", "vectors"]
+
+/// What a file holds, as far as replacing it goes: a bptt checkpoint, a PNG image, or anything else.
+enum FileContent: Equatable {
+    case checkpoint, png, other
+    var name: String { self == .checkpoint ? "a bptt checkpoint" : self == .png ? "a PNG image" : "other content" }
+
+    /// What the file at `path` holds, nil when there is none or it is empty.
+    static func of(_ path: String) -> FileContent? {
+        guard let h = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? h.close() }
+        let head = [UInt8](h.readData(ofLength: 8))
+        if head.isEmpty { return nil }
+        if head == Checkpoint.magic { return .checkpoint }
+        if head == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] { return .png }
+        return .other
+    }
+}
+
+/// An output replaces an existing file only when that file holds what the output writes (a
+/// checkpoint over a checkpoint, a PNG over a PNG) or, for outputs other than checkpoints,
+/// something other than either: a log never overwrites a checkpoint, and a checkpoint never
+/// overwrites a data file.
+func checkReplaceable(_ path: String, flag: String, writes: FileContent) throws {
+    guard let found = FileContent.of(path), found != writes else { return }
+    if found == .other && writes != .checkpoint { return }
+    throw refuse(flag, path, "already holds \(found.name), which this output would replace; remove it or choose another name")
+}
+
+/// The same path named twice: by two outputs (one would overwrite the other), or by an output and
+/// an input (the run would overwrite what it reads), except `--save` with `--resume`, which
+/// continues a run in place.
+func checkDistinct(_ outputs: [(flag: String, path: String)], inputs: [(flag: String, path: String)]) throws {
+    func same(_ p: String, _ q: String) -> Bool {
+        func canonical(_ s: String) -> String { URL(fileURLWithPath: s).standardizedFileURL.resolvingSymlinksInPath().path }
+        return !p.isEmpty && !q.isEmpty && canonical(p) == canonical(q)
+    }
+    for (i, o) in outputs.enumerated() {
+        for other in outputs[..<i] where same(o.path, other.path) {
+            throw refuse(o.flag, o.path, "also named by \(other.flag); each output needs a file of its own")
+        }
+        for input in inputs where same(o.path, input.path) && !(o.flag == "--save" && input.flag == "--resume") {
+            throw refuse(o.flag, o.path, "is also the input \(input.flag); the run would overwrite what it reads")
+        }
+    }
+}
+
+/// The folder part of `path`: "" when it names none ("a", "a/"), "/" for a name at the root.
+/// (corelibs Foundation's `NSString.deletingLastPathComponent` traps on a one-character path.)
+func parentFolder(_ path: String) -> String {
+    var p = Substring(path)
+    while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+    guard let slash = p.lastIndex(of: "/") else { return "" }
+    var parent = p[..<slash]
+    while parent.count > 1 && parent.hasSuffix("/") { parent = parent.dropLast() }
+    return parent.isEmpty ? "/" : String(parent)
 }
 
 private func isDirectory(_ path: String) -> Bool? {
@@ -47,7 +114,7 @@ private func isDirectory(_ path: String) -> Bool? {
 private func nearestExisting(_ path: String) -> String {
     var p = path
     while !p.isEmpty && p != "/" && isDirectory(p) == nil {
-        let parent = (p as NSString).deletingLastPathComponent
+        let parent = parentFolder(p)
         if parent == p { break }
         p = parent
     }
@@ -77,7 +144,7 @@ func checkWritableFile(_ path: String, flag: String) throws {
         close(fd)
         return
     }
-    let parent = (path as NSString).deletingLastPathComponent
+    let parent = parentFolder(path)
     let folder = parent.isEmpty ? "." : parent
     let existing = nearestExisting(folder)
     guard isDirectory(existing) == true else { throw refuse(flag, path, "\(existing) is a file, not a folder") }

@@ -20,34 +20,6 @@ let predictCommand = Command(
     run: runPredict
 )
 
-/// A path this command will write: refused (exit 2) before any work when it cannot be written.
-func checkWritableOutputFile(_ path: String, flag: String) throws {
-    guard !path.isEmpty else { throw BPTTError.usage("--\(flag): empty path") }
-    var isDir: ObjCBool = false
-    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-        guard !isDir.boolValue else { throw BPTTError.usage("--\(flag) \(path): is a folder, a file name is needed") }
-        guard FileManager.default.isWritableFile(atPath: path) else { throw BPTTError.usage("--\(flag) \(path): the file exists and is not writable") }
-        return
-    }
-    let parent = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-    guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDir) else { throw BPTTError.usage("--\(flag) \(path): the folder \(parent) does not exist") }
-    guard isDir.boolValue else { throw BPTTError.usage("--\(flag) \(path): \(parent) is a file, not a folder") }
-    guard FileManager.default.isWritableFile(atPath: parent) else { throw BPTTError.usage("--\(flag) \(path): the folder \(parent) is not writable") }
-}
-
-/// A folder this command will write into: created if missing, refused (exit 2) when it cannot be.
-func prepareOutputFolder(_ path: String, flag: String) throws {
-    guard !path.isEmpty else { throw BPTTError.usage("--\(flag): empty path") }
-    var isDir: ObjCBool = false
-    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-        guard isDir.boolValue else { throw BPTTError.usage("--\(flag) \(path): is a file, a folder is needed") }
-    } else {
-        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
-        catch { throw BPTTError.usage("--\(flag) \(path): cannot create this folder (a parent is a file, or not writable)") }
-    }
-    guard FileManager.default.isWritableFile(atPath: path) else { throw BPTTError.usage("--\(flag) \(path): the folder is not writable") }
-}
-
 /// The checkpoint named by --checkpoint (required), read and validated.
 func checkpointFlag(_ a: Arguments) throws -> (Checkpoint, String) {
     guard let path = a.string("checkpoint") else { throw BPTTError.usage("--checkpoint FILE is required") }
@@ -83,7 +55,11 @@ func runPredict(_ a: inout Arguments) throws -> Int32 {
     let seed = try a.seed()
     let out = a.string("out")
     if case .autoencoder = kind {} else if out != nil { throw BPTTError.usage("--out applies to autoencoder checkpoints (this is a \(kind.name) checkpoint)") }
-    if let out { try checkWritableOutputFile(out, flag: "out") }
+    if let out {
+        try checkWritableFile(out, flag: "--out")
+        try checkReplaceable(out, flag: "--out", writes: .png)
+        try checkDistinct([("--out", out)], inputs: inputFlags.compactMap { f in a.peek(f).map { ("--" + f, $0) } })
+    }
     let imageKind: Bool
     switch kind {
     case .imageRows, .classifier, .autoencoder: imageKind = true
@@ -113,8 +89,10 @@ func runPredict(_ a: inout Arguments) throws -> Int32 {
         return (png.pixels, nil, what)
     }
     func text() throws -> String {
-        if let s = a.string("input") { return s }
-        return String(decoding: standardInputBytes(), as: UTF8.self)
+        guard let s = a.string("input") ?? String(bytes: standardInputBytes(), encoding: .utf8) else {
+            throw BPTTError.input("stdin: not valid UTF-8 text")
+        }
+        return s
     }
 
     var fields: [(String, JSON)] = [("command", .string("predict")), ("kind", .string(kind.name)), ("checkpoint", .string(source))]
@@ -166,6 +144,9 @@ func runPredict(_ a: inout Arguments) throws -> Int32 {
                    ("hidden_pixels", .int(n)), ("mse_hidden", .number(mse)), ("png", out.map { .string($0) } ?? .null)]
     case .sentiment(let s, let data):
         let sentence = try text()
+        guard sentence.contains(where: { !$0.isWhitespace }) else {
+            throw BPTTError.usage("\(a.has("input") ? "--input" : "stdin"): an empty sentence; give the text to classify")
+        }
         let model = try SentimentPredictor(c, source: source)
         let vocabulary = try sentimentVocabulary(s, data, source: source)
         guard vocabulary.count == model.vocabularySize else {
@@ -225,8 +206,9 @@ func runGANSample(_ a: inout Arguments) throws -> Int32 {
     case .gan, .generator: break
     case let other: throw BPTTError.usage("\(source): a \(other.name) checkpoint; gan sample takes generator.ckpt (gan --out) or a gan run's --save checkpoint")
     }
-    try prepareOutputFolder(out, flag: "out")
+    try checkWritableFolder(out, flag: "--out")
     let (images, h, w) = try MLPPredictor.sample(c, count: n, seed: seed, source: source)
+    try makeOutputFolder(out)
     var files: [String] = []
     let digits = max(3, String(n - 1).count)
     for i in 0..<n {

@@ -13,7 +13,7 @@ func experimentOptions(out folder: String, files: String) -> [Option] { [
     Option("chrono-tmax", "T", "--init chrono: T_max, the longest dependency planned for (default: the length)"),
     Option("clip", "NORM", "global gradient-norm clip, 0 = off (default 10)"),
     Option("seed", "S", "random seed (default 0)"),
-    Option("threads", "N", "worker threads (default 2)"),
+    Option("threads", "N", "worker threads (default 2); results do not depend on it"),
     Option("out", "DIR", "folder for \(files) (default \(folder))").writes(.folder(default: folder)),
 ] }
 
@@ -32,6 +32,9 @@ func modelList(_ a: Arguments, _ flag: String, default value: String) throws -> 
     let models = a.string(flag, default: value).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     for m in models where !PalindromeTrainer.models.contains(m) {
         throw BPTTError.usage("--\(flag): unknown model '\(m)' (expected: \(PalindromeTrainer.models.joined(separator: ", ")))")
+    }
+    if let twice = models.enumerated().first(where: { models[..<$0.offset].contains($0.element) }) {
+        throw BPTTError.usage("--\(flag): \(twice.element) is listed twice (each model runs once)")
     }
     return models
 }
@@ -56,7 +59,7 @@ func experimentConfig(_ a: Arguments, optim defaultOptim: String) throws -> Trai
 let sweepCommand = Command(
     name: "sweep",
     summary: "Vanilla RNN against gated cells: train each model at each palindrome length; table, CSV and SVG charts.",
-    usage: "sweep --model rnn,lstm,gru --lengths 5-10 --steps 10000 [options]",
+    usage: "sweep [--model rnn,lstm] --lengths 5-10 --steps 10000 [options]",
     options: [
         Option("model", "LIST", "one or more models, comma-separated: rnn, rnn-relu, lstm, gru, gru-cho (default rnn,lstm)"),
         .alias("models", of: "model", "LIST"),

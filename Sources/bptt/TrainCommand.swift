@@ -26,7 +26,7 @@ let trainCommand = Command(
         Option("seed", "S", "random seed (default 0)"),
         Option("threads", "N", "worker threads, 1 or 2 (default 2); results do not depend on it"),
         Option("eval-size", "N", "fresh examples for the final evaluation: palindrome, adding, copy (default 1000)"),
-        Option("save", "PATH", "write a checkpoint here at the end (and every --save-every steps, and on Ctrl-C)").writes(.file),
+        Option("save", "PATH", "write a checkpoint here at the end (and every --save-every steps, and on Ctrl-C)").writes(.checkpoint),
         Option("save-every", "N", "steps (image-rows, sentiment, pixels: epochs) between checkpoints (default: only at the end)"),
         initFromOption,
         Option("resume", "PATH", "continue the run saved in PATH up to --steps (image-rows, sentiment, pixels: --epochs) in total (its configuration and task are used, so --task may be left out; a flag that shapes the run, given again, must equal the saved value, else exit 2; --threads, --eval-size apply)"),
@@ -76,7 +76,7 @@ func trainConfig(from a: Arguments) throws -> TrainConfig {
     (c.initializer, c.recurrentInit, c.chronoTMax) = try initChoice(a)
     c.seed = try a.seed()
     c.threads = try a.int("threads", default: 2, min: 1, max: 64)
-    c.evalSize = try a.int("eval-size", default: 1000, min: 1)
+    c.evalSize = try a.int("eval-size", default: 1000, min: 1, max: 1_000_000)
     return c
 }
 

@@ -8,7 +8,7 @@ import Foundation
 /// The checkpoint flags; `unit` is what --save-every counts ("steps" or "epochs"); `resume`
 /// replaces --resume's description.
 func checkpointOptions(unit: String, resume: String? = nil) -> [Option] {
-    [Option("save", "PATH", "write a checkpoint here at the end, every --save-every \(unit), and on Ctrl-C/SIGTERM").writes(.file),
+    [Option("save", "PATH", "write a checkpoint here at the end, every --save-every \(unit), and on Ctrl-C/SIGTERM").writes(.checkpoint),
      Option("save-every", "N", "\(unit) between checkpoints (default: only at the end)"),
      Option("resume", "PATH", resume ?? "continue the run saved in PATH up to --\(unit) in total (its configuration is used; a flag that shapes the run, given again, must equal the saved value, else exit 2)")]
 }

@@ -26,7 +26,7 @@ usage: bptt <command> [options]        bptt <command> --help        bptt --versi
 commands:
 \(commands.map { "  " + $0.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + firstSentence($0.summary) }.joined(separator: "\n"))
 
-exit codes: 0 ok, 1 a check failed, 2 bad flags or input, 3 training diverged (NaN/∞)
+exit codes: 0 ok, 1 a check failed, 2 bad flags or input, 3 training diverged (NaN/∞), 130 interrupted (Ctrl-C; checkpoint saved with --save)
 """
 
 func fail(_ message: String, code: Int32) -> Never {
@@ -55,6 +55,7 @@ if argv.contains("--help") || argv.contains("-h") {
     print(command.helpText)
     exit(0)
 }
+MemoryLimit.exceeded = { fail($0, code: 2) }
 do {
     var args = try Arguments(argv, options: command.options)
     try checkOutputs(args, command.options)

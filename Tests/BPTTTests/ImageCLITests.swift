@@ -25,7 +25,10 @@ final class ImageCLITests: XCTestCase, RunsBPTT {
             XCTAssertEqual(r.status, 0, r.stderr)
             return try self.lastJSON(r)
         }
-        let fresh = try run([]), again = try run([]), off = try run(["--no-judge-cache"])
+        let fresh = try run([]), again = try run([])
+        let offRun = try bptt(Self.smallGAN + ["--no-judge-cache"])
+        XCTAssertEqual(offRun.status, 0, offRun.stderr)
+        let off = try lastJSON(offRun)
         XCTAssertEqual(fresh["judge_cached"] as? Bool, false)
         XCTAssertEqual(again["judge_cached"] as? Bool, true)
         XCTAssertEqual(off["judge_cached"] as? Bool, false)

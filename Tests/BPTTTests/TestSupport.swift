@@ -30,8 +30,8 @@ var bpttBinary: URL {
 struct Run { let status: Int32; let stdout: String; let stderr: String }
 
 extension RunsBPTT {
-    func bptt(_ args: [String]) throws -> Run {
-        let (p, out, err) = try launchBPTT(args)
+    func bptt(_ args: [String], environment extra: [String: String] = [:]) throws -> Run {
+        let (p, out, err) = try launchBPTT(args, environment: extra)
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -39,7 +39,7 @@ extension RunsBPTT {
     }
 
     /// Starts the binary with piped stdout and stderr (the caller reads them and waits).
-    func launchBPTT(_ args: [String]) throws -> (Process, Pipe, Pipe) {
+    func launchBPTT(_ args: [String], environment extra: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let exe = bpttBinary
         guard FileManager.default.isExecutableFile(atPath: exe.path) else {
             XCTFail("bptt executable not found at \(exe.path)")
@@ -53,6 +53,7 @@ extension RunsBPTT {
         env["SWIFT_BACKTRACE"] = "enable=no"
         // The GAN's judge cache goes to a temporary folder, never the user's own cache.
         if env["BPTT_CACHE"] == nil { env["BPTT_CACHE"] = testTemporaryDirectory.appendingPathComponent("bptt-test-cache-\(getpid())").path }
+        env.merge(extra) { _, new in new }
         p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

@@ -233,12 +233,19 @@ final class UnusualInputTests: XCTestCase, RunsBPTT {
         XCTAssertFalse(r.stderr.contains("stays in"), r.stderr)
         XCTAssertTrue(r.stderr.contains("no checkpoint was written to \(target)"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: target))
-        // another run's file at that path: untouched, and not called this run's last good checkpoint
-        let other = try write("x.ckpt", "another run's file")
+        // another run's checkpoint at that path: untouched, and not called this run's last good checkpoint
+        XCTAssertEqual(try bptt(["train", "--length", "3", "--steps", "2", "--hidden", "4", "--batch", "4", "--eval-size", "10", "--quiet",
+                                 "--save", target]).status, 0)
+        let other = try Data(contentsOf: URL(fileURLWithPath: target))
         r = try bptt(diverge)
         XCTAssertEqual(r.status, 3, r.stderr)
         XCTAssertFalse(r.stderr.contains("stays in"), r.stderr)
-        XCTAssertEqual(try String(contentsOfFile: other, encoding: .utf8), "another run's file")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), other)
+        // a file that is not a checkpoint is not replaced by one, before any work
+        let notes = try write("notes.ckpt", "another run's notes")
+        r = try bptt(Array(diverge.dropLast()) + [notes])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertEqual(try String(contentsOfFile: notes, encoding: .utf8), "another run's notes")
         // a checkpoint this run wrote is named, with where it was taken
         r = try bptt(diverge + ["--save-every", "1"])
         XCTAssertEqual(r.status, 3, r.stderr)

@@ -95,6 +95,9 @@ extension RecurrentCell {
     private func reserve(_ cache: inout SequenceCache<Self>, steps: Int, batch B: Int) {
         if cache.workspace == nil { cache.workspace = makeWorkspace() }
         let H = hiddenSize
+        // T states and T step caches, each a few B×H matrices (8 bounds every cell here: the
+        // LSTM's four gates, c_t, tanh c_t, h_t and x_t's share), must fit before the first is made
+        MemoryLimit.check(steps, B * H * 8, MemoryLayout<Real>.stride, what: "T = \(steps) steps of B = \(B) rows and H = \(H) units (the step caches)")
         if cache.batch != B || cache.states.first.map({ $0.h.cols != H }) == true { cache.states = []; cache.steps = [] }
         cache.batch = B
         while cache.states.count < steps + 1 { cache.states.append(State(batch: B, hidden: H)) }

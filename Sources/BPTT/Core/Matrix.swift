@@ -12,6 +12,7 @@ public struct Matrix<Real: Scalar>: Equatable, Sendable {
 
     public init(rows: Int, cols: Int, repeating value: Real = 0) {
         precondition(rows >= 0 && cols >= 0, "matrix shape must be non-negative")
+        MemoryLimit.check(rows, cols, MemoryLayout<Real>.stride)
         self.rows = rows
         self.cols = cols
         self.data = [Real](repeating: value, count: rows * cols)
@@ -49,7 +50,10 @@ public struct Matrix<Real: Scalar>: Equatable, Sendable {
 
     /// Reshapes in place when the element count is unchanged; otherwise reallocates (zeros).
     public mutating func resize(rows: Int, cols: Int) {
-        if rows * cols != data.count { data = [Real](repeating: 0, count: rows * cols) }
+        if rows * cols != data.count {
+            MemoryLimit.check(rows, cols, MemoryLayout<Real>.stride)
+            data = [Real](repeating: 0, count: rows * cols)
+        }
         self.rows = rows
         self.cols = cols
     }

@@ -21,6 +21,9 @@ public enum Experiments {
         let v = s.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !v.isEmpty, v.allSatisfy({ ($0 ?? 0) >= 1 }) else { throw bad }
         guard v.allSatisfy({ $0! <= maxLength }), v.count <= maxLengths else { throw tooMany }
+        if let twice = v.enumerated().first(where: { v[..<$0.offset].contains($0.element) }) {
+            throw BPTTError.usage("--lengths: \(twice.element!) is listed twice (each length runs once)")
+        }
         return v.map { $0! }
     }
 

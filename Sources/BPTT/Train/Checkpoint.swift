@@ -109,6 +109,7 @@ public struct Checkpoint: Equatable {
         guard fnv1a64(bytes[r.offset...]) == checksum else { throw bad("corrupted (checksum mismatch)") }
         let model = try r.string()
         let config = try r.string()
+        try checkConfigRanges(config, source: source)
         let step = try r.count64()
         let tensors = try r.tensors()
         let optimizerKind = try r.string()
@@ -303,4 +304,33 @@ extension Optimizer {
         }
         self.init(config, step: step, s1: try pick(s1, needed: true), s2: try pick(s2, needed: config.kind == .adam))
     }
+}
+
+/// The settings a checkpoint's configuration may hold, with the ranges the command-line flags
+/// allow (`hidden` may also be a list of widths). The checksum catches damage, not a file written
+/// or edited by hand; these ranges keep such a file from reaching a model with no hidden units,
+/// no levels or steps of length 0.
+private let configRanges: [String: ClosedRange<Double>] = [
+    "hidden": 1...100_000, "layers": 1...64, "length": 1...100_000, "steps": 0...1e12, "epochs": 0...1e12,
+    "shards": 1...64, "evalSize": 1...1_000_000, "truncation": 0...100_000, "latent": 1...100_000,
+]
+
+/// Refuses (exit 2, naming the setting) a configuration whose sizes are out of range or whose
+/// dropout is not in [0, 1), anywhere in its JSON.
+func checkConfigRanges(_ config: String, source: String) throws {
+    guard let root = try? JSONSerialization.jsonObject(with: Data(config.utf8), options: [.fragmentsAllowed]) else { return }
+    func bad(_ key: String, _ value: Any) -> BPTTError { .input("\(source): the setting \(key) = \(value) is out of range; the file was not written by bptt or was edited") }
+    func walk(_ node: Any) throws {
+        if let list = node as? [Any] { for x in list { try walk(x) }; return }
+        guard let object = node as? [String: Any] else { return }
+        for (key, value) in object {
+            if key == "dropout", let p = (value as? NSNumber)?.doubleValue, !(p >= 0 && p < 1) { throw bad(key, value) }
+            if let range = configRanges[key] {
+                let numbers: [NSNumber]? = (value as? NSNumber).map { [$0] } ?? (value as? [Any])?.compactMap { $0 as? NSNumber }
+                for n in numbers ?? [] where !(range.contains(n.doubleValue) && n.doubleValue.rounded() == n.doubleValue) { throw bad(key, value) }
+            }
+            try walk(value)
+        }
+    }
+    try walk(root)
 }

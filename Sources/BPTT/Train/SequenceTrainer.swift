@@ -128,6 +128,9 @@ public final class PalindromeTrainer {
             throw BPTTError.input("\(source): the checkpoint's configuration is not a sequence-training configuration")
         }
         guard config.model == c.model else { throw BPTTError.input("\(source): model '\(c.model)' but configuration for '\(config.model)'") }
+        guard config.batch >= 1, config.threads >= 1 else {
+            throw BPTTError.input("\(source): the setting batch = \(config.batch) or threads = \(config.threads) is out of range; the file was not written by bptt or was edited")
+        }
         config.steps = steps
         adjust(&config)
         try self.init(config)
