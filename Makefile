@@ -7,7 +7,7 @@ build: ; swift build -c release
 # imports (no test needs them): the library and the tool are then compiled with the same flags as
 # by `make build`/`swift run -c release`, so switching between the two reuses one build.
 test: ; swift test -c release --disable-testable-imports
-# demo: train an RNN on palindromes of length 5 with a course assignment's hyperparameters (RMSprop 1e-3, batch 128, hidden 128, clip 10)
+# demo: train an RNN on palindromes of length 5 (RMSprop 1e-3, batch 128, hidden 128, clip 10)
 demo: build ; .build/release/bptt train --model rnn --task palindrome --length 5 --steps 10000 --batch 128 --hidden 128 --optim rmsprop --lr 1e-3 --clip 10 --seed 0
 # bench: the whole table (every cell, GEMM beside the machine's peak, GAN and autoencoder steps) into
 # bench/results.json, compared with the committed baseline of this machine kind: a drop of more than 20%

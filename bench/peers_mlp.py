@@ -14,9 +14,9 @@ Each workload runs under PyTorch's default threading and under torch.set_num_thr
 (--threads, default "default,2"). GFLOP/s counts the matrix products as bptt does: forward
 2·in·out per layer and example, both gradients, no input gradient at the first layer.
 
-    /tmp/torchvenv/bin/python bench/peers_mlp.py [--steps 300] [--warmup 30] [--threads default,2]
+    python3 bench/peers_mlp.py [--steps 300] [--warmup 30] [--threads default,2]
 
-Prints one line per workload and threading, then one JSON line {"peers": [...]}.
+(python3: any Python with PyTorch.) Prints one line per workload and threading, then one JSON line {"peers": [...]}.
 """
 import argparse
 import json

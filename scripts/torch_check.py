@@ -19,9 +19,13 @@ import struct
 import subprocess
 import sys
 
-import numpy as np
-import torch
-from torch import nn
+try:
+    import numpy as np
+    import torch
+    from torch import nn
+except ImportError as e:
+    print(f"torch_check.py: needs torch and numpy ({e.name} is missing: pip install torch numpy); bptt itself does not", file=sys.stderr)
+    sys.exit(2)
 
 
 def read_safetensors(path):

@@ -10,8 +10,12 @@ Exit 0 when every gradient agrees to a relative error below 1e-6 (and the loss t
 import json
 import sys
 
-import jax
-import jax.numpy as jnp
+try:
+    import jax
+    import jax.numpy as jnp
+except ImportError:
+    print("verify_dump.py: needs JAX (pip install jax jaxlib); bptt itself does not", file=sys.stderr)
+    sys.exit(2)
 
 jax.config.update("jax_enable_x64", True)
 

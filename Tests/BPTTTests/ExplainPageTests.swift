@@ -31,6 +31,16 @@ final class ExplainPageTests: XCTestCase, RunsBPTT {
         return (try embedded(html), json, html, url)
     }
 
+    /// The page committed as docs/explain-lstm.html is what `make explain-page` writes from the
+    /// sources as they are: it quotes the Swift lines and their line numbers, so it must be
+    /// regenerated whenever they move (its screenshot, docs/explain-lstm.png, with it).
+    func testCommittedPageIsCurrent() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let committed = try String(contentsOf: root.appendingPathComponent("docs/explain-lstm.html"), encoding: .utf8)
+        let p = try page(["--model", "lstm"], name: "committed-lstm.html")
+        XCTAssertTrue(p.html == committed, "docs/explain-lstm.html differs from what bptt explain --model lstm --html writes now: run make explain-page")
+    }
+
     func testEmbeddedDataIsExplainJSONAndThePageIsOffline() throws {
         for (model, args) in [("rnn", ["--length", "4", "--hidden", "3"]), ("rnn-relu", []), ("lstm", []), ("gru", ["--batch", "2"]),
                               ("gru-cho", ["--no-h0"]), ("mlp", ["--hidden", "3,2"])] {

@@ -17,14 +17,18 @@ final class SelfContainedTextTests: XCTestCase {
         ("a work session", #"\bsession \d"#),
         ("a book by its abbreviation", #"\bDLFS\d*\b"#),
         ("an issue number", #"\bissue #?\d+"#),
+        ("an assignment", #"\b(course )?assignment"#),
     ]
 
     /// Paths (relative to the repository root) scanned: files, or folders scanned recursively.
-    static let scanned = ["README.md", "Makefile", "Package.swift", "bench", "derivations", "scripts", "data", "Sources", "Tests"]
-    static let extensions: Set<String> = ["md", "swift", "py", "sh", ""]
+    static let scanned = ["README.md", "Makefile", "Package.swift", "bench", "derivations", "scripts", "data", "Sources", "Tests",
+                          "Examples", "docs", ".ci"]
+    static let extensions: Set<String> = ["md", "swift", "py", "sh", "html", ""]
 
-    /// Paths not scanned (none: every file of the repository is held to the rule).
+    /// Paths not scanned: none of the repository's own files, only build folders (`.build`) that
+    /// `swift build` makes inside the example packages.
     static let excluded: [String] = []
+    static func isBuildOutput(_ rel: String) -> Bool { rel.contains("/.build/") || rel.contains("/.build-") }
 
     /// This file names the patterns, so it is not scanned.
     static let this = "Tests/BPTTTests/SelfContainedTextTests.swift"
@@ -38,13 +42,15 @@ final class SelfContainedTextTests: XCTestCase {
             guard fm.fileExists(atPath: url.path, isDirectory: &isDir) else { continue }
             if !isDir.boolValue { out.append(entry); continue }
             guard let e = fm.enumerator(at: url, includingPropertiesForKeys: nil) else { continue }
-            for case let f as URL in e where extensions.contains(f.pathExtension) {
+            for case let f as URL in e {
+                if f.lastPathComponent.hasPrefix(".build") { e.skipDescendants(); continue }
+                guard extensions.contains(f.pathExtension) else { continue }
                 var d: ObjCBool = false
                 guard fm.fileExists(atPath: f.path, isDirectory: &d), !d.boolValue else { continue }
                 let rel = entry + f.path.dropFirst(url.path.count)
-                if rel == this || excluded.contains(where: { rel.hasPrefix($0) }) { continue }
-                // extensionless files: only Makefiles and READMEs (not data blobs)
-                if f.pathExtension.isEmpty && !["Makefile", "README"].contains(f.lastPathComponent) { continue }
+                if rel == this || excluded.contains(where: { rel.hasPrefix($0) }) || isBuildOutput(rel) { continue }
+                // extensionless files: only Makefiles, READMEs and CI's script (not data blobs)
+                if f.pathExtension.isEmpty && !["Makefile", "README", "run"].contains(f.lastPathComponent) { continue }
                 out.append(rel)
             }
         }

@@ -233,7 +233,7 @@ extension Report {
         r.sections = [
             Section("Comparison of the models: eval accuracy by length and model", [
                 .table(header: ["length"] + models, rows: rows, heat: heat), .chart(evalChart),
-                .text("A course assignment's PyTorch run of this experiment (cells initialised with torch.randn, RMSprop 1e-3, batch 128, hidden 128, clip 10): the vanilla RNN fell from ~100% at T = 5 to ~34% at T = 10 after 10,000 steps, and the LSTM stayed near 100%."),
+                .text("A PyTorch run of this experiment (cells initialised with torch.randn, RMSprop 1e-3, batch 128, hidden 128, clip 10): the vanilla RNN fell from ~100% at T = 5 to ~34% at T = 10 after 10,000 steps, and the LSTM stayed near 100%."),
             ]),
             Section("Training curves per length", lossCurves),
             Section("Runs", [.table(header: ["model", "T", "eval accuracy", "final loss", "seconds"],
