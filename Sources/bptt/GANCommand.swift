@@ -61,6 +61,7 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     if let dir = a.peek("judge-cache") { try checkWritableFolder(dir, flag: "--judge-cache") }
     else if let dir = judgeCache, let env = ProcessInfo.processInfo.environment["BPTT_CACHE"], !env.isEmpty { try checkWritableFolder(dir, flag: "$BPTT_CACHE/gan-judges") }
     let logEvery = try a.int("log-every", default: 10, min: 1)
+    if a.has("log-every") && !a.has("log") { throw BPTTError.usage("--log-every: sets how often --log writes a row, and no --log is given") }
     let ck = try CheckpointFlags(a)
     let out = a.string("out")
     let json = a.flag("json"), quiet = a.flag("quiet")

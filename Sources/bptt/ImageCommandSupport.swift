@@ -29,6 +29,7 @@ func optimizerConfig(_ a: Arguments, kind: String, lr: Double, beta1: Double = 0
     guard c.beta1 < 1 else { throw BPTTError.usage("--beta1: must be below 1") }
     c.momentum = try a.double("momentum", default: 0.9, nonNegative: true)
     c.weightDecay = try a.double("weight-decay", default: 0, nonNegative: true)
+    try checkOptimizerFlags(a, k)
     return c
 }
 
@@ -65,4 +66,15 @@ func imageTrainer<Real: ImageTrainer>(_ a: Arguments, _ c: inout Real.Config, _ 
     c = trainer.config
     c.epochs = epochs
     return trainer
+}
+
+/// `--beta1` is Adam's and `--momentum` is momentum's and Nesterov's: given with another optimiser
+/// they would change nothing, so they are refused (a resumed run's optimiser is the saved one, and
+/// `--resume` compares the flags given with it instead).
+func checkOptimizerFlags(_ a: Arguments, _ k: OptimizerKind) throws {
+    guard !a.has("resume") else { return }
+    if a.has("beta1") && k != .adam { throw BPTTError.usage("--beta1 is Adam's; --optim \(k.rawValue) does not use it") }
+    if a.has("momentum") && k != .momentum && k != .nesterov {
+        throw BPTTError.usage("--momentum is for --optim momentum or nesterov; --optim \(k.rawValue) does not use it")
+    }
 }

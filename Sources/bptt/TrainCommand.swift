@@ -66,10 +66,12 @@ func trainConfig(from a: Arguments) throws -> TrainConfig {
     c.hidden = try a.int("hidden", default: 128, min: 1, max: 100_000)
     let kind = OptimizerKind(rawValue: try a.choice("optim", OptimizerKind.allCases.map(\.rawValue), default: "rmsprop"))!
     c.optimizer = OptimizerConfig(kind: kind, lr: try a.double("lr", default: 1e-3, positive: true))
+    if c.forgetBiasOne && c.model != "lstm" && !a.has("resume") { throw BPTTError.usage("--forget-bias-one sets the LSTM's b_f; --model \(c.model) has none") }
     c.optimizer.beta1 = try a.double("beta1", default: 0.9, nonNegative: true)
     guard c.optimizer.beta1 < 1 else { throw BPTTError.usage("--beta1: must be below 1") }
     c.optimizer.momentum = try a.double("momentum", default: 0.9, nonNegative: true)
     c.optimizer.weightDecay = try a.double("weight-decay", default: 0, nonNegative: true)
+    try checkOptimizerFlags(a, kind)
     let clip = try a.double("clip", default: 10, nonNegative: true)
     c.clip = clip > 0 ? clip : nil
     c.truncation = try a.int("truncate", default: 0, min: 0)
@@ -112,6 +114,7 @@ func runTrain(_ a: inout Arguments) throws -> Int32 {
     }
     var config = try trainConfig(from: a)
     let logEvery = try a.int("log-every", default: 10, min: 1)
+    if a.has("log-every") && !a.has("log") && !a.has("out") { throw BPTTError.usage("--log-every: sets how often --log and --out write a row, and neither is given") }
     let ck = try CheckpointFlags(a)
     let json = a.flag("json"), quiet = a.flag("quiet")
     let trainer: PalindromeTrainer

@@ -100,4 +100,16 @@ final class RobustnessAuditTests: XCTestCase, RunsBPTT {
         try refused(["gradcheck", "--step", "1"], "--step: 1.0 is too large")
         try refused(["gradcheck", "--model", "lstm", "--break", "charlm.carry:reset"], "--task text --break charlm.carry:reset")
     }
+
+    /// Flags that would change nothing in the run given, and a folder given as a checkpoint.
+    func testFlagsThatDoNotApplyAreRefused() throws {
+        try refused(["train", "--optim", "sgd", "--beta1", "0.5"], "--beta1 is Adam's; --optim sgd does not use it")
+        try refused(["classify", "--momentum", "0.5"], "--momentum is for --optim momentum or nesterov; --optim adam does not use it")
+        try refused(["train", "--model", "rnn", "--forget-bias-one"], "--forget-bias-one sets the LSTM's b_f")
+        try refused(["gan", "--log-every", "3"], "--log-every: sets how often --log writes a row")
+        try refused(["train", "--log-every", "3"], "--log-every: sets how often --log and --out write a row")
+        let dir = try scratchDirectory("folderckpt", test: self)
+        try refused(["predict", "--checkpoint", dir.path, "--input", "1 2 3"], "is a folder, not a checkpoint file")
+        try refused(["train", "--resume", dir.path], "is a folder, not a checkpoint file")
+    }
 }

@@ -156,6 +156,10 @@ public struct Checkpoint: Equatable {
     }
 
     public static func read(from path: String) throws -> Checkpoint {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw BPTTError.input("\(path): is a folder, not a checkpoint file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw BPTTError.input("\(path): cannot read checkpoint (missing or unreadable)")
         }
