@@ -213,6 +213,7 @@ let ganInterpolateCommand = Command(
         Option("checkpoint", "FILE", "a generator checkpoint written by bptt gan"),
         Option("out", "DIR", "write interpolation.png here (row 1 linear, row 2 spherical)").writes(.folder(default: nil)),
         Option("steps", "N", "images per path, ends included (default 10)"),
+        .alias("count", of: "steps", "N"),
         Option("seed", "S", "picks the two latent points (default 0)"),
         Option("json", nil, "end with one JSON line"),
     ],

@@ -22,6 +22,7 @@ let gradcheckCommand = Command(
         Option("no-h0", nil, "start from h0 = 0 instead of a random h0"),
         Option("seed", "S", "random seed of the case (default 0)"),
         Option("step", "EPS", "finite-difference step (default \(GradientCheck.defaultStep))"),
+        .alias("epsilon", of: "step", "EPS"),
         Option("stencil", "N", "3 or 5 points (default 5)"),
         Option("dump", "FILE", "write the checked case (inputs, targets, h0, parameters, gradients, loss, per-step adjoints) as JSON; with --break, the broken pass's gradients").writes(.file),
         Option("case", "FILE", "with --answers: a case --dump wrote (rnn, rnn-relu, lstm, gru, gru-cho; one unit)"),

@@ -13,4 +13,4 @@ func writeReport(_ dir: String?, _ make: () throws -> Report) throws {
 }
 
 /// `--quiet` (every training and experiment command): hides progress only.
-let quietOption = Option("quiet", nil, "hide progress lines; results, the files written and the --json line still print")
+let quietOption = Option("quiet", nil, "hide progress lines; results, the --out files written and the --json line still print")

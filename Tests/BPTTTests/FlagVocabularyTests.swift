@@ -34,7 +34,7 @@ final class FlagVocabularyTests: XCTestCase, RunsBPTT {
         let r = try bptt(["train", "--help"])
         XCTAssertEqual(r.status, 0)
         for text in ["palindrome  rnn, rmsprop lr 1e-3, hidden 128", "image-rows  lstm, adam lr 2e-3, hidden 64", "sentiment   lstm, adam lr 1e-2, hidden 10",
-                     "hidden units (default: palindrome 128, image-rows 64, sentiment 10)"] {
+                     "hidden units (default: palindrome 128, image-rows 64, sentiment 10; other tasks: the defaults by task, below)"] {
             XCTAssertTrue(r.stdout.contains(text), "train --help lacks: \(text)")
         }
     }
