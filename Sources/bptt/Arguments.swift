@@ -9,6 +9,8 @@ struct Option {
     var output: OutputKind? = nil
     /// Set (through `alias`) when this spelling stands for another flag (`sweep --models` for `--model`).
     var aliasOf: String? = nil
+    /// For an output folder: the names of the files the run writes inside it.
+    var filesInside: [String] = []
     init(_ name: String, _ value: String? = nil, _ help: String) {
         self.name = name
         self.value = value

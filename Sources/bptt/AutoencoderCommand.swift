@@ -14,7 +14,7 @@ let autoencoderCommand = Command(
         dataOption,
         logOption,
         reportOption,
-        Option("out", "DIR", "write reconstructions.png (rows: original / masked input / reconstruction; with --loss-on masked the visible pixels are copied from the input) here").writes(.folder(default: nil)),
+        Option("out", "DIR", "write reconstructions.png (rows: original / masked input / reconstruction; with --loss-on masked the visible pixels are copied from the input) here").writes(.folder(default: nil), files: ["reconstructions.png"]),
     ] + imageRunOptions + optimizerOptions(default: "adam", lr: "1e-3") + checkpointOptions(unit: "epochs"),
     run: runAutoencoder
 )

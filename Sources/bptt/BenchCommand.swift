@@ -184,7 +184,7 @@ func runAllBench(_ a: Arguments) throws -> Int32 {
         ("load", .number(load)),
     ]).serialized()
     if let save = a.string("save") {
-        do { try (results + "\n").write(toFile: save, atomically: true, encoding: .utf8) }
+        do { try writeFileAtomically(save, results + "\n") }
         catch { throw BPTTError.input("--save: cannot write \(save): \(fileErrorCause(error))") }
     }
     if a.flag("json") { print(results) }

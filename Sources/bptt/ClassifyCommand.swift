@@ -12,7 +12,7 @@ let classifyCommand = Command(
         Option("batch", "B", "batch size (default 64)"),
         dataOption,
         logOption,
-        Option("out", "DIR", "write misclassified.png here: up to 64 misclassified test images, each labelled true>predicted").writes(.folder(default: nil)),
+        Option("out", "DIR", "write misclassified.png here: up to 64 misclassified test images, each labelled true>predicted").writes(.folder(default: nil), files: ["misclassified.png"]),
     ] + imageRunOptions + optimizerOptions(default: "adam", lr: "1e-3") + checkpointOptions(unit: "epochs"),
     run: runClassify
 )

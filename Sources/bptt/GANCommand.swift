@@ -16,7 +16,8 @@ let ganCommand = Command(
         Option("log", "FILE.csv", "write a CSV row every --log-every steps").writes(.file),
         reportOption,
         Option("log-every", "N", "steps between log rows (default 10); a row: step, the step's L_D, their mean since the previous row, the same for L_G, D steps, examples/s"),
-        Option("out", "DIR", "write samples_{start,middle,end,judged}.png and generator.ckpt here").writes(.folder(default: nil)),
+        Option("out", "DIR", "write samples_{start,middle,end,judged}.png and generator.ckpt here")
+            .writes(.folder(default: nil), files: ["samples_start.png", "samples_middle.png", "samples_end.png", "samples_judged.png", "generator.ckpt"]),
         Option("samples", "N", "samples judged by the classifier (default 1000)"),
         Option("judge-epochs", "N", "epochs of the judging classifier (default: bptt classify's 40, fewer on large data: at most 600,000 images seen, 10 epochs of Fashion-MNIST)"),
         Option("judge-cache", "DIR", "keep trained judges here, keyed by the data's digest, the classifier's settings and this binary (default $BPTT_CACHE/gan-judges, else $XDG_CACHE_HOME/bptt/gan-judges, else ~/.cache/bptt/gan-judges)"),
@@ -211,7 +212,7 @@ let ganInterpolateCommand = Command(
     usage: "gan interpolate --checkpoint DIR/generator.ckpt --out DIR [--steps 10] [--seed S]",
     options: [
         Option("checkpoint", "FILE", "a generator checkpoint written by bptt gan"),
-        Option("out", "DIR", "write interpolation.png here (row 1 linear, row 2 spherical)").writes(.folder(default: nil)),
+        Option("out", "DIR", "write interpolation.png here (row 1 linear, row 2 spherical)").writes(.folder(default: nil), files: ["interpolation.png"]),
         Option("steps", "N", "images per path, ends included (default 10)"),
         .alias("count", of: "steps", "N"),
         Option("seed", "S", "picks the two latent points (default 0)"),

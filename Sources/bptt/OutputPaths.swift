@@ -17,10 +17,12 @@ enum OutputKind {
 }
 
 extension Option {
-    /// This option names a path the run writes.
-    func writes(_ kind: OutputKind) -> Option {
+    /// This option names a path the run writes; for a folder, `files` are the names written inside
+    /// it, which no other output of the run may name.
+    func writes(_ kind: OutputKind, files: [String] = []) -> Option {
         var o = self
         o.output = kind
+        o.filesInside = files
         return o
     }
 }
@@ -39,14 +41,17 @@ func checkOutputs(_ a: Arguments, _ options: [Option]) throws {
             else { try checkReplaceable(path, flag: "--" + o.name, writes: .other) }
             files.append(("--" + o.name, path))
         case .folder(let d):
-            if let path = a.peek(o.name) ?? d { try checkWritableFolder(path, flag: a.has(o.name) ? "--" + o.name : "--\(o.name) (default)") }
+            if let path = a.peek(o.name) ?? d {
+                try checkWritableFolder(path, flag: a.has(o.name) ? "--" + o.name : "--\(o.name) (default)")
+                files += o.filesInside.map { ("--" + o.name, path + "/" + $0) }
+            }
         }
     }
     try checkDistinct(files, inputs: inputFlags.compactMap { f in a.peek(f).map { ("--" + f, $0) } })
 }
 
 /// The flags that name a file the run reads.
-let inputFlags = ["data", "input", "checkpoint", "resume", "init-from", "case", "answers", "vectors"]
+let inputFlags = ["data", "input", "checkpoint", "resume", "init-from", "case", "answers", "vectors", "compare", "results"]
 
 /// What a file holds, as far as replacing it goes: a bptt checkpoint, a PNG image, or anything else.
 enum FileContent: Equatable {
@@ -85,7 +90,7 @@ func checkDistinct(_ outputs: [(flag: String, path: String)], inputs: [(flag: St
     }
     for (i, o) in outputs.enumerated() {
         for other in outputs[..<i] where same(o.path, other.path) {
-            throw refuse(o.flag, o.path, "also named by \(other.flag); each output needs a file of its own")
+            throw refuse(o.flag, o.path, "\(other.flag) writes this file too; each output needs a file of its own")
         }
         for input in inputs where same(o.path, input.path) && !(o.flag == "--save" && input.flag == "--resume") {
             throw refuse(o.flag, o.path, "is also the input \(input.flag); the run would overwrite what it reads")
@@ -121,6 +126,16 @@ private func nearestExisting(_ path: String) -> String {
     return p.isEmpty ? "." : p
 }
 
+/// Longest output file name, in bytes.
+let maxFileName = 200
+
+/// Whether `path` (followed through symbolic links) is a regular file.
+private func isRegularFile(_ path: String) -> Bool {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return false }
+    return (st.st_mode & S_IFMT) == S_IFREG
+}
+
 /// /proc and /sys hold no files of ours, whatever the permissions say (`path` exists).
 private func virtualFileSystem(_ path: String) -> Bool {
     guard let resolved = realpath(path, nil) else { return false }
@@ -136,9 +151,15 @@ private func refuse(_ flag: String, _ path: String, _ cause: String) -> BPTTErro
 func checkWritableFile(_ path: String, flag: String) throws {
     guard !path.isEmpty else { throw BPTTError.usage("\(flag): empty path") }
     if path.hasSuffix("/") { throw refuse(flag, path, "names a folder; give a file name") }
+    if let name = path.split(separator: "/").last, name.utf8.count > maxFileName {
+        throw refuse(flag, path, "its name is \(name.utf8.count) bytes long; at most \(maxFileName) (the file system's limit is 255, and a temporary file is written beside it)")
+    }
     if let dir = isDirectory(path) {
         if dir { throw refuse(flag, path, "is a folder; give a file name inside it") }
         if virtualFileSystem(path) { throw refuse(flag, path, "is on a virtual file system that holds no files") }
+        // a device, pipe or socket: the write would replace it with a regular file (or, for a
+        // pipe, wait for a reader), so only regular files are replaced
+        if !isRegularFile(path) { throw refuse(flag, path, "is not a regular file (a device, a pipe or a socket); give the path of a file") }
         let fd = open(path, O_WRONLY)
         guard fd >= 0 else { throw refuse(flag, path, "cannot be written (\(posixCause(errno)))") }
         close(fd)

@@ -9,7 +9,7 @@ let sequenceTaskOptions: [Option] = [
     Option("embedding-dim", "E", "sentiment: embedding width (default 100)"),
     Option("vocab", "K", "sentiment: the K most frequent training words (default 25000)"),
     Option("max-length", "N", "sentiment: tokens kept per review (default 400)"),
-    Option("out", "DIR", "write curves.csv and curves.svg (loss above, accuracy below, each on its own axis) here").writes(.folder(default: nil)),
+    Option("out", "DIR", "write curves.csv and curves.svg (loss above, accuracy below, each on its own axis) here").writes(.folder(default: nil), files: ["curves.csv", "curves.svg"]),
 ]
 
 /// Flags that define a sequence-task run: given again on --resume, they must agree.

@@ -26,6 +26,7 @@ func checkInit(_ c: TrainConfig, models: [String]) throws {
         throw BPTTError.usage("--init \(r.rawValue) applies to \(r.cells.joined(separator: ", ")), not \(bad)")
     }
     if c.forgetBiasOne && c.recurrentInit == .chrono { throw BPTTError.usage("--forget-bias-one and --init chrono both set b_f; give one") }
+    if c.forgetBiasOne && !models.contains("lstm") { throw BPTTError.usage("--forget-bias-one sets the LSTM's b_f, and no lstm is among --model \(models.joined(separator: ","))") }
 }
 
 func modelList(_ a: Arguments, _ flag: String, default value: String) throws -> [String] {

@@ -30,7 +30,9 @@ exit codes: 0 ok, 1 a check failed, 2 bad flags or input, 3 training diverged (N
 """
 
 func fail(_ message: String, code: Int32) -> Never {
-    FileHandle.standardError.write(("bptt: " + message + "\n").data(using: .utf8)!)
+    // one line, even when a path or value in it holds a line break
+    let line = message.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+    FileHandle.standardError.write(("bptt: " + line + "\n").data(using: .utf8)!)
     exit(code)
 }
 

@@ -31,11 +31,19 @@ final class RobustnessAuditTests: XCTestCase, RunsBPTT {
     func testSizesBeyondMemoryAreRefused() throws {
         let small = ["BPTT_MEMORY_LIMIT": "10000000"]
         try refused(["train", "--length", "3", "--steps", "1", "--hidden", "2000", "--batch", "4", "--eval-size", "10", "--quiet"],
-                    "a 2000×2000 matrix", environment: small)
-        try refused(["classify", "--hidden", "2000,2000", "--epochs", "1", "--quiet"], "larger than this machine's memory", environment: small)
-        // the step caches, all T of them, before the first is made: 400 steps × 512 rows × 16 units × 8 × 4 bytes = 105 MB
+                    "--hidden 2000, --batch 4, --length 3: the run needs about 128.9 MB", environment: small)
+        try refused(["classify", "--hidden", "2000,2000", "--epochs", "1", "--quiet"],
+                    "a 2000×2000 matrix (16.0 MB) is larger than this machine's memory (10.0 MB)", environment: small)
+        // the whole run before anything is made: 400 steps × 512 rows × (1 + 8 × 16) × 4 bytes = 105.7 MB of caches,
+        // and an LSTM whose four gate matrices each fit but not together
         try refused(["train", "--length", "400", "--steps", "1", "--hidden", "16", "--batch", "512", "--eval-size", "10", "--quiet"],
+                    "--hidden 16, --batch 512, --length 400: the run needs about 105.7 MB", environment: ["BPTT_MEMORY_LIMIT": "50000000"])
+        try refused(["train", "--model", "lstm", "--hidden", "1000", "--steps", "1", "--quiet"], "the run needs about", environment: small)
+        // the step caches, all T of them, before the first is made, where no run-wide estimate is made (the text model)
+        try refused(["train", "--task", "text", "--length", "400", "--steps", "1", "--hidden", "16", "--layers", "1", "--batch", "512", "--quiet"],
                     "T = 400 steps of B = 256 rows", environment: ["BPTT_MEMORY_LIMIT": "50000000"])
+        // a line break in a path stays one line
+        try refused(["train", "--resume", "no\nsuch.ckpt"], "no\\nsuch.ckpt")
         try refused(["train", "--eval-size", "9999999999"], "--eval-size: 9999999999 is above the maximum")
     }
 
@@ -74,8 +82,16 @@ final class RobustnessAuditTests: XCTestCase, RunsBPTT {
         try refused(["predict", "--checkpoint", path("run.ckpt"), "--input", "1 2 3", "--out", path("run.ckpt")], "--out")
         try checkpoint.write(to: URL(fileURLWithPath: path("copy.npz")))
         try refused(["export", "--checkpoint", path("run.ckpt"), "--out", path("copy.npz")], "already holds a bptt checkpoint")
-        try refused(base + ["--save", path("x.out"), "--log", path("x.out")], "also named by --save")
-        try refused(["explain", "--html", path("e.html"), "--markdown", path("e.html")], "also named by")
+        try refused(base + ["--save", path("x.out"), "--log", path("x.out")], "--save writes this file too")
+        try refused(["explain", "--html", path("e.html"), "--markdown", path("e.html")], "writes this file too")
+        try FileManager.default.createDirectory(atPath: path("g"), withIntermediateDirectories: true)
+        try refused(["gan", "--steps", "2", "--out", path("g"), "--save", path("g/generator.ckpt")], "writes this file too")
+        try refused(["bench", "--all", "--save", path("b.json"), "--compare", path("b.json")], "is also the input --compare")
+        // a device, a pipe: never replaced by a regular file, never waited on
+        try refused(base + ["--log", "/dev/null"], "is not a regular file")
+        XCTAssertEqual(mkfifo(path("fifo"), 0o644), 0)
+        try refused(base + ["--save", path("fifo")], "is not a regular file")
+        try refused(base + ["--save", path(String(repeating: "a", count: 240))], "its name is 240 bytes long")
         try refused(["train", "--task", "text", "--data", path("notes.txt"), "--steps", "1", "--save", path("notes.txt")], "already holds other content")
         try refused(["train", "--task", "text", "--data", path("notes.txt"), "--steps", "1", "--log", path("notes.txt")], "is also the input --data")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("run.ckpt"))), checkpoint, "the checkpoint was changed")
@@ -83,6 +99,11 @@ final class RobustnessAuditTests: XCTestCase, RunsBPTT {
         // what the flags are for still works: a checkpoint replaces a checkpoint, and --save continues --resume in place
         XCTAssertEqual(try bptt(base + ["--save", path("run.ckpt")]).status, 0)
         XCTAssertEqual(try bptt(["train", "--resume", path("run.ckpt"), "--steps", "4", "--quiet", "--save", path("run.ckpt")]).status, 0)
+        // a checkpoint saved through a symbolic link updates the file it points to, and the link stays
+        try FileManager.default.createSymbolicLink(atPath: path("link.ckpt"), withDestinationPath: path("run.ckpt"))
+        XCTAssertEqual(try bptt(["train", "--resume", path("link.ckpt"), "--steps", "6", "--quiet", "--save", path("link.ckpt")]).status, 0)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: path("link.ckpt")), path("run.ckpt"))
+        XCTAssertEqual(try Checkpoint.read(from: path("run.ckpt")).step, 6)
     }
 
     /// Flags whose output would be dropped, flags that contradict each other, and values that name nothing.
@@ -106,6 +127,7 @@ final class RobustnessAuditTests: XCTestCase, RunsBPTT {
         try refused(["train", "--optim", "sgd", "--beta1", "0.5"], "--beta1 is Adam's; --optim sgd does not use it")
         try refused(["classify", "--momentum", "0.5"], "--momentum is for --optim momentum or nesterov; --optim adam does not use it")
         try refused(["train", "--model", "rnn", "--forget-bias-one"], "--forget-bias-one sets the LSTM's b_f")
+        try refused(["sweep", "--model", "rnn,gru", "--forget-bias-one", "--lengths", "5"], "no lstm is among --model rnn,gru")
         try refused(["gan", "--log-every", "3"], "--log-every: sets how often --log writes a row")
         try refused(["train", "--log-every", "3"], "--log-every: sets how often --log and --out write a row")
         let dir = try scratchDirectory("folderckpt", test: self)

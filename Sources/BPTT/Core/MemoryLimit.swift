@@ -30,8 +30,33 @@ public enum MemoryLimit {
     }
 
     static func refuse(_ rows: Int, _ cols: Int, _ stride: Int, what: String?) -> Never {
-        let gb = Double(rows) * Double(cols) * Double(stride) / 1e9
-        exceeded(String(format: "%@ (%.1f GB) is larger than this machine's memory (%.1f GB): choose smaller sizes (--hidden, --batch, --length, the widths)",
-                        (what ?? "a \(rows)×\(cols) matrix") as NSString, gb, Double(bytes) / 1e9))
+        let size = Double(rows) * Double(cols) * Double(stride)
+        exceeded("\(what ?? "a \(rows)×\(cols) matrix") (\(text(size))) is larger than this machine's memory (\(text(Double(bytes)))): choose smaller sizes")
+    }
+
+    /// Bytes in words: "40.0 GB", "16.0 MB", "512 kB".
+    static func text(_ bytes: Double) -> String {
+        bytes >= 1e9 ? String(format: "%.1f GB", bytes / 1e9) : bytes >= 1e6 ? String(format: "%.1f MB", bytes / 1e6) : String(format: "%.0f kB", bytes / 1e3)
+    }
+
+    /// Refuses, before anything is allocated, a recurrent run whose parameters (with their
+    /// gradients, the shards' gradients and the optimiser's state: 8 copies) and T steps of caches
+    /// (8·H per level and direction, and x_t, per row) would not fit in memory. Each matrix alone
+    /// may fit while all of them do not: an LSTM of 50,000 units has four 10 GB gate matrices.
+    /// Errors: `BPTTError.usage` naming the sizes.
+    public static func checkRecurrentRun(model: String, layers: Int, bidirectional: Bool, input D: Int, hidden H: Int,
+                                         batch B: Int, length T: Int) throws {
+        let gates = model.hasPrefix("lstm") ? 4.0 : model.hasPrefix("gru") ? 3.0 : 1.0
+        let dirs = bidirectional ? 2.0 : 1.0, h = Double(H)
+        var parameters = 0.0
+        for level in 0..<max(layers, 1) {
+            let input = level == 0 ? Double(D) : h * dirs
+            parameters += dirs * gates * h * (input + h + 1)
+        }
+        let parameterBytes = parameters * 4 * 8
+        let cacheBytes = Double(T) * Double(B) * (Double(D) + 8 * h * dirs * Double(max(layers, 1))) * 4
+        let total = parameterBytes + cacheBytes
+        guard total > Double(bytes) else { return }
+        throw BPTTError.usage("--hidden \(H), --batch \(B), --length \(T): the run needs about \(text(total)) (parameters \(text(parameterBytes)), \(T) steps of caches \(text(cacheBytes))), more than this machine's memory (\(text(Double(bytes))))")
     }
 }

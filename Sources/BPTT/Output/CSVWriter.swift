@@ -9,8 +9,9 @@ public final class CSVWriter {
     public init(path: String, header: [String]) throws {
         self.path = path
         columns = header.count
-        guard FileManager.default.createFile(atPath: path, contents: nil),
-              let h = FileHandle(forWritingAtPath: path) else {
+        let target = writeTarget(path)
+        guard FileManager.default.createFile(atPath: target, contents: nil),
+              let h = FileHandle(forWritingAtPath: target) else {
             throw BPTTError.input("cannot write \(path)")
         }
         handle = h

@@ -7,7 +7,7 @@ public func writeFileAtomically(_ path: String, _ text: String) throws {
 }
 
 public func writeFileAtomically(_ path: String, _ data: Data) throws {
-    let url = URL(fileURLWithPath: path)
+    let url = URL(fileURLWithPath: writeTarget(path))
     do {
         try data.write(to: url, options: .atomic)
     } catch {
@@ -58,4 +58,14 @@ public func posixCause(_ code: Int32) -> String {
     case ENAMETOOLONG: return "the name is too long"
     default: return String(cString: strerror(code)).lowercased()
     }
+}
+
+/// The file that writing `path` replaces: `path` itself, or the file its symbolic link points to.
+/// (A temporary file renamed onto a link would replace the link and leave the file it points to
+/// as it was: a checkpoint resumed through a link would never be updated.)
+public func writeTarget(_ path: String) -> String {
+    var st = stat()
+    guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK, let resolved = realpath(path, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved)
 }

@@ -134,8 +134,8 @@ public struct Checkpoint: Equatable {
 
     /// Writes atomically: temporary file in the same folder, flushed to disk, then renamed.
     public func write(to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        let url = URL(fileURLWithPath: writeTarget(path))
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".bptt-tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))")
         let bytes = encoded()
         guard FileManager.default.createFile(atPath: tmp.path, contents: nil),
               let h = FileHandle(forWritingAtPath: tmp.path) else {

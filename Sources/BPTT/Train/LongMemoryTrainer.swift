@@ -58,6 +58,8 @@ public final class LongMemoryTrainer {
         if let r = config.recurrentInit, !r.cells.contains(config.model) {
             throw BPTTError.usage("--init \(r.rawValue) applies to \(r.cells.joined(separator: ", ")), not \(config.model)")
         }
+        try MemoryLimit.checkRecurrentRun(model: config.model, layers: config.layers, bidirectional: false, input: 16,
+                                          hidden: config.hidden, batch: config.batch, length: config.sequenceSteps)
         guard config.length >= (config.task == "adding" ? 2 : 1) else {
             throw BPTTError.usage("--length \(config.length): the \(config.task) problem needs T ≥ \(config.task == "adding" ? 2 : 1)")
         }

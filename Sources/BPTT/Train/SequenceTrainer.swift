@@ -67,6 +67,8 @@ public final class PalindromeTrainer {
             throw BPTTError.usage("--init \(r.rawValue) applies to \(r.cells.joined(separator: ", ")), not \(config.model)")
         }
         if config.forgetBiasOne && config.recurrentInit == .chrono { throw BPTTError.usage("--forget-bias-one and --init chrono both set b_f; give one") }
+        try MemoryLimit.checkRecurrentRun(model: config.model, layers: config.layers, bidirectional: config.bidirectional, input: Palindrome.inputSize,
+                                          hidden: config.hidden, batch: config.batch, length: config.length)
         self.config = config
         self.length = config.length
         engine = try kind.accept(EngineMaker(config: config), hidden: config.hidden, forgetBiasOne: config.forgetBiasOne)
