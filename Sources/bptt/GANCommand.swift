@@ -211,7 +211,7 @@ let ganInterpolateCommand = Command(
     summary: "Walk between two latent points of a trained generator: a linear and a spherical path, one row each.",
     usage: "gan interpolate --checkpoint DIR/generator.ckpt --out DIR [--steps 10] [--seed S]",
     options: [
-        Option("checkpoint", "FILE", "a generator checkpoint written by bptt gan"),
+        Option("checkpoint", "FILE", "generator.ckpt written by gan --out, or a gan run's --save checkpoint"),
         Option("out", "DIR", "write interpolation.png here (row 1 linear, row 2 spherical)").writes(.folder(default: nil), files: ["interpolation.png"]),
         Option("steps", "N", "images per path, ends included (default 10)"),
         .alias("count", of: "steps", "N"),
@@ -226,7 +226,7 @@ func runGANInterpolate(_ a: inout Arguments) throws -> Int32 {
     guard let out = a.string("out") else { throw BPTTError.usage("--out DIR is required (interpolation.png is written there)") }
     let n = try a.int("steps", default: 10, min: 2, max: 1000)
     let seed = try a.seed()
-    let (gan, p, h, w) = try GeneratorCheckpoint.load(ckpt)
+    let (gan, p, h, w) = try MLPPredictor.generator(Checkpoint.read(from: ckpt), source: ckpt)
     var rng = RNG(seed: seed)
     let z0 = (0..<gan.latent).map { _ in rng.gaussian() }, z1 = (0..<gan.latent).map { _ in rng.gaussian() }
     let norm = { (v: [Double]) in v.reduce(0) { $0 + $1 * $1 }.squareRoot() }

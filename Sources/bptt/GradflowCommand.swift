@@ -50,10 +50,11 @@ func runGradflow(_ a: inout Arguments) throws -> Int32 {
     }
     for g in run.flows { print(flowLine(g, steps: steps)) }
     Interrupt.install()
+    let quiet = a.flag("quiet")   // read here: a run with nothing left to train uses it too
     var bar: BPTT.Progress?
     while !run.done && (stopAt == 0 || run.step < stopAt) {
         let m = run.current
-        let progress = bar ?? Progress(total: steps, label: "gradflow \(m) T=\(base.length)", offset: run.stepInRun, quiet: steps == 0 || a.flag("quiet"))
+        let progress = bar ?? Progress(total: steps, label: "gradflow \(m) T=\(base.length)", offset: run.stepInRun, quiet: steps == 0 || quiet)
         bar = progress
         let (s, finished) = try run.advance()
         if let s {

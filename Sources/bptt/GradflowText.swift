@@ -34,7 +34,7 @@ func runTextGradflow(_ a: inout Arguments) throws -> Int32 {
         cm.model = m
         let t = try TextTrainer(cm, corpus: corpus, dataSpec: spec)
         let atInit = t.gradientNorms()
-        let progress = Progress(total: steps, label: "gradflow text \(m) T=\(c.length)", quiet: steps == 0 || a.flag("quiet"))
+        let progress = Progress(total: steps, label: "gradflow text \(m) T=\(c.length)", quiet: a.flag("quiet") || steps == 0)
         for _ in 0..<steps {
             let s = t.trainStep()
             if let bad = s.nonFinite { progress.finish(); throw BPTTError.nonFinite("\(m) step \(s.step): \(bad) became NaN or infinite") }

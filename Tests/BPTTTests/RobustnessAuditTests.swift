@@ -122,6 +122,21 @@ final class RobustnessAuditTests: XCTestCase, RunsBPTT {
         try refused(["gradcheck", "--model", "lstm", "--break", "charlm.carry:reset"], "--task text --break charlm.carry:reset")
     }
 
+    /// What one command accepts, the next accepts too: gan interpolate reads a gan run's own
+    /// checkpoint as gan sample does; and a flag that was used is never called unused.
+    func testGoodInputIsTakenAlike() throws {
+        let dir = try scratchDirectory("alike", test: self)
+        let ckpt = dir.appendingPathComponent("gan.ckpt").path
+        let r = try bptt(ImageCLITests.smallGAN + ["--no-judge-cache", "--save", ckpt])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let i = try bptt(["gan", "interpolate", "--checkpoint", ckpt, "--out", dir.path, "--count", "4"])
+        XCTAssertEqual(i.status, 0, i.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("interpolation.png").path))
+        let g = try bptt(["gradflow", "--model", "rnn", "--length", "4", "--hidden", "4", "--batch", "4", "--steps", "0", "--quiet", "--out", dir.path + "/flow"])
+        XCTAssertEqual(g.status, 0, g.stderr)
+        XCTAssertFalse(g.stderr.contains("did not use"), g.stderr)
+    }
+
     /// Flags that would change nothing in the run given, and a folder given as a checkpoint.
     func testFlagsThatDoNotApplyAreRefused() throws {
         try refused(["train", "--optim", "sgd", "--beta1", "0.5"], "--beta1 is Adam's; --optim sgd does not use it")

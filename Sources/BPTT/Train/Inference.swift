@@ -233,6 +233,17 @@ public enum MLPPredictor {
     /// n images G(z) of a `gan` or `gan-generator` checkpoint, z ~ N(0, I) drawn from `RNG(seed:)`
     /// (the same seed gives the same images); returns them (n × pixels) and their height and width.
     public static func sample(_ c: Checkpoint, count n: Int, seed: UInt64, source: String) throws -> (images: Matrix<Float>, height: Int, width: Int) {
+        let (gan, params, h, w) = try generator(c, source: source)
+        var rng = RNG(seed: seed)
+        var z = Matrix<Float>(rows: n, cols: gan.latent)
+        for i in 0..<z.count { z.data[i] = Float(rng.gaussian()) }
+        var ws = GAN<Float>.Workspace()
+        return (gan.generate(z, params, workspace: &ws), h, w)
+    }
+
+    /// The generator in `c`: a `generator.ckpt` (bptt gan --out) or a gan run's own checkpoint
+    /// (--save), with the images' height and width. Errors: another kind of checkpoint, no image shape.
+    public static func generator(_ c: Checkpoint, source: String) throws -> (gan: GAN<Float>, params: MLP<Float>.Parameters, height: Int, width: Int) {
         let gan: GAN<Float>, params: MLP<Float>.Parameters, h: Int, w: Int
         switch try CheckpointKind.identify(c, source: source) {
         case .generator:
@@ -246,12 +257,8 @@ public enum MLPPredictor {
             try p.load(c.tensors, prefix: "G.", source: source)
             params = p
         case let other:
-            throw BPTTError.input("\(source): a \(other.name) checkpoint; gan sample takes a gan run's checkpoint or its generator.ckpt")
+            throw BPTTError.input("\(source): a \(other.name) checkpoint, not a GAN: give a gan run's checkpoint or its generator.ckpt")
         }
-        var rng = RNG(seed: seed)
-        var z = Matrix<Float>(rows: n, cols: gan.latent)
-        for i in 0..<z.count { z.data[i] = Float(rng.gaussian()) }
-        var ws = GAN<Float>.Workspace()
-        return (gan.generate(z, params, workspace: &ws), h, w)
+        return (gan, params, h, w)
     }
 }
