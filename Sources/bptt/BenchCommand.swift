@@ -41,7 +41,9 @@ func runBench(_ a: inout Arguments) throws -> Int32 {
         var shown = ""
         for _ in 0..<3 {
             let t0 = Date(), c0 = processCPUSeconds()
-            let d = try ImageData.load(spec)
+            let d: ImageData
+            do { d = try ImageData.load(spec) }
+            catch let e as BPTTError { throw BPTTError.input(e.description.replacingOccurrences(of: "--data", with: "--load")) }
             best = (min(best.wall, Date().timeIntervalSince(t0)), min(best.cpu, processCPUSeconds() - c0))
             shown = "\(d.source): \(d.train.count) + \(d.test.count) images of \(d.height)×\(d.width)"
         }

@@ -110,6 +110,8 @@ final class RobustnessAuditTests: XCTestCase, RunsBPTT {
     func testDroppedOutputsAndContradictionsAreRefused() throws {
         try refused(["bench", "--save", "x.json", "--steps", "1"], "--save: bench writes its results file only with --all")
         try refused(["bench", "--all", "--gemm"], "different benchmarks")
+        try refused(["bench", "--load", "/nonexistent-data"], "--load: /nonexistent-data is not a folder")
+        try refused(["predict", "--checkpoint", "/nonexistent.ckpt", "--input", "1 2 3"], "/nonexistent.ckpt: no such file")
         try refused(["gradcheck", "--svg", "x.svg"], "--svg: the chart is written only with --epsilon-sweep")
         try refused(["gradcheck", "--epsilon-sweep", "--break", "rnn.dW_hh:overwrite"], "--epsilon-sweep and --break")
         try refused(["gan", "--no-judge-cache", "--judge-cache", "x"], "--no-judge-cache and --judge-cache")

@@ -160,9 +160,12 @@ public struct Checkpoint: Equatable {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
             throw BPTTError.input("\(path): is a folder, not a checkpoint file")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw BPTTError.input("\(path): cannot read checkpoint (missing or unreadable)")
+        // read through a handle: a pipe (`<(…)`) has no size for FileManager.contents to read up to
+        guard FileManager.default.fileExists(atPath: path) else { throw BPTTError.input("\(path): no such file") }
+        guard let handle = FileHandle(forReadingAtPath: path), let read = try? handle.readToEnd() else {
+            throw BPTTError.input("\(path): cannot read checkpoint (permission denied or unreadable)")
         }
+        let data = read ?? Data()
         return try decode([UInt8](data), source: path)
     }
 }
