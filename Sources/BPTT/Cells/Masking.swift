@@ -6,8 +6,8 @@
 /// Validates `lengths` for a batch of `rows` sequences padded to `steps`.
 func checkLengths(_ lengths: [Int]?, rows: Int, steps: Int, _ who: String) {
     guard let lengths else { return }
-    precondition(lengths.count == rows, "\(who): \(lengths.count) lengths for \(rows) rows")
-    for l in lengths { precondition(l >= 1 && l <= steps, "\(who): length \(l) outside 1…\(steps)") }
+    require(lengths.count == rows, "\(who): \(lengths.count) lengths for \(rows) rows")
+    for l in lengths { require(l >= 1 && l <= steps, "\(who): length \(l) outside 1…\(steps)") }
 }
 
 /// Row-wise copy: dst[dr, col…] = src[sr, 0…] (src row width).

@@ -61,9 +61,9 @@ extension RecurrentCell {
     private func forward<P: CellProbe>(_ xs: [Matrix<Real>], h0: Matrix<Real>?, c0: Matrix<Real>?, _ p: Parameters,
                                        lengths: [Int]?, cache: inout SequenceCache<Self>, probe: P) {
         let who = "\(Self.self).forward"
-        precondition(!xs.isEmpty, "\(who): empty sequence")
+        require(!xs.isEmpty, "\(who): empty sequence")
         let (steps, B, H) = (xs.count, xs[0].rows, hiddenSize)
-        precondition(xs[0].cols == inputSize, "\(who): input width \(xs[0].cols), expected \(inputSize)")
+        require(xs[0].cols == inputSize, "\(who): input width \(xs[0].cols), expected \(inputSize)")
         checkLengths(lengths, rows: B, steps: steps, who)
         cache.xs = xs
         cache.lengths = lengths
@@ -72,7 +72,7 @@ extension RecurrentCell {
         var part = 0
         cache.states[0].forEachPart { s in
             if let given = part == 0 ? h0 : c0 {
-                precondition(given.rows == B && given.cols == H, "\(who): initial state must be \(B)x\(H)")
+                require(given.rows == B && given.cols == H, "\(who): initial state must be \(B)x\(H)")
                 s.copy(from: given)
             } else {
                 s.zero()
@@ -127,7 +127,7 @@ extension RecurrentCell {
     private func backward<P: CellProbe>(_ dhs: [Matrix<Real>?], _ p: Parameters, cache: inout SequenceCache<Self>, grads: inout Parameters,
                                         inputGradients: Bool, truncation k: Int, probe: P) {
         let steps = cache.length
-        precondition(dhs.count == steps, "\(Self.self).backward: \(dhs.count) upstream gradients for \(steps) steps")
+        require(dhs.count == steps, "\(Self.self).backward: \(dhs.count) upstream gradients for \(steps) steps")
         let (B, H) = (cache.states[0].h.rows, hiddenSize)
         ensure(&cache.d, B, H); ensure(&cache.dPrev, B, H)
         if cache.lengths != nil { ensure(&cache.carry, B, H) }

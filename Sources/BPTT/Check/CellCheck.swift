@@ -100,7 +100,7 @@ public enum CellCheck {
     ///   per element of every quantity at every step; about a second for the defaults).
     ///
     /// Errors: none thrown; a cell whose shapes disagree with its own sizes stops at the library's
-    /// preconditions (gemm and the time loop name the shapes). A ReLU-like kink is not handled here.
+    /// fatal errors (gemm and the time loop name the shapes). A ReLU-like kink is not handled here.
     public static func run<C: RecurrentCell>(batch: Int = 3, length: Int = 4, input: Int = 2, classes: Int = 4, seed: UInt64 = 0,
                                              perStep: Bool = true, _ make: @escaping (_ inputSize: Int) -> C) -> Report where C.Real == Double {
         var spec = SequenceCheckSpec(model: .rnn)

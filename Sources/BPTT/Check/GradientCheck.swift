@@ -36,7 +36,7 @@ public enum GradientCheck {
         public var value: Matrix<Double>
         public var analytic: Matrix<Double>
         public init(name: String, value: Matrix<Double>, analytic: Matrix<Double>) {
-            precondition(value.rows == analytic.rows && value.cols == analytic.cols, "gradient of \(name) has the wrong shape")
+            require(value.rows == analytic.rows && value.cols == analytic.cols, "gradient of \(name) has the wrong shape")
             self.name = name
             self.value = value
             self.analytic = analytic

@@ -126,7 +126,7 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.Real == Double {
     /// Every parameter, the inputs ("x", rows t-major), and each unit's h0 and c0.
     public func check(step: Double = GradientCheck.defaultStep, stencil: GradientCheck.Stencil = .fivePoint,
                       tracer: Tracer? = nil) -> [GradientCheck.Result] {
-        precondition(truncation == 0, "finite differences define full BPTT; truncation is checked against its definition")
+        require(truncation == 0, "finite differences define full BPTT; truncation is checked against its definition")
         let a = analytic(tracer: tracer)
         var tensors = params.checkTensors(analytic: a.grads)
         tensors.append(GradientCheck.Tensor(name: "x", value: GradientCheck.stack(xs), analytic: GradientCheck.stack(a.dxs)))

@@ -123,7 +123,7 @@ extension SequenceCheckCase {
         let tracer = Tracer(breaking: breaking)
         let results = check(step: step, stencil: stencil, tracer: tracer)
         guard steps else { return .init(results: results, steps: [], firstDivergence: nil, broken: breaking) }
-        precondition(model.stack.cells.count == 1 && spec.lengths == nil, "per-step adjoints: one unit, full-length rows")
+        require(model.stack.cells.count == 1 && spec.lengths == nil, "per-step adjoints: one unit, full-length rows")
         let entries = StepAdjointCheck.check(tracer, step: step, stencil: stencil) { tracer in
             var ws = Model.Workspace()
             ws.stack.tracer = tracer

@@ -19,8 +19,8 @@ public func gemm<Real: Scalar>(
         gemm(a, transA: transA, b, transB: transB, into: &c, beta: beta)
         return
     }
-    precondition(c.rows == m && c.cols == n, "gemm: output is \(c.rows)x\(c.cols), expected \(m)x\(n)")
-    precondition((transB ? b.cols : b.rows) == k, "gemm: inner dimensions differ")
+    require(c.rows == m && c.cols == n, "gemm: output is \(c.rows)x\(c.cols), expected \(m)x\(n)")
+    require((transB ? b.cols : b.rows) == k, "gemm: inner dimensions differ")
     let lda = a.cols, ldb = b.cols, ldc = n
     a.data.withUnsafeBufferPointer { pa in
         b.data.withUnsafeBufferPointer { pb in

@@ -22,8 +22,8 @@ public func gemm<Real: Scalar>(
 ) {
     let (m, ka) = transA ? (a.cols, a.rows) : (a.rows, a.cols)
     let (kb, n) = transB ? (b.cols, b.rows) : (b.rows, b.cols)
-    precondition(ka == kb, "gemm: inner dimensions differ (\(m)x\(ka) · \(kb)x\(n))")
-    precondition(c.rows == m && c.cols == n, "gemm: output is \(c.rows)x\(c.cols), expected \(m)x\(n)")
+    require(ka == kb, "gemm: inner dimensions differ (\(m)x\(ka) · \(kb)x\(n))")
+    require(c.rows == m && c.cols == n, "gemm: output is \(c.rows)x\(c.cols), expected \(m)x\(n)")
     a.data.withUnsafeBufferPointer { pa in
         b.data.withUnsafeBufferPointer { pb in
             c.data.withUnsafeMutableBufferPointer { pc in
@@ -61,7 +61,7 @@ public func gemm<Real: Scalar>(
     b: UnsafePointer<Real>, ldb: Int, transB: Bool,
     c: UnsafeMutablePointer<Real>, ldc: Int, beta: Real
 ) {
-    precondition(beta == 0 || beta == 1, "gemm: beta must be 0 or 1")
+    require(beta == 0 || beta == 1, "gemm: beta must be 0 or 1")
     if m == 0 || n == 0 { return }
     let accumulate = beta == 1
     if k == 0 {
@@ -236,8 +236,8 @@ public struct PackedB<Real: Scalar> {
     /// `b` (a block of the stored matrix: rows at.0…, columns at.1… of b, transposed when
     /// `transB`). Reuses the storage when the shape is unchanged.
     public mutating func pack(_ b: Matrix<Real>, at o: (Int, Int) = (0, 0), k: Int, n: Int, transB: Bool = false) {
-        precondition(k > 0 && n > 0, "PackedB.pack: empty block")
-        precondition(o.0 + (transB ? n : k) <= b.rows && o.1 + (transB ? k : n) <= b.cols, "PackedB.pack: block out of range")
+        require(k > 0 && n > 0, "PackedB.pack: empty block")
+        require(o.0 + (transB ? n : k) <= b.rows && o.1 + (transB ? k : n) <= b.cols, "PackedB.pack: block out of range")
         let count = (n + nr - 1) / nr * k * nr
         if panels.count != count { panels = [Real](repeating: 0, count: count) }
         (self.k, self.n) = (k, n)
@@ -263,7 +263,7 @@ public struct PackedB<Real: Scalar> {
 /// the same sums as `gemmInPlaceA`.
 public func gemm<Real: Scalar>(m: Int, a: UnsafePointer<Real>, lda: Int, transA: Bool, packed b: PackedB<Real>,
                                c: UnsafeMutablePointer<Real>, ldc: Int, beta: Real) {
-    precondition(beta == 0 || beta == 1, "gemm: beta must be 0 or 1")
+    require(beta == 0 || beta == 1, "gemm: beta must be 0 or 1")
     let (n, k) = (b.n, b.k)
     if m == 0 || n == 0 { return }
     let rowStride = transA ? 1 : lda
@@ -293,8 +293,8 @@ public func gemm<Real: Scalar>(m: Int, a: UnsafePointer<Real>, lda: Int, transA:
 /// C = A[lo..<lo+m, ·]·B, B packed: one step's block of rows of a stacked buffer (m × k) times a
 /// packed weight, without copying the block out. Same loop and sums as the whole-matrix form.
 public func gemm<Real: Scalar>(_ a: Matrix<Real>, rows lo: Int, _ m: Int, packed b: PackedB<Real>, into c: inout Matrix<Real>) {
-    precondition(lo >= 0 && lo + m <= a.rows && a.cols == b.k, "gemm: rows \(lo)..<\(lo + m) of \(a.rows)x\(a.cols) · \(b.k)x\(b.n)")
-    precondition(c.rows == m && c.cols == b.n, "gemm: output is \(c.rows)x\(c.cols), expected \(m)x\(b.n)")
+    require(lo >= 0 && lo + m <= a.rows && a.cols == b.k, "gemm: rows \(lo)..<\(lo + m) of \(a.rows)x\(a.cols) · \(b.k)x\(b.n)")
+    require(c.rows == m && c.cols == b.n, "gemm: output is \(c.rows)x\(c.cols), expected \(m)x\(b.n)")
     a.data.withUnsafeBufferPointer { pa in
         c.data.withUnsafeMutableBufferPointer { pc in
             gemm(m: m, a: pa.baseAddress! + lo * a.cols, lda: a.cols, transA: false, packed: b, c: pc.baseAddress!, ldc: c.cols, beta: 0)
@@ -304,8 +304,8 @@ public func gemm<Real: Scalar>(_ a: Matrix<Real>, rows lo: Int, _ m: Int, packed
 
 /// C (+)= A·B for whole matrices, B packed (`PackedB`): the form the cells use at every step.
 public func gemm<Real: Scalar>(_ a: Matrix<Real>, packed b: PackedB<Real>, into c: inout Matrix<Real>, beta: Real = 0) {
-    precondition(a.cols == b.k, "gemm: inner dimensions differ (\(a.rows)x\(a.cols) · \(b.k)x\(b.n))")
-    precondition(c.rows == a.rows && c.cols == b.n, "gemm: output is \(c.rows)x\(c.cols), expected \(a.rows)x\(b.n)")
+    require(a.cols == b.k, "gemm: inner dimensions differ (\(a.rows)x\(a.cols) · \(b.k)x\(b.n))")
+    require(c.rows == a.rows && c.cols == b.n, "gemm: output is \(c.rows)x\(c.cols), expected \(a.rows)x\(b.n)")
     a.data.withUnsafeBufferPointer { pa in
         c.data.withUnsafeMutableBufferPointer { pc in
             gemm(m: a.rows, a: pa.baseAddress!, lda: a.cols, transA: false, packed: b, c: pc.baseAddress!, ldc: c.cols, beta: beta)

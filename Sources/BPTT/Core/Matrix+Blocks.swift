@@ -8,9 +8,9 @@ func gemmBlock<Real: Scalar>(m: Int, n: Int, k: Int,
                              _ a: Matrix<Real>, at ao: (Int, Int) = (0, 0), transA: Bool = false,
                              _ b: Matrix<Real>, at bo: (Int, Int) = (0, 0), transB: Bool = false,
                              into c: inout Matrix<Real>, at co: (Int, Int) = (0, 0), beta: Real = 0) {
-    precondition(ao.0 + (transA ? k : m) <= a.rows && ao.1 + (transA ? m : k) <= a.cols, "gemmBlock: A block out of range")
-    precondition(bo.0 + (transB ? n : k) <= b.rows && bo.1 + (transB ? k : n) <= b.cols, "gemmBlock: B block out of range")
-    precondition(co.0 + m <= c.rows && co.1 + n <= c.cols, "gemmBlock: C block out of range")
+    require(ao.0 + (transA ? k : m) <= a.rows && ao.1 + (transA ? m : k) <= a.cols, "gemmBlock: A block out of range")
+    require(bo.0 + (transB ? n : k) <= b.rows && bo.1 + (transB ? k : n) <= b.cols, "gemmBlock: B block out of range")
+    require(co.0 + m <= c.rows && co.1 + n <= c.cols, "gemmBlock: C block out of range")
     let (lda, ldb, ldc) = (a.cols, b.cols, c.cols)
     a.data.withUnsafeBufferPointer { pa in
         b.data.withUnsafeBufferPointer { pb in
@@ -27,8 +27,8 @@ func gemmBlock<Real: Scalar>(m: Int, n: Int, k: Int,
 /// C[co…] (+)= A[ao…]·B for an m-row block of A, B packed once beforehand (`PackedB`).
 func gemmBlock<Real: Scalar>(m: Int, _ a: Matrix<Real>, at ao: (Int, Int) = (0, 0), packed b: PackedB<Real>,
                              into c: inout Matrix<Real>, at co: (Int, Int) = (0, 0), beta: Real = 0) {
-    precondition(ao.0 + m <= a.rows && ao.1 + b.k <= a.cols, "gemmBlock: A block out of range")
-    precondition(co.0 + m <= c.rows && co.1 + b.n <= c.cols, "gemmBlock: C block out of range")
+    require(ao.0 + m <= a.rows && ao.1 + b.k <= a.cols, "gemmBlock: A block out of range")
+    require(co.0 + m <= c.rows && co.1 + b.n <= c.cols, "gemmBlock: C block out of range")
     let (lda, ldc) = (a.cols, c.cols)
     a.data.withUnsafeBufferPointer { pa in
         c.data.withUnsafeMutableBufferPointer { pc in
@@ -40,7 +40,7 @@ func gemmBlock<Real: Scalar>(m: Int, _ a: Matrix<Real>, at ao: (Int, Int) = (0, 
 
 /// Copies `src` (r×c) into `dst` at (row, col).
 func copyBlock<Real>(_ src: Matrix<Real>, into dst: inout Matrix<Real>, at o: (Int, Int)) {
-    precondition(o.0 + src.rows <= dst.rows && o.1 + src.cols <= dst.cols, "copyBlock: out of range")
+    require(o.0 + src.rows <= dst.rows && o.1 + src.cols <= dst.cols, "copyBlock: out of range")
     let (r, c, ld) = (src.rows, src.cols, dst.cols)
     src.data.withUnsafeBufferPointer { s in
         dst.data.withUnsafeMutableBufferPointer { d in
@@ -51,7 +51,7 @@ func copyBlock<Real>(_ src: Matrix<Real>, into dst: inout Matrix<Real>, at o: (I
 
 /// dst += src[block at (row, col)] with dst's shape.
 func addBlock<Real: Scalar>(from src: Matrix<Real>, at o: (Int, Int), into dst: inout Matrix<Real>) {
-    precondition(o.0 + dst.rows <= src.rows && o.1 + dst.cols <= src.cols, "addBlock: out of range")
+    require(o.0 + dst.rows <= src.rows && o.1 + dst.cols <= src.cols, "addBlock: out of range")
     let (r, c, ld) = (dst.rows, dst.cols, src.cols)
     src.data.withUnsafeBufferPointer { s in
         dst.data.withUnsafeMutableBufferPointer { d in
@@ -114,7 +114,7 @@ public struct InputWeight<Real: Scalar> {
         if x.cols <= 4 { gemm(x, forwardPlain, into: &c); return }
         if oneHotColumns(x, into: &hot) {
             if !plainReady { ensure(&forwardPlain, source.cols, source.rows); transpose(source, into: &forwardPlain); plainReady = true }
-            precondition(c.rows == x.rows && c.cols == forwardPlain.cols, "InputWeight.forward: output is \(c.rows)×\(c.cols), expected \(x.rows)×\(forwardPlain.cols)")
+            require(c.rows == x.rows && c.cols == forwardPlain.cols, "InputWeight.forward: output is \(c.rows)×\(c.cols), expected \(x.rows)×\(forwardPlain.cols)")
             for (r, row) in hot.enumerated() { copyRow(forwardPlain, row, into: &c, r) }   // e_c·W_xᵀ = row c of W_xᵀ
             return
         }
@@ -132,7 +132,7 @@ public struct InputWeight<Real: Scalar> {
     /// ascending, onto its old value), as the product's chain of FMAs, so the sums are identical.
     public mutating func accumulateGradient(_ dA: Matrix<Real>, _ x: Matrix<Real>, into dW: inout Matrix<Real>, scratch: inout Matrix<Real>) {
         guard x.cols > 4, oneHotColumns(x, into: &hot) else { gemm(dA, transA: true, x, into: &dW, beta: 1); return }
-        precondition(dA.rows == x.rows && dW.rows == dA.cols && dW.cols == x.cols,
+        require(dA.rows == x.rows && dW.rows == dA.cols && dW.cols == x.cols,
                      "InputWeight.accumulateGradient: dA \(dA.rows)×\(dA.cols), x \(x.rows)×\(x.cols), dW \(dW.rows)×\(dW.cols)")
         ensure(&scratch, dW.cols, dW.rows)
         transpose(dW, into: &scratch)

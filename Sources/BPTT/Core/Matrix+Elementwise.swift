@@ -3,7 +3,7 @@
 extension Matrix {
     /// self += other
     @inlinable public mutating func add(_ other: Matrix) {
-        precondition(rows == other.rows && cols == other.cols, "add: shape mismatch")
+        require(rows == other.rows && cols == other.cols, "add: shape mismatch")
         data.withUnsafeMutableBufferPointer { d in
             other.data.withUnsafeBufferPointer { o in
                 for i in 0..<d.count { d[i] += o[i] }
@@ -20,7 +20,7 @@ extension Matrix {
 
     /// self = other (same shape, no reallocation).
     @inlinable public mutating func copy(from other: Matrix) {
-        precondition(rows == other.rows && cols == other.cols, "copy: shape mismatch")
+        require(rows == other.rows && cols == other.cols, "copy: shape mismatch")
         data.withUnsafeMutableBufferPointer { d in
             other.data.withUnsafeBufferPointer { o in
                 d.baseAddress!.update(from: o.baseAddress!, count: d.count)
@@ -30,7 +30,7 @@ extension Matrix {
 
     /// Adds the row vector `v` (1 × cols) to every row: the bias broadcast `a = … + b`.
     @inlinable public mutating func addRowVector(_ v: Matrix) {
-        precondition(v.count == cols, "addRowVector: vector has \(v.count) elements, matrix has \(cols) columns")
+        require(v.count == cols, "addRowVector: vector has \(v.count) elements, matrix has \(cols) columns")
         let n = cols
         data.withUnsafeMutableBufferPointer { d in
             v.data.withUnsafeBufferPointer { b in
@@ -44,7 +44,7 @@ extension Matrix {
 
     /// v += Σ_rows self (1 × cols): the bias gradient `db += Σ_b δ[b, :]`.
     @inlinable public func accumulateColumnSums(into v: inout Matrix) {
-        precondition(v.count == cols, "accumulateColumnSums: shape mismatch")
+        require(v.count == cols, "accumulateColumnSums: shape mismatch")
         let n = cols
         data.withUnsafeBufferPointer { d in
             v.data.withUnsafeMutableBufferPointer { b in

@@ -47,7 +47,7 @@ extension Matrix {
     /// Read-only lanes (never write through them).
     @inline(__always)
     public var lanes: Lanes<Real> {
-        precondition(count > 0, "Matrix.lanes: empty matrix")
+        require(count > 0, "Matrix.lanes: empty matrix")
         return data.withUnsafeBufferPointer { Lanes(base: UnsafeMutablePointer(mutating: $0.baseAddress!), cols: cols) }
     }
 
@@ -55,7 +55,7 @@ extension Matrix {
     /// rows written in place, such as one step's rows of a stacked buffer. Makes the storage unique first.
     @inline(__always)
     mutating func writableLanes(fromRow row: Int) -> Lanes<Real> {
-        precondition(row >= 0 && row < rows, "Matrix.writableLanes(fromRow:): row \(row) of \(rows)")
+        require(row >= 0 && row < rows, "Matrix.writableLanes(fromRow:): row \(row) of \(rows)")
         let cols = self.cols
         return data.withUnsafeMutableBufferPointer { Lanes(base: $0.baseAddress! + row * cols, cols: cols) }
     }
@@ -63,7 +63,7 @@ extension Matrix {
     /// Lanes to write through; makes the storage unique first.
     @inline(__always)
     public mutating func writableLanes() -> Lanes<Real> {
-        precondition(count > 0, "Matrix.writableLanes: empty matrix")
+        require(count > 0, "Matrix.writableLanes: empty matrix")
         let cols = self.cols
         return data.withUnsafeMutableBufferPointer { Lanes(base: $0.baseAddress!, cols: cols) }
     }
@@ -99,7 +99,7 @@ extension Matrix {
 extension Matrix {
     /// self = body(a) element by element, 8 lanes at a time: `q.setElementwise(f) { f in 1 - f }`.
     /// Every operand has self's shape (B×H); self may be one of them. Errors: a shape mismatch
-    /// stops at a precondition naming both shapes.
+    /// stops with a fatal error naming both shapes.
     @inline(__always)
     public mutating func setElementwise(_ a: Matrix, _ body: (SIMD8<Real>) -> SIMD8<Real>) {
         requireShape(a); let (la, out) = (a.lanes, writableLanes())
@@ -133,7 +133,7 @@ extension Matrix {
 
     @inline(__always)
     private func requireShape(_ other: Matrix) {
-        precondition(other.rows == rows && other.cols == cols, "elementwise: shapes \(rows)×\(cols) and \(other.rows)×\(other.cols) differ")
+        require(other.rows == rows && other.cols == cols, "elementwise: shapes \(rows)×\(cols) and \(other.rows)×\(other.cols) differ")
     }
 }
 

@@ -6,7 +6,7 @@ func rowsSlice<Real>(_ m: Matrix<Real>, _ lo: Int, _ hi: Int) -> Matrix<Real> {
 
 /// Rows lo..<hi of `m` into `out` (already (hi − lo) × m.cols): a shard of a batch, no allocation.
 func copyRows<Real>(_ m: Matrix<Real>, _ lo: Int, _ hi: Int, into out: inout Matrix<Real>) {
-    precondition(out.rows == hi - lo && out.cols == m.cols, "copyRows: output is \(out.rows)×\(out.cols), expected \(hi - lo)×\(m.cols)")
+    require(out.rows == hi - lo && out.cols == m.cols, "copyRows: output is \(out.rows)×\(out.cols), expected \(hi - lo)×\(m.cols)")
     out.data.withUnsafeMutableBufferPointer { dst in
         m.data.withUnsafeBufferPointer { src in dst.baseAddress!.update(from: src.baseAddress! + lo * m.cols, count: (hi - lo) * m.cols) }
     }

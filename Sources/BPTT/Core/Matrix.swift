@@ -11,7 +11,7 @@ public struct Matrix<Real: Scalar>: Equatable, Sendable {
     public init() { self.init(rows: 0, cols: 0) }
 
     public init(rows: Int, cols: Int, repeating value: Real = 0) {
-        precondition(rows >= 0 && cols >= 0, "matrix shape must be non-negative")
+        require(rows >= 0 && cols >= 0, "matrix shape must be non-negative")
         MemoryLimit.check(rows, cols, MemoryLayout<Real>.stride)
         self.rows = rows
         self.cols = cols
@@ -19,7 +19,7 @@ public struct Matrix<Real: Scalar>: Equatable, Sendable {
     }
 
     public init(rows: Int, cols: Int, data: [Real]) {
-        precondition(data.count == rows * cols, "matrix data has \(data.count) elements, shape \(rows)x\(cols) needs \(rows * cols)")
+        require(data.count == rows * cols, "matrix data has \(data.count) elements, shape \(rows)x\(cols) needs \(rows * cols)")
         self.rows = rows
         self.cols = cols
         self.data = data
@@ -75,7 +75,7 @@ public struct Matrix<Real: Scalar>: Equatable, Sendable {
 
 /// `t = aᵀ`, writing into an existing buffer of the right shape.
 public func transpose<Real>(_ a: Matrix<Real>, into t: inout Matrix<Real>) {
-    precondition(t.rows == a.cols && t.cols == a.rows, "transpose: shape mismatch")
+    require(t.rows == a.cols && t.cols == a.rows, "transpose: shape mismatch")
     let (m, n) = (a.rows, a.cols)
     a.data.withUnsafeBufferPointer { src in
         t.data.withUnsafeMutableBufferPointer { dst in

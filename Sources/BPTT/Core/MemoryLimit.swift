@@ -5,7 +5,7 @@ import Foundation
 /// line naming the shape, not in the runtime's "failed to allocate" trap or the kernel's OOM kill.
 ///
 /// The limit is the machine's physical memory (`ProcessInfo.physicalMemory`). What happens
-/// when a matrix exceeds it is `MemoryLimit.exceeded`: by default a precondition failure with
+/// when a matrix exceeds it is `MemoryLimit.exceeded`: by default a fatal error with
 /// that line (a library caller asked for an impossible size); the `bptt` tool replaces it with
 /// the line on standard error and exit status 2.
 public enum MemoryLimit {
@@ -18,7 +18,7 @@ public enum MemoryLimit {
     }()
 
     /// Called with the refusal's text when a matrix would not fit; must not return.
-    nonisolated(unsafe) public static var exceeded: (String) -> Never = { preconditionFailure($0) }
+    nonisolated(unsafe) public static var exceeded: (String) -> Never = { fatalError($0) }
 
     /// Refuses `rows × cols` scalars of `stride` bytes (one matrix, or `what` when given) that
     /// exceed `bytes`.

@@ -75,7 +75,7 @@ extension ParameterSet {
             return out
         }
         set {
-            precondition(newValue.count == tensorCount, "\(Self.self) has \(tensorCount) tensors, given \(newValue.count)")
+            require(newValue.count == tensorCount, "\(Self.self) has \(tensorCount) tensors, given \(newValue.count)")
             var i = 0
             forEachTensor { _, m in m = newValue[i]; i += 1 }
         }
@@ -137,7 +137,7 @@ extension ParameterSet {
         var i = 0
         forEachTensor { _, m in
             let (aTensor, bTensor) = (aTensors[i], bTensors[i])
-            precondition(aTensor.count == m.count && bTensor.count == m.count, "setToSum: shapes differ")
+            require(aTensor.count == m.count && bTensor.count == m.count, "setToSum: shapes differ")
             if m.count > 0 {
                 // The three buffers outlive the chains: self's, a's and b's tensors are neither
                 // resized nor replaced before this function returns.

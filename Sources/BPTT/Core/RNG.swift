@@ -57,7 +57,7 @@ public struct RNG: RandomNumberGenerator, Sendable, Equatable {
 
     /// Uniform integer in 0..<n, without modulo bias.
     public mutating func int(below n: Int) -> Int {
-        precondition(n > 0)
+        require(n > 0, "RNG.int(below:): n is \(n), it must be positive")
         return Int(UInt64.random(in: 0..<UInt64(n), using: &self))
     }
 

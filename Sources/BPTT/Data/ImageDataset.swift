@@ -10,7 +10,7 @@ public struct ImageDataset {
     public var pixels: Int { height * width }
 
     public init(images: Matrix<Float>, labels: [Int], height: Int, width: Int) {
-        precondition(images.rows == labels.count && images.cols == height * width, "image dataset: shape mismatch")
+        require(images.rows == labels.count && images.cols == height * width, "image dataset: shape mismatch")
         self.images = images
         self.labels = labels
         self.height = height

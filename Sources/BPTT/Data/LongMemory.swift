@@ -16,7 +16,7 @@ public enum AddingProblem {
     public static func batch<Real: Scalar>(length: Int, batchSize B: Int, rng: inout RNG, as: Real.Type = Real.self)
         -> (xs: [Matrix<Real>], targets: Matrix<Real>)
     {
-        precondition(length >= 2, "adding problem: T must be at least 2")
+        require(length >= 2, "adding problem: T must be at least 2")
         var xs = (0..<length).map { _ in Matrix<Real>(rows: B, cols: inputSize) }
         var y = Matrix<Real>(rows: B, cols: 1)
         let half = length / 2
@@ -54,7 +54,7 @@ public enum CopyMemory {
 
     /// One example's input and target symbols (each T + 20 long).
     public static func example(delay T: Int, rng: inout RNG) -> (input: [Int], target: [Int]) {
-        precondition(T >= 1, "copy problem: T must be at least 1")
+        require(T >= 1, "copy problem: T must be at least 1")
         let data = (0..<recall).map { _ in 1 + rng.int(below: alphabet) }
         let input = data + Array(repeating: blank, count: T - 1) + [delimiter] + Array(repeating: blank, count: recall)
         let target = Array(repeating: blank, count: T + recall) + data                  // (long-memory.copy)

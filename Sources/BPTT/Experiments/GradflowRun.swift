@@ -96,7 +96,7 @@ public final class GradflowRun {
     /// training step, or, when its steps are done, the final measurement: `finished` is its
     /// result. A non-finite step changes nothing here (the caller stops).
     public func advance() throws -> (stats: StepStats?, finished: Experiments.GradientFlow?) {
-        precondition(!done, "gradflow: already done")
+        require(!done, "gradflow: already done")
         let trainer = try self.trainer ?? startRun()
         if trainer.step < settings.trainSteps {
             let s = trainer.trainStep()

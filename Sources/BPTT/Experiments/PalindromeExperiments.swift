@@ -132,7 +132,7 @@ public final class CurriculumRun {
     /// One step at the current length; evaluates every `evalEvery` steps (and at the budget's end).
     /// Returns the step's statistics and, when this step finished a length, its stage.
     public func trainStep() -> (stats: StepStats, finished: Experiments.CurriculumStage?) {
-        precondition(!done, "curriculum: already done")
+        require(!done, "curriculum: already done")
         if stepsInStage == 0 { stageStart = Date() }
         trainer.length = length
         let s = trainer.trainStep()

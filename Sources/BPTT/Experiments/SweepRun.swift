@@ -124,7 +124,7 @@ public final class SweepRun {
     /// One step of the run in progress (started if needed); the step that ends a run evaluates
     /// it and returns its result. A non-finite step changes nothing here (the caller stops).
     public func trainStep() throws -> (stats: StepStats, finished: Experiments.SweepResult?) {
-        precondition(!done, "sweep: already done")
+        require(!done, "sweep: already done")
         let (model, length) = current
         let trainer = try self.trainer ?? startRun()
         let s = trainer.trainStep()

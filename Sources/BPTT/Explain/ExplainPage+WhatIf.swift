@@ -33,7 +33,7 @@ extension ExplainPage {
     /// ρ = lim ‖A^k‖^{1/k}, with k = 2^12 reached by squaring (renormalised at every squaring).
     /// Accurate to about 0.5% for the small matrices here. 0 for a nilpotent matrix.
     public static func spectralRadius(_ a: Matrix<Double>) -> Double {
-        precondition(a.rows == a.cols, "spectralRadius: square matrix")
+        require(a.rows == a.cols, "spectralRadius: square matrix")
         let n = a.rows
         var m = a
         var logScale = 0.0, k = 1.0

@@ -125,7 +125,7 @@ final class QuantityRegistry: @unchecked Sendable {
     }
     func info(_ raw: Int) -> Quantity.Info {
         lock.lock(); defer { lock.unlock() }
-        precondition(raw >= Self.base && raw - Self.base < infos.count, "Quantity: no quantity \(raw)")
+        require(raw >= Self.base && raw - Self.base < infos.count, "Quantity: no quantity \(raw)")
         return infos[raw - Self.base]
     }
 }

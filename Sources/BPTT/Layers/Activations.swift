@@ -58,7 +58,7 @@ public enum Activation: Equatable, Sendable, CustomStringConvertible {
 
     /// dz = dh ⊙ φ′(z), into `dz`. `z` and `h` are the forward's saved input and output.
     public func backward<Real: Scalar>(_ dh: Matrix<Real>, z: Matrix<Real>, h: Matrix<Real>, into dz: inout Matrix<Real>) {
-        precondition(dh.rows == z.rows && dh.cols == z.cols && h.count == z.count, "activation backward: shape mismatch")
+        require(dh.rows == z.rows && dh.cols == z.cols && h.count == z.count, "activation backward: shape mismatch")
         ensure(&dz, z.rows, z.cols)
         let kind = self
         dh.data.withUnsafeBufferPointer { dh in

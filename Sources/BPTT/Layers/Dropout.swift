@@ -20,7 +20,7 @@ public enum Dropout {
     /// writes h̃ = h ⊙ r (dropout.h): the argument `a` holds h, the result `h` receives h̃. Same shapes.
     public static func forward<Real: Scalar>(_ a: Matrix<Real>, rate p: Double, rng: inout RNG,
                                              mask r: inout Matrix<Real>, into h: inout Matrix<Real>, draw: Draw = .dropBelowRate) {
-        precondition(p >= 0 && p < 1, "dropout rate must be in [0, 1)")
+        require(p >= 0 && p < 1, "dropout rate must be in [0, 1)")
         ensure(&r, a.rows, a.cols)
         ensure(&h, a.rows, a.cols)
         let keep = Real(1 / (1 - p))
@@ -39,7 +39,7 @@ public enum Dropout {
 
     /// dh = dh̃ ⊙ r (dropout.dh), in place on `d` (which holds dh̃ on entry, dh on return).
     public static func backward<Real: Scalar>(_ d: inout Matrix<Real>, mask r: Matrix<Real>) {
-        precondition(d.count == r.count, "dropout backward: shape mismatch")
+        require(d.count == r.count, "dropout backward: shape mismatch")
         r.data.withUnsafeBufferPointer { r in
             d.data.withUnsafeMutableBufferPointer { d in
                 // forward (dropout.h): h̃ = h ⊙ r

@@ -37,7 +37,7 @@ public struct Embedding<Real: Scalar> {
         p.W.data.withUnsafeBufferPointer { W in
             e.data.withUnsafeMutableBufferPointer { e in
                 for (b, id) in ids.enumerated() {
-                    precondition(id >= 0 && id < vocabularySize, "embedding: id \(id) outside the vocabulary")
+                    require(id >= 0 && id < vocabularySize, "embedding: id \(id) outside the vocabulary")
                     (e.baseAddress! + b * d).update(from: W.baseAddress! + id * d, count: d)   // (embedding.e)
                 }
             }

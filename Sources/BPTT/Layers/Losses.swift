@@ -5,7 +5,7 @@
 /// L = scale · Σ w ⊙ (ŷ − y)²; the weights w select pixels (a mask) or are all 1 (`nil`).
 public enum MSELoss {
     public static func forward<Real: Scalar>(_ yhat: Matrix<Real>, target y: Matrix<Real>, weights w: Matrix<Real>? = nil, scale: Double) -> Double {
-        precondition(yhat.count == y.count && (w == nil || w!.count == y.count), "mse: shape mismatch")
+        require(yhat.count == y.count && (w == nil || w!.count == y.count), "mse: shape mismatch")
         var sum = 0.0
         // Through the buffers (an element subscript checks the array each time); the same sum in the same order.
         yhat.data.withUnsafeBufferPointer { yh in
@@ -54,7 +54,7 @@ public enum MSELoss {
 /// Logarithms are clamped at −100 as PyTorch's `BCELoss` does, so π = 0 or 1 gives a finite loss.
 public enum BCELoss {
     public static func forward<Real: Scalar>(_ p: Matrix<Real>, target y: Matrix<Real>, scale: Double) -> Double {
-        precondition(p.count == y.count, "bce: shape mismatch")
+        require(p.count == y.count, "bce: shape mismatch")
         var sum = 0.0
         for i in 0..<p.count {
             let pi = Double(p.data[i]), yi = Double(y.data[i])
@@ -79,7 +79,7 @@ public enum BCELoss {
 /// ℓ = max(s, 0) − s·y + log(1 + e^{−|s|}), which neither overflows nor loses precision for large |s|.
 public enum BCEWithLogitsLoss {
     public static func forward<Real: Scalar>(_ s: Matrix<Real>, target y: Matrix<Real>, scale: Double) -> Double {
-        precondition(s.count == y.count, "bce-with-logits: shape mismatch")
+        require(s.count == y.count, "bce-with-logits: shape mismatch")
         var sum = 0.0
         for i in 0..<s.count {
             let si = Double(s.data[i]), yi = Double(y.data[i])

@@ -32,7 +32,7 @@ public enum RecurrentInit: String, CaseIterable, Sendable, Codable {
 public enum HouseholderQR {
     /// Q and R of the n×n matrix A.
     public static func decompose(_ A: Matrix<Double>) -> (Q: Matrix<Double>, R: Matrix<Double>) {
-        precondition(A.rows == A.cols, "HouseholderQR: square matrices only")
+        require(A.rows == A.cols, "HouseholderQR: square matrices only")
         let n = A.rows
         var R = A
         var Q = Matrix<Double>(rows: n, cols: n)

@@ -78,8 +78,8 @@ public struct RecurrentStack<Cell: RecurrentCell> {
     /// `make(inputWidth)` builds one cell; level 0 reads `inputSize`, the others H·directions.
     public init(layers: Int, bidirectional: Bool, dropout: Double = 0, inputSize: Int, hiddenSize: Int,
                 make: (Int) -> Cell) {
-        precondition(layers >= 1, "RecurrentStack: at least one layer")
-        precondition(dropout >= 0 && dropout < 1, "RecurrentStack: dropout must be in [0, 1)")
+        require(layers >= 1, "RecurrentStack: at least one layer")
+        require(dropout >= 0 && dropout < 1, "RecurrentStack: dropout must be in [0, 1)")
         self.layers = layers
         self.directions = bidirectional ? 2 : 1
         self.dropout = dropout

@@ -9,7 +9,7 @@ public enum SoftmaxCrossEntropy {
     public static func forward<Real: Scalar>(logits p: Matrix<Real>, targets: ArraySlice<Int>, probs: inout Matrix<Real>)
         -> (lossSum: Double, correct: Int)
     {
-        precondition(targets.count == p.rows, "cross-entropy: \(targets.count) targets for \(p.rows) rows")
+        require(targets.count == p.rows, "cross-entropy: \(targets.count) targets for \(p.rows) rows")
         ensure(&probs, p.rows, p.cols)
         let K = p.cols
         var lossSum = 0.0

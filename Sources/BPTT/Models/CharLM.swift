@@ -44,9 +44,9 @@ public struct CharLM<Cell: RecurrentCell> {
 
     /// `stack` must read `embeddingDim` inputs (or V when `embeddingDim` is 0).
     public init(vocabularySize V: Int, embeddingDim E: Int, stack: Stack) {
-        precondition(V >= 2, "CharLM: at least two symbols")
-        precondition(stack.directions == 1, "CharLM: a language model reads forwards only")
-        precondition(stack.inputSize == (E > 0 ? E : V), "CharLM: the stack must read \(E > 0 ? E : V) inputs")
+        require(V >= 2, "CharLM: at least two symbols")
+        require(stack.directions == 1, "CharLM: a language model reads forwards only")
+        require(stack.inputSize == (E > 0 ? E : V), "CharLM: the stack must read \(E > 0 ? E : V) inputs")
         vocabularySize = V
         embeddingDim = E
         net = Net(stack: stack, classes: V, output: .everyStep)
@@ -63,17 +63,17 @@ public struct CharLM<Cell: RecurrentCell> {
         ws.net.stack.layerInputsRelease()
         resize(&ws.xs, count: ids.count, rows: B, cols: width)
         for t in ids.indices {
-            precondition(ids[t].count == B, "CharLM: ragged batch")
+            require(ids[t].count == B, "CharLM: ragged batch")
             if embeddingDim > 0 {
                 for b in 0..<B {
                     let id = ids[t][b]
-                    precondition(id >= 0 && id < vocabularySize, "CharLM: symbol \(id) outside the vocabulary")
+                    require(id >= 0 && id < vocabularySize, "CharLM: symbol \(id) outside the vocabulary")
                     copyRow(p.W_emb, id, into: &ws.xs[t], b)                                 // (charlm.x)
                 }
             } else {
                 ws.xs[t].zero()
                 for b in 0..<B {
-                    precondition(ids[t][b] >= 0 && ids[t][b] < vocabularySize, "CharLM: symbol \(ids[t][b]) outside the vocabulary")
+                    require(ids[t][b] >= 0 && ids[t][b] < vocabularySize, "CharLM: symbol \(ids[t][b]) outside the vocabulary")
                     ws.xs[t][b, ids[t][b]] = 1                                               // (charlm.x)
                 }
             }
@@ -86,7 +86,7 @@ public struct CharLM<Cell: RecurrentCell> {
     @discardableResult
     public func forward(inputs: [[Int]], targets: [[Int]], from s0: CarriedState<Real>?, _ p: Parameters,
                         workspace ws: inout Workspace, dropoutRNG: inout RNG?) -> (lossSum: Double, correct: Int) {
-        precondition(inputs.count == targets.count && !inputs.isEmpty, "CharLM: \(inputs.count) inputs, \(targets.count) targets")
+        require(inputs.count == targets.count && !inputs.isEmpty, "CharLM: \(inputs.count) inputs, \(targets.count) targets")
         self.inputs(inputs, p, &ws)
         return net.forward(ws.xs, targets: targets, h0s: s0?.h, c0s: s0?.c, p.net, workspace: &ws.net, dropoutRNG: &dropoutRNG)
     }
@@ -105,7 +105,7 @@ public struct CharLM<Cell: RecurrentCell> {
     @discardableResult
     public func lossAndGradient(inputs: [[Int]], targets: [[Int]], from s0: CarriedState<Real>?, _ p: Parameters, lossScale: Double,
                                 workspace ws: inout Workspace, grads: inout Parameters, dropoutRNG: inout RNG?) -> (lossSum: Double, correct: Int) {
-        precondition(inputs.count == targets.count && !inputs.isEmpty, "CharLM: \(inputs.count) inputs, \(targets.count) targets")
+        require(inputs.count == targets.count && !inputs.isEmpty, "CharLM: \(inputs.count) inputs, \(targets.count) targets")
         self.inputs(inputs, p, &ws)
         let embed = embeddingDim > 0
         // (charlm.dh): the many-to-many readout hands dh_t = dp_t W_ph to the time loop at every step

@@ -63,7 +63,7 @@ public struct MLP<Real: Scalar> {
 
     /// sizes = [n_0, n_1, …, n_L]; `hidden` after every layer but the last, `output` after the last.
     public init(sizes: [Int], hidden: Activation, output: Activation, dropout: Double = 0) {
-        precondition(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 }, "an MLP needs at least an input and an output size")
+        require(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 }, "an MLP needs at least an input and an output size")
         let L = sizes.count - 1
         layers = (0..<L).map { l in
             Layer(linear: Linear(inputSize: sizes[l], outputSize: sizes[l + 1]),
@@ -79,7 +79,7 @@ public struct MLP<Real: Scalar> {
     /// without, none do (evaluation). Returns a_L (also `cache.output`).
     @discardableResult
     public func forward(_ x: Matrix<Real>, _ p: Parameters, cache c: inout Cache, dropoutRNG: UnsafeMutablePointer<RNG>? = nil) -> Matrix<Real> {
-        precondition(x.cols == inputSize, "MLP input has \(x.cols) columns, expected \(inputSize)")
+        require(x.cols == inputSize, "MLP input has \(x.cols) columns, expected \(inputSize)")
         let L = layers.count
         if c.z.count != L {
             c.z = Array(repeating: Matrix(rows: 0, cols: 0), count: L)

@@ -92,7 +92,7 @@ public struct MaskedAutoencoder<Real: Scalar> {
     /// Forward: x̃, x̂ and the loss. Returns the weighted squared-error sum and N = Σ w.
     @discardableResult
     public func forward(_ x: Matrix<Real>, mask m: Matrix<Real>, _ p: MLP<Real>.Parameters, workspace ws: inout Workspace) -> (sum: Double, count: Double) {
-        precondition(x.rows == m.rows && x.cols == m.cols, "autoencoder: mask shape")
+        require(x.rows == m.rows && x.cols == m.cols, "autoencoder: mask shape")
         ensure(&ws.xIn, x.rows, x.cols)
         ensure(&ws.w, x.rows, x.cols)
         var count = 0.0

@@ -73,7 +73,7 @@ public struct SentimentClassifier<Cell: RecurrentCell> {
     public let dropout: Double
 
     public init(vocabularySize: Int, embeddingDim: Int, dropout: Double, stack: Stack) {
-        precondition(stack.inputSize == embeddingDim, "SentimentClassifier: stack input must be the embedding width")
+        require(stack.inputSize == embeddingDim, "SentimentClassifier: stack input must be the embedding width")
         embedding = Embedding(vocabularySize: vocabularySize, dimension: embeddingDim)
         self.stack = stack
         dense = Linear(inputSize: stack.outputSize, outputSize: 1)

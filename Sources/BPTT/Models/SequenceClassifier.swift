@@ -63,7 +63,7 @@ public struct SequenceClassifier<Cell: RecurrentCell> {
                         _ p: Parameters, lengths: [Int]? = nil, workspace ws: inout Workspace, dropoutRNG: inout RNG?) -> (lossSum: Double, correct: Int) {
         stack.forward(xs, h0s: h0s, c0s: c0s, p.stack, lengths: lengths, workspace: &ws.stack, dropoutRNG: &dropoutRNG)
         let steps = readoutSteps(xs.count)
-        precondition(targets.count == steps.count, "expected \(steps.count) target rows, got \(targets.count)")
+        require(targets.count == steps.count, "expected \(steps.count) target rows, got \(targets.count)")
         resize(&ws.logits, count: steps.count, rows: xs[0].rows, cols: classes)
         resize(&ws.probs, count: steps.count, rows: xs[0].rows, cols: classes)
         var lossSum = 0.0, correct = 0

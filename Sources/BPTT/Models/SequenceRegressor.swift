@@ -45,7 +45,7 @@ public struct SequenceRegressor<Cell: RecurrentCell> {
     @discardableResult
     public func forward(_ xs: [Matrix<Real>], targets y: Matrix<Real>, _ p: Parameters, workspace ws: inout Workspace,
                         dropoutRNG: inout RNG?) -> Double {
-        precondition(y.rows == xs[0].rows && y.cols == 1, "SequenceRegressor: targets must be B×1")
+        require(y.rows == xs[0].rows && y.cols == 1, "SequenceRegressor: targets must be B×1")
         stack.forward(xs, p.stack, workspace: &ws.stack, dropoutRNG: &dropoutRNG)
         readout.forward(stack.finalState(ws.stack), p.readout, into: &ws.yhat)          // (long-memory.y)
         return MSELoss.forward(ws.yhat, target: y, scale: 1)                             // (long-memory.mse)

@@ -19,7 +19,7 @@ public final class CSVWriter {
     }
 
     public func write(_ row: [String]) throws {
-        precondition(row.count == columns, "CSV row has \(row.count) fields, header has \(columns)")
+        require(row.count == columns, "CSV row has \(row.count) fields, header has \(columns)")
         let line = row.map { $0.contains(",") || $0.contains("\"") ? "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : $0 }
             .joined(separator: ",") + "\n"
         handle.write(line.data(using: .utf8)!)

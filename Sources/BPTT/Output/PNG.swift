@@ -6,7 +6,7 @@ import Foundation
 public enum PNG {
     /// PNG bytes of a `width × height` greyscale image, `pixels` row-major, 0 = black.
     public static func encode(width: Int, height: Int, pixels: [UInt8]) -> [UInt8] {
-        precondition(width > 0 && height > 0 && pixels.count == width * height, "png: \(pixels.count) pixels for \(width)×\(height)")
+        require(width > 0 && height > 0 && pixels.count == width * height, "png: \(pixels.count) pixels for \(width)×\(height)")
         var raw: [UInt8] = []   // scanlines, each preceded by filter type 0 (none)
         raw.reserveCapacity(height * (width + 1))
         for r in 0..<height {
@@ -75,7 +75,7 @@ public struct ImageGrid {
     /// Draws image `values` (tileHeight·tileWidth values in [0, 1]) in cell (r, c), with an
     /// optional label (digits only) above it.
     public mutating func draw<C: Collection>(_ values: C, row r: Int, col c: Int, label: String? = nil) where C.Element == Float {
-        precondition(values.count == tileHeight * tileWidth, "grid: tile has \(values.count) values")
+        require(values.count == tileHeight * tileWidth, "grid: tile has \(values.count) values")
         let x0 = gap + c * (tileWidth * scale + gap)
         let y0 = gap + r * cellHeight + (labelled ? ImageGrid.labelBand : 0)
         for (i, v) in values.enumerated() {

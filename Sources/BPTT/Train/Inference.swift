@@ -71,7 +71,7 @@ public struct SequencePredictor {
 
     /// Class probabilities (B × classes) for xs: T matrices of B × inputSize.
     public func probabilities(_ xs: [Matrix<Float>]) -> Matrix<Float> {
-        precondition(!xs.isEmpty && xs.allSatisfy { $0.cols == inputSize && $0.rows == xs[0].rows }, "SequencePredictor: input shape")
+        require(!xs.isEmpty && xs.allSatisfy { $0.cols == inputSize && $0.rows == xs[0].rows }, "SequencePredictor: input shape")
         return run(xs)
     }
 
@@ -144,7 +144,7 @@ public struct SentimentPredictor {
 
     /// The logit's sigmoid for one review given as token ids (each below `vocabularySize`).
     public func probability(_ ids: [Int]) -> Float {
-        precondition(!ids.isEmpty && ids.allSatisfy { $0 >= 0 && $0 < vocabularySize }, "SentimentPredictor: token ids")
+        require(!ids.isEmpty && ids.allSatisfy { $0 >= 0 && $0 < vocabularySize }, "SentimentPredictor: token ids")
         return run(ids)
     }
 

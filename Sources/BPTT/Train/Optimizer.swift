@@ -94,7 +94,7 @@ public struct Optimizer<P: ParameterSet> {
     private static func update(_ config: OptimizerConfig, step: Int, _ theta: inout Matrix<Real>, _ grad: Matrix<Real>,
                                _ grad2: Matrix<Real>?, _ s1: inout Matrix<Real>, _ s2: inout Matrix<Real>) -> Bool {
         if let grad2 {
-            precondition(grad2.count == grad.count, "Optimizer.update: the two shards' gradients differ in size")
+            require(grad2.count == grad.count, "Optimizer.update: the two shards' gradients differ in size")
             return grad2.data.withUnsafeBufferPointer { g2 in
                 update(config, step: step, &theta, grad, secondShard: g2.baseAddress, &s1, &s2)
             }

@@ -74,7 +74,7 @@ public struct CharStreams: Sendable {
     public func chunk(_ k: Int, steps: Int? = nil) -> (inputs: [[Int]], targets: [[Int]]) {
         let start = k * length
         let n = steps ?? length
-        precondition(start + n + 1 <= rowLength, "chunk \(k) runs past the rows")
+        require(start + n + 1 <= rowLength, "chunk \(k) runs past the rows")
         let inputs = (0..<n).map { t in (0..<rows).map { b in ids[b * rowLength + start + t] } }        // (charlm.layout)
         let targets = (0..<n).map { t in (0..<rows).map { b in ids[b * rowLength + start + t + 1] } }   // (charlm.layout)
         return (inputs, targets)
@@ -405,7 +405,7 @@ struct CharSampler<Cell: RecurrentCell> where Cell.Real == Float {
     let model: CharLM<Cell>
 
     func sample(_ p: CharLM<Cell>.Parameters, prime: [Int], count: Int, temperature: Double, topK: Int?, seed: UInt64) -> [Int] {
-        precondition(!prime.isEmpty, "sample: an empty prime")
+        require(!prime.isEmpty, "sample: an empty prime")
         var rng = RNG(seed: seed)
         var ws = CharLM<Cell>.Workspace()
         model.forward(inputs: prime.map { [$0] }, targets: prime.map { _ in [0] }, from: nil, p, workspace: &ws)

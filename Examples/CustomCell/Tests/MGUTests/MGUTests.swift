@@ -17,6 +17,8 @@ final class MGUTests: XCTestCase {
         var spec = Walkthrough.Spec(); (spec.length, spec.input, spec.classes) = (2, 1, 3)
         let walk = Walkthrough.make(spec) { MGU<Double>(inputSize: $0, hiddenSize: 2) }
         print(walk)
-        XCTAssertTrue(walk.sections.flatMap(\.items).contains { $0.tag == "mgu.df" } && walk.maxRelError < 1e-7)
+        XCTAssertTrue(walk.sections.flatMap(\.items).contains { $0.tag == "mgu.df" },
+                      "the walk-through names no equation (mgu.df): if you renamed the cell's tags, name one of yours here")
+        XCTAssertLessThan(walk.maxRelError, 1e-7, "the walk-through's gradients disagree with central differences")
     }
 }
