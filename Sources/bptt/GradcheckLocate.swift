@@ -62,7 +62,7 @@ func reportLocate(_ r: StepAdjointCheck.Report, title: String, sizes: String, mo
     if let factor { fields.append(("scale_factor", .object([("value", .number(factor.value)), ("name", .string(factor.name))]))) }
     if let broken { fields.append(("break", .string(broken.name))) }
     if !r.steps.isEmpty || r.firstDivergence != nil {
-        fields.append(("max_step_rel_error", .number(r.steps.map(\.result.maxRelError).max() ?? 0)))
+        fields.append(("max_step_rel_error", .number(GradientCheck.worst(r.steps.map(\.result.maxRelError)))))
         fields.append(("steps", .array(r.steps.map { e in
             .object([("t", .int(e.t)), ("quantity", .string(e.name)), ("tag", .string(e.tag)), ("rel_error", .number(e.result.maxRelError))])
         })))

@@ -57,7 +57,9 @@ if argv.contains("--help") || argv.contains("-h") {
     print(command.helpText)
     exit(0)
 }
-MemoryLimit.exceeded = { fail($0, code: 2) }
+// the first thread to find a size too large says so and exits; another (the second shard) waits for the exit
+let refusingOnce = NSLock()
+MemoryLimit.exceeded = { refusingOnce.lock(); fail($0, code: 2) }
 do {
     var args = try Arguments(argv, options: command.options)
     try checkOutputs(args, command.options)

@@ -24,7 +24,9 @@ final class AnswerCheckTests: XCTestCase, RunsBPTT {
 
     /// For every catalogued mistake, the dump of the broken pass is rejected at the mistake's tag.
     func testEveryBreakIsRejectedAtItsTag() throws {
-        for b in Break.allCases {
+        // an answers file holds parameter gradients and per-step adjoints, not ∂L/∂x_t, so a mistake
+        // in dx_t alone (rnn.dx:accumulate) is for gradcheck itself, not for --answers
+        for b in Break.allCases where b.tag != "rnn.dx" {
             for model in Set([b.models[0], b.models.last!]).sorted() {
                 let file = path("\(model)-\(b.name).json")
                 _ = try bptt(["gradcheck", "--model", model, "--break", b.name, "--dump", file])

@@ -109,7 +109,8 @@ public struct RNN<Real: Scalar>: RecurrentCell {
             ws.da.accumulateColumnSums(into: &grads.b_h)                                   // (rnn.db_h)
         }
         probe.backward(.rnnDW_hx, t, grads.W_hx); probe.backward(.rnnDW_hh, t, grads.W_hh); probe.backward(.rnnDb_h, t, grads.b_h)
-        if inputGradient { ws.xSide.backward(ws.da, into: &dx) }                           // (rnn.dx)
+        if inputGradient && probe.breaks(.rnnDxAccumulate) { dx.add(ws.xSide.backwardCopy(ws.da)) }   // break rnn.dx:accumulate
+        else if inputGradient { ws.xSide.backward(ws.da, into: &dx) }                      // (rnn.dx)
         gemm(ws.da, packed: ws.W_hhPacked, into: &dPrev.h)                                 // (rnn.dhprev)
         if probe.breaks(.rnnDaDhNextAfterDerivative) { ws.dhNext.copy(from: dPrev.h) }      // break: kept for step t−1
     }

@@ -32,6 +32,10 @@ public struct SequenceCache<Cell: RecurrentCell> {
     public internal(set) var dhNorms: [Double] = []
     /// A check's probe (`bptt explain`, `gradcheck --locate`); nil while training.
     public var tracer: Tracer? = nil
+    /// Set by the gradient checks: before each step backward, `dPrev` and `dx` (which the step
+    /// must write, not add into) are filled with NaN, so a cell that adds into them fails its check
+    /// at that line instead of passing on buffers that happened to be zero.
+    public var poisonStepOutputs = false
     public init() {}
 
     public var length: Int { xs.count }
@@ -151,6 +155,10 @@ extension RecurrentCell {
             }
             var dx = Matrix<Real>(rows: 0, cols: 0)
             if inputGradients { swap(&dx, &cache.dxs[t - 1]) }
+            if cache.poisonStepOutputs {
+                cache.dPrev.forEachPart { $0.data.withUnsafeMutableBufferPointer { p in p.update(repeating: .nan) } }
+                dx.data.withUnsafeMutableBufferPointer { p in p.update(repeating: .nan) }
+            }
             stepBackward(cache.d, &cache.dPrev, &dx, inputGradient: inputGradients,
                          cache.xs[t - 1], cache.states[t - 1], cache.states[t], cache.steps[t - 1],
                          p, &grads, &cache.workspace!, t: t, probe)

@@ -285,7 +285,7 @@ public enum AnswerCheck {
     }
 
     static func maxRelError(_ a: Matrix<Double>, _ r: Matrix<Double>) -> Double {
-        zip(a.data, r.data).map { GradientCheck.relativeError($0, $1) }.max() ?? 0
+        GradientCheck.worst(zip(a.data, r.data).map { GradientCheck.relativeError($0, $1) })
     }
 
     /// s when a = s·r elementwise (to within `mark`, relative to the largest element), s ≠ 1.

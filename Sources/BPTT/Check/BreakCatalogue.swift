@@ -22,6 +22,7 @@ public enum Break: String, CaseIterable, Sendable {
     case rnnDaDhNextAfterDerivative = "rnn.da:dhnext-after-derivative"
     case rnnDb_hOneRow = "rnn.db_h:one-row"
     case gruDhZSwapped = "gru.dh:z-swapped-in-dhprev"
+    case rnnDxAccumulate = "rnn.dx:accumulate"
 
     public var name: String { rawValue }
     /// The tag of the equation the mistake breaks (the part before ':').
@@ -46,6 +47,7 @@ public enum Break: String, CaseIterable, Sendable {
         case .lossesDpSumOverT: return "dp = T/N · (ŷ − onehot(y)): the loss summed over the T steps where it is averaged; every gradient is T times too large"
         case .rnnDaDhNextAfterDerivative: return "da_t = (∂L/∂h_t from above) ⊙ φ′(a_t) + dh^next_t: dh^next_t added after the derivative instead of before"
         case .rnnDb_hOneRow: return "db_h += (da_t)_{1,:}: the bias gradient from the first row of the batch only, not summed over the rows"
+        case .rnnDxAccumulate: return "dx_t += da_t W_hx: added into the buffer the step must write (`+=` where `=` belongs); it holds whatever the last pass left there"
         case .gruDhZSwapped: return "dh^next_{t−1} = dh_t ⊙ (1 − z_t) + …: (1 − z_t) and z_t swapped on the direct path of (gru.dhprev); dh_{t−1} is the first adjoint it corrupts"
         }
     }
@@ -53,7 +55,7 @@ public enum Break: String, CaseIterable, Sendable {
     /// The `--model` values whose backward pass contains the switch.
     public var models: [String] {
         switch self {
-        case .rnnDhNoDhNext, .rnnDW_hhLastStepOnly, .rnnDW_hhOverwrite, .rnnDaDhNextAfterDerivative, .rnnDb_hOneRow: return ["rnn", "rnn-relu"]
+        case .rnnDhNoDhNext, .rnnDW_hhLastStepOnly, .rnnDW_hhOverwrite, .rnnDaDhNextAfterDerivative, .rnnDb_hOneRow, .rnnDxAccumulate: return ["rnn", "rnn-relu"]
         case .rnnDaTanhOfActivated: return ["rnn"]
         case .lstmDcNoCarry, .lstmDcTanhOfActivated, .lstmDfOffByOne, .lstmDa_fNoSigmoidDerivative: return ["lstm"]
         case .gruDzSignFlip, .gruDa_nNoTanhDerivative, .gruDhZSwapped: return ["gru", "gru-cho"]

@@ -61,7 +61,7 @@ public enum CellCheck {
             let n = results.count + steps.count
             if passed {
                 return "\(cellName): backward agrees with central differences (\(n) checks, worst relative error "
-                    + String(format: "%.1e", (results.map(\.maxRelError) + steps.map(\.result.maxRelError)).max() ?? 0) + ")"
+                    + String(format: "%.1e", GradientCheck.worst(results.map(\.maxRelError) + steps.map(\.result.maxRelError))) + ")"
             }
             var lines: [String] = []
             if let e = firstStep {

@@ -81,6 +81,11 @@ public enum GradientCheck {
 
     /// `step`: the ε the numeric value `n` was taken with; below `defaultStep` the floor grows as
     /// 1/ε, because so does the rounding noise of a central difference.
+    /// The largest of `errors`, NaN when any is NaN (`max()` would skip it: NaN compares false), 0 for none.
+    public static func worst(_ errors: [Double]) -> Double {
+        errors.contains { $0.isNaN } ? .nan : (errors.max() ?? 0)
+    }
+
     public static func relativeError(_ a: Double, _ n: Double, step: Double = defaultStep) -> Double {
         let floor = scaleFloor * max(1, defaultStep / step)
         return a == n ? 0 : abs(a - n) / max(abs(a), abs(n), floor)            // (gradcheck.relerr)
@@ -136,7 +141,8 @@ public enum GradientCheck {
                     continue
                 }
                 let e = relativeError(a, n, step: h)
-                if e > worst.error || !judged { worst = (e, i, a, n); judged = true }
+                // a NaN is the worst there is: once one is seen it stays the tensor's error (NaN > x is false)
+                if !judged || e.isNaN || (!worst.error.isNaN && e > worst.error) { worst = (e, i, a, n); judged = true }
             }
             results.append(Result(name: tensor.name, maxRelError: worst.error, worstIndex: worst.index,
                                   analytic: worst.a, numeric: worst.n, count: tensor.value.count, kinkEntries: kinks))

@@ -116,6 +116,7 @@ public struct SequenceCheckCase<Cell: RecurrentCell> where Cell.Real == Double {
     public func analytic(tracer: Tracer? = nil) -> (loss: Double, grads: Model.Parameters, dxs: [Matrix<Double>], dh0s: [Matrix<Double>], dc0s: [Matrix<Double>?]) {
         var ws = Model.Workspace()
         ws.stack.tracer = tracer
+        ws.stack.poisonStepOutputs = true   // a step that adds into dPrev or dx instead of writing them fails here
         var grads = params.zeros()
         var none: RNG? = nil
         let r = model.lossAndGradient(xs, targets: targets, h0s: h0s, c0s: c0s, params, lengths: spec.lengths, lossScale: lossScale,

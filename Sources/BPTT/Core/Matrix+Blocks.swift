@@ -123,6 +123,12 @@ public struct InputWeight<Real: Scalar> {
     }
     /// dx = dA·W_x (B×D), dA B×n.
     public func backward(_ dA: Matrix<Real>, into dx: inout Matrix<Real>) { gemm(dA, packed: backward, into: &dx) }
+    /// dA·W_x in a new matrix (a catalogued mistake adds it into dx).
+    func backwardCopy(_ dA: Matrix<Real>) -> Matrix<Real> {
+        var dx = Matrix<Real>(rows: dA.rows, cols: backward.n)
+        backward(dA, into: &dx)
+        return dx
+    }
     /// dx = dA[lo..<lo+B, ·]·W_x: one step's rows of a stacked dA (B × n).
     func backward(_ dA: Matrix<Real>, rows lo: Int, _ B: Int, into dx: inout Matrix<Real>) { gemm(dA, rows: lo, B, packed: backward, into: &dx) }
 

@@ -50,7 +50,7 @@ public struct Walkthrough: Sendable, CustomStringConvertible {
     public var loss: Double
     /// The analytic gradients, by tensor name (as `bptt gradcheck --dump` writes them).
     public var gradients: [(name: String, value: Matrix<Double>)]
-    public var maxRelError: Double { tensorErrors.map(\.error).max() ?? 0 }
+    public var maxRelError: Double { GradientCheck.worst(tensorErrors.map(\.error)) }
 
     /// The sizes of the example (the flags of `bptt explain`).
     public struct Spec: Sendable {

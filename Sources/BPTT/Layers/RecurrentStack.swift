@@ -55,6 +55,8 @@ public struct RecurrentStack<Cell: RecurrentCell> {
         public var dFinalUsed = false
         /// A check's probe, handed to every unit's cache (`bptt explain`, `gradcheck --locate`).
         public var tracer: Tracer? = nil
+        /// Handed to every unit's cache: fill what each step backward must write with NaN first (the checks).
+        public var poisonStepOutputs = false
         var up: [[Matrix<Real>]] = []              // per unit, per step: split upstream gradients
         var dhs: [[Matrix<Real>?]] = []            // per unit: what the cell's backward reads
         var dLower: [Matrix<Real>] = []            // ∂L/∂o⁽ˡ⁻¹⁾_t while walking down
@@ -115,6 +117,7 @@ public struct RecurrentStack<Cell: RecurrentCell> {
         ws.lengths = lengths
         if ws.caches.count != cells.count { ws.caches = Array(repeating: SequenceCache<Cell>(), count: cells.count) }
         if let tracer = ws.tracer { for u in ws.caches.indices { ws.caches[u].tracer = tracer } }
+        for u in ws.caches.indices { ws.caches[u].poisonStepOutputs = ws.poisonStepOutputs }
         if ws.reversed.count != cells.count { ws.reversed = Array(repeating: [], count: cells.count) }
         if ws.layerInputs.count != cells.count { ws.layerInputs = Array(repeating: [], count: cells.count) }
         if ws.inputs.count != layers { ws.inputs = Array(repeating: [], count: layers); ws.masks = ws.inputs; ws.concat = ws.inputs }
