@@ -121,14 +121,10 @@ struct Arguments {
             i += 1
         }
         // a path flag given an empty value (an unset shell variable, say) names nothing
-        for name in order where values[name] == "" && Arguments.pathFlags.contains(name) {
+        for name in order where values[name] == "" && (byName[name]?.output != nil || name != "input" && inputFlags.contains(name)) {
             throw BPTTError.usage("--\(name): empty path")
         }
     }
-
-    /// Flags whose value is a path, refused when empty.
-    static let pathFlags: Set<String> = ["data", "checkpoint", "resume", "init-from", "case", "answers", "vectors", "save", "log", "out",
-                                         "report", "dump", "svg", "markdown", "html", "judge-cache", "load", "results", "compare"]
 
     func flag(_ name: String) -> Bool { read.names.insert(name); return switches.contains(name) }
     /// Whether the flag was given (does not count as reading it).

@@ -10,7 +10,7 @@ let exportCommand = Command(
     usage: "export --checkpoint FILE --out FILE.safetensors|FILE.npz [--json]",
     options: [
         Option("checkpoint", "FILE", "a checkpoint written by --save (or generator.ckpt of gan --out)"),
-        Option("out", "FILE", "FILE.safetensors or FILE.npz: the format follows the extension"),
+        Option("out", "FILE", "FILE.safetensors or FILE.npz: the format follows the extension").writes(.file),
         Option("json", nil, "end with one JSON line: the file, its format and every tensor's name and shape"),
     ],
     run: runExport
@@ -22,9 +22,6 @@ func runExport(_ a: inout Arguments) throws -> Int32 {
     guard lower.hasSuffix(".safetensors") || lower.hasSuffix(".npz") else {
         throw BPTTError.usage("--out \(out): the format follows the extension, .safetensors or .npz")
     }
-    try checkWritableFile(out, flag: "--out")
-    try checkReplaceable(out, flag: "--out", writes: .other)
-    try checkDistinct([("--out", out)], inputs: inputFlags.compactMap { f in a.peek(f).map { ("--" + f, $0) } })
     let (c, source) = try checkpointFlag(a)
     let (tensors, metadata) = try TorchExport.export(c, source: source)
     let format = lower.hasSuffix(".npz") ? "npz" : "safetensors"

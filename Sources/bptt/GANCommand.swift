@@ -20,7 +20,7 @@ let ganCommand = Command(
             .writes(.folder(default: nil), files: ["samples_start.png", "samples_middle.png", "samples_end.png", "samples_judged.png", "generator.ckpt"]),
         Option("samples", "N", "samples judged by the classifier (default 1000)"),
         Option("judge-epochs", "N", "epochs of the judging classifier (default: bptt classify's 40, fewer on large data: at most 600,000 images seen, 10 epochs of Fashion-MNIST)"),
-        Option("judge-cache", "DIR", "keep trained judges here, keyed by the data's digest, the classifier's settings and this binary (default $BPTT_CACHE/gan-judges, else $XDG_CACHE_HOME/bptt/gan-judges, else ~/.cache/bptt/gan-judges)"),
+        Option("judge-cache", "DIR", "keep trained judges here, keyed by the data's digest, the classifier's settings and this binary (default $BPTT_CACHE/gan-judges, else $XDG_CACHE_HOME/bptt/gan-judges, else ~/.cache/bptt/gan-judges)").writes(.folder(default: nil)),
         Option("no-judge-cache", nil, "train the judge afresh and keep nothing"),
     ] + imageRunOptions + optimizerOptions(default: "adam", lr: "2e-4").map { $0.name == "beta1" ? Option("beta1", "B1", "Adam β1 (default 0.5)") : $0 }
       + checkpointOptions(unit: "steps"),
@@ -58,9 +58,10 @@ func runGAN(_ a: inout Arguments) throws -> Int32 {
     let judgeEpochsGiven = a.has("judge-epochs") ? try a.int("judge-epochs", default: GANJudge.maxEpochs, min: 1, max: 100_000) : nil
     if a.given("no-judge-cache") && a.has("judge-cache") { throw BPTTError.usage("--no-judge-cache and --judge-cache: give one (keep nothing, or keep judges in DIR)") }
     let judgeCache = a.flag("no-judge-cache") ? nil : (a.string("judge-cache") ?? GANJudge.defaultFolder())
-    // a cache folder named by the user is checked before any work, like every output
-    if let dir = a.peek("judge-cache") { try checkWritableFolder(dir, flag: "--judge-cache") }
-    else if let dir = judgeCache, let env = ProcessInfo.processInfo.environment["BPTT_CACHE"], !env.isEmpty { try checkWritableFolder(dir, flag: "$BPTT_CACHE/gan-judges") }
+    // --judge-cache is checked before any work with every output; a cache named by $BPTT_CACHE here
+    if !a.has("judge-cache"), let dir = judgeCache, let env = ProcessInfo.processInfo.environment["BPTT_CACHE"], !env.isEmpty {
+        try checkWritableFolder(dir, flag: "$BPTT_CACHE/gan-judges")
+    }
     let logEvery = try a.int("log-every", default: 10, min: 1)
     if a.has("log-every") && !a.has("log") { throw BPTTError.usage("--log-every: sets how often --log writes a row, and no --log is given") }
     let ck = try CheckpointFlags(a)

@@ -12,6 +12,8 @@ enum OutputKind {
     case file
     /// A checkpoint file; its folder must exist.
     case checkpoint
+    /// A PNG image; its folder must exist.
+    case png
     /// A folder, created (with missing parents) when the run writes; `default` is used when the flag is absent.
     case folder(default: String?)
 }
@@ -34,11 +36,10 @@ func checkOutputs(_ a: Arguments, _ options: [Option]) throws {
     for o in options {
         guard let kind = o.output else { continue }
         switch kind {
-        case .file, .checkpoint:
+        case .file, .checkpoint, .png:
             guard let path = a.peek(o.name) else { continue }
             try checkWritableFile(path, flag: "--" + o.name)
-            if case .checkpoint = kind { try checkReplaceable(path, flag: "--" + o.name, writes: .checkpoint) }
-            else { try checkReplaceable(path, flag: "--" + o.name, writes: .other) }
+            try checkReplaceable(path, flag: "--" + o.name, writes: kind.content)
             files.append(("--" + o.name, path))
         case .folder(let d):
             if let path = a.peek(o.name) ?? d {
@@ -50,8 +51,19 @@ func checkOutputs(_ a: Arguments, _ options: [Option]) throws {
     try checkDistinct(files, inputs: inputFlags.compactMap { f in a.peek(f).map { ("--" + f, $0) } })
 }
 
-/// The flags that name a file the run reads.
-let inputFlags = ["data", "input", "checkpoint", "resume", "init-from", "case", "answers", "vectors", "compare", "results"]
+/// The flags that name a file the run reads (`--input` is also the text to predict from).
+let inputFlags = ["data", "input", "checkpoint", "resume", "init-from", "case", "answers", "vectors", "compare", "results", "load"]
+
+extension OutputKind {
+    /// What a file output writes, for `checkReplaceable`.
+    var content: FileContent {
+        switch self {
+        case .checkpoint: return .checkpoint
+        case .png: return .png
+        case .file, .folder: return .other
+        }
+    }
+}
 
 /// What a file holds, as far as replacing it goes: a bptt checkpoint, a PNG image, or anything else.
 enum FileContent: Equatable {
@@ -109,11 +121,14 @@ func parentFolder(_ path: String) -> String {
     return parent.isEmpty ? "/" : String(parent)
 }
 
-private func isDirectory(_ path: String) -> Bool? {
+/// The type bits of `path`'s mode (S_IFDIR, S_IFREG, …), followed through symbolic links; nil when nothing is there.
+private func fileType(_ path: String) -> mode_t? {
     var st = stat()
     guard stat(path, &st) == 0 else { return nil }
-    return (st.st_mode & S_IFMT) == S_IFDIR
+    return st.st_mode & S_IFMT
 }
+
+private func isDirectory(_ path: String) -> Bool? { fileType(path).map { $0 == S_IFDIR } }
 
 /// The nearest part of `path` (itself or a parent) that exists, "." for a relative path with none.
 private func nearestExisting(_ path: String) -> String {
@@ -130,11 +145,7 @@ private func nearestExisting(_ path: String) -> String {
 let maxFileName = 200
 
 /// Whether `path` (followed through symbolic links) is a regular file.
-private func isRegularFile(_ path: String) -> Bool {
-    var st = stat()
-    guard stat(path, &st) == 0 else { return false }
-    return (st.st_mode & S_IFMT) == S_IFREG
-}
+private func isRegularFile(_ path: String) -> Bool { fileType(path) == S_IFREG }
 
 /// /proc and /sys hold no files of ours, whatever the permissions say (`path` exists).
 private func virtualFileSystem(_ path: String) -> Bool {

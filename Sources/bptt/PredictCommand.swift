@@ -14,7 +14,7 @@ let predictCommand = Command(
         Option("index", "N", "image models: the N-th test image (0-based) of --data instead of a PNG"),
         Option("data", "DIR", "with --index: 'digits', 'fashion-mnist' or an IDX folder (default: the data the model trained on)"),
         Option("seed", "S", "autoencoder with a random or patches mask: the mask's seed (default 0)"),
-        Option("out", "FILE.png", "autoencoder: write the image, its masked input and the reconstruction side by side"),
+        Option("out", "FILE.png", "autoencoder: write the image, its masked input and the reconstruction side by side").writes(.png),
         Option("json", nil, "end with one JSON line: prediction, and probabilities (class order) for classifiers"),
     ],
     run: runPredict
@@ -55,11 +55,6 @@ func runPredict(_ a: inout Arguments) throws -> Int32 {
     let seed = try a.seed()
     let out = a.string("out")
     if case .autoencoder = kind {} else if out != nil { throw BPTTError.usage("--out applies to autoencoder checkpoints (this is a \(kind.name) checkpoint)") }
-    if let out {
-        try checkWritableFile(out, flag: "--out")
-        try checkReplaceable(out, flag: "--out", writes: .png)
-        try checkDistinct([("--out", out)], inputs: inputFlags.compactMap { f in a.peek(f).map { ("--" + f, $0) } })
-    }
     let imageKind: Bool
     switch kind {
     case .imageRows, .classifier, .autoencoder: imageKind = true
